@@ -1,0 +1,6 @@
+"""`python -m carctl` runs the same entry point as the console script."""
+
+from carctl.cli import main
+
+if __name__ == "__main__":
+    main()

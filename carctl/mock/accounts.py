@@ -1,0 +1,131 @@
+"""Accounts and tokens of the mock's OAuth service.
+
+Tokens are JWT-shaped (some clients read `exp` from them) and random; the world
+keeps only their SHA-256 digests, so the built-in endpoint's persisted state
+never holds a usable credential. Refresh tokens rotate: each use issues a new
+one and retires the old, and reusing a retired one is `invalid_grant`, as with
+the real service.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CLIENT_IDS = ("ownerapi", "carctl")
+KEEP_REFRESH_TOKENS = 64  # per account: enough history to tell "rotated" from "unknown"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def password_digest(email: str, password: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), email.encode(), 1000).hex()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_jwt(claims: dict[str, Any]) -> str:
+    """A JWT-shaped token, signed with a random per-token key (the mock never verifies it)."""
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    signature = _b64(hmac.new(secrets.token_bytes(32), f"{header}.{payload}".encode(),
+                              hashlib.sha256).digest())
+    return f"{header}.{payload}.{signature}"
+
+
+@dataclass
+class Account:
+    email: str
+    password_hash: str
+    full_name: str
+    user_id: int
+
+
+@dataclass
+class Grant:
+    """What a token digest stands for."""
+
+    email: str
+    client_id: str
+    expires_at: float | None = None
+    status: str = "active"  # refresh tokens: active | rotated | revoked
+    issued_at: float = 0.0
+
+
+@dataclass
+class AuthCode:
+    email: str
+    client_id: str
+    challenge: str
+    redirect_uri: str
+    expires_at: float
+
+
+@dataclass
+class TokenBook:
+    """Every token the mock issued, by digest."""
+
+    access: dict[str, Grant] = field(default_factory=dict)
+    refresh: dict[str, Grant] = field(default_factory=dict)
+    codes: dict[str, AuthCode] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenBook:
+        return cls(
+            access={k: Grant(**v) for k, v in data.get("access", {}).items()},
+            refresh={k: Grant(**v) for k, v in data.get("refresh", {}).items()},
+            codes={k: AuthCode(**v) for k, v in data.get("codes", {}).items()},
+        )
+
+    def issue(self, *, email: str, client_id: str, now: float, ttl: float,
+              issuer: str) -> dict[str, Any]:
+        """A new access/refresh pair, as the token endpoint returns it."""
+        self._forget_expired(now)
+        claims = {"iss": issuer, "sub": digest(email)[:32], "aud": [issuer + "/"],
+                  "scp": ["openid", "email", "offline_access"], "iat": int(now),
+                  "exp": int(now + ttl), "jti": secrets.token_hex(8)}
+        access = make_jwt(claims)
+        refresh = make_jwt({**claims, "exp": int(now + 90 * 86400), "typ": "refresh",
+                            "jti": secrets.token_hex(8)})
+        self.access[digest(access)] = Grant(email=email, client_id=client_id,
+                                            expires_at=now + ttl, issued_at=now)
+        self.refresh[digest(refresh)] = Grant(email=email, client_id=client_id, issued_at=now)
+        self._trim_refresh(email)
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "id_token": make_jwt({**claims, "email": email}),
+            "expires_in": int(ttl),
+            "token_type": "Bearer",
+            "created_at": int(now),
+        }
+
+    def _forget_expired(self, now: float) -> None:
+        for key in [k for k, g in self.access.items() if (g.expires_at or 0) < now - 86400]:
+            del self.access[key]
+        for key in [k for k, c in self.codes.items() if c.expires_at < now]:
+            del self.codes[key]
+
+    def _trim_refresh(self, email: str) -> None:
+        mine = [k for k, g in self.refresh.items() if g.email == email]
+        for key in mine[:-KEEP_REFRESH_TOKENS]:
+            del self.refresh[key]
+
+    def revoke(self, token: str) -> None:
+        """RFC 7009: revoking an unknown token is not an error."""
+        key = digest(token)
+        if key in self.refresh:
+            self.refresh[key].status = "revoked"
+        self.access.pop(key, None)

@@ -1,0 +1,118 @@
+"""The control API under `/__mock__/`, served only with `--admin`.
+
+The contract (tests and users' scripts rely on it; extend, don't change):
+`/faults` GET (with each rule's remaining time) / PUT (replace) / POST
+(append) / DELETE; `/stats` GET / DELETE; `/clock` GET / POST
+`{"advance": s}`; `/reset` POST; `/vehicles/{v}` PATCH for test set-ups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from carctl.mock.car import VEHICLE_FIELDS
+from carctl.mock.faults import FaultRule, FaultRuleError, parse_rule, rule_from_mapping
+from carctl.mock.http import BadBody, Call, api_error, not_found
+from carctl.mock.world import Stats, iso
+
+
+def _rules(call: Call) -> list[FaultRule] | Response:
+    try:
+        fields = call.fields()
+    except BadBody as exc:
+        return api_error(400, "invalid_field", str(exc))
+    items = fields.get("rules")
+    if not isinstance(items, list):
+        return api_error(400, "invalid_field", 'expected {"rules": [ ... ]}')
+    rules = []
+    for index, item in enumerate(items):
+        try:
+            if isinstance(item, str):
+                rule = parse_rule(item)
+            elif isinstance(item, dict):
+                rule = rule_from_mapping(item)
+            else:
+                raise FaultRuleError("expected a rule object or a rule string")
+        except FaultRuleError as exc:
+            return api_error(400, "invalid_field", f"rules[{index}]: {exc}")
+        rules.append(rule.installed(call.now))
+    return rules
+
+
+def faults_show(call: Call) -> Response:
+    return JSONResponse({"now": iso(call.now), "rules": call.world.plan.describe(call.now)})
+
+
+def faults_replace(call: Call) -> Response:
+    rules = _rules(call)
+    if isinstance(rules, Response):
+        return rules
+    call.world.plan.rules = rules
+    return faults_show(call)
+
+
+def faults_append(call: Call) -> Response:
+    rules = _rules(call)
+    if isinstance(rules, Response):
+        return rules
+    call.world.plan.rules.extend(rules)
+    return faults_show(call)
+
+
+def faults_clear(call: Call) -> Response:
+    call.world.plan.rules = []
+    return faults_show(call)
+
+
+def stats_show(call: Call) -> Response:
+    return JSONResponse(call.world.stats.to_json())
+
+
+def stats_clear(call: Call) -> Response:
+    call.world.stats = Stats()
+    return JSONResponse(call.world.stats.to_json())
+
+
+def clock_show(call: Call) -> Response:
+    return JSONResponse({"now": iso(call.now), "epoch": call.now,
+                         "offset": call.world.clock_offset})
+
+
+def clock_advance(call: Call) -> Response:
+    try:
+        fields = call.fields()
+    except BadBody as exc:
+        return api_error(400, "invalid_field", str(exc))
+    advance = fields.get("advance")
+    if isinstance(advance, bool) or not isinstance(advance, int | float) or advance < 0:
+        return api_error(400, "invalid_field", "advance must be a number of seconds, 0 or more")
+    call.world.clock_offset += float(advance)
+    call.now += float(advance)
+    return clock_show(call)
+
+
+def vehicle_patch(call: Call) -> Response:
+    try:
+        fields = call.fields()
+    except BadBody as exc:
+        return api_error(400, "invalid_field", str(exc))
+    car = next((c for c in call.world.vehicles if c.matches(call.params["v"])), None)
+    if car is None:
+        return not_found(f"no vehicle {call.params['v']!r}")
+    car.settle(call.now)
+    unknown = sorted(set(fields) - set(VEHICLE_FIELDS))
+    if unknown:
+        return api_error(400, "invalid_field",
+                         f"cannot set {unknown[0]!r}; settable: {', '.join(VEHICLE_FIELDS)}")
+    for key, value in fields.items():
+        expected: Any = VEHICLE_FIELDS[key]
+        if not isinstance(value, expected) or (key == "state" and value not in
+                                                ("online", "asleep", "offline")):
+            return api_error(400, "invalid_field", f"{key} has the wrong type or value: {value!r}")
+        setattr(car, key, value)
+        if key == "state":
+            car.wake_at = None
+            car.last_activity = call.now
+    return JSONResponse(car.summary())

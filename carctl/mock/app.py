@@ -1,0 +1,225 @@
+"""The mock vehicle API as one Starlette application.
+
+Every request goes through the same pipeline, in both modes:
+
+1. the fault plan decides (in a short session on the world) whether this
+   request fails, is slowed down, or has its connection dropped;
+2. latency, if any, is waited out with the injected clock, outside any lock;
+3. otherwise the request is routed and handled in a second session, so the
+   handler sees and changes one consistent world;
+4. the answer gets an `x-txid` header and is counted in the stats.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from carctl.mock import admin_routes, oauth_routes, vehicle_routes
+from carctl.mock.clock import Clock, SystemClock
+from carctl.mock.faults import FaultAction, FaultRule
+from carctl.mock.http import VEHICLE_UNAVAILABLE, Call, api_error, not_found, text
+from carctl.mock.seed import Seed, load_seed
+from carctl.mock.store import MemoryStore, WorldStore
+
+Handler = Callable[[Call], Response]
+DROP_EXTENSION = "carctl.mock.drop"
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class ConnectionDropped(Exception):  # noqa: N818 - it names an event, not a failure of the mock
+    """Raised when a fault drops the connection and the server cannot abort it itself."""
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    admin: bool = False
+
+
+def _route(method: str, path: str, handler: Handler, *, admin: bool = False) -> _Route:
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
+    return _Route(method, re.compile(f"^{regex}$"), handler, admin)
+
+
+ROUTES = [
+    _route("POST", "/oauth2/v3/token", oauth_routes.token),
+    _route("POST", "/oauth2/v3/revoke", oauth_routes.revoke),
+    _route("GET", "/oauth2/v3/authorize", oauth_routes.authorize_page),
+    _route("POST", "/oauth2/v3/authorize", oauth_routes.authorize_submit),
+    _route("GET", "/status", lambda call: text("ok")),
+    _route("GET", "/api/1/products", vehicle_routes.products),
+    _route("GET", "/api/1/vehicles", vehicle_routes.vehicles),
+    _route("GET", "/api/1/vehicles/{v}", vehicle_routes.vehicle),
+    _route("POST", "/api/1/vehicles/{v}/wake_up", vehicle_routes.wake_up),
+    _route("GET", "/api/1/vehicles/{v}/vehicle_data", vehicle_routes.vehicle_data),
+    _route("GET", "/api/1/vehicles/{v}/data_request/{section}", vehicle_routes.data_request),
+    _route("POST", "/api/1/vehicles/{v}/command/{name}", vehicle_routes.command),
+    _route("GET", "/api/1/users/me", vehicle_routes.me),
+    _route("GET", "/api/1/users/orders", vehicle_routes.orders),
+    _route("GET", "/__mock__/faults", admin_routes.faults_show, admin=True),
+    _route("PUT", "/__mock__/faults", admin_routes.faults_replace, admin=True),
+    _route("POST", "/__mock__/faults", admin_routes.faults_append, admin=True),
+    _route("DELETE", "/__mock__/faults", admin_routes.faults_clear, admin=True),
+    _route("GET", "/__mock__/stats", admin_routes.stats_show, admin=True),
+    _route("DELETE", "/__mock__/stats", admin_routes.stats_clear, admin=True),
+    _route("GET", "/__mock__/clock", admin_routes.clock_show, admin=True),
+    _route("POST", "/__mock__/clock", admin_routes.clock_advance, admin=True),
+    _route("POST", "/__mock__/reset", lambda call: _reset(call), admin=True),
+    _route("PATCH", "/__mock__/vehicles/{v}", admin_routes.vehicle_patch, admin=True),
+]
+
+
+class _ResetRequested(Response):
+    """Marker: the pipeline restores the seed (it alone knows the store's seed)."""
+
+
+def _reset(call: Call) -> Response:
+    return _ResetRequested(status_code=200)
+
+
+_HTML_PAGE = ("<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
+              "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+              "</body>\r\n</html>\r\n")
+_PHRASES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 408: "Request Timeout", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+            504: "Gateway Time-out"}
+_ERRORS = {500: ("internal server error", "500 server error"),
+           502: ("bad gateway", "upstream returned an invalid response"),
+           503: ("service unavailable", "the service is temporarily unavailable"),
+           504: ("gateway timeout", "upstream did not answer in time"),
+           429: ("rate limit exceeded", "too many requests"),
+           408: (VEHICLE_UNAVAILABLE, "")}
+
+
+def fault_response(action: FaultAction) -> Response:
+    status = action.status or 500
+    phrase = _PHRASES.get(status, "Error")
+    headers: dict[str, str] = {}
+    retry_after = action.retry_after
+    if status == 429 and retry_after is None:
+        retry_after = 30.0
+    if retry_after is not None:
+        headers["retry-after"] = str(max(0, round(retry_after)))
+    if status == 429:
+        headers.update({"ratelimit-limit": "60", "ratelimit-remaining": "0",
+                        "ratelimit-reset": headers["retry-after"]})
+    if action.body == "html":
+        return Response(_HTML_PAGE.format(status=status, phrase=phrase), status_code=status,
+                        media_type="text/html", headers=headers)
+    if action.body == "empty":
+        return Response(b"", status_code=status, headers=headers)
+    error, description = _ERRORS.get(status, (phrase.lower(), ""))
+    response = api_error(status, error, description, headers)
+    if action.body == "truncated":
+        body = bytes(response.body)
+        return Response(body[: max(1, len(body) // 2)], status_code=status,
+                        media_type="application/json", headers=headers)
+    return response
+
+
+class MockApi:
+    """The pipeline; `create_app` wraps it in Starlette."""
+
+    def __init__(self, store: WorldStore, clock: Clock, rng: random.Random, admin: bool) -> None:
+        self.store, self.clock, self.rng, self.admin = store, clock, rng, admin
+
+    async def handle(self, request: Request) -> Response:
+        method, path = request.method, request.url.path
+        body = await request.body()
+        txid = secrets.token_hex(16)
+        action = None if path.startswith("/__mock__/") else await self._decide(method, path)
+        if action is not None and action.latency:
+            await self.clock.sleep(action.latency)
+        if action is not None and action.drop:
+            await self._drop(request, method, path)
+        if action is not None and action.status is not None:
+            response = fault_response(action)
+        else:
+            response = await self._dispatch(request, method, path, body)
+        response.headers["x-txid"] = txid
+        return response
+
+    async def _decide(self, method: str, path: str) -> FaultAction | None:
+        raw = self.clock.now()
+        async with self.store.session(raw) as world:
+            now = raw + world.clock_offset
+            action = world.plan.decide(method, path, now, self.rng)
+            if action is not None and action.status is not None:
+                world.stats.record_request(method, path, action.status)
+            elif action is not None and action.drop:
+                world.stats.record_request(method, path, 0)
+            return action
+
+    async def _drop(self, request: Request, method: str, path: str) -> None:
+        drop = request.scope.get("extensions", {}).get(DROP_EXTENSION)
+        if drop is None:
+            raise ConnectionDropped(f"{method} {path}")
+        await drop()
+
+    async def _dispatch(self, request: Request, method: str, path: str, body: bytes) -> Response:
+        raw = self.clock.now()
+        async with self.store.session(raw) as world:
+            call = Call(method=method, path=path, query=request.query_params,
+                        headers=request.headers, body=body, world=world,
+                        now=raw + world.clock_offset, base_url=_base_url(request), rng=self.rng)
+            response = self._route(call)
+            if isinstance(response, _ResetRequested):
+                world.reset(self.store.seed(world.seed_source), now=call.now)
+                response = admin_routes.clock_show(call)
+            if not path.startswith("/__mock__/"):
+                world.stats.record_request(method, path, response.status_code)
+            return response
+
+    def _route(self, call: Call) -> Response:
+        allowed = False
+        for route in ROUTES:
+            if route.admin and not self.admin:
+                continue
+            found = route.pattern.match(call.path)
+            if found is None:
+                continue
+            if route.method != call.method and not (call.method == "HEAD" and route.method == "GET"):
+                allowed = True
+                continue
+            call.params = found.groupdict()
+            return route.handler(call)
+        if allowed:
+            return api_error(405, "method_not_allowed", f"{call.method} is not allowed on {call.path}")
+        return not_found(f"no endpoint {call.path}")
+
+
+def _base_url(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def create_app(*, store: WorldStore | None = None, seed: Seed | None = None,
+               clock: Clock | None = None, rng: random.Random | None = None,
+               admin: bool = False) -> Starlette:
+    """The mock as an ASGI application; `app.state.api` is its pipeline."""
+    api = MockApi(store or MemoryStore(seed or load_seed()), clock or SystemClock(),
+                  rng or random.Random(), admin)
+    app = Starlette(routes=[Route("/{path:path}", api.handle, methods=METHODS)])
+    app.state.api = api
+    return app
+
+
+async def install_faults(app: Starlette, rules: list[FaultRule], *, replace: bool = False) -> None:
+    """Install rules whose `after`/`for` count from now (server start for `serve`)."""
+    api: MockApi = app.state.api
+    raw = api.clock.now()
+    async with api.store.session(raw) as world:
+        now = raw + world.clock_offset
+        installed = [rule.installed(now) for rule in rules]
+        world.plan.rules = installed if replace else [*world.plan.rules, *installed]

@@ -1,0 +1,240 @@
+"""The Owner API: products, vehicles, wake, vehicle data and commands."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from carctl.mock.accounts import Account, digest
+from carctl.mock.car import SimVehicle
+from carctl.mock.commands import COMMANDS, InvalidField
+from carctl.mock.http import (
+    VEHICLE_UNAVAILABLE,
+    BadBody,
+    Call,
+    api_error,
+    envelope,
+    listing,
+    not_found,
+)
+from carctl.mock.world import iso
+
+DATA_SECTIONS = ("charge_state", "climate_state", "drive_state", "gui_settings",
+                 "vehicle_config", "vehicle_state")
+
+
+def authenticate(call: Call) -> Account | Response:
+    scheme, _, token = call.headers.get("authorization", "").partition(" ")
+    challenge = {"www-authenticate": 'Bearer realm="owner-api"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        return api_error(401, "invalid bearer token", "", challenge)
+    grant = call.world.tokens.access.get(digest(token.strip()))
+    if grant is None or grant.email not in call.world.accounts:
+        return api_error(401, "invalid bearer token", "", challenge)
+    if grant.expires_at is not None and grant.expires_at <= call.now:
+        return api_error(401, "token expired (401)", "", challenge)
+    return call.world.accounts[grant.email]
+
+
+def _cars(call: Call, account: Account) -> list[SimVehicle]:
+    cars = [car for car in call.world.vehicles if car.owner == account.email]
+    for car in cars:
+        car.settle(call.now)
+    return cars
+
+
+def _find(call: Call) -> tuple[Account, SimVehicle] | Response:
+    account = authenticate(call)
+    if isinstance(account, Response):
+        return account
+    key = call.params["v"]
+    for car in _cars(call, account):
+        if car.matches(key):
+            return account, car
+    return not_found(f"no vehicle {key!r} on this account")
+
+
+def _rate_headers(call: Call, car: SimVehicle, kind: str, limit: int) -> dict[str, str]:
+    remaining = call.world.rate_remaining(car.id_s, kind, limit)
+    window = call.world.rate_log.get(f"{car.id_s}:{kind}", [])
+    reset = math.ceil(window[0] + 60 - call.now) if window else 60
+    return {"ratelimit-limit": str(limit), "ratelimit-remaining": str(remaining),
+            "ratelimit-reset": str(max(0, reset))}
+
+
+def _limit(call: Call, car: SimVehicle, kind: str) -> Response | dict[str, str]:
+    limits = call.world.settings.rate_limits
+    limit = {"data": limits.data_per_minute, "command": limits.commands_per_minute,
+             "wake": limits.wakes_per_minute}[kind]
+    wait = call.world.take_rate_slot(car.id_s, kind, limit, call.now)
+    if wait is not None:
+        seconds = str(math.ceil(wait))
+        return api_error(429, "rate limit exceeded",
+                         f"{limit} {kind} requests per minute; retry in {seconds} s",
+                         {"retry-after": seconds, "ratelimit-limit": str(limit),
+                          "ratelimit-remaining": "0", "ratelimit-reset": seconds})
+    return _rate_headers(call, car, kind, limit)
+
+
+def _unavailable(car: SimVehicle) -> Response | None:
+    if car.in_service:
+        return api_error(405, "vehicle is currently in service", "")
+    if car.state != "online":
+        return api_error(408, VEHICLE_UNAVAILABLE, "")
+    return None
+
+
+# -- endpoints ------------------------------------------------------------------
+
+def products(call: Call) -> Response:
+    account = authenticate(call)
+    if isinstance(account, Response):
+        return account
+    return listing([car.summary() for car in _cars(call, account)])
+
+
+def vehicles(call: Call) -> Response:
+    return products(call)
+
+
+def vehicle(call: Call) -> Response:
+    """Never wakes the car and never resets its idle timer."""
+    found = _find(call)
+    if isinstance(found, Response):
+        return found
+    return envelope(found[1].summary())
+
+
+def wake_up(call: Call) -> Response:
+    found = _find(call)
+    if isinstance(found, Response):
+        return found
+    car = found[1]
+    headers = _limit(call, car, "wake")
+    if isinstance(headers, Response):
+        return headers
+    summary = car.summary()  # the state before the wake: still "asleep" while it wakes
+    car.wake(call.now)
+    if car.state == "online":
+        summary = car.summary()
+    return envelope(summary, headers=headers)
+
+
+def vehicle_data(call: Call) -> Response:
+    found = _find(call)
+    if isinstance(found, Response):
+        return found
+    account, car = found
+    headers = _limit(call, car, "data")
+    if isinstance(headers, Response):
+        return headers
+    if car.state != "online":
+        return api_error(408, VEHICLE_UNAVAILABLE, "")
+    car.touch(call.now)
+    wanted = _endpoints(call.query.get("endpoints"))
+    data: dict[str, Any] = {**car.summary(), "user_id": account.user_id}
+    sections = {
+        "charge_state": lambda: car.charge_state(call.now),
+        "climate_state": lambda: car.climate_state(call.now),
+        "drive_state": lambda: car.drive_state(call.now, with_location="location_data" in wanted),
+        "gui_settings": lambda: car.gui_settings(call.now),
+        "vehicle_config": car.vehicle_config,
+        "vehicle_state": lambda: car.vehicle_state(call.now),
+    }
+    for name, build in sections.items():
+        if name in wanted or (name == "drive_state" and "location_data" in wanted):
+            data[name] = build()
+    return envelope(data, headers=headers)
+
+
+def _endpoints(raw: str | None) -> set[str]:
+    """`?endpoints=a;b` (also comma-separated). Unknown names are ignored, as the real API does."""
+    if not raw:
+        return {*DATA_SECTIONS, "location_data"}
+    return {part.strip() for part in raw.replace(",", ";").split(";") if part.strip()}
+
+
+def data_request(call: Call) -> Response:
+    """The legacy per-section endpoint `/data_request/{section}`."""
+    section = call.params["section"]
+    if section not in DATA_SECTIONS:
+        return not_found(f"unknown data section {section!r}")
+    found = _find(call)
+    if isinstance(found, Response):
+        return found
+    car = found[1]
+    headers = _limit(call, car, "data")
+    if isinstance(headers, Response):
+        return headers
+    if car.state != "online":
+        return api_error(408, VEHICLE_UNAVAILABLE, "")
+    car.touch(call.now)
+    builders = {"charge_state": car.charge_state, "climate_state": car.climate_state,
+                "gui_settings": car.gui_settings, "vehicle_state": car.vehicle_state}
+    if section == "drive_state":
+        body = car.drive_state(call.now, with_location=True)
+    elif section == "vehicle_config":
+        body = car.vehicle_config()
+    else:
+        body = builders[section](call.now)
+    return envelope(body, headers=headers)
+
+
+def command(call: Call) -> Response:
+    name = call.params["name"]
+    spec = COMMANDS.get(name)
+    found = _find(call)
+    if isinstance(found, Response):
+        return found
+    car = found[1]
+    if spec is None:
+        return not_found(f"unknown command {name!r}")
+    try:
+        params = spec.check(call.fields())
+    except BadBody as exc:
+        return api_error(400, "invalid_field", str(exc))
+    except InvalidField as exc:
+        return api_error(400, "invalid_field", str(exc))
+    key = call.headers.get("idempotency-key") or None
+    fingerprint = json.dumps([car.id_s, name, params], sort_keys=True)
+    if key is not None and key in call.world.idempotency:
+        stored = call.world.idempotency[key]
+        if stored["fingerprint"] != fingerprint:
+            return api_error(422, "idempotency_key_reused",
+                             "this Idempotency-Key was used for a different command")
+        return JSONResponse(stored["body"], status_code=stored["status"],
+                            headers={"idempotent-replayed": "true"})
+    headers = _limit(call, car, "command")
+    if isinstance(headers, Response):
+        return headers
+    refusal = _unavailable(car)
+    if refusal is not None:
+        return refusal
+    car.touch(call.now)
+    result, reason = spec.effect(car, params, call.now)
+    call.world.stats.record_command({
+        "vehicle": car.id_s, "vin": car.vin, "name": name, "params": params,
+        "idempotency_key": key, "at": iso(call.now), "result": result,
+    })
+    body = {"response": {"result": result, "reason": reason}}
+    if key is not None:
+        call.world.remember_response(key, {"fingerprint": fingerprint, "status": 200, "body": body})
+    return JSONResponse(body, headers=headers)
+
+
+def me(call: Call) -> Response:
+    account = authenticate(call)
+    if isinstance(account, Response):
+        return account
+    return envelope({"email": account.email, "full_name": account.full_name,
+                     "profile_image_url": None})
+
+
+def orders(call: Call) -> Response:
+    account = authenticate(call)
+    if isinstance(account, Response):
+        return account
+    return listing([])
