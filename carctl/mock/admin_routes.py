@@ -93,6 +93,20 @@ def clock_advance(call: Call) -> Response:
     return clock_show(call)
 
 
+def vehicles_show(call: Call) -> Response:
+    """Every car of the world, settled to now: what `carctl mock show` prints."""
+    cars = []
+    for car in call.world.vehicles:
+        car.settle(call.now)
+        cars.append({**car.summary(), "owner": car.owner,
+                     "inside_temp": round(car.inside_temp, 1), "outside_temp": car.outside_temp,
+                     "is_climate_on": car.is_climate_on,
+                     "driver_temp_setting": car.driver_temp_setting,
+                     "battery_level": round(car.battery_level, 1), "windows": car.windows,
+                     "wake_in": None if car.wake_at is None else round(car.wake_at - call.now, 1)})
+    return JSONResponse({"now": iso(call.now), "vehicles": cars})
+
+
 def vehicle_patch(call: Call) -> Response:
     try:
         fields = call.fields()

@@ -76,6 +76,7 @@ ROUTES = [
     _route("GET", "/__mock__/clock", admin_routes.clock_show, admin=True),
     _route("POST", "/__mock__/clock", admin_routes.clock_advance, admin=True),
     _route("POST", "/__mock__/reset", lambda call: _reset(call), admin=True),
+    _route("GET", "/__mock__/vehicles", admin_routes.vehicles_show, admin=True),
     _route("PATCH", "/__mock__/vehicles/{v}", admin_routes.vehicle_patch, admin=True),
 ]
 

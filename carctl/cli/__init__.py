@@ -1,0 +1,133 @@
+"""The command line: parse arguments, call the core, render. No HTTP, no SQL.
+
+Subcommand groups are imported only when used, so `carctl --help` imports
+click and carctl's small modules, never httpx, rich, keyring or the mock.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from carctl import __version__
+from carctl.cli.context import AppContext
+from carctl.errors import CarctlError, ExitCode, Interrupted, UsageError
+
+# name -> (module, attribute, one-line help shown by `carctl --help` without importing it)
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "mock": ("carctl.cli.mock", "mock", "Run and control the mock vehicle API."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attribute, _ = self.lazy[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands from the table, so that --help imports nothing more."""
+        rows = [(name, help_text) for name, (_, _, help_text) in sorted(self.lazy.items())]
+        rows += [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.commands.items())
+                 if not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--profile", metavar="NAME", envvar="CARCTL_PROFILE", help="Settings profile to use.")
+@click.option("--vehicle", metavar="CAR", envvar="CARCTL_VEHICLE",
+              help="Car by name, VIN or id (needed only with several cars).")
+@click.option("--json", "json_", is_flag=True, help="Print one JSON document on stdout (for scripts).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("-v", "--verbose", count=True, help="Explain what carctl does (repeat for more).")
+@click.version_option(__version__, "-V", "--version", prog_name="carctl")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, vehicle: str | None, json_: bool, quiet: bool,
+        verbose: int) -> None:
+    """carctl: wake your car, warm it, vent it — even when the vehicle API is failing."""
+    ctx.obj = AppContext(profile=profile, vehicle=vehicle, json=json_, quiet=quiet, verbose=verbose)
+
+
+def _json_requested(argv: list[str]) -> bool:
+    return "--json" in argv or os.environ.get("CARCTL_JSON", "").lower() in ("1", "true", "yes", "on")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run carctl and exit with the code from the README's table; never a traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = _run(args)
+    except KeyboardInterrupt:
+        code = _report(args, Interrupted("interrupted"))
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
+    try:
+        cli.main(args=args, prog_name="carctl", standalone_mode=False)
+    except click.exceptions.Abort:
+        return _report(args, Interrupted("interrupted"))
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        if _json_requested(args):
+            return _report(args, UsageError(exc.format_message()))
+        exc.show()
+        return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+    except CarctlError as exc:
+        return _report(args, exc)
+    except OSError as exc:
+        if exc.errno == 32:  # EPIPE: the reader of our output went away (`| head`)
+            return 0
+        return _report(args, _internal(exc))
+    except Exception as exc:
+        return _report(args, _internal(exc))
+    return 0
+
+
+def _internal(exc: BaseException) -> CarctlError:
+    """Log the traceback to the log file and say where it is."""
+    import logging
+    import traceback
+
+    from carctl.logs import setup_logging
+    from carctl.paths import resolve_paths
+
+    log_file = resolve_paths().log_file
+    setup_logging(log_file)
+    logging.getLogger("carctl").error("internal error\n%s", "".join(
+        traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    from carctl.errors import InternalError
+
+    return InternalError(f"internal error: {type(exc).__name__}: {exc}",
+                         hint=f"this is a bug in carctl; the details are in {log_file}")
+
+
+def _report(args: list[str], error: CarctlError) -> int:
+    from carctl.cli import context
+    from carctl.output import Output
+
+    app = context.last_app
+    if app is not None:
+        app.output.error(app.command, error)
+    else:
+        Output.create(json_flag=_json_requested(args)).error("", error)
+    return int(error.exit_code)

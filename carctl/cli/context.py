@@ -1,0 +1,76 @@
+"""The state every command shares: global options, output, paths.
+
+Created once per run by the root group and handed to commands with
+`pass_app`, so commands never read global options or the environment directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, update_wrapper
+from typing import Concatenate, ParamSpec, TypeVar
+
+import click
+
+from carctl.output import Output
+from carctl.paths import Paths, resolve_paths
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class AppContext:
+    profile: str | None = None
+    vehicle: str | None = None
+    json: bool = False
+    quiet: bool = False
+    verbose: int = 0
+    command: str = ""
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @cached_property
+    def output(self) -> Output:
+        return Output.create(json_flag=self.json, quiet=self.quiet, env=self.env)
+
+    @cached_property
+    def paths(self) -> Paths:
+        return resolve_paths(self.env)
+
+
+def pass_app(f: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:
+    """Like click.pass_obj, typed, and tolerant of a command run without the root group."""
+
+    def new_func(*args: P.args, **kwargs: P.kwargs) -> R:
+        ctx = click.get_current_context()
+        app = ctx.find_object(AppContext)
+        if app is None:
+            app = ctx.ensure_object(AppContext)
+        app.command = command_name(ctx)
+        global last_app
+        last_app = app
+        return f(app, *args, **kwargs)
+
+    return update_wrapper(new_func, f)
+
+
+def command_name(ctx: click.Context) -> str:
+    """`mock fault add`, for the JSON envelope's `command`."""
+    parts: list[str] = []
+    current: click.Context | None = ctx
+    while current is not None and current.parent is not None:
+        if current.info_name:
+            parts.append(current.info_name)
+        current = current.parent
+    return " ".join(reversed(parts))
+
+
+def current_command() -> str:
+    return command_name(click.get_current_context())
+
+
+# The context of the command being run, so that errors raised from it are
+# rendered with its output settings and command name.
+last_app: AppContext | None = None

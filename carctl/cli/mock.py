@@ -1,0 +1,261 @@
+"""`carctl mock`: serve the mock vehicle API, and control it (faults, reset, clock).
+
+Without `--url`, the control commands act on the built-in endpoint (the
+default API of carctl, kept in the state directory); with `--url` they act on
+a mock served with `carctl mock serve --admin`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.errors import ConfigError, UsageError
+
+URL_OPTION = click.option("--url", metavar="URL",
+                          help="Act on a served mock (started with --admin) instead of the built-in one.")
+
+
+@click.group()
+def mock() -> None:
+    """Run and control the mock vehicle API.
+
+    carctl ships a faithful imitation of the Tesla Owner API with a simulated
+    car and fault injection. It is carctl's default endpoint ("builtin"), and
+    `carctl mock serve` serves it over HTTP for scripts and other clients.
+    The seeded account is owner@example.com, password ventilate-0600.
+    """
+
+
+@mock.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--seed", "seed_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Seed file (TOML or JSON) with accounts, cars and settings.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME|FILE",
+              help="Named fault scenario (see `carctl mock scenarios`) or a scenario file.")
+@click.option("--fault", "faults", multiple=True, metavar="RULE",
+              help='Fault rule, e.g. "status=500 path=/api/1/* for=60s". Repeatable.')
+@click.option("--admin", is_flag=True, help="Serve the control API under /__mock__/.")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              help="uvicorn's log level (info logs each request).")
+@pass_app
+def serve(app: AppContext, host: str, port: int, seed_path: str | None,
+          scenarios: tuple[str, ...], faults: tuple[str, ...], admin: bool, log_level: str) -> None:
+    """Serve the mock vehicle API over HTTP (loopback by default).
+
+    Fault windows (after=, for=) count from the moment the server starts.
+    Stop it with Ctrl-C.
+    """
+    import asyncio
+
+    from carctl.builtin import fault_rules
+    from carctl.mock.app import create_app, install_faults
+    from carctl.mock.faults import rule_from_mapping
+    from carctl.mock.seed import SeedError, load_seed
+    from carctl.mock.server import ServeError, bind, make_server, url_of
+
+    try:
+        seed = load_seed(seed_path)
+    except SeedError as exc:
+        raise ConfigError(str(exc), hint="fix the seed file, or leave out --seed for the default") from None
+    rules = [rule_from_mapping(rule) for rule in fault_rules(faults, scenarios)]
+    try:
+        sock = bind(host, port)
+    except ServeError as exc:
+        raise ConfigError(str(exc)) from None
+    url = url_of(sock)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        app.output.warn(f"serving on {host}: anyone who can reach it can sign in with the seed's "
+                        "well-known password, over plain HTTP")
+    asgi = create_app(seed=seed, admin=admin)
+    asyncio.run(install_faults(asgi, rules))
+    data = {"url": url, "admin": admin, "seed": seed.source,
+            "faults": [rule.to_words() for rule in rules]}
+    app.output.result(app.command, data, human=_serving_text(url, admin, seed.source, rules))
+    server = make_server(asgi, log_level=log_level)
+    server.run(sockets=[sock])
+
+
+def _serving_text(url: str, admin: bool, seed: str, rules: list[Any]) -> str:
+    lines = [f"carctl mock: serving the mock vehicle API on {url}",
+             f"  seed: {seed}; sign in as owner@example.com / ventilate-0600",
+             f"  control API: {url}/__mock__/" if admin else "  control API: off (--admin to enable)"]
+    lines += [f"  fault: {rule.to_words()}" for rule in rules]
+    lines.append("  Ctrl-C to stop")
+    return "\n".join(lines)
+
+
+@mock.command()
+@pass_app
+def scenarios(app: AppContext) -> None:
+    """List the named fault scenarios."""
+    from carctl.mock.faults import SCENARIOS
+
+    data = [{"name": name, "description": text, "rules": list(rules)}
+            for name, (text, rules) in SCENARIOS.items()]
+    human = "\n".join(f"{item['name']:<14} {item['description']}\n"
+                      + "\n".join(f"{'':<14}   {rule}" for rule in item["rules"]) for item in data)
+    app.output.result(app.command, data, human=human)
+
+
+@mock.group()
+def fault() -> None:
+    """Add, list and clear fault rules.
+
+    \b
+    Rule words (key=value):
+      status=500|502|503|504|429|408   answer with this status
+      path=/api/1/*                    glob on the request path (default *)
+      method=POST                      only this method
+      rate=0.5                         share of matching requests that fail (0-1)
+      count=3                          only the next N matching requests
+      after=10s for=60s                window, counted from now
+      from=ISO until=ISO               absolute window
+      latency=2s                       delay the answer
+      body=json|html|empty|truncated   error body kind
+      drop=true                        close the connection without answering
+      retry_after=30s                  Retry-After header
+    """
+
+
+@fault.command("add")
+@click.argument("rules", nargs=-1)
+@click.option("--scenario", "scenario_names", multiple=True, metavar="NAME|FILE",
+              help="Add the rules of a named scenario or scenario file.")
+@URL_OPTION
+@pass_app
+def fault_add(app: AppContext, rules: tuple[str, ...], scenario_names: tuple[str, ...],
+              url: str | None) -> None:
+    """Add fault rules, e.g. carctl mock fault add "status=500 path=/api/1/* for=60s"."""
+    from carctl.builtin import control, fault_rules
+
+    if not rules and not scenario_names:
+        raise UsageError("give at least one rule or --scenario",
+                         hint='e.g. carctl mock fault add "status=500 path=/api/1/* for=60s"')
+    data = control(app.paths.state_db, "POST", "/__mock__/faults",
+                   {"rules": fault_rules(rules, scenario_names)}, url=url)
+    app.output.result(app.command, data, human=_plan_text(data))
+
+
+@fault.command("list")
+@URL_OPTION
+@pass_app
+def fault_list(app: AppContext, url: str | None) -> None:
+    """Show the fault plan with each rule's remaining time."""
+    from carctl.builtin import control
+
+    data = control(app.paths.state_db, "GET", "/__mock__/faults", url=url)
+    app.output.result(app.command, data, human=_plan_text(data))
+
+
+@fault.command("clear")
+@URL_OPTION
+@pass_app
+def fault_clear(app: AppContext, url: str | None) -> None:
+    """Remove every fault rule."""
+    from carctl.builtin import control
+
+    data = control(app.paths.state_db, "DELETE", "/__mock__/faults", url=url)
+    app.output.result(app.command, data, human="fault plan cleared")
+
+
+def _plan_text(data: dict[str, Any]) -> str:
+    rules = data.get("rules", [])
+    if not rules:
+        return "no fault rules: the mock answers normally"
+    lines = []
+    for index, rule in enumerate(rules, 1):
+        if not rule["active"]:
+            state = "starts in " + _secs(rule["starts_in"]) if rule["starts_in"] else "ended"
+        elif rule["remaining"] is None:
+            state = "active"
+        else:
+            state = f"active, {_secs(rule['remaining'])} left"
+        lines.append(f"{index}. {rule['text']}  ({state}; fired {rule['fired']}×)")
+    return "\n".join(lines)
+
+
+def _secs(value: float) -> str:
+    from carctl.mock.durations import format_duration
+
+    return format_duration(value)
+
+
+@mock.command()
+@URL_OPTION
+@pass_app
+def reset(app: AppContext, url: str | None) -> None:
+    """Restore the seed: cars, accounts and tokens. Fault rules stay (see `fault clear`)."""
+    from carctl.builtin import control
+
+    data = control(app.paths.state_db, "POST", "/__mock__/reset", url=url)
+    app.output.result(app.command, data, human="mock reset to its seed")
+
+
+@mock.command()
+@URL_OPTION
+@pass_app
+def show(app: AppContext, url: str | None) -> None:
+    """Show the simulated cars as they are now, without waking them."""
+    from carctl.builtin import control
+
+    data = control(app.paths.state_db, "GET", "/__mock__/vehicles", url=url)
+    plan = control(app.paths.state_db, "GET", "/__mock__/faults", url=url)
+    data["faults"] = plan["rules"]
+
+    def human(console: Any) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"mock vehicle API ({url or 'builtin'}) at {data['now']}")
+        for column in ("car", "VIN", "state", "inside", "outside", "climate", "windows", "battery"):
+            table.add_column(column)
+        for car in data["vehicles"]:
+            state = car["state"] + (f" (wakes in {car['wake_in']}s)" if car["wake_in"] else "")
+            vented = "vented" if any(car["windows"].values()) else "closed"
+            climate = f"on → {car['driver_temp_setting']}°C" if car["is_climate_on"] else "off"
+            table.add_row(car["display_name"], car["vin"], state, f"{car['inside_temp']}°C",
+                          f"{car['outside_temp']}°C", climate, vented, f"{car['battery_level']}%")
+        console.print(table)
+        console.print(_plan_text(plan), markup=False)
+
+    app.output.result(app.command, data, human=human)
+
+
+@mock.command()
+@URL_OPTION
+@pass_app
+def stats(app: AppContext, url: str | None) -> None:
+    """Show what the mock was asked and what it executed on a car."""
+    from carctl.builtin import control
+
+    data = control(app.paths.state_db, "GET", "/__mock__/stats", url=url)
+    lines = [f"{row['count']:>5}  {row['status'] or 'drop'}  {row['method']} {row['path']}"
+             for row in data["requests"]]
+    lines += [f"executed: {c['at']} {c['name']} {c['params'] or ''} on {c['vehicle']}"
+              for c in data["commands"]]
+    app.output.result(app.command, data, human="\n".join(lines) or "no requests yet")
+
+
+@mock.command()
+@click.option("--advance", metavar="DURATION", help="Move the simulated time forward, e.g. 5m.")
+@URL_OPTION
+@pass_app
+def clock(app: AppContext, advance: str | None, url: str | None) -> None:
+    """Show, or move forward, the mock's simulated time."""
+    from carctl.builtin import control
+    from carctl.mock.durations import parse_duration
+
+    if advance is None:
+        data = control(app.paths.state_db, "GET", "/__mock__/clock", url=url)
+    else:
+        try:
+            seconds = parse_duration(advance)
+        except ValueError as exc:
+            raise UsageError(f"--advance: {exc}") from None
+        data = control(app.paths.state_db, "POST", "/__mock__/clock", {"advance": seconds}, url=url)
+    app.output.result(app.command, data, human=f"mock time: {data['now']}")

@@ -1,0 +1,123 @@
+"""One error hierarchy for everything that can go wrong in carctl.
+
+Every failure becomes a `CarctlError` before it reaches the command line; each
+knows its exit code (sysexits, as the README's table), a one-line message that
+says what went wrong, a hint that says what to do, and — when an HTTP exchange
+was involved — its status, method, path and request id (txid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1  # the car refused, or another failure
+    USAGE = 2
+    UNAVAILABLE = 69  # the car is unreachable: wake timed out, offline
+    INTERNAL = 70
+    TEMPFAIL = 75  # temporary: queued, or may be retried
+    NOPERM = 77  # not signed in, session expired, forbidden
+    CONFIG = 78
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class HttpDetails:
+    status: int | None
+    method: str
+    path: str
+    txid: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class CarctlError(Exception):
+    """Base of every error carctl reports. Subclasses set `exit_code` and `code`."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+    code: str = "failure"
+
+    def __init__(self, message: str, *, hint: str | None = None, http: HttpDetails | None = None,
+                 attempts: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.http = http
+        self.attempts = attempts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "http": self.http.to_json() if self.http else None,
+            "attempts": self.attempts,
+        }
+
+
+class UsageError(CarctlError):
+    """Bad input on the command line, caught before anything is sent."""
+
+    exit_code = ExitCode.USAGE
+    code = "usage"
+
+
+class ConfigError(CarctlError):
+    """A configuration, seed or scenario file that cannot be used."""
+
+    exit_code = ExitCode.CONFIG
+    code = "config"
+
+
+class AuthError(CarctlError):
+    """Not signed in, session expired, or forbidden."""
+
+    exit_code = ExitCode.NOPERM
+    code = "auth"
+
+
+class UnreachableError(CarctlError):
+    """The car (or a local service) cannot be reached."""
+
+    exit_code = ExitCode.UNAVAILABLE
+    code = "unreachable"
+
+
+class TemporaryError(CarctlError):
+    """A failure that may pass: 5xx, network, rate limits. The command may be queued."""
+
+    exit_code = ExitCode.TEMPFAIL
+    code = "temporary"
+
+
+class RefusedError(CarctlError):
+    """The car answered `result: false`, or is in service."""
+
+    exit_code = ExitCode.FAILURE
+    code = "refused"
+
+
+class StateError(CarctlError):
+    """carctl's own state (database, files) cannot be used."""
+
+    exit_code = ExitCode.CONFIG
+    code = "state"
+
+
+class InternalError(CarctlError):
+    """A bug in carctl; the traceback is in the log file."""
+
+    exit_code = ExitCode.INTERNAL
+    code = "internal"
+
+
+class Interrupted(CarctlError):
+    """Ctrl-C: stopped by the user, nothing half-written."""
+
+    exit_code = ExitCode.INTERRUPTED
+    code = "interrupted"

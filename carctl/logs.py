@@ -1,0 +1,50 @@
+"""The log file: rotating, and redacted before anything is written.
+
+Tracebacks go here, never to the console. Redaction is applied to every record
+so that a token that slips into a message cannot reach the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+_SECRET_PATTERNS = [
+    (re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"), r"\1[redacted]"),
+    (re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]{4,}"), "[redacted-jwt]"),
+    (re.compile(r"(?i)([\"']?(?:access_token|refresh_token|id_token|password|credential|token)"
+                r"[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"), r"\1[redacted]"),
+]
+
+_configured: Path | None = None
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def setup_logging(log_file: Path, *, verbose: int = 0) -> None:
+    """Attach the rotating, redacting file handler to the `carctl` logger once."""
+    global _configured
+    if _configured == log_file:
+        return
+    logger = logging.getLogger("carctl")
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return  # an unwritable log directory must not stop the command
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    logger.handlers = [handler]
+    logger.propagate = False
+    _configured = log_file

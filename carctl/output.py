@@ -1,0 +1,140 @@
+"""The one place that decides how results and errors are shown.
+
+- `--json` (or `CARCTL_JSON=1`): exactly one JSON document on stdout, the
+  envelope `{"ok", "command", "vehicle", "data", "queued", "error", "warnings"}`;
+  diagnostics go to stderr.
+- Not a terminal, `NO_COLOR`, or `--json`: no colour, no spinners, no prompts.
+- `--quiet`: nothing on success.
+
+rich is imported only when something is drawn for a person, and the Console is
+created per run, never at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from carctl.errors import CarctlError
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+Human = Callable[["Console"], None]
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Output:
+    json_mode: bool = False
+    quiet: bool = False
+    color: bool = False
+    interactive: bool = False
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    warnings: list[str] = field(default_factory=list)
+    _consoles: dict[str, Console] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, *, json_flag: bool = False, quiet: bool = False,
+               env: Mapping[str, str] | None = None, stdout: IO[str] | None = None,
+               stderr: IO[str] | None = None) -> Output:
+        environ = os.environ if env is None else env
+        out = stdout or sys.stdout
+        err = stderr or sys.stderr
+        json_mode = json_flag or _truthy(environ.get("CARCTL_JSON"))
+        tty = _isatty(out)
+        color = tty and not json_mode and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+        interactive = tty and _isatty(sys.stdin) and not json_mode
+        return cls(json_mode=json_mode, quiet=quiet, color=color, interactive=interactive,
+                   stdout=out, stderr=err)
+
+    # -- drawing ---------------------------------------------------------------
+
+    def console(self, *, stderr: bool = False) -> Console:
+        key = "err" if stderr else "out"
+        if key not in self._consoles:
+            from rich.console import Console
+
+            self._consoles[key] = Console(
+                file=self.stderr if stderr else self.stdout,
+                no_color=not self.color, color_system="auto" if self.color else None,
+                force_terminal=self.color, highlight=False, soft_wrap=True,
+                emoji=False, markup=True)
+        return self._consoles[key]
+
+    def print(self, renderable: RenderableType | str) -> None:
+        """Human output on stdout (nothing in JSON or quiet mode)."""
+        if self.json_mode or self.quiet:
+            return
+        self.console().print(renderable)
+
+    def info(self, message: str) -> None:
+        """A diagnostic line on stderr; never mixed into JSON on stdout."""
+        if self.quiet:
+            return
+        self.console(stderr=True).print(message, markup=False)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if not self.json_mode:
+            style = "yellow" if self.color else ""
+            self.console(stderr=True).print(f"warning: {message}", style=style, markup=False)
+
+    # -- results ---------------------------------------------------------------
+
+    def result(self, command: str, data: Any, *, human: Human | str | None = None,
+               vehicle: Any = None, queued: Any = None) -> None:
+        if self.json_mode:
+            self._emit(self.envelope(command, ok=True, data=data, vehicle=vehicle, queued=queued))
+            return
+        if self.quiet or human is None:
+            return
+        if isinstance(human, str):
+            self.console().print(human, markup=False)
+        else:
+            human(self.console())
+
+    def error(self, command: str, error: CarctlError, *, data: Any = None, queued: Any = None,
+              vehicle: Any = None) -> None:
+        if self.json_mode:
+            self._emit(self.envelope(command, ok=False, data=data, vehicle=vehicle, queued=queued,
+                                     error=error.to_json()))
+            return
+        console = self.console(stderr=True)
+        label = "[bold red]error:[/]" if self.color else "error:"
+        console.print(f"{label} ", end="")
+        console.print(error.message, markup=False)
+        if error.http is not None:
+            parts = [f"HTTP {error.http.status}" if error.http.status else "no response",
+                     f"{error.http.method} {error.http.path}"]
+            if error.http.txid:
+                parts.append(f"txid {error.http.txid}")
+            console.print("  " + " · ".join(parts), markup=False, style="dim" if self.color else "")
+        if error.hint:
+            hint = "[bold]hint:[/]" if self.color else "hint:"
+            console.print(f"{hint} ", end="")
+            console.print(error.hint, markup=False)
+
+    def envelope(self, command: str, *, ok: bool, data: Any = None, vehicle: Any = None,
+                 queued: Any = None, error: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"ok": ok, "command": command, "vehicle": vehicle, "data": data,
+                "queued": queued, "error": error, "warnings": list(self.warnings)}
+
+    def _emit(self, document: dict[str, Any]) -> None:
+        self.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+        self.stdout.flush()
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
