@@ -117,8 +117,13 @@ class FaultRule:
             words.append(f"rate={self.rate:g}")
         if self.count is not None:
             words.append(f"count={self.count}")
+        if now is not None and self.starts_at is not None and self.starts_at > now:
+            words.append(f"after={format_duration(self.starts_at - now)}")
+        elif now is None and self.after:
+            words.append(f"after={format_duration(self.after)}")
         if now is not None and self.ends_at is not None:
-            words.append(f"for={format_duration(max(0.0, self.ends_at - now))}")
+            begins = max(now, self.starts_at or now)
+            words.append(f"for={format_duration(max(0.0, self.ends_at - begins))}")
         elif self.duration is not None:
             words.append(f"for={format_duration(self.duration)}")
         if self.latency:

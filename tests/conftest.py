@@ -1,0 +1,116 @@
+"""Fixtures shared by the whole suite.
+
+Every test runs with CARCTL_HOME pointed at its own temporary directory (the
+user's real config, state and keyring are never touched), and without
+CARCTL_* variables leaking in from the developer's shell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from carctl.mock import create_app
+from carctl.mock.clock import ManualClock
+from carctl.mock.seed import Seed, load_seed
+from carctl.mock.server import RunningServer
+
+OWNER = "owner@example.com"
+PASSWORD = "ventilate-0600"
+
+
+@pytest.fixture(autouse=True)
+def carctl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key in list(os.environ):
+        if key.startswith("CARCTL_") or key == "NO_COLOR":
+            monkeypatch.delenv(key)
+    home = tmp_path / "carctl-home"
+    monkeypatch.setenv("CARCTL_HOME", str(home))
+    return home
+
+
+def make_seed(**settings: Any) -> Seed:
+    """The default seed with some settings changed (e.g. wake_delay=0)."""
+    seed = load_seed()
+    return dataclasses.replace(seed, settings=dataclasses.replace(seed.settings, **settings))
+
+
+@dataclass
+class Served:
+    url: str
+    clock: ManualClock
+    app: Any
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=5.0, **kwargs)
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        with self.client() as client:
+            response = client.request(method, path, **kwargs)
+            response.raise_for_status()
+            return response.json()
+
+
+def serve(seed: Seed | None = None, *, admin: bool = True, clock: ManualClock | None = None,
+          rng_seed: int = 7) -> RunningServer:
+    clock = clock or ManualClock()
+    app = create_app(seed=seed or make_seed(), clock=clock, admin=admin,
+                     rng=random.Random(rng_seed))
+    server = RunningServer(app)
+    server.clock = clock  # type: ignore[attr-defined]
+    server.app = app  # type: ignore[attr-defined]
+    return server
+
+
+@pytest.fixture(scope="session")
+def _shared_server() -> Iterator[RunningServer]:
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture
+def served(_shared_server: RunningServer) -> Served:
+    """The mock served over real HTTP on 127.0.0.1 (port 0), with a manual clock.
+
+    One server for the session (starting uvicorn costs a fifth of a second);
+    each test gets a fresh world, clock and random generator.
+    """
+    from carctl.mock.store import MemoryStore
+
+    server = _shared_server
+    api = server.app.state.api  # type: ignore[attr-defined]
+    api.store = MemoryStore(make_seed(wake_delay=0.0))
+    api.rng = random.Random(7)
+    server.clock.set(ManualClock().now())  # type: ignore[attr-defined]
+    return Served(url=server.url, clock=server.clock, app=server.app)  # type: ignore[attr-defined]
+
+
+def login(client: httpx.Client, email: str = OWNER, password: str = PASSWORD) -> dict[str, Any]:
+    response = client.post("/oauth2/v3/token", data={
+        "grant_type": "password", "client_id": "ownerapi", "email": email, "password": password})
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def run_carctl(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+               timeout: float = 60) -> Any:
+    """carctl as a real process, the way users and scripts run it."""
+    import subprocess
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "carctl", *args], capture_output=True, text=True,
+                          env=full_env, input=input, timeout=timeout, check=False)
