@@ -12,9 +12,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from carctl.errors import ConfigError, TemporaryError, UsageError
+from carctl.errors import ConfigError, StateError, TemporaryError, UsageError
 
 BUILTIN = "builtin"
+_MOVE_ASIDE = (
+    "the file is damaged or locked by another program; if it is damaged, move it aside "
+    "(mv {path} {path}.broken) and carctl starts a new one"
+)
 
 
 def builtin_url() -> str:
@@ -30,14 +34,21 @@ def transport(state_db: Path) -> Any:
     return builtin_transport(state_db)
 
 
-def control(state_db: Path, method: str, path: str, body: dict[str, Any] | None = None, *,
-            url: str | None = None) -> Any:
+def control(
+    state_db: Path,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    url: str | None = None,
+) -> Any:
     """One call to the mock's control API; `url` targets a served mock instead."""
     return asyncio.run(_control(state_db, method, path, body, url))
 
 
-async def _control(state_db: Path, method: str, path: str, body: dict[str, Any] | None,
-                   url: str | None) -> Any:
+async def _control(
+    state_db: Path, method: str, path: str, body: dict[str, Any] | None, url: str | None
+) -> Any:
     import httpx
 
     from carctl.mock.store import MockStoreError
@@ -50,17 +61,28 @@ async def _control(state_db: Path, method: str, path: str, body: dict[str, Any] 
         try:
             response = await client.request(method, path, json=body)
         except MockStoreError as exc:
-            raise ConfigError(str(exc), hint="move the file aside or run `carctl mock reset`") from None
+            raise StateError(str(exc), hint=_MOVE_ASIDE.format(path=state_db)) from None
+        except httpx.ConnectError as exc:
+            if url is None:  # the built-in endpoint's store is unusable
+                raise StateError(str(exc), hint=_MOVE_ASIDE.format(path=state_db)) from None
+            raise TemporaryError(
+                f"cannot reach the mock at {url}: {exc}",
+                hint="is `carctl mock serve --admin` running there?",
+            ) from None
         except httpx.HTTPError as exc:
-            raise TemporaryError(f"cannot reach the mock at {url or 'builtin'}: {exc}",
-                                 hint="is `carctl mock serve --admin` running there?") from None
+            raise TemporaryError(
+                f"cannot reach the mock at {url or 'builtin'}: {exc}",
+                hint="is `carctl mock serve --admin` running there?",
+            ) from None
     try:
         data = response.json()
     except ValueError:
         data = None
     if response.status_code == 404 and url is not None:
-        raise UsageError(f"the mock at {url} does not offer its control API",
-                         hint="start it with `carctl mock serve --admin`")
+        raise UsageError(
+            f"the mock at {url} does not offer its control API",
+            hint="start it with `carctl mock serve --admin`",
+        )
     if response.status_code >= 400:
         detail = (data or {}).get("error_description") or (data or {}).get("error") or response.text
         raise UsageError(str(detail))
@@ -79,7 +101,9 @@ def fault_rules(texts: tuple[str, ...], scenarios: tuple[str, ...]) -> list[dict
         for text in texts:
             rules.append(parse_rule(text))
     except FaultRuleError as exc:
-        raise UsageError(str(exc), hint="see `carctl mock fault add --help` for the rule words") from None
+        raise UsageError(
+            str(exc), hint="see `carctl mock fault add --help` for the rule words"
+        ) from None
     except SeedError as exc:
         raise ConfigError(str(exc)) from None
     return [_rule_json(rule) for rule in rules]
@@ -88,8 +112,14 @@ def fault_rules(texts: tuple[str, ...], scenarios: tuple[str, ...]) -> list[dict
 def _rule_json(rule: Any) -> dict[str, Any]:
     """A parsed rule in the admin API's JSON form (durations in seconds)."""
     data: dict[str, Any] = {"path": rule.path, "rate": rule.rate, "after": rule.after}
-    for key, value in (("status", rule.status), ("method", rule.method), ("count", rule.count),
-                       ("for", rule.duration), ("body", rule.body), ("retry_after", rule.retry_after)):
+    for key, value in (
+        ("status", rule.status),
+        ("method", rule.method),
+        ("count", rule.count),
+        ("for", rule.duration),
+        ("body", rule.body),
+        ("retry_after", rule.retry_after),
+    ):
         if value is not None:
             data[key] = value
     if rule.latency:

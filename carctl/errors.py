@@ -42,8 +42,14 @@ class CarctlError(Exception):
     exit_code: ExitCode = ExitCode.FAILURE
     code: str = "failure"
 
-    def __init__(self, message: str, *, hint: str | None = None, http: HttpDetails | None = None,
-                 attempts: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        http: HttpDetails | None = None,
+        attempts: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -14,8 +14,13 @@ from pathlib import Path
 _SECRET_PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"), r"\1[redacted]"),
     (re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]{4,}"), "[redacted-jwt]"),
-    (re.compile(r"(?i)([\"']?(?:access_token|refresh_token|id_token|password|credential|token)"
-                r"[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"), r"\1[redacted]"),
+    (
+        re.compile(
+            r"(?i)([\"']?(?:access_token|refresh_token|id_token|password|credential|token)"
+            r"[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
+        ),
+        r"\1[redacted]",
+    ),
 ]
 
 _configured: Path | None = None
@@ -44,7 +49,9 @@ def setup_logging(log_file: Path, *, verbose: int = 0) -> None:
         handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         return  # an unwritable log directory must not stop the command
-    handler.setFormatter(_RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        _RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
     logger.handlers = [handler]
     logger.propagate = False
     _configured = log_file

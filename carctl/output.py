@@ -43,18 +43,32 @@ class Output:
     _consoles: dict[str, Console] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, *, json_flag: bool = False, quiet: bool = False,
-               env: Mapping[str, str] | None = None, stdout: IO[str] | None = None,
-               stderr: IO[str] | None = None) -> Output:
+    def create(
+        cls,
+        *,
+        json_flag: bool = False,
+        quiet: bool = False,
+        env: Mapping[str, str] | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> Output:
         environ = os.environ if env is None else env
         out = stdout or sys.stdout
         err = stderr or sys.stderr
         json_mode = json_flag or _truthy(environ.get("CARCTL_JSON"))
         tty = _isatty(out)
-        color = tty and not json_mode and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+        color = (
+            tty and not json_mode and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+        )
         interactive = tty and _isatty(sys.stdin) and not json_mode
-        return cls(json_mode=json_mode, quiet=quiet, color=color, interactive=interactive,
-                   stdout=out, stderr=err)
+        return cls(
+            json_mode=json_mode,
+            quiet=quiet,
+            color=color,
+            interactive=interactive,
+            stdout=out,
+            stderr=err,
+        )
 
     # -- drawing ---------------------------------------------------------------
 
@@ -65,9 +79,14 @@ class Output:
 
             self._consoles[key] = Console(
                 file=self.stderr if stderr else self.stdout,
-                no_color=not self.color, color_system="auto" if self.color else None,
-                force_terminal=self.color, highlight=False, soft_wrap=True,
-                emoji=False, markup=True)
+                no_color=not self.color,
+                color_system="auto" if self.color else None,
+                force_terminal=self.color,
+                highlight=False,
+                soft_wrap=True,
+                emoji=False,
+                markup=True,
+            )
         return self._consoles[key]
 
     def print(self, renderable: RenderableType | str) -> None:
@@ -90,8 +109,15 @@ class Output:
 
     # -- results ---------------------------------------------------------------
 
-    def result(self, command: str, data: Any, *, human: Human | str | None = None,
-               vehicle: Any = None, queued: Any = None) -> None:
+    def result(
+        self,
+        command: str,
+        data: Any,
+        *,
+        human: Human | str | None = None,
+        vehicle: Any = None,
+        queued: Any = None,
+    ) -> None:
         if self.json_mode:
             self._emit(self.envelope(command, ok=True, data=data, vehicle=vehicle, queued=queued))
             return
@@ -102,19 +128,36 @@ class Output:
         else:
             human(self.console())
 
-    def error(self, command: str, error: CarctlError, *, data: Any = None, queued: Any = None,
-              vehicle: Any = None) -> None:
+    def error(
+        self,
+        command: str,
+        error: CarctlError,
+        *,
+        data: Any = None,
+        queued: Any = None,
+        vehicle: Any = None,
+    ) -> None:
         if self.json_mode:
-            self._emit(self.envelope(command, ok=False, data=data, vehicle=vehicle, queued=queued,
-                                     error=error.to_json()))
+            self._emit(
+                self.envelope(
+                    command,
+                    ok=False,
+                    data=data,
+                    vehicle=vehicle,
+                    queued=queued,
+                    error=error.to_json(),
+                )
+            )
             return
         console = self.console(stderr=True)
         label = "[bold red]error:[/]" if self.color else "error:"
         console.print(f"{label} ", end="")
         console.print(error.message, markup=False)
         if error.http is not None:
-            parts = [f"HTTP {error.http.status}" if error.http.status else "no response",
-                     f"{error.http.method} {error.http.path}"]
+            parts = [
+                f"HTTP {error.http.status}" if error.http.status else "no response",
+                f"{error.http.method} {error.http.path}",
+            ]
             if error.http.txid:
                 parts.append(f"txid {error.http.txid}")
             console.print("  " + " · ".join(parts), markup=False, style="dim" if self.color else "")
@@ -123,10 +166,25 @@ class Output:
             console.print(f"{hint} ", end="")
             console.print(error.hint, markup=False)
 
-    def envelope(self, command: str, *, ok: bool, data: Any = None, vehicle: Any = None,
-                 queued: Any = None, error: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"ok": ok, "command": command, "vehicle": vehicle, "data": data,
-                "queued": queued, "error": error, "warnings": list(self.warnings)}
+    def envelope(
+        self,
+        command: str,
+        *,
+        ok: bool,
+        data: Any = None,
+        vehicle: Any = None,
+        queued: Any = None,
+        error: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "ok": ok,
+            "command": command,
+            "vehicle": vehicle,
+            "data": data,
+            "queued": queued,
+            "error": error,
+            "warnings": list(self.warnings),
+        }
 
     def _emit(self, document: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")

@@ -35,8 +35,11 @@ class Paths:
         return self.log_dir / "carctl.log"
 
     def as_dict(self) -> dict[str, str]:
-        return {"config": str(self.config_file), "state": str(self.state_db),
-                "log": str(self.log_file)}
+        return {
+            "config": str(self.config_file),
+            "state": str(self.state_db),
+            "log": str(self.log_file),
+        }
 
 
 def resolve_paths(env: Mapping[str, str] | None = None) -> Paths:

@@ -60,11 +60,17 @@ class Served:
             return response.json()
 
 
-def serve(seed: Seed | None = None, *, admin: bool = True, clock: ManualClock | None = None,
-          rng_seed: int = 7) -> RunningServer:
+def serve(
+    seed: Seed | None = None,
+    *,
+    admin: bool = True,
+    clock: ManualClock | None = None,
+    rng_seed: int = 7,
+) -> RunningServer:
     clock = clock or ManualClock()
-    app = create_app(seed=seed or make_seed(), clock=clock, admin=admin,
-                     rng=random.Random(rng_seed))
+    app = create_app(
+        seed=seed or make_seed(), clock=clock, admin=admin, rng=random.Random(rng_seed)
+    )
     server = RunningServer(app)
     server.clock = clock  # type: ignore[attr-defined]
     server.app = app  # type: ignore[attr-defined]
@@ -95,8 +101,15 @@ def served(_shared_server: RunningServer) -> Served:
 
 
 def login(client: httpx.Client, email: str = OWNER, password: str = PASSWORD) -> dict[str, Any]:
-    response = client.post("/oauth2/v3/token", data={
-        "grant_type": "password", "client_id": "ownerapi", "email": email, "password": password})
+    response = client.post(
+        "/oauth2/v3/token",
+        data={
+            "grant_type": "password",
+            "client_id": "ownerapi",
+            "email": email,
+            "password": password,
+        },
+    )
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     return tokens
@@ -106,11 +119,19 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def run_carctl(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-               timeout: float = 60) -> Any:
+def run_carctl(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+) -> Any:
     """carctl as a real process, the way users and scripts run it."""
     import subprocess
 
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "carctl", *args], capture_output=True, text=True,
-                          env=full_env, input=input, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "carctl", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+        check=False,
+    )

@@ -44,30 +44,52 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List commands from the table, so that --help imports nothing more."""
         rows = [(name, help_text) for name, (_, _, help_text) in sorted(self.lazy.items())]
-        rows += [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.commands.items())
-                 if not cmd.hidden]
+        rows += [
+            (name, cmd.get_short_help_str(60))
+            for name, cmd in sorted(self.commands.items())
+            if not cmd.hidden
+        ]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(sorted(rows))
 
 
-@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option("--profile", metavar="NAME", envvar="CARCTL_PROFILE", help="Settings profile to use.")
-@click.option("--vehicle", metavar="CAR", envvar="CARCTL_VEHICLE",
-              help="Car by name, VIN or id (needed only with several cars).")
-@click.option("--json", "json_", is_flag=True, help="Print one JSON document on stdout (for scripts).")
+@click.option(
+    "--vehicle",
+    metavar="CAR",
+    envvar="CARCTL_VEHICLE",
+    help="Car by name, VIN or id (needed only with several cars).",
+)
+@click.option(
+    "--json", "json_", is_flag=True, help="Print one JSON document on stdout (for scripts)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("-v", "--verbose", count=True, help="Explain what carctl does (repeat for more).")
 @click.version_option(__version__, "-V", "--version", prog_name="carctl")
 @click.pass_context
-def cli(ctx: click.Context, profile: str | None, vehicle: str | None, json_: bool, quiet: bool,
-        verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    profile: str | None,
+    vehicle: str | None,
+    json_: bool,
+    quiet: bool,
+    verbose: int,
+) -> None:
     """carctl: wake your car, warm it, vent it — even when the vehicle API is failing."""
     ctx.obj = AppContext(profile=profile, vehicle=vehicle, json=json_, quiet=quiet, verbose=verbose)
 
 
 def _json_requested(argv: list[str]) -> bool:
-    return "--json" in argv or os.environ.get("CARCTL_JSON", "").lower() in ("1", "true", "yes", "on")
+    return "--json" in argv or os.environ.get("CARCTL_JSON", "").lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,12 +135,15 @@ def _internal(exc: BaseException) -> CarctlError:
 
     log_file = resolve_paths().log_file
     setup_logging(log_file)
-    logging.getLogger("carctl").error("internal error\n%s", "".join(
-        traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    logging.getLogger("carctl").error(
+        "internal error\n%s", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    )
     from carctl.errors import InternalError
 
-    return InternalError(f"internal error: {type(exc).__name__}: {exc}",
-                         hint=f"this is a bug in carctl; the details are in {log_file}")
+    return InternalError(
+        f"internal error: {type(exc).__name__}: {exc}",
+        hint=f"this is a bug in carctl; the details are in {log_file}",
+    )
 
 
 def _report(args: list[str], error: CarctlError) -> int:

@@ -14,8 +14,11 @@ import click
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import ConfigError, UsageError
 
-URL_OPTION = click.option("--url", metavar="URL",
-                          help="Act on a served mock (started with --admin) instead of the built-in one.")
+URL_OPTION = click.option(
+    "--url",
+    metavar="URL",
+    help="Act on a served mock (started with --admin) instead of the built-in one.",
+)
 
 
 @click.group()
@@ -31,21 +34,53 @@ def mock() -> None:
 
 @mock.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on; 0 picks a free one.")
-@click.option("--seed", "seed_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Seed file (TOML or JSON) with accounts, cars and settings.")
-@click.option("--scenario", "scenarios", multiple=True, metavar="NAME|FILE",
-              help="Named fault scenario (see `carctl mock scenarios`) or a scenario file.")
-@click.option("--fault", "faults", multiple=True, metavar="RULE",
-              help='Fault rule, e.g. "status=500 path=/api/1/* for=60s". Repeatable.')
+@click.option(
+    "--port",
+    default=8787,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--seed",
+    "seed_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Seed file (TOML or JSON) with accounts, cars and settings.",
+)
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    metavar="NAME|FILE",
+    help="Named fault scenario (see `carctl mock scenarios`) or a scenario file.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="RULE",
+    help='Fault rule, e.g. "status=500 path=/api/1/* for=60s". Repeatable.',
+)
 @click.option("--admin", is_flag=True, help="Serve the control API under /__mock__/.")
-@click.option("--log-level", default="warning", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-              help="uvicorn's log level (info logs each request).")
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="uvicorn's log level (info logs each request).",
+)
 @pass_app
-def serve(app: AppContext, host: str, port: int, seed_path: str | None,
-          scenarios: tuple[str, ...], faults: tuple[str, ...], admin: bool, log_level: str) -> None:
+def serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    seed_path: str | None,
+    scenarios: tuple[str, ...],
+    faults: tuple[str, ...],
+    admin: bool,
+    log_level: str,
+) -> None:
     """Serve the mock vehicle API over HTTP (loopback by default).
 
     Fault windows (after=, for=) count from the moment the server starts.
@@ -62,7 +97,9 @@ def serve(app: AppContext, host: str, port: int, seed_path: str | None,
     try:
         seed = load_seed(seed_path)
     except SeedError as exc:
-        raise ConfigError(str(exc), hint="fix the seed file, or leave out --seed for the default") from None
+        raise ConfigError(
+            str(exc), hint="fix the seed file, or leave out --seed for the default"
+        ) from None
     rules = [rule_from_mapping(rule) for rule in fault_rules(faults, scenarios)]
     try:
         sock = bind(host, port)
@@ -70,21 +107,29 @@ def serve(app: AppContext, host: str, port: int, seed_path: str | None,
         raise ConfigError(str(exc)) from None
     url = url_of(sock)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        app.output.warn(f"serving on {host}: anyone who can reach it can sign in with the seed's "
-                        "well-known password, over plain HTTP")
+        app.output.warn(
+            f"serving on {host}: anyone who can reach it can sign in with the seed's "
+            "well-known password, over plain HTTP"
+        )
     asgi = create_app(seed=seed, admin=admin)
     asyncio.run(install_faults(asgi, rules))
-    data = {"url": url, "admin": admin, "seed": seed.source,
-            "faults": [rule.to_words() for rule in rules]}
+    data = {
+        "url": url,
+        "admin": admin,
+        "seed": seed.source,
+        "faults": [rule.to_words() for rule in rules],
+    }
     app.output.result(app.command, data, human=_serving_text(url, admin, seed.source, rules))
     server = make_server(asgi, log_level=log_level)
     server.run(sockets=[sock])
 
 
 def _serving_text(url: str, admin: bool, seed: str, rules: list[Any]) -> str:
-    lines = [f"carctl mock: serving the mock vehicle API on {url}",
-             f"  seed: {seed}; sign in as owner@example.com / ventilate-0600",
-             f"  control API: {url}/__mock__/" if admin else "  control API: off (--admin to enable)"]
+    lines = [
+        f"carctl mock: serving the mock vehicle API on {url}",
+        f"  seed: {seed}; sign in as owner@example.com / ventilate-0600",
+        f"  control API: {url}/__mock__/" if admin else "  control API: off (--admin to enable)",
+    ]
     lines += [f"  fault: {rule.to_words()}" for rule in rules]
     lines.append("  Ctrl-C to stop")
     return "\n".join(lines)
@@ -96,10 +141,15 @@ def scenarios(app: AppContext) -> None:
     """List the named fault scenarios."""
     from carctl.mock.faults import SCENARIOS
 
-    data = [{"name": name, "description": text, "rules": list(rules)}
-            for name, (text, rules) in SCENARIOS.items()]
-    human = "\n".join(f"{item['name']:<14} {item['description']}\n"
-                      + "\n".join(f"{'':<14}   {rule}" for rule in item["rules"]) for item in data)
+    data = [
+        {"name": name, "description": text, "rules": list(rules)}
+        for name, (text, rules) in SCENARIOS.items()
+    ]
+    human = "\n".join(
+        f"{item['name']:<14} {item['description']}\n"
+        + "\n".join(f"{'':<14}   {rule}" for rule in item["rules"])
+        for item in data
+    )
     app.output.result(app.command, data, human=human)
 
 
@@ -125,20 +175,33 @@ def fault() -> None:
 
 @fault.command("add")
 @click.argument("rules", nargs=-1)
-@click.option("--scenario", "scenario_names", multiple=True, metavar="NAME|FILE",
-              help="Add the rules of a named scenario or scenario file.")
+@click.option(
+    "--scenario",
+    "scenario_names",
+    multiple=True,
+    metavar="NAME|FILE",
+    help="Add the rules of a named scenario or scenario file.",
+)
 @URL_OPTION
 @pass_app
-def fault_add(app: AppContext, rules: tuple[str, ...], scenario_names: tuple[str, ...],
-              url: str | None) -> None:
+def fault_add(
+    app: AppContext, rules: tuple[str, ...], scenario_names: tuple[str, ...], url: str | None
+) -> None:
     """Add fault rules, e.g. carctl mock fault add "status=500 path=/api/1/* for=60s"."""
     from carctl.builtin import control, fault_rules
 
     if not rules and not scenario_names:
-        raise UsageError("give at least one rule or --scenario",
-                         hint='e.g. carctl mock fault add "status=500 path=/api/1/* for=60s"')
-    data = control(app.paths.state_db, "POST", "/__mock__/faults",
-                   {"rules": fault_rules(rules, scenario_names)}, url=url)
+        raise UsageError(
+            "give at least one rule or --scenario",
+            hint='e.g. carctl mock fault add "status=500 path=/api/1/* for=60s"',
+        )
+    data = control(
+        app.paths.state_db,
+        "POST",
+        "/__mock__/faults",
+        {"rules": fault_rules(rules, scenario_names)},
+        url=url,
+    )
     app.output.result(app.command, data, human=_plan_text(data))
 
 
@@ -218,8 +281,16 @@ def show(app: AppContext, url: str | None) -> None:
             state = car["state"] + (f" (wakes in {car['wake_in']}s)" if car["wake_in"] else "")
             vented = "vented" if any(car["windows"].values()) else "closed"
             climate = f"on → {car['driver_temp_setting']}°C" if car["is_climate_on"] else "off"
-            table.add_row(car["display_name"], car["vin"], state, f"{car['inside_temp']}°C",
-                          f"{car['outside_temp']}°C", climate, vented, f"{car['battery_level']}%")
+            table.add_row(
+                car["display_name"],
+                car["vin"],
+                state,
+                f"{car['inside_temp']}°C",
+                f"{car['outside_temp']}°C",
+                climate,
+                vented,
+                f"{car['battery_level']}%",
+            )
         console.print(table)
         console.print(_plan_text(plan), markup=False)
 
@@ -234,10 +305,14 @@ def stats(app: AppContext, url: str | None) -> None:
     from carctl.builtin import control
 
     data = control(app.paths.state_db, "GET", "/__mock__/stats", url=url)
-    lines = [f"{row['count']:>5}  {row['status'] or 'drop'}  {row['method']} {row['path']}"
-             for row in data["requests"]]
-    lines += [f"executed: {c['at']} {c['name']} {c['params'] or ''} on {c['vehicle']}"
-              for c in data["commands"]]
+    lines = [
+        f"{row['count']:>5}  {row['status'] or 'drop'}  {row['method']} {row['path']}"
+        for row in data["requests"]
+    ]
+    lines += [
+        f"executed: {c['at']} {c['name']} {c['params'] or ''} on {c['vehicle']}"
+        for c in data["commands"]
+    ]
     app.output.result(app.command, data, human="\n".join(lines) or "no requests yet")
 
 

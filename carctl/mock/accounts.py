@@ -37,8 +37,9 @@ def make_jwt(claims: dict[str, Any]) -> str:
     """A JWT-shaped token, signed with a random per-token key (the mock never verifies it)."""
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    signature = _b64(hmac.new(secrets.token_bytes(32), f"{header}.{payload}".encode(),
-                              hashlib.sha256).digest())
+    signature = _b64(
+        hmac.new(secrets.token_bytes(32), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    )
     return f"{header}.{payload}.{signature}"
 
 
@@ -89,18 +90,27 @@ class TokenBook:
             codes={k: AuthCode(**v) for k, v in data.get("codes", {}).items()},
         )
 
-    def issue(self, *, email: str, client_id: str, now: float, ttl: float,
-              issuer: str) -> dict[str, Any]:
+    def issue(
+        self, *, email: str, client_id: str, now: float, ttl: float, issuer: str
+    ) -> dict[str, Any]:
         """A new access/refresh pair, as the token endpoint returns it."""
         self._forget_expired(now)
-        claims = {"iss": issuer, "sub": digest(email)[:32], "aud": [issuer + "/"],
-                  "scp": ["openid", "email", "offline_access"], "iat": int(now),
-                  "exp": int(now + ttl), "jti": secrets.token_hex(8)}
+        claims = {
+            "iss": issuer,
+            "sub": digest(email)[:32],
+            "aud": [issuer + "/"],
+            "scp": ["openid", "email", "offline_access"],
+            "iat": int(now),
+            "exp": int(now + ttl),
+            "jti": secrets.token_hex(8),
+        }
         access = make_jwt(claims)
-        refresh = make_jwt({**claims, "exp": int(now + 90 * 86400), "typ": "refresh",
-                            "jti": secrets.token_hex(8)})
-        self.access[digest(access)] = Grant(email=email, client_id=client_id,
-                                            expires_at=now + ttl, issued_at=now)
+        refresh = make_jwt(
+            {**claims, "exp": int(now + 90 * 86400), "typ": "refresh", "jti": secrets.token_hex(8)}
+        )
+        self.access[digest(access)] = Grant(
+            email=email, client_id=client_id, expires_at=now + ttl, issued_at=now
+        )
         self.refresh[digest(refresh)] = Grant(email=email, client_id=client_id, issued_at=now)
         self._trim_refresh(email)
         return {

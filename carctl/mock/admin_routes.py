@@ -76,8 +76,9 @@ def stats_clear(call: Call) -> Response:
 
 
 def clock_show(call: Call) -> Response:
-    return JSONResponse({"now": iso(call.now), "epoch": call.now,
-                         "offset": call.world.clock_offset})
+    return JSONResponse(
+        {"now": iso(call.now), "epoch": call.now, "offset": call.world.clock_offset}
+    )
 
 
 def clock_advance(call: Call) -> Response:
@@ -98,12 +99,19 @@ def vehicles_show(call: Call) -> Response:
     cars = []
     for car in call.world.vehicles:
         car.settle(call.now)
-        cars.append({**car.summary(), "owner": car.owner,
-                     "inside_temp": round(car.inside_temp, 1), "outside_temp": car.outside_temp,
-                     "is_climate_on": car.is_climate_on,
-                     "driver_temp_setting": car.driver_temp_setting,
-                     "battery_level": round(car.battery_level, 1), "windows": car.windows,
-                     "wake_in": None if car.wake_at is None else round(car.wake_at - call.now, 1)})
+        cars.append(
+            {
+                **car.summary(),
+                "owner": car.owner,
+                "inside_temp": round(car.inside_temp, 1),
+                "outside_temp": car.outside_temp,
+                "is_climate_on": car.is_climate_on,
+                "driver_temp_setting": car.driver_temp_setting,
+                "battery_level": round(car.battery_level, 1),
+                "windows": car.windows,
+                "wake_in": None if car.wake_at is None else round(car.wake_at - call.now, 1),
+            }
+        )
     return JSONResponse({"now": iso(call.now), "vehicles": cars})
 
 
@@ -118,12 +126,16 @@ def vehicle_patch(call: Call) -> Response:
     car.settle(call.now)
     unknown = sorted(set(fields) - set(VEHICLE_FIELDS))
     if unknown:
-        return api_error(400, "invalid_field",
-                         f"cannot set {unknown[0]!r}; settable: {', '.join(VEHICLE_FIELDS)}")
+        return api_error(
+            400,
+            "invalid_field",
+            f"cannot set {unknown[0]!r}; settable: {', '.join(VEHICLE_FIELDS)}",
+        )
     for key, value in fields.items():
         expected: Any = VEHICLE_FIELDS[key]
-        if not isinstance(value, expected) or (key == "state" and value not in
-                                                ("online", "asleep", "offline")):
+        if not isinstance(value, expected) or (
+            key == "state" and value not in ("online", "asleep", "offline")
+        ):
             return api_error(400, "invalid_field", f"{key} has the wrong type or value: {value!r}")
         setattr(car, key, value)
         if key == "state":

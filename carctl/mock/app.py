@@ -35,7 +35,7 @@ DROP_EXTENSION = "carctl.mock.drop"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-class ConnectionDropped(Exception):  # noqa: N818 - it names an event, not a failure of the mock
+class ConnectionDropped(Exception):
     """Raised when a fault drops the connection and the server cannot abort it itself."""
 
 
@@ -89,19 +89,32 @@ def _reset(call: Call) -> Response:
     return _ResetRequested(status_code=200)
 
 
-_HTML_PAGE = ("<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
-              "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-              "</body>\r\n</html>\r\n")
-_PHRASES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 408: "Request Timeout", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-            504: "Gateway Time-out"}
-_ERRORS = {500: ("internal server error", "500 server error"),
-           502: ("bad gateway", "upstream returned an invalid response"),
-           503: ("service unavailable", "the service is temporarily unavailable"),
-           504: ("gateway timeout", "upstream did not answer in time"),
-           429: ("rate limit exceeded", "too many requests"),
-           408: (VEHICLE_UNAVAILABLE, "")}
+_HTML_PAGE = (
+    "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Time-out",
+}
+_ERRORS = {
+    500: ("internal server error", "500 server error"),
+    502: ("bad gateway", "upstream returned an invalid response"),
+    503: ("service unavailable", "the service is temporarily unavailable"),
+    504: ("gateway timeout", "upstream did not answer in time"),
+    429: ("rate limit exceeded", "too many requests"),
+    408: (VEHICLE_UNAVAILABLE, ""),
+}
 
 
 def fault_response(action: FaultAction) -> Response:
@@ -114,19 +127,32 @@ def fault_response(action: FaultAction) -> Response:
     if retry_after is not None:
         headers["retry-after"] = str(max(0, round(retry_after)))
     if status == 429:
-        headers.update({"ratelimit-limit": "60", "ratelimit-remaining": "0",
-                        "ratelimit-reset": headers["retry-after"]})
+        headers.update(
+            {
+                "ratelimit-limit": "60",
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": headers["retry-after"],
+            }
+        )
     if action.body == "html":
-        return Response(_HTML_PAGE.format(status=status, phrase=phrase), status_code=status,
-                        media_type="text/html", headers=headers)
+        return Response(
+            _HTML_PAGE.format(status=status, phrase=phrase),
+            status_code=status,
+            media_type="text/html",
+            headers=headers,
+        )
     if action.body == "empty":
         return Response(b"", status_code=status, headers=headers)
     error, description = _ERRORS.get(status, (phrase.lower(), ""))
     response = api_error(status, error, description, headers)
     if action.body == "truncated":
         body = bytes(response.body)
-        return Response(body[: max(1, len(body) // 2)], status_code=status,
-                        media_type="application/json", headers=headers)
+        return Response(
+            body[: max(1, len(body) // 2)],
+            status_code=status,
+            media_type="application/json",
+            headers=headers,
+        )
     return response
 
 
@@ -172,9 +198,17 @@ class MockApi:
     async def _dispatch(self, request: Request, method: str, path: str, body: bytes) -> Response:
         raw = self.clock.now()
         async with self.store.session(raw) as world:
-            call = Call(method=method, path=path, query=request.query_params,
-                        headers=request.headers, body=body, world=world,
-                        now=raw + world.clock_offset, base_url=_base_url(request), rng=self.rng)
+            call = Call(
+                method=method,
+                path=path,
+                query=request.query_params,
+                headers=request.headers,
+                body=body,
+                world=world,
+                now=raw + world.clock_offset,
+                base_url=_base_url(request),
+                rng=self.rng,
+            )
             response = self._route(call)
             if isinstance(response, _ResetRequested):
                 world.reset(self.store.seed(world.seed_source), now=call.now)
@@ -191,13 +225,17 @@ class MockApi:
             found = route.pattern.match(call.path)
             if found is None:
                 continue
-            if route.method != call.method and not (call.method == "HEAD" and route.method == "GET"):
+            if route.method != call.method and not (
+                call.method == "HEAD" and route.method == "GET"
+            ):
                 allowed = True
                 continue
             call.params = found.groupdict()
             return route.handler(call)
         if allowed:
-            return api_error(405, "method_not_allowed", f"{call.method} is not allowed on {call.path}")
+            return api_error(
+                405, "method_not_allowed", f"{call.method} is not allowed on {call.path}"
+            )
         return not_found(f"no endpoint {call.path}")
 
 
@@ -205,12 +243,21 @@ def _base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
-def create_app(*, store: WorldStore | None = None, seed: Seed | None = None,
-               clock: Clock | None = None, rng: random.Random | None = None,
-               admin: bool = False) -> Starlette:
+def create_app(
+    *,
+    store: WorldStore | None = None,
+    seed: Seed | None = None,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    admin: bool = False,
+) -> Starlette:
     """The mock as an ASGI application; `app.state.api` is its pipeline."""
-    api = MockApi(store or MemoryStore(seed or load_seed()), clock or SystemClock(),
-                  rng or random.Random(), admin)
+    api = MockApi(
+        store or MemoryStore(seed or load_seed()),
+        clock or SystemClock(),
+        rng or random.Random(),
+        admin,
+    )
     app = Starlette(routes=[Route("/{path:path}", api.handle, methods=METHODS)])
     app.state.api = api
     return app

@@ -15,6 +15,7 @@ and `target` the outside temperature and `tau` = 40 min when it is off.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,18 +61,30 @@ class SimVehicle:
     locked: bool = True
 
     @classmethod
-    def from_seed(cls, seed: SeedVehicle, *, now: float, wake_delay: float,
-                  idle_sleep: float) -> SimVehicle:
+    def from_seed(
+        cls, seed: SeedVehicle, *, now: float, wake_delay: float, idle_sleep: float
+    ) -> SimVehicle:
         return cls(
-            owner=seed.owner, id=seed.id, vehicle_id=seed.vehicle_id, vin=seed.vin,
-            display_name=seed.display_name, car_type=seed.car_type, state=seed.state,
-            in_service=seed.in_service, latitude=seed.latitude, longitude=seed.longitude,
-            outside_temp=seed.outside_temp, inside_temp=seed.inside_temp,
+            owner=seed.owner,
+            id=seed.id,
+            vehicle_id=seed.vehicle_id,
+            vin=seed.vin,
+            display_name=seed.display_name,
+            car_type=seed.car_type,
+            state=seed.state,
+            in_service=seed.in_service,
+            latitude=seed.latitude,
+            longitude=seed.longitude,
+            outside_temp=seed.outside_temp,
+            inside_temp=seed.inside_temp,
             driver_temp_setting=seed.driver_temp_setting,
             passenger_temp_setting=seed.passenger_temp_setting,
-            battery_level=seed.battery_level, odometer=seed.odometer,
+            battery_level=seed.battery_level,
+            odometer=seed.odometer,
             wake_delay=seed.wake_delay if seed.wake_delay is not None else wake_delay,
-            idle_sleep=idle_sleep, updated_at=now, last_activity=now,
+            idle_sleep=idle_sleep,
+            updated_at=now,
+            last_activity=now,
         )
 
     @classmethod
@@ -96,8 +109,11 @@ class SimVehicle:
         elapsed = now - self.updated_at
         if elapsed <= 0:
             return
-        target, tau = ((self.driver_temp_setting, CLIMATE_TAU) if self.is_climate_on
-                       else (self.outside_temp, DRIFT_TAU))
+        target, tau = (
+            (self.driver_temp_setting, CLIMATE_TAU)
+            if self.is_climate_on
+            else (self.outside_temp, DRIFT_TAU)
+        )
         self.inside_temp = target + (self.inside_temp - target) * math.exp(-elapsed / tau)
         if self.is_climate_on:
             drained = CLIMATE_DRAIN_PER_HOUR * elapsed / 3600.0
@@ -106,8 +122,11 @@ class SimVehicle:
             self.state = "online"
             self.last_activity = self.wake_at
             self.wake_at = None
-        if (self.state == "online" and not self.is_climate_on
-                and now - self.last_activity >= self.idle_sleep):
+        if (
+            self.state == "online"
+            and not self.is_climate_on
+            and now - self.last_activity >= self.idle_sleep
+        ):
             self.state = "asleep"
         self.updated_at = now
 
@@ -169,7 +188,8 @@ class SimVehicle:
             "passenger_temp_setting": self.passenger_temp_setting,
             "is_climate_on": self.is_climate_on,
             "is_auto_conditioning_on": self.is_climate_on,
-            "is_preconditioning": self.is_climate_on and abs(self.inside_temp - self.driver_temp_setting) > 1,
+            "is_preconditioning": self.is_climate_on
+            and abs(self.inside_temp - self.driver_temp_setting) > 1,
             "is_front_defroster_on": self.defrost_max,
             "is_rear_defroster_on": self.defrost_max,
             "defrost_mode": 2 if self.defrost_max else 0,
@@ -205,25 +225,49 @@ class SimVehicle:
             "timestamp": int(now * 1000),
         }
         if with_location:
-            state.update({
-                "latitude": self.latitude,
-                "longitude": self.longitude,
-                "heading": 90,
-                "gps_as_of": int(now),
-                "native_latitude": self.latitude,
-                "native_longitude": self.longitude,
-                "native_location_supported": 1,
-                "native_type": "wgs",
-            })
+            state.update(
+                {
+                    "latitude": self.latitude,
+                    "longitude": self.longitude,
+                    "heading": 90,
+                    "gps_as_of": int(now),
+                    "native_latitude": self.latitude,
+                    "native_longitude": self.longitude,
+                    "native_location_supported": 1,
+                    "native_type": "wgs",
+                }
+            )
         return state
 
+    def section(self, name: str, now: float, *, with_location: bool) -> dict[str, Any]:
+        """One section of `vehicle_data` by name."""
+        if name == "drive_state":
+            return self.drive_state(now, with_location=with_location)
+        if name == "vehicle_config":
+            return self.vehicle_config()
+        build: dict[str, Callable[[float], dict[str, Any]]] = {
+            "charge_state": self.charge_state,
+            "climate_state": self.climate_state,
+            "gui_settings": self.gui_settings,
+            "vehicle_state": self.vehicle_state,
+        }
+        return build[name](now)
+
     def vehicle_config(self) -> dict[str, Any]:
-        return {"car_type": self.car_type, "can_actuate_trunks": True, "rhd": False,
-                "timestamp": None}
+        return {
+            "car_type": self.car_type,
+            "can_actuate_trunks": True,
+            "rhd": False,
+            "timestamp": None,
+        }
 
     def gui_settings(self, now: float) -> dict[str, Any]:
-        return {"gui_temperature_units": "C", "gui_distance_units": "km/hr",
-                "gui_24_hour_time": True, "timestamp": int(now * 1000)}
+        return {
+            "gui_temperature_units": "C",
+            "gui_distance_units": "km/hr",
+            "gui_24_hour_time": True,
+            "timestamp": int(now * 1000),
+        }
 
 
 # What the admin API may change on a car for a test set-up, with the accepted types.

@@ -63,8 +63,11 @@ def _no_params(params: Params) -> Params:
 
 def _set_temps(params: Params) -> Params:
     driver = _number(params, "driver_temp", low=MIN_TEMP, high=MAX_TEMP, unit=" °C")
-    passenger = (driver if params.get("passenger_temp") in (None, "")
-                 else _number(params, "passenger_temp", low=MIN_TEMP, high=MAX_TEMP, unit=" °C"))
+    passenger = (
+        driver
+        if params.get("passenger_temp") in (None, "")
+        else _number(params, "passenger_temp", low=MIN_TEMP, high=MAX_TEMP, unit=" °C")
+    )
     return {"driver_temp": driver, "passenger_temp": passenger}
 
 
@@ -149,6 +152,7 @@ def _lock(locked: bool) -> Effect:
     def effect(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
         car.locked = locked
         return True, ""
+
     return effect
 
 

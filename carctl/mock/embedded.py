@@ -24,8 +24,14 @@ BUILTIN_URL = "http://builtin.carctl.invalid"
 
 
 class BuiltinTransport(httpx.AsyncBaseTransport):
-    def __init__(self, db_path: Path, *, seed_path: Path | None = None, clock: Clock | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        seed_path: Path | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         seed = load_seed(seed_path) if seed_path else None
         self.app = create_app(store=SqliteStore(db_path, seed), clock=clock, rng=rng, admin=True)
         self._inner = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 0))
@@ -34,8 +40,9 @@ class BuiltinTransport(httpx.AsyncBaseTransport):
         try:
             return await self._inner.handle_async_request(request)
         except ConnectionDropped:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
-                                            request=request) from None
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
         except MockStoreError as exc:
             raise httpx.ConnectError(str(exc), request=request) from None
 
@@ -48,10 +55,13 @@ def builtin_transport(db_path: Path, **kwargs: Any) -> BuiltinTransport:
     return BuiltinTransport(db_path, **kwargs)
 
 
-async def admin_request(db_path: Path, method: str, path: str,
-                        json: dict[str, Any] | None = None) -> Any:
+async def admin_request(
+    db_path: Path, method: str, path: str, json: dict[str, Any] | None = None
+) -> Any:
     """Drive the built-in endpoint's control API (`/__mock__/...`) in-process."""
-    async with httpx.AsyncClient(transport=builtin_transport(db_path), base_url=BUILTIN_URL) as client:
+    async with httpx.AsyncClient(
+        transport=builtin_transport(db_path), base_url=BUILTIN_URL
+    ) as client:
         response = await client.request(method, path, json=json)
         data = response.json()
         if response.status_code >= 400:

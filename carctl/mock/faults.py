@@ -26,8 +26,21 @@ from carctl.mock.durations import format_duration, parse_duration
 from carctl.mock.seed import SeedError, load_document
 
 BODY_KINDS = ("json", "html", "empty", "truncated")
-KEYS = ("status", "path", "method", "rate", "count", "after", "for", "from", "until",
-        "latency", "body", "drop", "retry_after")
+KEYS = (
+    "status",
+    "path",
+    "method",
+    "rate",
+    "count",
+    "after",
+    "for",
+    "from",
+    "until",
+    "latency",
+    "body",
+    "drop",
+    "retry_after",
+)
 
 
 class FaultRuleError(ValueError):
@@ -162,8 +175,13 @@ class FaultPlan:
                 continue
             rule.fired += 1
             body = rule.body or ("html" if rule.status in (502, 504) else "json")
-            return FaultAction(status=rule.status, latency=rule.latency, body=body,
-                               drop=rule.drop, retry_after=rule.retry_after)
+            return FaultAction(
+                status=rule.status,
+                latency=rule.latency,
+                body=body,
+                drop=rule.drop,
+                retry_after=rule.retry_after,
+            )
         return None
 
     def describe(self, now: float) -> list[dict[str, Any]]:
@@ -171,6 +189,7 @@ class FaultPlan:
 
 
 # -- parsing ------------------------------------------------------------------
+
 
 def _status(value: Any) -> int:
     try:
@@ -188,8 +207,9 @@ def _time(value: Any, key: str) -> float:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        raise FaultRuleError(f"{key} must be an ISO 8601 time such as 2021-11-20T06:00:00+09:00, "
-                             f"got {value!r}") from None
+        raise FaultRuleError(
+            f"{key} must be an ISO 8601 time such as 2021-11-20T06:00:00+09:00, got {value!r}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
@@ -217,7 +237,9 @@ def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
     """Build a rule from key/value pairs (parsed words or a JSON object)."""
     unknown = [key for key in fields if key not in KEYS]
     if unknown:
-        raise FaultRuleError(f"unknown key {unknown[0]!r} in fault rule; known keys: {', '.join(KEYS)}")
+        raise FaultRuleError(
+            f"unknown key {unknown[0]!r} in fault rule; known keys: {', '.join(KEYS)}"
+        )
     rule = FaultRule()
     for key, value in fields.items():
         if key == "status":
@@ -225,7 +247,9 @@ def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
         elif key == "path":
             rule.path = str(value) or "*"
             if not rule.path.startswith(("/", "*")):
-                raise FaultRuleError(f"path must start with / (a glob such as /api/1/*), got {value!r}")
+                raise FaultRuleError(
+                    f"path must start with / (a glob such as /api/1/*), got {value!r}"
+                )
         elif key == "method":
             rule.method = str(value).upper() or None
         elif key == "rate":
@@ -272,12 +296,16 @@ def parse_rule(text: str) -> FaultRule:
     except ValueError as exc:
         raise FaultRuleError(f"cannot split fault rule {text!r}: {exc}") from None
     if not words:
-        raise FaultRuleError("empty fault rule; write key=value words such as status=500 path=/api/1/*")
+        raise FaultRuleError(
+            "empty fault rule; write key=value words such as status=500 path=/api/1/*"
+        )
     fields: dict[str, Any] = {}
     for word in words:
         key, sep, value = word.partition("=")
         if not sep or not key:
-            raise FaultRuleError(f"{word!r} is not key=value (as in status=500 path=/api/1/* for=60s)")
+            raise FaultRuleError(
+                f"{word!r} is not key=value (as in status=500 path=/api/1/* for=60s)"
+            )
         if key in fields:
             raise FaultRuleError(f"{key} is given twice in fault rule {text!r}")
         fields[key] = value
@@ -289,18 +317,18 @@ def parse_rule(text: str) -> FaultRule:
 SCENARIOS: dict[str, tuple[str, tuple[str, ...]]] = {
     "outage": (
         "A hard outage: every API request answers 500 and /status 503 for 60 s, then recovery.",
-        ("status=500 path=/api/1/* for=60s",
-         "status=503 path=/status for=60s"),
+        ("status=500 path=/api/1/* for=60s", "status=503 path=/status for=60s"),
     ),
     "flaky": (
         "An unsteady service: about one API request in four fails with 500 or 503, indefinitely.",
-        ("status=500 path=/api/1/* rate=0.15",
-         "status=503 path=/api/1/* rate=0.12"),
+        ("status=500 path=/api/1/* rate=0.15", "status=503 path=/api/1/* rate=0.12"),
     ),
     "gateway": (
         "A broken gateway: API requests answer 502 or 504 with HTML pages for 60 s.",
-        ("status=502 path=/api/1/* body=html rate=0.5 for=60s",
-         "status=504 path=/api/1/* body=html for=60s"),
+        (
+            "status=502 path=/api/1/* body=html rate=0.5 for=60s",
+            "status=504 path=/api/1/* body=html for=60s",
+        ),
     ),
     "rate-limited": (
         "Rate limited: API requests answer 429 with Retry-After: 30 for 60 s.",
@@ -309,11 +337,13 @@ SCENARIOS: dict[str, tuple[str, tuple[str, ...]]] = {
     "2021-11-20": (
         "The morning of 20 November 2021, one minute for each hour: 500s with two false "
         "recoveries, then the final recovery after 5 minutes.",
-        ("status=500 path=/api/1/* after=0s for=150s",
-         "status=503 path=/status after=0s for=150s",
-         "status=500 path=/api/1/* after=160s for=80s",
-         "status=500 path=/api/1/* after=245s for=55s",
-         "status=503 path=/status after=160s for=140s"),
+        (
+            "status=500 path=/api/1/* after=0s for=150s",
+            "status=503 path=/status after=0s for=150s",
+            "status=500 path=/api/1/* after=160s for=80s",
+            "status=500 path=/api/1/* after=245s for=55s",
+            "status=503 path=/status after=160s for=140s",
+        ),
     ),
 }
 
@@ -328,8 +358,10 @@ def scenario_rules(name_or_path: str) -> list[FaultRule]:
         return [parse_rule(text) for text in SCENARIOS[name_or_path][1]]
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
-        raise FaultRuleError(f"unknown scenario {name_or_path!r}; named scenarios: "
-                             f"{', '.join(SCENARIOS)} (or give a .toml or .json file)")
+        raise FaultRuleError(
+            f"unknown scenario {name_or_path!r}; named scenarios: "
+            f"{', '.join(SCENARIOS)} (or give a .toml or .json file)"
+        )
     data, text = load_document(path)
     items = data.get("rules")
     if not isinstance(items, list) or not items:

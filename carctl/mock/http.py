@@ -63,8 +63,9 @@ def listing(items: list[Any]) -> Response:
     return JSONResponse({"response": items, "count": len(items)})
 
 
-def api_error(status: int, error: str, description: str = "",
-              headers: dict[str, str] | None = None) -> Response:
+def api_error(
+    status: int, error: str, description: str = "", headers: dict[str, str] | None = None
+) -> Response:
     """The Owner API's error envelope."""
     body = {"response": None, "error": error, "error_description": description}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -72,8 +73,11 @@ def api_error(status: int, error: str, description: str = "",
 
 def oauth_error(status: int, error: str, description: str) -> Response:
     """The auth service's error shape (RFC 6749 section 5.2)."""
-    return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers={"cache-control": "no-store"})
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"cache-control": "no-store"},
+    )
 
 
 def not_found(description: str = "") -> Response:

@@ -61,9 +61,13 @@ def token(call: Call) -> Response:
 def _issue(call: Call, email: str, client_id: str) -> Response:
     from starlette.responses import JSONResponse
 
-    body = call.world.tokens.issue(email=email, client_id=client_id, now=call.now,
-                                   ttl=call.world.settings.access_token_ttl,
-                                   issuer=call.base_url + "/oauth2/v3")
+    body = call.world.tokens.issue(
+        email=email,
+        client_id=client_id,
+        now=call.now,
+        ttl=call.world.settings.access_token_ttl,
+        issuer=call.base_url + "/oauth2/v3",
+    )
     return JSONResponse(body, headers={"cache-control": "no-store", "pragma": "no-cache"})
 
 
@@ -129,16 +133,27 @@ _FORM = """<!doctype html><html><head><title>Sign in - mock vehicle API</title><
 <label>Email <input name="identity" type="email" value="{hint}"></label>
 <label>Password <input name="credential" type="password"></label>
 <button type="submit">Sign in</button></form></body></html>"""
-_AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state",
-                     "code_challenge", "code_challenge_method")
+_AUTHORIZE_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 
 def authorize_page(call: Call) -> Response:
     query = dict(call.query)
     if query.get("code_challenge_method", "S256") != "S256" or not query.get("code_challenge"):
-        return oauth_error(400, "invalid_request", "PKCE with code_challenge_method=S256 is required")
-    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(query.get(k, ""))}">'
-                     for k in _AUTHORIZE_FIELDS)
+        return oauth_error(
+            400, "invalid_request", "PKCE with code_challenge_method=S256 is required"
+        )
+    hidden = "".join(
+        f'<input type="hidden" name="{k}" value="{html.escape(query.get(k, ""))}">'
+        for k in _AUTHORIZE_FIELDS
+    )
     return HTMLResponse(_FORM.format(hidden=hidden, hint=html.escape(query.get("login_hint", ""))))
 
 
@@ -149,16 +164,22 @@ def authorize_submit(call: Call) -> Response:
         return oauth_error(400, "invalid_request", str(exc))
     email = fields.get("identity", "").strip().lower()
     account = call.world.accounts.get(email)
-    if account is None or account.password_hash != password_digest(email, fields.get("credential", "")):
+    if account is None or account.password_hash != password_digest(
+        email, fields.get("credential", "")
+    ):
         return oauth_error(401, "invalid_grant", "wrong e-mail or password")
     redirect_uri = fields.get("redirect_uri", "")
     if not redirect_uri or not fields.get("code_challenge"):
         return oauth_error(400, "invalid_request", "redirect_uri and code_challenge are required")
     code = secrets.token_urlsafe(24)
     call.world.tokens.codes[digest(code)] = AuthCode(
-        email=email, client_id=fields.get("client_id", "ownerapi"),
-        challenge=fields["code_challenge"], redirect_uri=redirect_uri,
-        expires_at=call.now + CODE_TTL)
-    query = urlencode({"code": code, "state": fields.get("state", ""),
-                       "issuer": call.base_url + "/oauth2/v3"})
+        email=email,
+        client_id=fields.get("client_id", "ownerapi"),
+        challenge=fields["code_challenge"],
+        redirect_uri=redirect_uri,
+        expires_at=call.now + CODE_TTL,
+    )
+    query = urlencode(
+        {"code": code, "state": fields.get("state", ""), "issuer": call.base_url + "/oauth2/v3"}
+    )
     return RedirectResponse(f"{redirect_uri}?{query}", status_code=302)

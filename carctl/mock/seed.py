@@ -120,10 +120,16 @@ class _Reader:
         self.occurrence = 0
 
     def fail(self, key: str, expected: str) -> SeedError:
-        line = line_of(self.text, key, self.occurrence) if self.text else None
+        line = None
+        if self.text and key in self.table:
+            line = line_of(self.text, key, self.occurrence)
+        elif self.text:  # a missing key: point at the table it is missing from
+            header = f"[[{self.where.split('[')[0]}]]"
+            starts = [i for i, row in enumerate(self.text.splitlines()) if row.strip() == header]
+            line = starts[self.occurrence] + 1 if self.occurrence < len(starts) else None
         at = f", line {line}" if line else ""
-        got = self.table.get(key)
-        return SeedError(f"{self.source}{at}: {self.where}{key}: expected {expected}, got {got!r}")
+        got = repr(self.table[key]) if key in self.table else "nothing"
+        return SeedError(f"{self.source}{at}: {self.where}{key}: expected {expected}, got {got}")
 
     def has(self, key: str) -> bool:
         return key in self.table
@@ -134,8 +140,9 @@ class _Reader:
             raise self.fail(key, "a non-empty string")
         return value
 
-    def number(self, key: str, default: float, low: float | None = None,
-               high: float | None = None) -> float:
+    def number(
+        self, key: str, default: float, low: float | None = None, high: float | None = None
+    ) -> float:
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, "a number")
@@ -188,9 +195,13 @@ def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
     for index, table in enumerate(_tables(data, "accounts", source, text)):
         a = _Reader(source, text, table, f"accounts[{index}].")
         a.occurrence = index
-        accounts.append(SeedAccount(email=a.text_value("email").lower(),
-                                    password=a.text_value("password"),
-                                    full_name=a.text_value("full_name", "")))
+        accounts.append(
+            SeedAccount(
+                email=a.text_value("email").lower(),
+                password=a.text_value("password"),
+                full_name=a.text_value("full_name", ""),
+            )
+        )
     emails = {account.email for account in accounts}
     vehicles = []
     for index, table in enumerate(_tables(data, "vehicles", source, text)):
@@ -198,34 +209,40 @@ def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
         v.occurrence = index
         owner = v.text_value("owner").lower()
         if owner not in emails:
-            raise v.fail("owner", f"the e-mail of an account in this seed ({', '.join(sorted(emails))})")
+            raise v.fail(
+                "owner", f"the e-mail of an account in this seed ({', '.join(sorted(emails))})"
+            )
         state = v.text_value("state", "asleep")
         if state not in VEHICLE_STATES:
             raise v.fail("state", " or ".join(VEHICLE_STATES))
         default_id = 1492931337000 + index
-        vehicles.append(SeedVehicle(
-            owner=owner,
-            id=v.integer("id", default_id, low=1),
-            vehicle_id=v.integer("vehicle_id", 1349185000 + index, low=1),
-            vin=v.text_value("vin", f"5YJ3E7EA1MF{index:06d}").upper(),
-            display_name=v.text_value("display_name", f"Car {index + 1}"),
-            car_type=v.text_value("car_type", "model3"),
-            state=state,
-            in_service=v.boolean("in_service", False),
-            latitude=v.number("latitude", 37.5665, -90, 90),
-            longitude=v.number("longitude", 126.9780, -180, 180),
-            outside_temp=v.number("outside_temp", 2.0, -50, 60),
-            inside_temp=v.number("inside_temp", 4.0, -50, 80),
-            driver_temp_setting=v.number("driver_temp_setting", 21.0, 15, 28),
-            passenger_temp_setting=v.number("passenger_temp_setting", 21.0, 15, 28),
-            battery_level=v.number("battery_level", 80.0, 0, 100),
-            odometer=v.number("odometer", 10000.0, 0),
-            wake_delay=v.duration("wake_delay", None),
-        ))
+        vehicles.append(
+            SeedVehicle(
+                owner=owner,
+                id=v.integer("id", default_id, low=1),
+                vehicle_id=v.integer("vehicle_id", 1349185000 + index, low=1),
+                vin=v.text_value("vin", f"5YJ3E7EA1MF{index:06d}").upper(),
+                display_name=v.text_value("display_name", f"Car {index + 1}"),
+                car_type=v.text_value("car_type", "model3"),
+                state=state,
+                in_service=v.boolean("in_service", False),
+                latitude=v.number("latitude", 37.5665, -90, 90),
+                longitude=v.number("longitude", 126.9780, -180, 180),
+                outside_temp=v.number("outside_temp", 2.0, -50, 60),
+                inside_temp=v.number("inside_temp", 4.0, -50, 80),
+                driver_temp_setting=v.number("driver_temp_setting", 21.0, 15, 28),
+                passenger_temp_setting=v.number("passenger_temp_setting", 21.0, 15, 28),
+                battery_level=v.number("battery_level", 80.0, 0, 100),
+                odometer=v.number("odometer", 10000.0, 0),
+                wake_delay=v.duration("wake_delay", None),
+            )
+        )
     ids = [vehicle.id for vehicle in vehicles]
     if len(set(ids)) != len(ids):
         raise SeedError(f"{source}: two vehicles share an id; each needs its own")
-    return Seed(settings=settings, accounts=tuple(accounts), vehicles=tuple(vehicles), source=source)
+    return Seed(
+        settings=settings, accounts=tuple(accounts), vehicles=tuple(vehicles), source=source
+    )
 
 
 def _tables(data: dict[str, Any], key: str, source: str, text: str) -> list[dict[str, Any]]:

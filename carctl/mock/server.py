@@ -38,12 +38,18 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ServeError(f"port {port} on {host} is already in use; "
-                             f"choose another with --port (0 picks a free one)") from None
+            raise ServeError(
+                f"port {port} on {host} is already in use; "
+                f"choose another with --port (0 picks a free one)"
+            ) from None
         if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-            raise ServeError(f"cannot listen on {host}: it is not an address of this machine") from None
+            raise ServeError(
+                f"cannot listen on {host}: it is not an address of this machine"
+            ) from None
         if exc.errno == errno.EACCES:
-            raise ServeError(f"not allowed to listen on port {port}; use a port above 1023") from None
+            raise ServeError(
+                f"not allowed to listen on port {port}; use a port above 1023"
+            ) from None
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.listen(128)
     sock.setblocking(False)
@@ -59,6 +65,7 @@ def with_real_drops(app: ASGIApp) -> ASGIApp:
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+
             async def drop() -> None:
                 transport = getattr(getattr(send, "__self__", None), "transport", None)
                 if transport is None:
@@ -66,7 +73,10 @@ def with_real_drops(app: ASGIApp) -> ASGIApp:
                 transport.abort()
                 await asyncio.sleep(0)  # let the server see the connection is gone
 
-            scope = {**scope, "extensions": {**(scope.get("extensions") or {}), DROP_EXTENSION: drop}}
+            scope = {
+                **scope,
+                "extensions": {**(scope.get("extensions") or {}), DROP_EXTENSION: drop},
+            }
         await app(scope, receive, send)
 
     return wrapped
@@ -75,8 +85,15 @@ def with_real_drops(app: ASGIApp) -> ASGIApp:
 def make_server(app: ASGIApp, *, log_level: str = "warning") -> Any:
     import uvicorn
 
-    config = uvicorn.Config(with_real_drops(app), log_level=log_level, access_log=False,
-                            http="h11", lifespan="off", loop="asyncio", ws="none")
+    config = uvicorn.Config(
+        with_real_drops(app),
+        log_level=log_level,
+        access_log=False,
+        http="h11",
+        lifespan="off",
+        loop="asyncio",
+        ws="none",
+    )
     return uvicorn.Server(config)
 
 
@@ -92,8 +109,9 @@ class RunningServer:
         self.sock = bind(host, port)
         self.url = url_of(self.sock)
         self.server = make_server(app)
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                        name="carctl-mock", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, name="carctl-mock", daemon=True
+        )
 
     def __enter__(self) -> RunningServer:
         self._thread.start()

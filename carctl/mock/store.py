@@ -77,9 +77,12 @@ class SqliteStore:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS mock_world ("
                 " id INTEGER PRIMARY KEY CHECK (id = 1),"
-                " schema INTEGER NOT NULL, data TEXT NOT NULL)")
+                " schema INTEGER NOT NULL, data TEXT NOT NULL)"
+            )
         except (sqlite3.Error, OSError) as exc:
-            raise MockStoreError(f"cannot open the built-in endpoint's state in {self.path}: {exc}") from None
+            raise MockStoreError(
+                f"cannot open the built-in endpoint's state in {self.path}: {exc}"
+            ) from None
         return conn
 
     @asynccontextmanager
@@ -91,7 +94,8 @@ class SqliteStore:
                 row = conn.execute("SELECT schema, data FROM mock_world WHERE id = 1").fetchone()
             except sqlite3.Error as exc:
                 raise MockStoreError(
-                    f"cannot read the built-in endpoint's state in {self.path}: {exc}") from None
+                    f"cannot read the built-in endpoint's state in {self.path}: {exc}"
+                ) from None
             world = self._load(row, now)
             before = json.dumps(world.to_dict(), sort_keys=True) if row else ""
             try:
@@ -102,12 +106,15 @@ class SqliteStore:
             after = json.dumps(world.to_dict(), sort_keys=True)
             try:
                 if after != before:
-                    conn.execute("INSERT OR REPLACE INTO mock_world (id, schema, data) VALUES (1, ?, ?)",
-                                 (SCHEMA_VERSION, after))
+                    conn.execute(
+                        "INSERT OR REPLACE INTO mock_world (id, schema, data) VALUES (1, ?, ?)",
+                        (SCHEMA_VERSION, after),
+                    )
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise MockStoreError(
-                    f"cannot save the built-in endpoint's state in {self.path}: {exc}") from None
+                    f"cannot save the built-in endpoint's state in {self.path}: {exc}"
+                ) from None
         finally:
             conn.close()
 

@@ -22,8 +22,14 @@ from carctl.mock.http import (
 )
 from carctl.mock.world import iso
 
-DATA_SECTIONS = ("charge_state", "climate_state", "drive_state", "gui_settings",
-                 "vehicle_config", "vehicle_state")
+DATA_SECTIONS = (
+    "charge_state",
+    "climate_state",
+    "drive_state",
+    "gui_settings",
+    "vehicle_config",
+    "vehicle_state",
+)
 
 
 def authenticate(call: Call) -> Account | Response:
@@ -61,21 +67,34 @@ def _rate_headers(call: Call, car: SimVehicle, kind: str, limit: int) -> dict[st
     remaining = call.world.rate_remaining(car.id_s, kind, limit)
     window = call.world.rate_log.get(f"{car.id_s}:{kind}", [])
     reset = math.ceil(window[0] + 60 - call.now) if window else 60
-    return {"ratelimit-limit": str(limit), "ratelimit-remaining": str(remaining),
-            "ratelimit-reset": str(max(0, reset))}
+    return {
+        "ratelimit-limit": str(limit),
+        "ratelimit-remaining": str(remaining),
+        "ratelimit-reset": str(max(0, reset)),
+    }
 
 
 def _limit(call: Call, car: SimVehicle, kind: str) -> Response | dict[str, str]:
     limits = call.world.settings.rate_limits
-    limit = {"data": limits.data_per_minute, "command": limits.commands_per_minute,
-             "wake": limits.wakes_per_minute}[kind]
+    limit = {
+        "data": limits.data_per_minute,
+        "command": limits.commands_per_minute,
+        "wake": limits.wakes_per_minute,
+    }[kind]
     wait = call.world.take_rate_slot(car.id_s, kind, limit, call.now)
     if wait is not None:
         seconds = str(math.ceil(wait))
-        return api_error(429, "rate limit exceeded",
-                         f"{limit} {kind} requests per minute; retry in {seconds} s",
-                         {"retry-after": seconds, "ratelimit-limit": str(limit),
-                          "ratelimit-remaining": "0", "ratelimit-reset": seconds})
+        return api_error(
+            429,
+            "rate limit exceeded",
+            f"{limit} {kind} requests per minute; retry in {seconds} s",
+            {
+                "retry-after": seconds,
+                "ratelimit-limit": str(limit),
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": seconds,
+            },
+        )
     return _rate_headers(call, car, kind, limit)
 
 
@@ -88,6 +107,7 @@ def _unavailable(car: SimVehicle) -> Response | None:
 
 
 # -- endpoints ------------------------------------------------------------------
+
 
 def products(call: Call) -> Response:
     account = authenticate(call)
@@ -136,17 +156,10 @@ def vehicle_data(call: Call) -> Response:
     car.touch(call.now)
     wanted = _endpoints(call.query.get("endpoints"))
     data: dict[str, Any] = {**car.summary(), "user_id": account.user_id}
-    sections = {
-        "charge_state": lambda: car.charge_state(call.now),
-        "climate_state": lambda: car.climate_state(call.now),
-        "drive_state": lambda: car.drive_state(call.now, with_location="location_data" in wanted),
-        "gui_settings": lambda: car.gui_settings(call.now),
-        "vehicle_config": car.vehicle_config,
-        "vehicle_state": lambda: car.vehicle_state(call.now),
-    }
-    for name, build in sections.items():
-        if name in wanted or (name == "drive_state" and "location_data" in wanted):
-            data[name] = build()
+    with_location = "location_data" in wanted
+    for name in DATA_SECTIONS:
+        if name in wanted or (name == "drive_state" and with_location):
+            data[name] = car.section(name, call.now, with_location=with_location)
     return envelope(data, headers=headers)
 
 
@@ -172,14 +185,7 @@ def data_request(call: Call) -> Response:
     if car.state != "online":
         return api_error(408, VEHICLE_UNAVAILABLE, "")
     car.touch(call.now)
-    builders = {"charge_state": car.charge_state, "climate_state": car.climate_state,
-                "gui_settings": car.gui_settings, "vehicle_state": car.vehicle_state}
-    if section == "drive_state":
-        body = car.drive_state(call.now, with_location=True)
-    elif section == "vehicle_config":
-        body = car.vehicle_config()
-    else:
-        body = builders[section](call.now)
+    body = car.section(section, call.now, with_location=True)
     return envelope(body, headers=headers)
 
 
@@ -203,10 +209,14 @@ def command(call: Call) -> Response:
     if key is not None and key in call.world.idempotency:
         stored = call.world.idempotency[key]
         if stored["fingerprint"] != fingerprint:
-            return api_error(422, "idempotency_key_reused",
-                             "this Idempotency-Key was used for a different command")
-        return JSONResponse(stored["body"], status_code=stored["status"],
-                            headers={"idempotent-replayed": "true"})
+            return api_error(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different command",
+            )
+        return JSONResponse(
+            stored["body"], status_code=stored["status"], headers={"idempotent-replayed": "true"}
+        )
     headers = _limit(call, car, "command")
     if isinstance(headers, Response):
         return headers
@@ -215,10 +225,17 @@ def command(call: Call) -> Response:
         return refusal
     car.touch(call.now)
     result, reason = spec.effect(car, params, call.now)
-    call.world.stats.record_command({
-        "vehicle": car.id_s, "vin": car.vin, "name": name, "params": params,
-        "idempotency_key": key, "at": iso(call.now), "result": result,
-    })
+    call.world.stats.record_command(
+        {
+            "vehicle": car.id_s,
+            "vin": car.vin,
+            "name": name,
+            "params": params,
+            "idempotency_key": key,
+            "at": iso(call.now),
+            "result": result,
+        }
+    )
     body = {"response": {"result": result, "reason": reason}}
     if key is not None:
         call.world.remember_response(key, {"fingerprint": fingerprint, "status": 200, "body": body})
@@ -229,8 +246,9 @@ def me(call: Call) -> Response:
     account = authenticate(call)
     if isinstance(account, Response):
         return account
-    return envelope({"email": account.email, "full_name": account.full_name,
-                     "profile_image_url": None})
+    return envelope(
+        {"email": account.email, "full_name": account.full_name, "profile_image_url": None}
+    )
 
 
 def orders(call: Call) -> Response:

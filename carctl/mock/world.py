@@ -24,8 +24,11 @@ RATE_WINDOW = 60.0
 
 
 def iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        datetime.fromtimestamp(moment, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 @dataclass
@@ -54,17 +57,22 @@ class Stats:
         for key, count in self.requests.items():
             method, path, status = key.split(" ", 2)
             rows.append({"method": method, "path": path, "status": int(status), "count": count})
-        return {"requests": rows, "commands": list(self.commands),
-                "executions": dict(self.executions)}
+        return {
+            "requests": rows,
+            "commands": list(self.commands),
+            "executions": dict(self.executions),
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"requests": self.requests, "commands": self.commands,
-                "executions": self.executions}
+        return {"requests": self.requests, "commands": self.commands, "executions": self.executions}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Stats:
-        return cls(requests=dict(data.get("requests", {})), commands=list(data.get("commands", [])),
-                   executions=dict(data.get("executions", {})))
+        return cls(
+            requests=dict(data.get("requests", {})),
+            commands=list(data.get("commands", [])),
+            executions=dict(data.get("executions", {})),
+        )
 
 
 @dataclass
@@ -87,11 +95,19 @@ class World:
         return cls(
             seed_source=seed.source,
             settings=s,
-            accounts={a.email: Account(email=a.email, password_hash=password_digest(a.email, a.password),
-                                       full_name=a.full_name, user_id=100_000 + i)
-                      for i, a in enumerate(seed.accounts)},
-            vehicles=[SimVehicle.from_seed(v, now=now, wake_delay=s.wake_delay, idle_sleep=s.idle_sleep)
-                      for v in seed.vehicles],
+            accounts={
+                a.email: Account(
+                    email=a.email,
+                    password_hash=password_digest(a.email, a.password),
+                    full_name=a.full_name,
+                    user_id=100_000 + i,
+                )
+                for i, a in enumerate(seed.accounts)
+            },
+            vehicles=[
+                SimVehicle.from_seed(v, now=now, wake_delay=s.wake_delay, idle_sleep=s.idle_sleep)
+                for v in seed.vehicles
+            ],
             tokens=TokenBook(),
             plan=FaultPlan(),
             stats=Stats(),
@@ -104,7 +120,11 @@ class World:
     def reset(self, seed: Seed, *, now: float) -> None:
         """Restore the seed: cars, accounts, tokens, stats. The fault plan and clock stay."""
         fresh = World.from_seed(seed, now=now)
-        fresh.plan, fresh.clock_offset, fresh.started_at = self.plan, self.clock_offset, self.started_at
+        fresh.plan, fresh.clock_offset, fresh.started_at = (
+            self.plan,
+            self.clock_offset,
+            self.started_at,
+        )
         self.__dict__.update(fresh.__dict__)
 
     # -- persistence ----------------------------------------------------------

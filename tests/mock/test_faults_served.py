@@ -26,13 +26,16 @@ def test_plan_contract_put_get_delete(served: Served) -> None:
     assert served.admin("DELETE", "/__mock__/faults")["rules"] == []
 
 
-@pytest.mark.parametrize(("rules", "message"), [
-    ({"rules": [{"status": 200}]}, "status must be an error status from 400 to 599, got 200"),
-    ({"rules": [{"status": 500, "rate": 2}]}, "rate must be a number from 0 to 1, got 2"),
-    ({"rules": [{"path": "/x"}]}, "a fault rule needs an effect"),
-    ({"rules": [{"status": 500, "colour": "red"}]}, "unknown key 'colour'"),
-    ({"rules": "status=500"}, 'expected {"rules": [ ... ]}'),
-])
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ({"rules": [{"status": 200}]}, "status must be an error status from 400 to 599, got 200"),
+        ({"rules": [{"status": 500, "rate": 2}]}, "rate must be a number from 0 to 1, got 2"),
+        ({"rules": [{"path": "/x"}]}, "a fault rule needs an effect"),
+        ({"rules": [{"status": 500, "colour": "red"}]}, "unknown key 'colour'"),
+        ({"rules": "status=500"}, 'expected {"rules": [ ... ]}'),
+    ],
+)
 def test_plan_rejects_bad_rules(served: Served, rules: dict, message: str) -> None:
     with served.client() as client:
         response = client.put("/__mock__/faults", json=rules)
@@ -49,8 +52,11 @@ def test_status_fault_window_and_recovery(served: Served) -> None:
         served.clock.advance(10)
         failed = client.get("/api/1/vehicles", headers=auth)
         assert failed.status_code == 500
-        assert failed.json() == {"response": None, "error": "internal server error",
-                                 "error_description": "500 server error"}
+        assert failed.json() == {
+            "response": None,
+            "error": "internal server error",
+            "error_description": "500 server error",
+        }
         assert failed.headers["x-txid"]
         served.clock.advance(60)
         assert client.get("/api/1/vehicles", headers=auth).status_code == 200

@@ -31,8 +31,12 @@ def wake(client: httpx.Client, auth: dict[str, str], served: Served, vehicle: st
 
 def test_every_response_carries_a_txid(client: httpx.Client, auth: dict[str, str]) -> None:
     seen = set()
-    for method, path in [("GET", "/status"), ("GET", "/api/1/vehicles"), ("GET", "/nope"),
-                         ("POST", "/oauth2/v3/token")]:
+    for method, path in [
+        ("GET", "/status"),
+        ("GET", "/api/1/vehicles"),
+        ("GET", "/nope"),
+        ("POST", "/oauth2/v3/token"),
+    ]:
         response = client.request(method, path, headers=auth)
         assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-txid"])
         seen.add(response.headers["x-txid"])
@@ -47,10 +51,18 @@ def test_status_is_plain_ok(client: httpx.Client) -> None:
 
 # -- sign-in ----------------------------------------------------------------------
 
+
 def test_password_grant_form_and_json(client: httpx.Client) -> None:
     form = login(client)
-    json_body = client.post("/oauth2/v3/token", json={
-        "grant_type": "password", "client_id": "carctl", "email": OWNER, "password": PASSWORD})
+    json_body = client.post(
+        "/oauth2/v3/token",
+        json={
+            "grant_type": "password",
+            "client_id": "carctl",
+            "email": OWNER,
+            "password": PASSWORD,
+        },
+    )
     assert json_body.status_code == 200
     for tokens in (form, json_body.json()):
         assert tokens["token_type"] == "Bearer"
@@ -59,69 +71,124 @@ def test_password_grant_form_and_json(client: httpx.Client) -> None:
         assert tokens["refresh_token"] != tokens["access_token"]
 
 
-@pytest.mark.parametrize(("body", "status", "error", "description"), [
-    ({"grant_type": "password", "client_id": "ownerapi", "email": OWNER, "password": "nope"},
-     401, "invalid_grant", "wrong password"),
-    ({"grant_type": "password", "client_id": "ownerapi", "email": "x@example.com", "password": "p"},
-     401, "invalid_grant", "unknown account"),
-    ({"grant_type": "password", "client_id": "ownerapi", "email": OWNER},
-     400, "invalid_request", "email and password are required"),
-    ({"grant_type": "password", "client_id": "evil", "email": OWNER, "password": PASSWORD},
-     401, "invalid_client", "unknown client_id 'evil'"),
-    ({"grant_type": "password", "email": OWNER, "password": PASSWORD},
-     401, "invalid_client", "client_id is required"),
-    ({"grant_type": "client_credentials", "client_id": "ownerapi"},
-     400, "unsupported_grant_type", "grant_type 'client_credentials' is not supported"),
-    ({"client_id": "ownerapi"}, 400, "invalid_request", "grant_type is required"),
-    ({"grant_type": "refresh_token", "client_id": "ownerapi", "refresh_token": "forged"},
-     400, "invalid_grant", "the refresh token is not valid"),
-])
-def test_token_endpoint_errors(client: httpx.Client, body: dict[str, str], status: int,
-                               error: str, description: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "error", "description"),
+    [
+        (
+            {"grant_type": "password", "client_id": "ownerapi", "email": OWNER, "password": "nope"},
+            401,
+            "invalid_grant",
+            "wrong password",
+        ),
+        (
+            {
+                "grant_type": "password",
+                "client_id": "ownerapi",
+                "email": "x@example.com",
+                "password": "p",
+            },
+            401,
+            "invalid_grant",
+            "unknown account",
+        ),
+        (
+            {"grant_type": "password", "client_id": "ownerapi", "email": OWNER},
+            400,
+            "invalid_request",
+            "email and password are required",
+        ),
+        (
+            {"grant_type": "password", "client_id": "evil", "email": OWNER, "password": PASSWORD},
+            401,
+            "invalid_client",
+            "unknown client_id 'evil'",
+        ),
+        (
+            {"grant_type": "password", "email": OWNER, "password": PASSWORD},
+            401,
+            "invalid_client",
+            "client_id is required",
+        ),
+        (
+            {"grant_type": "client_credentials", "client_id": "ownerapi"},
+            400,
+            "unsupported_grant_type",
+            "grant_type 'client_credentials' is not supported",
+        ),
+        ({"client_id": "ownerapi"}, 400, "invalid_request", "grant_type is required"),
+        (
+            {"grant_type": "refresh_token", "client_id": "ownerapi", "refresh_token": "forged"},
+            400,
+            "invalid_grant",
+            "the refresh token is not valid",
+        ),
+    ],
+)
+def test_token_endpoint_errors(
+    client: httpx.Client, body: dict[str, str], status: int, error: str, description: str
+) -> None:
     response = client.post("/oauth2/v3/token", data=body)
     assert response.status_code == status
     assert response.json() == {"error": error, "error_description": description}
 
 
 def test_token_endpoint_rejects_malformed_json(client: httpx.Client) -> None:
-    response = client.post("/oauth2/v3/token", content=b"{not json",
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/oauth2/v3/token", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
 
 def test_refresh_rotates_and_old_token_is_spent(client: httpx.Client) -> None:
     first = login(client)
-    body = {"grant_type": "refresh_token", "client_id": "ownerapi",
-            "refresh_token": first["refresh_token"]}
+    body = {
+        "grant_type": "refresh_token",
+        "client_id": "ownerapi",
+        "refresh_token": first["refresh_token"],
+    }
     second = client.post("/oauth2/v3/token", data=body)
     assert second.status_code == 200
     assert second.json()["refresh_token"] != first["refresh_token"]
     again = client.post("/oauth2/v3/token", data=body)
     assert again.status_code == 400
-    assert again.json() == {"error": "invalid_grant",
-                            "error_description": "the refresh token was already used"}
+    assert again.json() == {
+        "error": "invalid_grant",
+        "error_description": "the refresh token was already used",
+    }
     # The new access token works; the rotated pair's new refresh token works once more.
     assert client.get("/api/1/vehicles", headers=bearer(second.json())).status_code == 200
 
 
 def test_refresh_accepts_client_id_by_basic_auth(client: httpx.Client) -> None:
     tokens = login(client)
-    response = client.post("/oauth2/v3/token", auth=("ownerapi", ""), data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    response = client.post(
+        "/oauth2/v3/token",
+        auth=("ownerapi", ""),
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     assert response.status_code == 200
 
 
 def test_revoke_ends_the_session(client: httpx.Client) -> None:
     tokens = login(client)
-    assert client.post("/oauth2/v3/revoke", data={"token": tokens["refresh_token"]}).status_code == 200
-    response = client.post("/oauth2/v3/token", json={
-        "grant_type": "refresh_token", "client_id": "ownerapi",
-        "refresh_token": tokens["refresh_token"]})
+    assert (
+        client.post("/oauth2/v3/revoke", data={"token": tokens["refresh_token"]}).status_code == 200
+    )
+    response = client.post(
+        "/oauth2/v3/token",
+        json={
+            "grant_type": "refresh_token",
+            "client_id": "ownerapi",
+            "refresh_token": tokens["refresh_token"],
+        },
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "login_required"
     # Revoking the access token ends it at once; unknown tokens are fine (RFC 7009).
-    assert client.post("/oauth2/v3/revoke", json={"token": tokens["access_token"]}).status_code == 200
+    assert (
+        client.post("/oauth2/v3/revoke", json={"token": tokens["access_token"]}).status_code == 200
+    )
     assert client.get("/api/1/vehicles", headers=bearer(tokens)).status_code == 401
     assert client.post("/oauth2/v3/revoke", data={"token": "unknown"}).status_code == 200
     assert client.post("/oauth2/v3/revoke", data={}).status_code == 400
@@ -133,45 +200,87 @@ def test_authorization_code_with_pkce(client: httpx.Client) -> None:
     from urllib.parse import parse_qs, urlparse
 
     verifier = "v" * 64
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    page = client.get("/oauth2/v3/authorize", params={
-        "client_id": "ownerapi", "redirect_uri": "tesla://auth/callback", "response_type": "code",
-        "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"})
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    page = client.get(
+        "/oauth2/v3/authorize",
+        params={
+            "client_id": "ownerapi",
+            "redirect_uri": "tesla://auth/callback",
+            "response_type": "code",
+            "state": "s1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     assert page.status_code == 200 and "<form" in page.text
     wrong = client.post("/oauth2/v3/authorize", data={"identity": OWNER, "credential": "x"})
     assert wrong.status_code == 401
-    redirect = client.post("/oauth2/v3/authorize", data={
-        "identity": OWNER, "credential": PASSWORD, "client_id": "ownerapi", "state": "s1",
-        "redirect_uri": "tesla://auth/callback", "code_challenge": challenge})
+    redirect = client.post(
+        "/oauth2/v3/authorize",
+        data={
+            "identity": OWNER,
+            "credential": PASSWORD,
+            "client_id": "ownerapi",
+            "state": "s1",
+            "redirect_uri": "tesla://auth/callback",
+            "code_challenge": challenge,
+        },
+    )
     assert redirect.status_code == 302
     query = parse_qs(urlparse(redirect.headers["location"]).query)
     assert query["state"] == ["s1"]
     code = query["code"][0]
-    bad = client.post("/oauth2/v3/token", data={"grant_type": "authorization_code",
-                                                "client_id": "ownerapi", "code": code,
-                                                "code_verifier": "w" * 64})
+    bad = client.post(
+        "/oauth2/v3/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "ownerapi",
+            "code": code,
+            "code_verifier": "w" * 64,
+        },
+    )
     assert bad.status_code == 400 and "code_verifier" in bad.json()["error_description"]
     # A failed exchange spends the code, as a stolen code must not be retried.
-    redirect = client.post("/oauth2/v3/authorize", data={
-        "identity": OWNER, "credential": PASSWORD, "client_id": "ownerapi", "state": "s2",
-        "redirect_uri": "tesla://auth/callback", "code_challenge": challenge})
+    redirect = client.post(
+        "/oauth2/v3/authorize",
+        data={
+            "identity": OWNER,
+            "credential": PASSWORD,
+            "client_id": "ownerapi",
+            "state": "s2",
+            "redirect_uri": "tesla://auth/callback",
+            "code_challenge": challenge,
+        },
+    )
     code = parse_qs(urlparse(redirect.headers["location"]).query)["code"][0]
-    good = client.post("/oauth2/v3/token", data={"grant_type": "authorization_code",
-                                                 "client_id": "ownerapi", "code": code,
-                                                 "code_verifier": verifier})
+    good = client.post(
+        "/oauth2/v3/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "ownerapi",
+            "code": code,
+            "code_verifier": verifier,
+        },
+    )
     assert good.status_code == 200
     assert client.get("/api/1/products", headers=bearer(good.json())).status_code == 200
 
 
 # -- bearer tokens ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer nonsense", "Basic abc"])
 def test_bad_bearer_token(client: httpx.Client, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = client.get("/api/1/vehicles", headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"response": None, "error": "invalid bearer token",
-                               "error_description": ""}
+    assert response.json() == {
+        "response": None,
+        "error": "invalid bearer token",
+        "error_description": "",
+    }
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -185,8 +294,10 @@ def test_expired_access_token(client: httpx.Client, served: Served) -> None:
 
 # -- vehicles -----------------------------------------------------------------------
 
-def test_products_and_vehicles_list_the_seeded_cars(client: httpx.Client,
-                                                    auth: dict[str, str]) -> None:
+
+def test_products_and_vehicles_list_the_seeded_cars(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
     for path in ("/api/1/products", "/api/1/vehicles"):
         body = client.get(path, headers=auth).json()
         assert body["count"] == 2
@@ -206,9 +317,12 @@ def test_vehicle_by_id_id_s_or_vin(client: httpx.Client, auth: dict[str, str], k
 
 
 def test_unknown_vehicle_is_404(client: httpx.Client, auth: dict[str, str]) -> None:
-    for method, path in [("GET", "/api/1/vehicles/42"), ("POST", "/api/1/vehicles/42/wake_up"),
-                         ("GET", "/api/1/vehicles/42/vehicle_data"),
-                         ("POST", "/api/1/vehicles/42/command/honk_horn")]:
+    for method, path in [
+        ("GET", "/api/1/vehicles/42"),
+        ("POST", "/api/1/vehicles/42/wake_up"),
+        ("GET", "/api/1/vehicles/42/vehicle_data"),
+        ("POST", "/api/1/vehicles/42/command/honk_horn"),
+    ]:
         response = client.request(method, path, headers=auth)
         assert response.status_code == 404
         assert response.json()["response"] is None
@@ -222,63 +336,100 @@ def test_unknown_path_and_wrong_method(client: httpx.Client, auth: dict[str, str
     assert wrong.status_code == 405 and wrong.json()["response"] is None
 
 
-def test_listing_never_wakes_and_never_resets_idle(client: httpx.Client, served: Served,
-                                                   auth: dict[str, str]) -> None:
+def test_listing_never_wakes_and_never_resets_idle(
+    client: httpx.Client, served: Served, auth: dict[str, str]
+) -> None:
     model_y = "1492931337242"
     served.clock.advance(14 * 60)  # idle 14 of 15 minutes
     for _ in range(5):
         client.get("/api/1/vehicles", headers=auth)
         client.get(f"/api/1/vehicles/{model_y}", headers=auth)
     served.clock.advance(61)
-    assert client.get(f"/api/1/vehicles/{model_y}", headers=auth).json()["response"]["state"] == "asleep"
-    assert client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"] == "asleep"
+    assert (
+        client.get(f"/api/1/vehicles/{model_y}", headers=auth).json()["response"]["state"]
+        == "asleep"
+    )
+    assert (
+        client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"]
+        == "asleep"
+    )
 
 
 def test_wake_timeline(served: Served) -> None:
-    with serve(make_seed(wake_delay=4.0)) as server, server.client() if False else httpx.Client(
-            base_url=server.url) as client:
+    with (
+        serve(make_seed(wake_delay=4.0)) as server,
+        server.client() if False else httpx.Client(base_url=server.url) as client,
+    ):
         auth = bearer(login(client))
         clock = server.clock
         asleep = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth)
         assert asleep.status_code == 408
-        assert asleep.json() == {"response": None, "error":
-                                 'vehicle unavailable: {:error=>"vehicle unavailable:"}',
-                                 "error_description": ""}
+        assert asleep.json() == {
+            "response": None,
+            "error": 'vehicle unavailable: {:error=>"vehicle unavailable:"}',
+            "error_description": "",
+        }
         woken = client.post(f"/api/1/vehicles/{MODEL3}/wake_up", headers=auth)
         assert woken.status_code == 200 and woken.json()["response"]["state"] == "asleep"
         clock.advance(3.9)
-        assert client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"] == "asleep"
-        assert client.post(f"/api/1/vehicles/{MODEL3}/command/honk_horn", headers=auth).status_code == 408
+        assert (
+            client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"]
+            == "asleep"
+        )
+        assert (
+            client.post(f"/api/1/vehicles/{MODEL3}/command/honk_horn", headers=auth).status_code
+            == 408
+        )
         clock.advance(0.2)
-        assert client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"] == "online"
+        assert (
+            client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"]
+            == "online"
+        )
         data = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth)
         assert data.status_code == 200
         # Idle for the idle period (15 min) with climate off: asleep again.
         clock.advance(15 * 60)
-        assert client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"] == "asleep"
+        assert (
+            client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"]
+            == "asleep"
+        )
 
 
-def test_vehicle_data_sections_and_filter(client: httpx.Client, served: Served,
-                                          auth: dict[str, str]) -> None:
+def test_vehicle_data_sections_and_filter(
+    client: httpx.Client, served: Served, auth: dict[str, str]
+) -> None:
     wake(client, auth, served)
     full = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth).json()["response"]
-    for section in ("charge_state", "climate_state", "vehicle_state", "drive_state",
-                    "gui_settings", "vehicle_config"):
+    for section in (
+        "charge_state",
+        "climate_state",
+        "vehicle_state",
+        "drive_state",
+        "gui_settings",
+        "vehicle_config",
+    ):
         assert section in full
     climate = full["climate_state"]
     assert climate["inside_temp"] == 4.0 and climate["outside_temp"] == 2.0
     assert climate["min_avail_temp"] == 15.0 and climate["max_avail_temp"] == 28.0
     assert climate["is_climate_on"] is False
-    assert {full["vehicle_state"][w] for w in ("fd_window", "fp_window", "rd_window", "rp_window")} == {0}
-    assert full["drive_state"]["latitude"] == 37.5665 and full["drive_state"]["longitude"] == 126.978
+    assert {
+        full["vehicle_state"][w] for w in ("fd_window", "fp_window", "rd_window", "rp_window")
+    } == {0}
+    assert (
+        full["drive_state"]["latitude"] == 37.5665 and full["drive_state"]["longitude"] == 126.978
+    )
     assert "gps_as_of" in full["drive_state"]
-    only = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data",
-                      params={"endpoints": "climate_state;charge_state;unknown_section"},
-                      headers=auth).json()["response"]
+    only = client.get(
+        f"/api/1/vehicles/{MODEL3}/vehicle_data",
+        params={"endpoints": "climate_state;charge_state;unknown_section"},
+        headers=auth,
+    ).json()["response"]
     assert "climate_state" in only and "charge_state" in only
     assert "vehicle_state" not in only and "drive_state" not in only
-    no_location = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data",
-                             params={"endpoints": "drive_state"}, headers=auth).json()["response"]
+    no_location = client.get(
+        f"/api/1/vehicles/{MODEL3}/vehicle_data", params={"endpoints": "drive_state"}, headers=auth
+    ).json()["response"]
     assert "latitude" not in no_location["drive_state"]
     legacy = client.get(f"/api/1/vehicles/{MODEL3}/data_request/climate_state", headers=auth)
     assert legacy.json()["response"]["inside_temp"] == 4.0
@@ -286,15 +437,23 @@ def test_vehicle_data_sections_and_filter(client: httpx.Client, served: Served,
 
 def test_climate_physics(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
     wake(client, auth, served)
+
     def climate() -> dict:
-        return client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data",
-                          params={"endpoints": "climate_state;charge_state"},
-                          headers=auth).json()["response"]
+        return client.get(
+            f"/api/1/vehicles/{MODEL3}/vehicle_data",
+            params={"endpoints": "climate_state;charge_state"},
+            headers=auth,
+        ).json()["response"]
+
     start = climate()
-    assert client.post(f"/api/1/vehicles/{MODEL3}/command/set_temps", headers=auth,
-                       json={"driver_temp": 22, "passenger_temp": 21.5}).json()["response"]["result"]
-    assert client.post(f"/api/1/vehicles/{MODEL3}/command/auto_conditioning_start",
-                       headers=auth).json() == {"response": {"result": True, "reason": ""}}
+    assert client.post(
+        f"/api/1/vehicles/{MODEL3}/command/set_temps",
+        headers=auth,
+        json={"driver_temp": 22, "passenger_temp": 21.5},
+    ).json()["response"]["result"]
+    assert client.post(
+        f"/api/1/vehicles/{MODEL3}/command/auto_conditioning_start", headers=auth
+    ).json() == {"response": {"result": True, "reason": ""}}
     temps = []
     for _ in range(4):
         served.clock.advance(300)
@@ -307,7 +466,10 @@ def test_climate_physics(client: httpx.Client, served: Served, auth: dict[str, s
     assert warm["charge_state"]["battery_level"] < start["charge_state"]["battery_level"]
     # Climate keeps the car awake well past the idle period.
     served.clock.advance(30 * 60)
-    assert client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"] == "online"
+    assert (
+        client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"]
+        == "online"
+    )
     client.post(f"/api/1/vehicles/{MODEL3}/command/auto_conditioning_stop", headers=auth)
     served.clock.advance(600)
     cooling = climate()["climate_state"]["inside_temp"]
@@ -317,46 +479,82 @@ def test_climate_physics(client: httpx.Client, served: Served, auth: dict[str, s
 def test_windows_vent_and_close(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
     wake(client, auth, served)
     url = f"/api/1/vehicles/{MODEL3}/command/window_control"
-    assert client.post(url, headers=auth, json={"command": "vent", "lat": 0, "lon": 0}).json()[
-        "response"]["result"] is True
+    assert (
+        client.post(url, headers=auth, json={"command": "vent", "lat": 0, "lon": 0}).json()[
+            "response"
+        ]["result"]
+        is True
+    )
     state = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth).json()["response"]
-    assert all(state["vehicle_state"][w] != 0 for w in ("fd_window", "fp_window", "rd_window", "rp_window"))
+    assert all(
+        state["vehicle_state"][w] != 0 for w in ("fd_window", "fp_window", "rd_window", "rp_window")
+    )
     far = client.post(url, headers=auth, json={"command": "close", "lat": 37.6, "lon": 126.978})
     assert far.json() == {"response": {"result": False, "reason": "user_too_far"}}
-    near = client.post(url, headers=auth, json={"command": "close", "lat": 37.5668, "long": 126.9782})
+    near = client.post(
+        url, headers=auth, json={"command": "close", "lat": 37.5668, "long": 126.9782}
+    )
     assert near.json()["response"]["result"] is True
     state = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth).json()["response"]
     assert state["vehicle_state"]["fd_window"] == 0
 
 
-@pytest.mark.parametrize(("command", "body", "description"), [
-    ("set_temps", {}, "driver_temp is required"),
-    ("set_temps", {"driver_temp": 40}, "driver_temp must be between 15 and 28 °C, got 40"),
-    ("set_temps", {"driver_temp": "warm"}, "driver_temp must be a number, got 'warm'"),
-    ("set_temps", {"driver_temp": 21, "passenger_temp": 10},
-     "passenger_temp must be between 15 and 28 °C, got 10"),
-    ("window_control", {"command": "open"}, "command must be vent or close, got 'open'"),
-    ("window_control", {"command": "close"},
-     "lat and lon (the phone's position) are required to close the windows"),
-    ("remote_seat_heater_request", {"heater": 0, "level": 7},
-     "level must be between 0 and 3, got 7"),
-    ("remote_seat_heater_request", {"heater": 3, "level": 1}, "heater must be one of 0, 1, 2, 4, 5, got 3"),
-    ("set_preconditioning_max", {"on": "maybe"}, "on must be true or false, got 'maybe'"),
-])
-def test_bad_command_parameters(client: httpx.Client, served: Served, auth: dict[str, str],
-                                command: str, body: dict, description: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "body", "description"),
+    [
+        ("set_temps", {}, "driver_temp is required"),
+        ("set_temps", {"driver_temp": 40}, "driver_temp must be between 15 and 28 °C, got 40"),
+        ("set_temps", {"driver_temp": "warm"}, "driver_temp must be a number, got 'warm'"),
+        (
+            "set_temps",
+            {"driver_temp": 21, "passenger_temp": 10},
+            "passenger_temp must be between 15 and 28 °C, got 10",
+        ),
+        ("window_control", {"command": "open"}, "command must be vent or close, got 'open'"),
+        (
+            "window_control",
+            {"command": "close"},
+            "lat and lon (the phone's position) are required to close the windows",
+        ),
+        (
+            "remote_seat_heater_request",
+            {"heater": 0, "level": 7},
+            "level must be between 0 and 3, got 7",
+        ),
+        (
+            "remote_seat_heater_request",
+            {"heater": 3, "level": 1},
+            "heater must be one of 0, 1, 2, 4, 5, got 3",
+        ),
+        ("set_preconditioning_max", {"on": "maybe"}, "on must be true or false, got 'maybe'"),
+    ],
+)
+def test_bad_command_parameters(
+    client: httpx.Client,
+    served: Served,
+    auth: dict[str, str],
+    command: str,
+    body: dict,
+    description: str,
+) -> None:
     wake(client, auth, served)
     response = client.post(f"/api/1/vehicles/{MODEL3}/command/{command}", headers=auth, json=body)
     assert response.status_code == 400
-    assert response.json() == {"response": None, "error": "invalid_field",
-                               "error_description": description}
+    assert response.json() == {
+        "response": None,
+        "error": "invalid_field",
+        "error_description": description,
+    }
     assert served.admin("GET", "/__mock__/stats")["commands"] == []
 
 
 def test_malformed_command_body(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
     wake(client, auth, served)
-    response = client.post(f"/api/1/vehicles/{MODEL3}/command/set_temps", headers={
-        **auth, "content-type": "application/json"}, content=b'{"driver_temp": ')
+    response = client.post(
+        f"/api/1/vehicles/{MODEL3}/command/set_temps",
+        headers={**auth, "content-type": "application/json"},
+        content=b'{"driver_temp": ',
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_field"
 
 
@@ -369,39 +567,58 @@ def test_unknown_command(client: httpx.Client, served: Served, auth: dict[str, s
 
 def test_other_commands(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
     wake(client, auth, served)
-    for name, body in [("remote_seat_heater_request", {"seat_position": 0, "level": 3}),
-                       ("set_preconditioning_max", {"on": True}), ("honk_horn", {}),
-                       ("flash_lights", {}), ("door_unlock", {})]:
+    for name, body in [
+        ("remote_seat_heater_request", {"seat_position": 0, "level": 3}),
+        ("set_preconditioning_max", {"on": True}),
+        ("honk_horn", {}),
+        ("flash_lights", {}),
+        ("door_unlock", {}),
+    ]:
         response = client.post(f"/api/1/vehicles/{MODEL3}/command/{name}", headers=auth, json=body)
         assert response.json()["response"]["result"] is True, name
-    climate = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth).json()[
-        "response"]["climate_state"]
+    climate = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth).json()["response"][
+        "climate_state"
+    ]
     assert climate["seat_heater_left"] == 3
     assert climate["is_front_defroster_on"] is True and climate["is_climate_on"] is True
     executed = [c["name"] for c in served.admin("GET", "/__mock__/stats")["commands"]]
-    assert executed == ["remote_seat_heater_request", "set_preconditioning_max", "honk_horn",
-                        "flash_lights", "door_unlock"]
+    assert executed == [
+        "remote_seat_heater_request",
+        "set_preconditioning_max",
+        "honk_horn",
+        "flash_lights",
+        "door_unlock",
+    ]
 
 
 def test_car_in_service_is_405(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
-    served.admin("PATCH", f"/__mock__/vehicles/{MODEL3}", json={"in_service": True, "state": "online"})
+    served.admin(
+        "PATCH", f"/__mock__/vehicles/{MODEL3}", json={"in_service": True, "state": "online"}
+    )
     response = client.post(f"/api/1/vehicles/{MODEL3}/command/honk_horn", headers=auth)
     assert response.status_code == 405
     assert response.json()["error"] == "vehicle is currently in service"
 
 
-def test_offline_car_never_wakes(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
+def test_offline_car_never_wakes(
+    client: httpx.Client, served: Served, auth: dict[str, str]
+) -> None:
     served.admin("PATCH", f"/__mock__/vehicles/{MODEL3}", json={"state": "offline"})
     client.post(f"/api/1/vehicles/{MODEL3}/wake_up", headers=auth)
     served.clock.advance(60)
-    assert client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"] == "offline"
+    assert (
+        client.get(f"/api/1/vehicles/{MODEL3}", headers=auth).json()["response"]["state"]
+        == "offline"
+    )
     assert client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth).status_code == 408
 
 
 # -- idempotency and rate limits -----------------------------------------------------------
 
-def test_idempotency_key_replays_without_executing(client: httpx.Client, served: Served,
-                                                   auth: dict[str, str]) -> None:
+
+def test_idempotency_key_replays_without_executing(
+    client: httpx.Client, served: Served, auth: dict[str, str]
+) -> None:
     wake(client, auth, served)
     url = f"/api/1/vehicles/{MODEL3}/command/auto_conditioning_start"
     headers = {**auth, "Idempotency-Key": "key-1"}
@@ -416,8 +633,9 @@ def test_idempotency_key_replays_without_executing(client: httpx.Client, served:
     assert [c["idempotency_key"] for c in stats["commands"]] == ["key-1"]
 
 
-def test_a_command_refused_while_asleep_is_not_remembered(client: httpx.Client, served: Served,
-                                                          auth: dict[str, str]) -> None:
+def test_a_command_refused_while_asleep_is_not_remembered(
+    client: httpx.Client, served: Served, auth: dict[str, str]
+) -> None:
     url = f"/api/1/vehicles/{MODEL3}/command/auto_conditioning_start"
     headers = {**auth, "Idempotency-Key": "key-2"}
     assert client.post(url, headers=headers).status_code == 408
@@ -426,7 +644,9 @@ def test_a_command_refused_while_asleep_is_not_remembered(client: httpx.Client, 
     assert served.admin("GET", "/__mock__/stats")["executions"] == {"key-2": 1}
 
 
-def test_rate_limits_per_vehicle(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
+def test_rate_limits_per_vehicle(
+    client: httpx.Client, served: Served, auth: dict[str, str]
+) -> None:
     for _ in range(3):
         assert client.post(f"/api/1/vehicles/{MODEL3}/wake_up", headers=auth).status_code == 200
     limited = client.post(f"/api/1/vehicles/{MODEL3}/wake_up", headers=auth)
@@ -450,16 +670,23 @@ def test_command_rate_limit(client: httpx.Client, served: Served, auth: dict[str
 
 # -- admin ---------------------------------------------------------------------------
 
+
 def test_admin_api_is_off_by_default() -> None:
     with serve(admin=False) as server, httpx.Client(base_url=server.url) as client:
-        for method, path in [("GET", "/__mock__/stats"), ("PUT", "/__mock__/faults"),
-                             ("POST", "/__mock__/clock"), ("POST", "/__mock__/reset")]:
+        for method, path in [
+            ("GET", "/__mock__/stats"),
+            ("PUT", "/__mock__/faults"),
+            ("POST", "/__mock__/clock"),
+            ("POST", "/__mock__/reset"),
+        ]:
             response = client.request(method, path, json={"rules": []})
             assert response.status_code == 404, path
             assert response.json()["error"] == "not_found"
 
 
-def test_reset_restores_the_seed(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
+def test_reset_restores_the_seed(
+    client: httpx.Client, served: Served, auth: dict[str, str]
+) -> None:
     wake(client, auth, served)
     client.post(f"/api/1/vehicles/{MODEL3}/command/auto_conditioning_start", headers=auth)
     served.admin("POST", "/__mock__/reset")
@@ -483,5 +710,7 @@ def test_stats_shape(client: httpx.Client, served: Served, auth: dict[str, str])
     client.get("/api/1/vehicles", headers=auth)
     client.get("/api/1/vehicles", headers=auth)
     stats = served.admin("GET", "/__mock__/stats")
-    assert {"method": "GET", "path": "/api/1/vehicles", "status": 200, "count": 2} in stats["requests"]
+    assert {"method": "GET", "path": "/api/1/vehicles", "status": 200, "count": 2} in stats[
+        "requests"
+    ]
     assert set(stats) == {"requests", "commands", "executions"}

@@ -1,0 +1,289 @@
+"""`carctl mock …` as users run it: real processes, real sockets, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import OWNER, PASSWORD, run_carctl
+
+
+@contextmanager
+def carctl_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "carctl", "mock", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "serving the mock vehicle API on http://127.0.0.1:" in first, (
+            first + proc.stderr.read() if proc.stderr else first
+        )
+        url = first.rsplit(" ", 1)[1].strip()
+        yield url, proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_with_the_outage_scenario_fails_then_recovers() -> None:
+    with (
+        carctl_serve("--scenario", "outage", "--admin") as (url, proc),
+        httpx.Client(base_url=url) as client,
+    ):
+        token = client.post(
+            "/oauth2/v3/token",
+            data={
+                "grant_type": "password",
+                "client_id": "ownerapi",
+                "email": OWNER,
+                "password": PASSWORD,
+            },
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        failed = client.get("/api/1/vehicles", headers=auth)
+        assert failed.status_code == 500 and failed.headers["x-txid"]
+        assert client.get("/status").status_code == 503
+        client.post("/__mock__/clock", json={"advance": 61})  # the scenario's 60 s pass
+        assert client.get("/api/1/vehicles", headers=auth).status_code == 200
+        assert client.get("/status").text == "ok"
+        stats = client.get("/__mock__/stats").json()
+        assert {"method": "GET", "path": "/api/1/vehicles", "status": 500, "count": 1} in stats[
+            "requests"
+        ]
+        assert {"method": "GET", "path": "/api/1/vehicles", "status": 200, "count": 1} in stats[
+            "requests"
+        ]
+    assert proc.returncode in (0, 130)
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_serve_without_admin_hides_the_control_api() -> None:
+    with (
+        carctl_serve("--fault", "status=503 path=/status count=1") as (url, _),
+        httpx.Client(base_url=url) as client,
+    ):
+        assert client.get("/status").status_code == 503
+        assert client.get("/status").status_code == 200
+        assert client.get("/__mock__/stats").status_code == 404
+
+
+def test_serve_json_announces_itself() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "carctl",
+            "--json",
+            "mock",
+            "serve",
+            "--port",
+            "0",
+            "--fault",
+            "status=500 path=/api/1/* for=5m",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        document = json.loads(proc.stdout.readline())
+        assert document["ok"] is True and document["command"] == "mock serve"
+        assert document["data"]["url"].startswith("http://127.0.0.1:")
+        assert document["data"]["faults"] == ["status=500 path=/api/1/* for=5m"]
+        assert document["error"] is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+
+
+def test_serve_on_a_taken_port_is_one_line_and_exit_78() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_carctl("mock", "serve", "--port", str(port))
+    assert result.returncode == 78
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is already in use; "
+        "choose another with --port (0 picks a free one)"
+    )
+    assert result.stdout == ""
+
+
+def test_serve_with_a_broken_seed_names_file_and_line(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.toml"
+    seed.write_text('[settings]\nwake_delay = "later"\n')
+    result = run_carctl("mock", "serve", "--port", "0", "--seed", str(seed))
+    assert result.returncode == 78
+    assert f"error: {seed}, line 2: settings.wake_delay: expected a duration" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_bad_rule_is_a_usage_error() -> None:
+    result = run_carctl("mock", "serve", "--port", "0", "--fault", "status=500 rate=9")
+    assert result.returncode == 2
+    assert "rate must be a number from 0 to 1, got '9'" in result.stderr
+
+
+def test_serve_with_an_unknown_scenario() -> None:
+    result = run_carctl("--json", "mock", "serve", "--port", "0", "--scenario", "meteor")
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["code"] == "usage"
+    assert "unknown scenario 'meteor'" in document["error"]["message"]
+
+
+def test_builtin_fault_commands_round_trip() -> None:
+    added = run_carctl(
+        "--json",
+        "mock",
+        "fault",
+        "add",
+        "status=500 path=/api/1/* for=60s",
+        "--scenario",
+        "gateway",
+    )
+    assert added.returncode == 0, added.stderr
+    rules = json.loads(added.stdout)["data"]["rules"]
+    assert [r["status"] for r in rules] == [502, 504, 500]
+    listed = run_carctl("mock", "fault", "list")
+    assert listed.returncode == 0
+    assert "status=500 path=/api/1/* for=1m  (active, 1m left; fired 0×)" in listed.stdout
+    cleared = run_carctl("--json", "mock", "fault", "clear")
+    assert json.loads(cleared.stdout)["data"]["rules"] == []
+    assert "no fault rules" in run_carctl("mock", "fault", "list").stdout
+
+
+def test_builtin_fault_add_needs_a_rule() -> None:
+    result = run_carctl("mock", "fault", "add")
+    assert result.returncode == 2
+    assert "error: give at least one rule or --scenario" in result.stderr
+
+
+def test_builtin_show_reset_clock_and_stats(carctl_home: Path) -> None:
+    shown = run_carctl("--json", "mock", "show")
+    assert shown.returncode == 0
+    cars = json.loads(shown.stdout)["data"]["vehicles"]
+    assert [(c["display_name"], c["state"]) for c in cars] == [
+        ("Model 3", "asleep"),
+        ("Model Y", "online"),
+    ]
+    assert (carctl_home / "state" / "state.db").exists()
+    human = run_carctl("mock", "show")
+    assert "Model 3" in human.stdout and "\x1b[" not in human.stdout  # piped: no colour
+    moved = run_carctl("--json", "mock", "clock", "--advance", "20m")
+    assert moved.returncode == 0
+    later = json.loads(run_carctl("--json", "mock", "show").stdout)["data"]["vehicles"]
+    assert later[1]["state"] == "asleep"  # the Model Y fell asleep after 15 idle minutes
+    assert run_carctl("mock", "reset").returncode == 0
+    assert (
+        json.loads(run_carctl("--json", "mock", "show").stdout)["data"]["vehicles"][1]["state"]
+        == "online"
+    )
+    stats = json.loads(run_carctl("--json", "mock", "stats").stdout)
+    assert set(stats["data"]) == {"requests", "commands", "executions"}
+    bad = run_carctl("mock", "clock", "--advance", "soon")
+    assert bad.returncode == 2 and "--advance: expected a duration" in bad.stderr
+
+
+def test_control_commands_reach_a_served_mock() -> None:
+    with carctl_serve("--admin") as (url, _):
+        added = run_carctl("mock", "fault", "add", "--url", url, "status=503 path=/status count=1")
+        assert added.returncode == 0, added.stderr
+        assert httpx.get(url + "/status").status_code == 503
+    with carctl_serve() as (url, _):
+        refused = run_carctl("mock", "fault", "list", "--url", url)
+        assert refused.returncode == 2
+        assert "does not offer its control API" in refused.stderr
+
+
+def test_control_command_against_nothing_is_temporary() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run_carctl("mock", "stats", "--url", f"http://127.0.0.1:{port}")
+    assert result.returncode == 75
+    assert result.stderr.startswith(f"error: cannot reach the mock at http://127.0.0.1:{port}")
+
+
+def test_a_corrupt_state_database_is_a_clear_error(carctl_home: Path) -> None:
+    db = carctl_home / "state" / "state.db"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"garbage" * 200)
+    result = run_carctl("mock", "show")
+    assert result.returncode == 78
+    assert str(db) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_scenarios_are_listed() -> None:
+    result = run_carctl("--json", "mock", "scenarios")
+    names = [s["name"] for s in json.loads(result.stdout)["data"]]
+    assert names == ["outage", "flaky", "gateway", "rate-limited", "2021-11-20"]
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\nfrom carctl.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('httpx', 'rich', 'keyring', 'carctl.mock', 'starlette', 'uvicorn')"
+        " if m in sys.modules]\nprint('HEAVY', heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, check=True
+    )
+    assert "HEAVY []" in result.stdout
+    assert "mock" in result.stdout  # the lazy command is still listed
+
+
+def test_version() -> None:
+    from carctl import __version__
+
+    assert run_carctl("--version").stdout.strip() == f"carctl, version {__version__}"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run_carctl("fly")
+    assert result.returncode == 2
+    assert "No such command 'fly'" in result.stderr
+
+
+def test_an_unexpected_exception_is_exit_70_with_the_log_path(
+    carctl_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import click
+
+    from carctl import cli as cli_module
+
+    @click.command()
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setitem(cli_module.cli.commands, "boom", boom)
+    monkeypatch.setattr("carctl.cli.context.last_app", None)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main(["boom"])
+    assert exit_info.value.code == 70
+    err = capsys.readouterr().err
+    assert "error: internal error: RuntimeError: kaboom" in err
+    assert str(carctl_home / "log" / "carctl.log") in err
+    assert "Traceback" not in err
+    assert "Traceback" in (carctl_home / "log" / "carctl.log").read_text()
