@@ -100,15 +100,17 @@ def served(_shared_server: RunningServer) -> Served:
     return Served(url=server.url, clock=server.clock, app=server.app)  # type: ignore[attr-defined]
 
 
+def password_grant(
+    client_id: str = "ownerapi", email: str = OWNER, password: str = PASSWORD
+) -> dict[str, str]:
+    """The token request body of a password sign-in."""
+    return {"grant_type": "password", "client_id": client_id, "email": email, "password": password}
+
+
 def login(client: httpx.Client, email: str = OWNER, password: str = PASSWORD) -> dict[str, Any]:
     response = client.post(
         "/oauth2/v3/token",
-        data={
-            "grant_type": "password",
-            "client_id": "ownerapi",
-            "email": email,
-            "password": password,
-        },
+        data=password_grant("ownerapi", email, password),
     )
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()

@@ -271,28 +271,18 @@ def show(app: AppContext, url: str | None) -> None:
     plan = control(app.paths.state_db, "GET", "/__mock__/faults", url=url)
     data["faults"] = plan["rules"]
 
-    def human(console: Any) -> None:
-        from rich.table import Table
-
-        table = Table(title=f"mock vehicle API ({url or 'builtin'}) at {data['now']}")
-        for column in ("car", "VIN", "state", "inside", "outside", "climate", "windows", "battery"):
-            table.add_column(column)
-        for car in data["vehicles"]:
-            state = car["state"] + (f" (wakes in {car['wake_in']}s)" if car["wake_in"] else "")
-            vented = "vented" if any(car["windows"].values()) else "closed"
-            climate = f"on → {car['driver_temp_setting']}°C" if car["is_climate_on"] else "off"
-            table.add_row(
-                car["display_name"],
-                car["vin"],
-                state,
-                f"{car['inside_temp']}°C",
-                f"{car['outside_temp']}°C",
-                climate,
-                vented,
-                f"{car['battery_level']}%",
-            )
-        console.print(table)
-        console.print(_plan_text(plan), markup=False)
+    lines = [f"mock vehicle API ({url or 'builtin'}) at {data['now']}"]
+    for car in data["vehicles"]:
+        state = car["state"] + (f" (wakes in {car['wake_in']}s)" if car["wake_in"] else "")
+        climate = f"on → {car['driver_temp_setting']}°C" if car["is_climate_on"] else "off"
+        windows = "vented" if any(car["windows"].values()) else "closed"
+        lines.append(
+            f"  {car['display_name']:<10} {car['vin']}  {state:<8} cabin {car['inside_temp']}°C"
+            f"  outside {car['outside_temp']}°C  climate {climate}  windows {windows}"
+            f"  battery {car['battery_level']}%"
+        )
+    lines.append(_plan_text(plan))
+    human = "\n".join(lines)
 
     app.output.result(app.command, data, human=human)
 

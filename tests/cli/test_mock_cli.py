@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import OWNER, PASSWORD, run_carctl
+from tests.conftest import password_grant, run_carctl
 
 
 @contextmanager
@@ -50,12 +50,7 @@ def test_serve_with_the_outage_scenario_fails_then_recovers() -> None:
     ):
         token = client.post(
             "/oauth2/v3/token",
-            data={
-                "grant_type": "password",
-                "client_id": "ownerapi",
-                "email": OWNER,
-                "password": PASSWORD,
-            },
+            data=password_grant("ownerapi"),
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         failed = client.get("/api/1/vehicles", headers=auth)

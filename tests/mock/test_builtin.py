@@ -13,7 +13,7 @@ import pytest
 
 from carctl.mock.clock import ManualClock
 from carctl.mock.embedded import BUILTIN_URL, BuiltinTransport
-from tests.conftest import OWNER, PASSWORD
+from tests.conftest import PASSWORD, password_grant
 
 MODEL_Y = "1492931337242"
 
@@ -25,12 +25,7 @@ def client(db: Path, clock: ManualClock | None = None) -> httpx.AsyncClient:
 async def login(c: httpx.AsyncClient) -> dict[str, str]:
     response = await c.post(
         "/oauth2/v3/token",
-        json={
-            "grant_type": "password",
-            "client_id": "carctl",
-            "email": OWNER,
-            "password": PASSWORD,
-        },
+        json=password_grant("carctl"),
     )
     assert response.status_code == 200
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -82,12 +77,7 @@ async def test_no_secret_is_stored_in_the_database(tmp_path: Path) -> None:
     async with client(db) as c:
         response = await c.post(
             "/oauth2/v3/token",
-            data={
-                "grant_type": "password",
-                "client_id": "ownerapi",
-                "email": OWNER,
-                "password": PASSWORD,
-            },
+            data=password_grant("ownerapi"),
         )
         tokens = response.json()
     raw = db.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("state.db-*"))

@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from tests.conftest import OWNER, PASSWORD, Served, bearer, login, make_seed, serve
+from tests.conftest import OWNER, PASSWORD, Served, bearer, login, make_seed, password_grant, serve
 
 MODEL3 = "1492931337131"
 MODEL3_VIN = "5YJ3E7EA1MF000621"
@@ -56,12 +56,7 @@ def test_password_grant_form_and_json(client: httpx.Client) -> None:
     form = login(client)
     json_body = client.post(
         "/oauth2/v3/token",
-        json={
-            "grant_type": "password",
-            "client_id": "carctl",
-            "email": OWNER,
-            "password": PASSWORD,
-        },
+        json=password_grant("carctl"),
     )
     assert json_body.status_code == 200
     for tokens in (form, json_body.json()):
