@@ -8,11 +8,13 @@ The contract (tests and users' scripts rely on it; extend, don't change):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from carctl.mock.car import VEHICLE_FIELDS
+from carctl.mock.durations import MAX_DURATION
 from carctl.mock.faults import FaultRule, FaultRuleError, parse_rule, rule_from_mapping
 from carctl.mock.http import BadBody, Call, api_error, not_found
 from carctl.mock.world import Stats, iso
@@ -87,10 +89,22 @@ def clock_advance(call: Call) -> Response:
     except BadBody as exc:
         return api_error(400, "invalid_field", str(exc))
     advance = fields.get("advance")
-    if isinstance(advance, bool) or not isinstance(advance, int | float) or advance < 0:
-        return api_error(400, "invalid_field", "advance must be a number of seconds, 0 or more")
+    if (
+        isinstance(advance, bool)
+        or not isinstance(advance, int | float)
+        or not 0 <= advance <= MAX_DURATION
+    ):
+        return api_error(
+            400, "invalid_field", "advance must be a number of seconds from 0 to ten years"
+        )
     call.world.clock_offset += float(advance)
     call.now += float(advance)
+    return clock_show(call)
+
+
+def reset(call: Call) -> Response:
+    """Restore the seed the world was made from; the fault plan and clock stay."""
+    call.world.reset(call.seed_for(call.world.seed_source), now=call.now)
     return clock_show(call)
 
 
@@ -133,8 +147,11 @@ def vehicle_patch(call: Call) -> Response:
         )
     for key, value in fields.items():
         expected: Any = VEHICLE_FIELDS[key]
-        if not isinstance(value, expected) or (
-            key == "state" and value not in ("online", "asleep", "offline")
+        if (
+            not isinstance(value, expected)
+            or (key == "state" and value not in ("online", "asleep", "offline"))
+            or (isinstance(value, float) and not math.isfinite(value))
+            or (isinstance(value, int | float) and not -1e6 <= value <= 1e6)
         ):
             return api_error(400, "invalid_field", f"{key} has the wrong type or value: {value!r}")
         setattr(car, key, value)

@@ -75,18 +75,10 @@ ROUTES = [
     _route("DELETE", "/__mock__/stats", admin_routes.stats_clear, admin=True),
     _route("GET", "/__mock__/clock", admin_routes.clock_show, admin=True),
     _route("POST", "/__mock__/clock", admin_routes.clock_advance, admin=True),
-    _route("POST", "/__mock__/reset", lambda call: _reset(call), admin=True),
+    _route("POST", "/__mock__/reset", admin_routes.reset, admin=True),
     _route("GET", "/__mock__/vehicles", admin_routes.vehicles_show, admin=True),
     _route("PATCH", "/__mock__/vehicles/{v}", admin_routes.vehicle_patch, admin=True),
 ]
-
-
-class _ResetRequested(Response):
-    """Marker: the pipeline restores the seed (it alone knows the store's seed)."""
-
-
-def _reset(call: Call) -> Response:
-    return _ResetRequested(status_code=200)
 
 
 _HTML_PAGE = (
@@ -208,11 +200,9 @@ class MockApi:
                 now=raw + world.clock_offset,
                 base_url=_base_url(request),
                 rng=self.rng,
+                seed_for=self.store.seed,
             )
             response = self._route(call)
-            if isinstance(response, _ResetRequested):
-                world.reset(self.store.seed(world.seed_source), now=call.now)
-                response = admin_routes.clock_show(call)
             if not path.startswith("/__mock__/"):
                 world.stats.record_request(method, path, response.status_code)
             return response

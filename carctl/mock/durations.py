@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import re
 
+MAX_DURATION = 10 * 365 * 86400.0  # ten years: longer is a mistake, and overflows dates
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 
 
 def parse_duration(text: str | float | int) -> float:
     """Return seconds; raise ValueError with a message a user can act on."""
+    seconds = _parse(text)
+    if not math.isfinite(seconds) or seconds > MAX_DURATION:
+        raise ValueError(f"a duration must be at most ten years, got {text!r}")
+    return seconds
+
+
+def _parse(text: str | float | int) -> float:
     if isinstance(text, bool):
         raise ValueError(f"expected a duration such as 30s or 2m, got {text!r}")
     if isinstance(text, int | float):

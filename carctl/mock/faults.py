@@ -25,6 +25,7 @@ from typing import Any
 from carctl.mock.durations import format_duration, parse_duration
 from carctl.mock.seed import SeedError, load_document
 
+LATEST_TIME = 4_102_444_800.0  # 2100-01-01: fault windows are about this century
 BODY_KINDS = ("json", "html", "empty", "truncated")
 KEYS = (
     "status",
@@ -194,7 +195,7 @@ class FaultPlan:
 def _status(value: Any) -> int:
     try:
         status = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise FaultRuleError(f"status must be an HTTP status such as 500, got {value!r}") from None
     if not 400 <= status <= 599:
         raise FaultRuleError(f"status must be an error status from 400 to 599, got {status}")
@@ -203,6 +204,8 @@ def _status(value: Any) -> int:
 
 def _time(value: Any, key: str) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= LATEST_TIME:
+            raise FaultRuleError(f"{key} must be a time between 1970 and 2100, got {value!r}")
         return float(value)
     try:
         moment = datetime.fromisoformat(str(value))
@@ -212,7 +215,7 @@ def _time(value: Any, key: str) -> float:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return _time(moment.timestamp(), key)
 
 
 def _seconds(value: Any, key: str) -> float:
@@ -262,7 +265,7 @@ def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
         elif key == "count":
             try:
                 rule.count = int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 rule.count = -1
             if rule.count < 1 or isinstance(value, bool):
                 raise FaultRuleError(f"count must be a whole number of at least 1, got {value!r}")

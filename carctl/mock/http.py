@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs
 from starlette.datastructures import Headers, QueryParams
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from carctl.mock.seed import Seed
 from carctl.mock.world import World
 
 VEHICLE_UNAVAILABLE = 'vehicle unavailable: {:error=>"vehicle unavailable:"}'
@@ -33,6 +35,7 @@ class Call:
     now: float
     base_url: str
     rng: random.Random
+    seed_for: Callable[[str], Seed]
     params: dict[str, str] = field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:

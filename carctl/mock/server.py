@@ -88,7 +88,7 @@ def make_server(app: ASGIApp, *, log_level: str = "warning") -> Any:
     config = uvicorn.Config(
         with_real_drops(app),
         log_level=log_level,
-        access_log=False,
+        access_log=log_level in ("info", "debug"),
         http="h11",
         lifespan="off",
         loop="asyncio",
