@@ -19,6 +19,7 @@ from carctl.errors import CarctlError, ExitCode, Interrupted, UsageError
 
 # name -> (module, attribute, one-line help shown by `carctl --help` without importing it)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "config": ("carctl.cli.config", "config", "Show and change settings (config.toml)."),
     "mock": ("carctl.cli.mock", "mock", "Run and control the mock vehicle API."),
 }
 

@@ -10,12 +10,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, update_wrapper
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import click
 
 from carctl.output import Output
 from carctl.paths import Paths, resolve_paths
+
+if TYPE_CHECKING:
+    from carctl.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,6 +41,14 @@ class AppContext:
     @cached_property
     def paths(self) -> Paths:
         return resolve_paths(self.env)
+
+    @cached_property
+    def settings(self) -> Settings:
+        from carctl.settings import load_settings
+
+        return load_settings(
+            self.paths.config_file, env=self.env, profile=self.profile, vehicle=self.vehicle
+        )
 
 
 def pass_app(f: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:

@@ -1,0 +1,79 @@
+"""`carctl config`: where the files are, and the settings of the active profile."""
+
+from __future__ import annotations
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.errors import UsageError
+
+
+@click.group()
+def config() -> None:
+    """Show and change settings (config.toml).
+
+    Settings belong to the active profile (--profile or CARCTL_PROFILE,
+    "default" otherwise); CARCTL_API_URL and CARCTL_VEHICLE override them.
+    """
+
+
+@config.command()
+@pass_app
+def path(app: AppContext) -> None:
+    """Print where carctl keeps its config, state and log."""
+    data = app.paths.as_dict()
+    app.output.result(app.command, data, human="\n".join(f"{k:<7} {v}" for k, v in data.items()))
+
+
+@config.command("list")
+@pass_app
+def list_(app: AppContext) -> None:
+    """Show every setting with its value and where it comes from."""
+    from carctl.settings import KEYS
+
+    settings = app.settings
+    data = {
+        "profile": settings.profile,
+        "file": str(settings.file),
+        "settings": {
+            k: {"value": v.value, "source": v.source, "help": KEYS[k].help}
+            for k, v in settings.values.items()
+        },
+    }
+    lines = [f"profile {settings.profile} ({settings.file})"]
+    lines += [f"{k:<22} {v.value!s:<28} ({v.source})" for k, v in settings.values.items()]
+    app.output.result(app.command, data, human="\n".join(lines))
+
+
+@config.command()
+@click.argument("key")
+@pass_app
+def get(app: AppContext, key: str) -> None:
+    """Print one setting's effective value."""
+    from carctl.settings import KEYS
+
+    if key not in KEYS:
+        raise UsageError(f"unknown setting {key!r}", hint=f"settings: {', '.join(KEYS)}")
+    value = app.settings.values[key]
+    app.output.result(
+        app.command,
+        {"key": key, "value": value.value, "source": value.source},
+        human="" if value.value is None else str(value.value),
+    )
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@pass_app
+def set_(app: AppContext, key: str, value: str) -> None:
+    """Change one setting of the active profile, e.g. carctl config set api_url http://127.0.0.1:8787."""
+    from carctl.settings import DEFAULT_PROFILE, set_value
+
+    profile = app.profile or app.env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
+    stored = set_value(app.paths.config_file, key, value, profile=profile)
+    app.output.result(
+        app.command,
+        {"key": key, "value": stored, "profile": profile},
+        human=f"{key} = {stored} (profile {profile})",
+    )

@@ -1,0 +1,264 @@
+"""Settings: profiles in `config.toml`, environment overrides, global options.
+
+Precedence, highest first: a global option (`--profile`, `--vehicle`), an
+environment variable (`CARCTL_PROFILE`, `CARCTL_API_URL`, `CARCTL_VEHICLE`),
+the profile's table in the config file, then the built-in defaults. The file:
+
+    [profiles.default]
+    api_url = "builtin"          # the in-process mock; or http(s)://host:port
+    vehicle = "Model 3"          # display name, VIN or id
+    units = "metric"             # or "imperial"
+
+    [auth]
+    require_keyring = false      # true: refuse the 0600 file fallback
+
+Writes are atomic (a temporary file renamed over the old one), so a crash
+never leaves half a config behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from carctl.errors import ConfigError, UsageError
+
+DEFAULT_PROFILE = "default"
+BUILTIN = "builtin"
+
+
+def _api_url(value: Any) -> str:
+    text = str(value).strip()
+    if text == BUILTIN:
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError('expected "builtin" or an http(s):// URL such as http://127.0.0.1:8787')
+    return text.rstrip("/")
+
+
+def _units(value: Any) -> str:
+    if value not in ("metric", "imperial"):
+        raise ValueError('expected "metric" or "imperial"')
+    return str(value)
+
+
+def _vehicle(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a car's name, VIN or id")
+    return value.strip()
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    section: str  # "profile" for per-profile keys, else the table name
+    default: Any
+    check: Callable[[Any], Any]
+    env: str | None = None
+    help: str = ""
+
+
+KEYS = {
+    key.name: key
+    for key in (
+        Key(
+            "api_url",
+            "profile",
+            BUILTIN,
+            _api_url,
+            "CARCTL_API_URL",
+            'vehicle API: "builtin" (the in-process mock) or an http(s) URL',
+        ),
+        Key(
+            "vehicle",
+            "profile",
+            None,
+            _vehicle,
+            "CARCTL_VEHICLE",
+            "default car: display name, VIN or id",
+        ),
+        Key("units", "profile", "metric", _units, None, "metric or imperial"),
+        Key(
+            "auth.require_keyring",
+            "auth",
+            False,
+            _boolean,
+            None,
+            "refuse the 0600 credentials file when no keyring is available",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Value:
+    key: str
+    value: Any
+    source: str  # default | file | env | option
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    values: dict[str, Value]
+    file: Path
+
+    def get(self, key: str) -> Any:
+        return self.values[key].value
+
+    @property
+    def api_url(self) -> str:
+        return str(self.get("api_url"))
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The parsed config file; {} when there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path} is a directory, not a config file", hint=f"move it aside: mv {path} {path}.bak"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f", line {found.group(1)}" if found else ""
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(
+            f"{path}{where}: {reason}",
+            hint="fix the line, or see `carctl config list` for the keys",
+        ) from None
+
+
+def _lookup(data: Mapping[str, Any], key: Key, profile: str) -> Any:
+    if key.section == "profile":
+        table = data.get("profiles", {}).get(profile, {})
+        return table.get(key.name) if isinstance(table, dict) else None
+    table = data.get(key.section, {})
+    leaf = key.name.split(".", 1)[1]
+    return table.get(leaf) if isinstance(table, dict) else None
+
+
+def load_settings(
+    path: Path, *, env: Mapping[str, str], profile: str | None = None, vehicle: str | None = None
+) -> Settings:
+    data = read_file(path)
+    chosen = profile or env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
+    profiles = data.get("profiles", {})
+    if chosen != DEFAULT_PROFILE and chosen not in (profiles if isinstance(profiles, dict) else {}):
+        known = (
+            ", ".join(sorted({DEFAULT_PROFILE, *profiles})) if isinstance(profiles, dict) else ""
+        )
+        raise ConfigError(
+            f"no profile {chosen!r} in {path}",
+            hint=f"known profiles: {known}; create one with "
+            f"`carctl --profile {chosen} config set api_url URL`",
+        )
+    values = {}
+    for key in KEYS.values():
+        value, source = key.default, "default"
+        raw = _lookup(data, key, chosen)
+        if raw is not None:
+            value, source = _checked(key, raw, f"{path}: {key.name}"), "file"
+        if key.env and env.get(key.env):
+            value, source = _checked(key, env[key.env], key.env), "env"
+        if key.name == "vehicle" and vehicle:
+            value, source = _checked(key, vehicle, "--vehicle"), "option"
+        values[key.name] = Value(key.name, value, source)
+    return Settings(profile=chosen, values=values, file=path)
+
+
+def _checked(key: Key, raw: Any, where: str) -> Any:
+    try:
+        return key.check(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: {exc}, got {raw!r}", hint=f"set it with `carctl config set {key.name} VALUE`"
+        ) from None
+
+
+def set_value(path: Path, key_name: str, raw: str, *, profile: str) -> Any:
+    """Validate and write one key atomically; return the stored value."""
+    key = KEYS.get(key_name)
+    if key is None:
+        raise UsageError(f"unknown setting {key_name!r}", hint=f"settings: {', '.join(KEYS)}")
+    try:
+        value = key.check(raw)
+    except ValueError as exc:
+        raise UsageError(f"{key_name}: {exc}, got {raw!r}") from None
+    data = read_file(path)
+    if key.section == "profile":
+        data.setdefault("profiles", {}).setdefault(profile, {})[key.name] = value
+    else:
+        data.setdefault(key.section, {})[key.name.split(".", 1)[1]] = value
+    write_file(path, data)
+    return value
+
+
+def write_file(path: Path, data: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = to_toml(data)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_toml(data: Mapping[str, Any], prefix: str = "") -> str:
+    """TOML for carctl's own shape: tables of strings, numbers and booleans."""
+    lines = [f"{_bare(k)} = {_scalar(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    out = "\n".join(lines) + ("\n" if lines else "")
+    for name, table in data.items():
+        if isinstance(table, dict):
+            full = f"{prefix}{_bare(name)}"
+            scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+            if scalars or not table:
+                out += f"\n[{full}]\n" + to_toml(scalars)
+            nested = {k: v for k, v in table.items() if isinstance(v, dict)}
+            if nested:
+                out += to_toml(nested, prefix=full + ".")
+    return out.lstrip("\n")
+
+
+def _bare(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _scalar(key)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    # JSON's escapes are valid TOML escapes; TOML also forbids a raw DEL.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
