@@ -353,7 +353,7 @@ def test_listing_never_wakes_and_never_resets_idle(
 def test_wake_timeline(served: Served) -> None:
     with (
         serve(make_seed(wake_delay=4.0)) as server,
-        server.client() if False else httpx.Client(base_url=server.url) as client,
+        httpx.Client(base_url=server.url) as client,
     ):
         auth = bearer(login(client))
         clock = server.clock
