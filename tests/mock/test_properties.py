@@ -12,6 +12,7 @@ from carctl.mock import create_app
 from carctl.mock.clock import ManualClock
 from carctl.mock.durations import format_duration, parse_duration
 from carctl.mock.faults import parse_rule
+from tests.conftest import password_grant
 
 rules = st.fixed_dictionaries(
     {"status": st.sampled_from([408, 429, 500, 502, 503, 504])},
@@ -120,12 +121,7 @@ def test_no_body_makes_the_mock_fail_with_a_500(
             token = (
                 await client.post(
                     "/oauth2/v3/token",
-                    json={
-                        "grant_type": "password",
-                        "client_id": "ownerapi",
-                        "email": "owner@example.com",
-                        "password": "ventilate-0600",
-                    },
+                    json=password_grant(),
                 )
             ).json()["access_token"]
             method, path = endpoint
