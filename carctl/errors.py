@@ -27,10 +27,14 @@ class ExitCode(IntEnum):
 
 @dataclass(frozen=True)
 class HttpDetails:
+    """One HTTP exchange, as support needs it: never a header, never a token."""
+
     status: int | None
     method: str
     path: str
     txid: str | None = None
+    elapsed_ms: int | None = None
+    excerpt: str | None = None  # a short, redacted summary of the body
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,6 +45,7 @@ class CarctlError(Exception):
 
     exit_code: ExitCode = ExitCode.FAILURE
     code: str = "failure"
+    retryable: bool = False  # may the delivery layer try the same request again?
 
     def __init__(
         self,
@@ -55,6 +60,7 @@ class CarctlError(Exception):
         self.hint = hint
         self.http = http
         self.attempts = attempts
+        self.retry_at: float | None = None  # a server's Retry-After, as an epoch time
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,3 +133,52 @@ class Interrupted(CarctlError):
 
     exit_code = ExitCode.INTERRUPTED
     code = "interrupted"
+
+
+# -- what the vehicle API answered -------------------------------------------
+
+
+class ServiceError(TemporaryError):
+    """The vehicle API failed on its side: 500, 502, 503, 504."""
+
+    code = "service"
+    retryable = True
+
+
+class NetworkError(TemporaryError):
+    """No answer: connection refused or dropped, timeout, DNS or TLS failure."""
+
+    code = "network"
+    retryable = True
+
+
+class RateLimitedError(TemporaryError):
+    """429: the API asks carctl to wait until `retry_at`."""
+
+    code = "rate_limited"
+    retryable = True
+
+
+class ProtocolError(TemporaryError):
+    """An answer carctl cannot read: not JSON, truncated, a redirect, the wrong shape."""
+
+    code = "protocol"
+
+
+class VehicleUnavailableError(UnreachableError):
+    """408: the car is asleep or offline and cannot take the request now."""
+
+    code = "vehicle_unavailable"
+
+
+class NotFoundError(CarctlError):
+    """404: no such car on this account (or no such endpoint)."""
+
+    exit_code = ExitCode.USAGE
+    code = "not_found"
+
+
+class BadRequestError(RefusedError):
+    """400 and other 4xx: the API refused the request as it was sent."""
+
+    code = "bad_request"

@@ -19,6 +19,8 @@ from carctl.errors import CarctlError, ExitCode, Interrupted, UsageError
 
 # name -> (module, attribute, one-line help shown by `carctl --help` without importing it)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "api": ("carctl.cli.api", "api", "Send one request to the vehicle API (support, scripts)."),
+    "auth": ("carctl.cli.auth", "auth", "Sign in, see where the session lives, sign out."),
     "config": ("carctl.cli.config", "config", "Show and change settings (config.toml)."),
     "mock": ("carctl.cli.mock", "mock", "Run and control the mock vehicle API."),
 }
@@ -70,6 +72,11 @@ class LazyGroup(click.Group):
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("-v", "--verbose", count=True, help="Explain what carctl does (repeat for more).")
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow plain http:// to a vehicle API that is not on this computer.",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="carctl")
 @click.pass_context
 def cli(
@@ -79,9 +86,17 @@ def cli(
     json_: bool,
     quiet: bool,
     verbose: int,
+    insecure: bool,
 ) -> None:
     """carctl: wake your car, warm it, vent it — even when the vehicle API is failing."""
-    ctx.obj = AppContext(profile=profile, vehicle=vehicle, json=json_, quiet=quiet, verbose=verbose)
+    ctx.obj = AppContext(
+        profile=profile,
+        vehicle=vehicle,
+        json=json_,
+        quiet=quiet,
+        verbose=verbose,
+        insecure=insecure,
+    )
 
 
 def _json_requested(argv: list[str]) -> bool:

@@ -6,11 +6,12 @@ Created once per run by the root group and handed to commands with
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, update_wrapper
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
@@ -18,6 +19,10 @@ from carctl.output import Output
 from carctl.paths import Paths, resolve_paths
 
 if TYPE_CHECKING:
+    from carctl.api.client import ApiClient
+    from carctl.api.connect import Endpoint
+    from carctl.api.request_log import Exchange
+    from carctl.clock import Clock
     from carctl.settings import Settings
 
 P = ParamSpec("P")
@@ -31,6 +36,7 @@ class AppContext:
     json: bool = False
     quiet: bool = False
     verbose: int = 0
+    insecure: bool = False
     command: str = ""
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -49,6 +55,55 @@ class AppContext:
         return load_settings(
             self.paths.config_file, env=self.env, profile=self.profile, vehicle=self.vehicle
         )
+
+    @cached_property
+    def endpoint(self) -> Endpoint:
+        from carctl.api.connect import endpoint_for
+
+        return endpoint_for(self.settings.api_url, insecure=self.insecure)
+
+    @cached_property
+    def clock(self) -> Clock:
+        from carctl.clock import SystemClock
+
+        return SystemClock()
+
+    def run(self, coroutine: Coroutine[Any, Any, R]) -> R:
+        """Run the async core; the log file is set up first, so failures land in it."""
+        import asyncio
+
+        from carctl.logs import setup_logging
+
+        setup_logging(self.paths.log_file, verbose=self.verbose)
+        return asyncio.run(coroutine)
+
+    def _observe(self, exchange: Exchange) -> None:
+        """`-v`: one line per HTTP exchange on stderr (never a header or a body)."""
+        import logging
+
+        result = str(exchange.status) if exchange.status is not None else exchange.outcome
+        line = f"{exchange.method} {exchange.path} -> {result} in {exchange.duration_ms} ms"
+        if exchange.txid:
+            line += f" (txid {exchange.txid})"
+        logging.getLogger("carctl.http").info("%s", line)
+        if self.verbose:
+            self.output.info(line)
+
+    @contextlib.asynccontextmanager
+    async def api(self, *, with_session: bool = True) -> AsyncIterator[ApiClient]:
+        from carctl.api.connect import open_client
+
+        async with open_client(
+            settings=self.settings,
+            paths=self.paths,
+            env=self.env,
+            insecure=self.insecure,
+            clock=self.clock,
+            observer=self._observe,
+            warn=self.output.warn,
+            with_session=with_session,
+        ) as client:
+            yield client
 
 
 def pass_app(f: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:

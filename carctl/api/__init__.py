@@ -1,0 +1,1 @@
+"""The vehicle API as carctl sees it: credentials, OAuth, and the HTTP client."""

@@ -1,0 +1,244 @@
+"""The async HTTP client of the vehicle API: one `httpx.AsyncClient` per run.
+
+Every exchange is bounded (connect and read timeouts, a cap on body size),
+recorded in the request log (no headers, no bodies), reported to an optional
+observer (`-v`), and turned into data or a `CarctlError` carrying status,
+method, path, txid, elapsed time and a safe excerpt. Redirects are never
+followed: a credential sent to one origin is never replayed to another.
+
+Authenticated requests take their bearer token from the `SessionManager`; a 401
+leads to one refresh and one more try, never more.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from carctl.api.request_log import Exchange, RequestLog
+from carctl.api.responses import Reply, error_for, response_data
+from carctl.clock import Clock, SystemClock
+from carctl.errors import AuthError, CarctlError, HttpDetails, NetworkError, ProtocolError
+
+if TYPE_CHECKING:
+    from carctl.api.oauth import SessionManager
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
+USER_AGENT = "carctl"
+
+Observer = Callable[[Exchange], None]
+
+
+class ApiClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        origin: str,
+        request_log: RequestLog | None = None,
+        clock: Clock | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.http = http
+        self.origin = origin
+        self.request_log = request_log
+        self.clock = clock or SystemClock()
+        self.observer = observer
+        self.session: SessionManager | None = None
+
+    # -- the wire ------------------------------------------------------------------
+
+    async def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """Send one request and read its answer; a failure to get one is `NetworkError`."""
+        started = time.monotonic()
+        at = self.clock.now()
+        request = self.http.build_request(
+            method,
+            path,
+            headers={"user-agent": USER_AGENT, **(headers or {})},
+            params=params,
+            json=json_body,
+            data=form,
+        )
+        try:
+            response = await self.http.send(request, stream=True, follow_redirects=False)
+            try:
+                body = await _read_bounded(response)
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            elapsed = _ms(started)
+            error = network_error(exc, method, path, elapsed)
+            self._record(at, method, path, None, elapsed, None, error.code, error.message)
+            raise error from None
+        elapsed = _ms(started)
+        text = body.decode("utf-8", errors="replace")
+        return Reply(
+            method=method,
+            path=path,
+            status=response.status_code,
+            headers=response.headers,
+            text=text,
+            json=_json_or_none(text),
+            txid=response.headers.get("x-txid"),
+            elapsed_ms=elapsed,
+        )
+
+    def record(self, reply: Reply, outcome: str, error: str | None = None) -> None:
+        """Log an answer once its meaning is known (ok, or the error's code)."""
+        at = self.clock.now() - reply.elapsed_ms / 1000
+        self._record(
+            at, reply.method, reply.path, reply.status, reply.elapsed_ms, reply.txid, outcome, error
+        )
+
+    def _record(
+        self,
+        at: float,
+        method: str,
+        path: str,
+        status: int | None,
+        elapsed_ms: int,
+        txid: str | None,
+        outcome: str,
+        error: str | None,
+    ) -> None:
+        exchange = Exchange(
+            at=at,
+            origin=self.origin,
+            method=method,
+            path=path.split("?", 1)[0],
+            status=status,
+            duration_ms=elapsed_ms,
+            txid=txid,
+            outcome=outcome,
+            error=error,
+        )
+        if self.request_log is not None:
+            self.request_log.record(exchange)
+        if self.observer is not None:
+            self.observer(exchange)
+
+    # -- the Owner API ---------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """An authenticated Owner API call; returns its `response` member."""
+        if self.session is None:
+            raise AuthError("not signed in", hint="run `carctl auth login`")
+        token = await self.session.access_token()
+        headers = {"authorization": f"Bearer {token}"}
+        if idempotency_key:
+            headers["idempotency-key"] = idempotency_key
+        reply = await self.exchange(
+            method, path, headers=headers, params=params, json_body=json_body
+        )
+        if reply.status == 401:
+            self.record(reply, "auth", reply.api_message())
+            fresh = await self.session.refresh_after_401(token, reply)
+            headers["authorization"] = f"Bearer {fresh}"
+            reply = await self.exchange(
+                method, path, headers=headers, params=params, json_body=json_body
+            )
+            if reply.status == 401:
+                error = self.session.rejected_fresh_token(reply)
+                self.record(reply, error.code, error.message)
+                raise error
+        return self.interpret(reply)
+
+    def interpret(self, reply: Reply) -> Any:
+        if 200 <= reply.status < 300:
+            try:
+                data = response_data(reply)
+            except CarctlError as exc:
+                self.record(reply, exc.code, exc.message)
+                raise
+            self.record(reply, "ok")
+            return data
+        error = error_for(reply, now=self.clock.now())
+        self.record(reply, error.code, error.message)
+        raise error
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        if self.request_log is not None:
+            self.request_log.close()
+
+
+async def _read_bounded(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _TooLarge(f"the answer is larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _TooLarge(httpx.HTTPError):
+    pass
+
+
+def _json_or_none(text: str) -> Any:
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _ms(started: float) -> int:
+    return max(0, round((time.monotonic() - started) * 1000))
+
+
+def network_error(exc: httpx.HTTPError, method: str, path: str, elapsed_ms: int) -> CarctlError:
+    """What went wrong on the way, in words an owner can act on."""
+    http = HttpDetails(status=None, method=method, path=path, elapsed_ms=elapsed_ms)
+    cause = str(exc) or type(exc).__name__
+    if isinstance(exc, _TooLarge):
+        return ProtocolError(f"the vehicle API sent too much: {cause}", http=http)
+    if isinstance(exc, httpx.ConnectTimeout):
+        what = "connecting to the vehicle API timed out"
+    elif isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
+        what = "the vehicle API did not answer in time"
+    elif isinstance(exc, httpx.ConnectError):
+        lowered = cause.lower()
+        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+            what = f"the TLS handshake with the vehicle API failed ({cause})"
+        elif "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:
+            what = f"the vehicle API's host name does not resolve ({cause})"
+        else:
+            what = f"cannot connect to the vehicle API ({cause})"
+    elif isinstance(exc, httpx.RemoteProtocolError):
+        what = "the vehicle API closed the connection without a complete answer"
+    elif isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ProtocolError(f"the API address is not usable: {cause}", http=http)
+    else:
+        what = f"the exchange with the vehicle API failed ({type(exc).__name__}: {cause})"
+    return NetworkError(
+        what,
+        hint="check your connection; `carctl doctor` tells your network from the service's",
+        http=http,
+    )

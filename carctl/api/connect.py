@@ -1,0 +1,180 @@
+"""Putting the API pieces together for one run: endpoint, transport, stores, session.
+
+The command line calls `open_client` and gets an `ApiClient` whose session is
+ready; tests call the same function with a fake clock, an in-memory keyring
+backend or a transport of their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from carctl.api.client import ApiClient, Observer
+from carctl.api.credentials import (
+    ENV_ACCESS,
+    ENV_REFRESH,
+    Credentials,
+    open_credentials,
+)
+from carctl.clock import Clock
+from carctl.errors import AuthError, ConfigError
+from carctl.paths import Paths
+from carctl.settings import BUILTIN, DEFAULT_PROFILE, Settings
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    api_url: str
+    origin: str  # "builtin", or scheme://host[:port]: what credentials are keyed by
+
+    @property
+    def label(self) -> str:
+        return "the built-in mock" if self.origin == BUILTIN else self.api_url
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint_for(api_url: str, *, insecure: bool = False) -> Endpoint:
+    """Refuse plain HTTP to anything but this computer, unless the user insists."""
+    if api_url == BUILTIN:
+        return Endpoint(BUILTIN, BUILTIN)
+    parts = urlsplit(api_url)
+    host = parts.hostname or ""
+    if parts.scheme == "http" and not _loopback(host) and not insecure:
+        raise ConfigError(
+            f"api_url {api_url} uses plain http:// to another computer: passwords and tokens "
+            "would cross the network unencrypted",
+            hint="use https://, or pass --insecure if this network is yours",
+        )
+    return Endpoint(api_url, f"{parts.scheme}://{parts.netloc}".lower())
+
+
+def login_command(profile: str) -> str:
+    return (
+        "carctl auth login"
+        if profile == DEFAULT_PROFILE
+        else f"carctl --profile {profile} auth login"
+    )
+
+
+def credentials_for(
+    settings: Settings,
+    paths: Paths,
+    env: Mapping[str, str],
+    endpoint: Endpoint,
+    *,
+    warn: Warn | None = None,
+    keyring_backend: Any = None,
+    keyring_timeout: float | None = None,
+) -> Credentials:
+    return open_credentials(
+        state_dir=paths.state_dir,
+        profile=settings.profile,
+        origin=endpoint.origin,
+        env=env,
+        require_keyring=bool(settings.get("auth.require_keyring")),
+        warn=warn,
+        backend=keyring_backend,
+        timeout=keyring_timeout,
+    )
+
+
+def lock_path(paths: Paths, entry: str) -> Path:
+    return paths.state_dir / "locks" / f"refresh-{hashlib.sha256(entry.encode()).hexdigest()[:16]}"
+
+
+def http_client(endpoint: Endpoint, paths: Paths, transport: Any = None) -> Any:
+    """httpx never follows redirects here, and the built-in endpoint ignores proxies."""
+    import httpx
+
+    from carctl.api.client import DEFAULT_TIMEOUT
+
+    base_url = endpoint.api_url
+    if endpoint.origin == BUILTIN:
+        from carctl import builtin
+
+        base_url = builtin.builtin_url()
+        transport = transport or builtin.transport(paths.state_db)
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url=base_url,
+        timeout=DEFAULT_TIMEOUT,
+        follow_redirects=False,
+        trust_env=endpoint.origin != BUILTIN,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_client(
+    *,
+    settings: Settings,
+    paths: Paths,
+    env: Mapping[str, str],
+    insecure: bool = False,
+    clock: Clock | None = None,
+    observer: Observer | None = None,
+    warn: Warn | None = None,
+    transport: Any = None,
+    keyring_backend: Any = None,
+    keyring_timeout: float | None = None,
+    with_session: bool = True,
+) -> AsyncIterator[ApiClient]:
+    """An API client for this run; its session loads lazily on the first request."""
+    from carctl.api.oauth import SessionManager
+    from carctl.api.request_log import RequestLog
+
+    endpoint = endpoint_for(settings.api_url, insecure=insecure)
+    client = ApiClient(
+        http_client(endpoint, paths, transport),
+        origin=endpoint.origin,
+        request_log=RequestLog(paths.state_db),
+        clock=clock,
+        observer=observer,
+    )
+    try:
+        if with_session:
+            credentials: Credentials | None = None
+            problem: AuthError | None = None
+            try:
+                credentials = credentials_for(
+                    settings,
+                    paths,
+                    env,
+                    endpoint,
+                    warn=warn,
+                    keyring_backend=keyring_backend,
+                    keyring_timeout=keyring_timeout,
+                )
+            except AuthError as exc:
+                if not (env.get(ENV_ACCESS) or env.get(ENV_REFRESH)):
+                    raise
+                problem = exc
+            entry = f"{settings.profile}@{endpoint.origin}"
+            SessionManager(
+                client,
+                credentials,
+                env=env,
+                lock_path=lock_path(paths, entry),
+                login_command=login_command(settings.profile),
+                api_label=f"{endpoint.label} (profile {settings.profile})",
+                store_problem=problem,
+            )
+        yield client
+    finally:
+        await client.aclose()

@@ -1,0 +1,98 @@
+"""The request log: one row per HTTP exchange with the vehicle API.
+
+Retries read it to tell a one-off from an outage, and `carctl doctor` to show
+support what failed, when, and under which txid. It holds no header, no body
+and no token: time, method, path (without query), status, duration, txid and
+the outcome. Writing it is best effort — a full disk must not stop a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from carctl.errors import StateError
+
+KEEP_ROWS = 5000
+_TRIM_EVERY = 100
+
+log = logging.getLogger("carctl.requests")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    at: float
+    origin: str
+    method: str
+    path: str
+    status: int | None
+    duration_ms: int
+    txid: str | None
+    outcome: str  # ok | an error code such as service, network, auth
+    error: str | None = None
+
+
+class RequestLog:
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._db: sqlite3.Connection | None = None
+        self._broken = False
+        self._written = 0
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._db is None and not self._broken:
+            from carctl.state import connect
+
+            try:
+                self._db = connect(self.db_path)
+            except StateError as exc:
+                self._broken = True
+                log.warning("request log disabled: %s", exc.message)
+        return self._db
+
+    def record(self, exchange: Exchange) -> None:
+        db = self._connection()
+        if db is None:
+            return
+        try:
+            db.execute(
+                "INSERT INTO request_log (at, origin, method, path, status, duration_ms, txid,"
+                " outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    exchange.at,
+                    exchange.origin,
+                    exchange.method,
+                    exchange.path,
+                    exchange.status,
+                    exchange.duration_ms,
+                    exchange.txid,
+                    exchange.outcome,
+                    exchange.error,
+                ),
+            )
+            self._written += 1
+            if self._written % _TRIM_EVERY == 1:
+                db.execute(
+                    "DELETE FROM request_log WHERE id <= (SELECT MAX(id) FROM request_log) - ?",
+                    (KEEP_ROWS,),
+                )
+        except sqlite3.Error as exc:
+            log.warning("request log write failed: %s", exc)
+
+    def recent(self, origin: str | None = None, limit: int = 100) -> list[Exchange]:
+        db = self._connection()
+        if db is None:
+            return []
+        rows = db.execute(
+            "SELECT at, origin, method, path, status, duration_ms, txid, outcome, error"
+            " FROM request_log WHERE ? IS NULL OR origin = ? ORDER BY id DESC LIMIT ?",
+            (origin, origin, limit),
+        ).fetchall()
+        return [Exchange(*row) for row in reversed(rows)]
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,223 @@
+"""Turning what the vehicle API answered into data or a precise `CarctlError`.
+
+Pure functions over a `Reply`, so the whole status table is tested without a
+server. Messages quote the API's own short error, never a whole body: an HTML
+page becomes "an HTML error page from a gateway", not 40 lines of markup.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from carctl.errors import (
+    AuthError,
+    BadRequestError,
+    CarctlError,
+    HttpDetails,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    RefusedError,
+    ServiceError,
+    VehicleUnavailableError,
+)
+from carctl.logs import redact
+
+EXCERPT_CHARS = 160
+_VEHICLE_PATH = re.compile(r"^/api/1/vehicles/([^/]+)")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer, read and bounded."""
+
+    method: str
+    path: str
+    status: int
+    headers: Mapping[str, str]
+    text: str
+    json: Any  # the parsed body, or None when it is not JSON
+    txid: str | None
+    elapsed_ms: int
+
+    @property
+    def is_json(self) -> bool:
+        return self.json is not None
+
+    def details(self) -> HttpDetails:
+        return HttpDetails(
+            status=self.status,
+            method=self.method,
+            path=self.path,
+            txid=self.txid,
+            elapsed_ms=self.elapsed_ms,
+            excerpt=excerpt(self),
+        )
+
+    def api_message(self) -> str | None:
+        """The API's own short error text (`error`, else `error_description`)."""
+        if isinstance(self.json, dict):
+            for key in ("error", "error_description", "message"):
+                value = self.json.get(key)
+                if isinstance(value, str) and value.strip():
+                    return _short(value)
+        return None
+
+    def oauth_error(self) -> tuple[str, str]:
+        """(`error`, `error_description`) of an RFC 6749 error body."""
+        if isinstance(self.json, dict):
+            code = self.json.get("error")
+            description = self.json.get("error_description")
+            return (
+                code if isinstance(code, str) else "",
+                description if isinstance(description, str) else "",
+            )
+        return "", ""
+
+
+def _short(text: str) -> str:
+    text = redact(" ".join(text.split()))
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def excerpt(reply: Reply) -> str | None:
+    """A short, safe summary of the body for messages and support."""
+    if reply.is_json:
+        return reply.api_message()
+    body = reply.text.strip()
+    if not body:
+        return "an empty body"
+    content_type = reply.headers.get("content-type", "")
+    if "html" in content_type or body[:200].lower().lstrip().startswith(("<!doctype", "<html")):
+        title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+        where = "from a gateway" if reply.status >= 500 else "instead of JSON"
+        name = f" ({_short(title.group(1))})" if title and title.group(1).strip() else ""
+        return f"an HTML error page {where}{name}"
+    return f"a body that is not JSON: {_short(body[:EXCERPT_CHARS])!r}"
+
+
+def retry_at(headers: Mapping[str, str], now: float) -> float | None:
+    """When the server allows the next try: `Retry-After` in seconds or as an HTTP date.
+
+    A value that is neither, negative, or more than a day away is ignored
+    (a hostile or broken server must not park carctl for a year).
+    """
+    raw = (headers.get("retry-after") or "").strip()
+    if not raw:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", raw):
+        delay = float(raw)
+    else:
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        delay = parsed.timestamp() - now
+    if delay < 0:
+        delay = 0.0
+    if delay > 86400:
+        return None
+    return now + delay
+
+
+def vehicle_of(path: str) -> str | None:
+    found = _VEHICLE_PATH.match(path)
+    return found.group(1) if found else None
+
+
+def error_for(reply: Reply, *, now: float) -> CarctlError:
+    """The `CarctlError` for an answer that is not a success."""
+    status = reply.status
+    http = reply.details()
+    said = reply.api_message()
+    where = f"{reply.method} {reply.path}"
+    error: CarctlError
+    if status in (401, 403):
+        error = AuthError(
+            f"the vehicle API refused the session ({said or status})"
+            if status == 401
+            else f"the vehicle API forbids this ({said or 'forbidden'})",
+            hint="run `carctl auth login`",
+            http=http,
+        )
+    elif status == 404:
+        vehicle = vehicle_of(reply.path)
+        error = NotFoundError(
+            f"no vehicle {vehicle} on this account" if vehicle else f"{where} does not exist",
+            hint="`carctl vehicles` lists your cars" if vehicle else None,
+            http=http,
+        )
+    elif status == 405:
+        error = RefusedError(
+            f"the car is in service and does not accept commands ({said or 'in service'})",
+            hint="try again when the service visit is over",
+            http=http,
+        )
+    elif status == 408:
+        error = VehicleUnavailableError(
+            "the car is asleep or offline and did not take the request",
+            hint="`carctl wake` wakes it; a car without mobile coverage stays offline",
+            http=http,
+        )
+    elif status == 429:
+        deadline = retry_at(reply.headers, now)
+        wait = f"; it asks to wait {max(0, round(deadline - now))} s" if deadline else ""
+        error = RateLimitedError(
+            f"the vehicle API is rate limiting this car{wait}",
+            hint="carctl queues commands and sends them when the limit allows",
+            http=http,
+        )
+        error.retry_at = deadline
+    elif status >= 500:
+        error = ServiceError(
+            f"the vehicle API failed: HTTP {status} on {where}"
+            + (f" ({http.excerpt})" if http.excerpt else ""),
+            hint="the fault is on the service's side; try again later",
+            http=http,
+        )
+        error.retry_at = retry_at(reply.headers, now)
+    elif 300 <= status < 400:
+        error = redirect_error(reply)
+    elif status == 400:
+        error = BadRequestError(
+            f"the vehicle API rejected the request: {said or 'bad request'}", http=http
+        )
+    else:
+        error = BadRequestError(
+            f"the vehicle API answered HTTP {status} on {where}"
+            + (f" ({http.excerpt})" if http.excerpt else ""),
+            http=http,
+        )
+    return error
+
+
+def redirect_error(reply: Reply) -> ProtocolError:
+    from urllib.parse import urlsplit
+
+    target = urlsplit(reply.headers.get("location", ""))
+    to = f"{target.scheme}://{target.netloc}" if target.netloc else "another path"
+    return ProtocolError(
+        f"the vehicle API redirected {reply.method} {reply.path} to {to}; carctl does not "
+        "follow redirects, so credentials never leave the configured API",
+        hint="check api_url (`carctl config get api_url`)",
+        http=reply.details(),
+    )
+
+
+def response_data(reply: Reply) -> Any:
+    """The `response` member of a successful Owner API answer."""
+    if not isinstance(reply.json, dict) or "response" not in reply.json:
+        raise ProtocolError(
+            f"the vehicle API answered {reply.method} {reply.path} with "
+            + (excerpt(reply) or "an unexpected body")
+            + " instead of the usual JSON",
+            hint="this is usually a gateway problem on the service's side; try again later",
+            http=reply.details(),
+        )
+    return reply.json["response"]

@@ -1,0 +1,245 @@
+"""`carctl auth`: sign in once, see where the session lives, sign out."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.errors import AuthError, UsageError
+
+
+@click.group()
+def auth() -> None:
+    """Sign in, see where the session lives, sign out.
+
+    The session is kept in the OS keyring (one entry per profile and API);
+    where no keyring exists, in a 0600 file with a warning. Scripts can pass
+    CARCTL_TOKEN (an access token) or CARCTL_REFRESH_TOKEN instead.
+    """
+
+
+def _read_stdin_line(what: str) -> str:
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value.strip():
+        raise UsageError(f"no {what} on stdin", hint=f"pipe the {what} in, e.g. from a file")
+    return value
+
+
+def _expires(app: AppContext, expires_at: float | None) -> dict[str, Any]:
+    if expires_at is None:
+        return {"expires_at": None, "expires_in_s": None}
+    when = datetime.fromtimestamp(expires_at, UTC)
+    return {
+        "expires_at": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "expires_in_s": round(expires_at - app.clock.now()),
+    }
+
+
+def _in_words(seconds: float) -> str:
+    seconds = abs(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{seconds} s"
+
+
+@auth.command()
+@click.option("--email", metavar="ADDRESS", help="Account e-mail (asked for when omitted).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (for scripts).")
+@click.option(
+    "--with-token",
+    is_flag=True,
+    help="Read a refresh token from stdin instead of signing in with a password.",
+)
+@pass_app
+def login(app: AppContext, email: str | None, password_stdin: bool, with_token: bool) -> None:
+    """Sign in to the vehicle API of the active profile.
+
+    On a terminal, carctl asks for the e-mail and (hidden) password. In
+    scripts: `carctl auth login --email E --password-stdin < secret`, or
+    `carctl auth login --with-token < refresh-token`. The built-in mock's
+    account is owner@example.com, password ventilate-0600.
+    """
+    from carctl.api.connect import credentials_for, login_command
+    from carctl.api.oauth import describe_skew, login_with_password, login_with_refresh_token
+
+    if password_stdin and with_token:
+        raise UsageError("--password-stdin and --with-token cannot be used together")
+    endpoint = app.endpoint
+    command = login_command(app.settings.profile)
+    secret: str
+    if with_token:
+        secret = _read_stdin_line("refresh token")
+    else:
+        if email is None:
+            if not app.output.interactive:
+                raise UsageError(
+                    "no e-mail address given, and there is no terminal to ask on",
+                    hint="pass --email ADDRESS with --password-stdin (or use --with-token)",
+                )
+            email = click.prompt("E-mail", err=True).strip()
+        if not email or "@" not in email:
+            raise UsageError(f"{email!r} is not an e-mail address")
+        if password_stdin:
+            secret = _read_stdin_line("password")
+        elif app.output.interactive:
+            secret = click.prompt("Password", hide_input=True, err=True)
+        else:
+            raise UsageError(
+                "there is no terminal to ask for the password on",
+                hint="pass --password-stdin and pipe the password in (or use --with-token)",
+            )
+    credentials = credentials_for(app.settings, app.paths, app.env, endpoint, warn=app.output.warn)
+
+    async def sign_in() -> Any:
+        async with app.api(with_session=False) as client:
+            if with_token:
+                return await login_with_refresh_token(
+                    client, credentials, refresh_token=secret, login_command=command
+                )
+            assert email is not None
+            return await login_with_password(
+                client, credentials, email=email, password=secret, login_command=command
+            )
+
+    result = app.run(sign_in())
+    if result.location.kind == "file":
+        reason = credentials.primary_note or "the keyring did not answer"
+        app.output.warn(
+            f"{reason}; the session is kept in {result.location.detail} (mode 600), readable "
+            "by anyone who can act as your user. `carctl config set auth.require_keyring true` "
+            "refuses this."
+        )
+    if result.skew is not None and abs(result.skew) >= 300:
+        app.output.warn(
+            f"this computer's clock is {describe_skew(result.skew)} the vehicle API's; "
+            "carctl measures token lifetimes from when it received them, but set the clock "
+            "(e.g. `timedatectl set-ntp true`) before it causes other trouble"
+        )
+    data = {
+        "account": result.session.account,
+        "profile": app.settings.profile,
+        "api": endpoint.api_url,
+        "store": result.location.to_json(),
+        **_expires(app, result.session.expires_at),
+    }
+    app.output.result(
+        app.command,
+        data,
+        human=f"Signed in to {endpoint.label} as {result.session.account or 'an unknown account'}"
+        f" (profile {app.settings.profile}).\nSession kept in {result.location.describe()}.",
+    )
+
+
+@auth.command()
+@pass_app
+def logout(app: AppContext) -> None:
+    """Revoke the session on the server and delete it from this computer."""
+    from carctl.api.connect import credentials_for
+    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
+    from carctl.api.oauth import logout as sign_out
+
+    endpoint = app.endpoint
+    credentials = credentials_for(app.settings, app.paths, app.env, endpoint, warn=app.output.warn)
+
+    async def run() -> Any:
+        async with app.api(with_session=False) as client:
+            return await sign_out(client, credentials)
+
+    result = app.run(run())
+    for variable in (ENV_ACCESS, ENV_REFRESH):
+        if app.env.get(variable):
+            app.output.warn(f"{variable} is set in the environment; unset it as well")
+    if result.revoke_error:
+        app.output.warn(
+            f"could not revoke the session on the server ({result.revoke_error}); it was "
+            "deleted here and the server will let it expire"
+        )
+    data = {
+        "was_signed_in": result.was_signed_in,
+        "revoked": result.revoked,
+        "removed_from": [location.to_json() for location in result.removed],
+        "profile": app.settings.profile,
+        "api": endpoint.api_url,
+    }
+    if not result.was_signed_in:
+        human = (
+            f"Not signed in to {endpoint.label} (profile {app.settings.profile}); nothing to do."
+        )
+    else:
+        where = ", ".join(location.describe() for location in result.removed) or "nowhere"
+        revoked = "revoked on the server and " if result.revoked else ""
+        human = f"Signed out of {endpoint.label}: session {revoked}deleted from {where}."
+    app.output.result(app.command, data, human=human)
+
+
+@auth.command()
+@pass_app
+def status(app: AppContext) -> None:
+    """Show the account, API, where the session lives and when it expires — never the token.
+
+    Exits 77 when not signed in, so scripts can check before they act.
+    Works offline: it reads the stored session, it does not call the API.
+    """
+    from carctl.api.connect import credentials_for, login_command
+    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH, Credentials
+    from carctl.api.oauth import load_session
+
+    endpoint = app.endpoint
+    credentials: Credentials | None = None
+    problem: AuthError | None = None
+    try:
+        credentials = credentials_for(
+            app.settings, app.paths, app.env, endpoint, warn=app.output.warn
+        )
+    except AuthError as exc:
+        if not (app.env.get(ENV_ACCESS) or app.env.get(ENV_REFRESH)):
+            raise
+        problem = exc
+
+    session, location = load_session(credentials, app.env, problem)
+    base: dict[str, Any] = {"profile": app.settings.profile, "api": endpoint.api_url}
+    if session is None:
+        raise AuthError(
+            f"not signed in to {endpoint.label} (profile {app.settings.profile})",
+            hint=f"run `{login_command(app.settings.profile)}`",
+        )
+    assert location is not None
+    if location.kind == "file":
+        app.output.warn(
+            f"the session is kept in {location.detail}, not in a keyring (none is available); "
+            "anyone who can act as your user can read it"
+        )
+    expiry = _expires(app, session.expires_at)
+    renewable = session.refresh_token is not None
+    data = {
+        **base,
+        "signed_in": True,
+        "account": session.account,
+        "store": location.to_json(),
+        "access_token": {**expiry, "expired": (expiry["expires_in_s"] or 1) <= 0},
+        "refresh_token": renewable,
+    }
+    lines = [
+        f"Signed in to {endpoint.label} as {session.account or 'an unknown account'} "
+        f"(profile {app.settings.profile}).",
+        f"  session kept in  {location.describe()}",
+    ]
+    if session.expires_at is None:
+        lines.append("  access token     not yet issued (renewed on first use)")
+    else:
+        left = session.expires_at - app.clock.now()
+        state = f"expires in {_in_words(left)}" if left > 0 else f"expired {_in_words(left)} ago"
+        lines.append(f"  access token     {state} ({expiry['expires_at']})")
+    lines.append(
+        "  refresh token    "
+        + ("stored; carctl renews the session by itself" if renewable else "none")
+    )
+    app.output.result(app.command, data, human="\n".join(lines))

@@ -1,0 +1,72 @@
+"""Cross-process locks on files, for work that must happen once at a time.
+
+A token refresh must be single-flight across every carctl process of the user
+(a rotated refresh token used twice ends the session), and later the queue
+worker must be single. `flock` is released by the kernel when a process dies,
+so a crash never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from carctl.errors import StateError
+
+fcntl: Any
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; locks degrade to no-ops there
+    fcntl = None
+
+POLL_S = 0.02
+
+
+def _acquire(path: Path, timeout: float) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    if fcntl is None:
+        return fd
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise StateError(
+                    f"another carctl process holds {path} for more than {timeout:g} s",
+                    hint="wait for it to finish, or stop it",
+                ) from None
+            time.sleep(POLL_S)
+
+
+def _release(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def held(path: Path, *, timeout: float = 30.0) -> Iterator[None]:
+    fd = _acquire(path, timeout)
+    try:
+        yield
+    finally:
+        _release(fd)
+
+
+@contextlib.asynccontextmanager
+async def held_async(path: Path, *, timeout: float = 30.0) -> AsyncIterator[None]:
+    """Wait for the lock in a thread, so the event loop keeps running meanwhile."""
+    fd = await asyncio.to_thread(_acquire, path, timeout)
+    try:
+        yield
+    finally:
+        _release(fd)

@@ -1,0 +1,81 @@
+"""The state database (`state.db`): one SQLite file, numbered migrations.
+
+It holds the request log (and, as later parts land, the queue, the retry
+budget and breaker, the vehicle cache). The built-in endpoint keeps its
+simulated world in the same file, in its own table. Connections use WAL and a
+busy timeout, so several carctl processes share the file without ever showing
+the user "database is locked".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from carctl.errors import StateError
+
+BUSY_TIMEOUT_S = 15.0
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _m1_request_log(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE request_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            origin TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            status INTEGER,
+            duration_ms INTEGER NOT NULL,
+            txid TEXT,
+            outcome TEXT NOT NULL,
+            error TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX request_log_origin_at ON request_log (origin, at)")
+
+
+MIGRATIONS: list[Migration] = [_m1_request_log]
+
+
+def _recovery_hint(path: Path) -> str:
+    return (
+        f"if the file is damaged, move it aside (mv {path} {path}.broken) and carctl "
+        "starts a new one; if it is locked, stop the other carctl process"
+    )
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the state database."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StateError(f"cannot open {path}: {exc}", hint=_recovery_hint(path)) from None
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        _migrate(db)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StateError(f"cannot use {path}: {exc}", hint=_recovery_hint(path)) from None
+    return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version >= len(MIGRATIONS):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = db.execute("PRAGMA user_version").fetchone()  # another process may have won
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
