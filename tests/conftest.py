@@ -38,6 +38,69 @@ def carctl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The real "no backend" situation by default: the user's keyring is never touched."""
+    import keyring
+    from keyring.backends import fail
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)
+
+
+@pytest.fixture
+def memory_keyring() -> Any:
+    """An in-memory keyring backend, installed as the one `keyring` uses."""
+    import keyring
+
+    from tests.support.keyrings import MemoryKeyring
+
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    return backend
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.stdout)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def invoke(*args: str, input: str = "", env: dict[str, str] | None = None) -> Result:
+    """carctl in this process (fast, sees in-process keyrings): main()'s error mapping included."""
+    import io
+
+    from carctl.cli import _run, context
+
+    context.last_app = None
+    saved = sys.stdin, sys.stdout, sys.stderr
+    saved_env = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(input), out, err
+        os.environ.update(env or {})
+        code = _run(list(args))
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        os.environ.clear()
+        os.environ.update(saved_env)
+        context.last_app = None
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 def make_seed(**settings: Any) -> Seed:
     """The default seed with some settings changed (e.g. wake_delay=0)."""
     seed = load_seed()
@@ -137,3 +200,55 @@ def run_carctl(
         timeout=timeout,
         check=False,
     )
+
+
+@dataclass
+class Endpoint:
+    """The vehicle API a test signs in to: the served mock or the built-in one."""
+
+    name: str
+    api_url: str
+    state_db: Path
+    served: Served | None
+
+    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        if self.served is not None:
+            return self.served.admin(method, path, json=body)
+        from carctl import builtin
+
+        return builtin.control(self.state_db, method, path, body)
+
+    def advance(self, seconds: float) -> None:
+        self.admin("POST", "/__mock__/clock", {"advance": seconds})
+
+    def faults(self, *rules: dict[str, Any]) -> None:
+        self.admin("PUT", "/__mock__/faults", {"rules": list(rules)})
+
+    def requests(self, path: str, status: int | None = None) -> int:
+        """How many requests the mock saw on `path` (with `status`, if given)."""
+        rows = self.admin("GET", "/__mock__/stats")["requests"]
+        return sum(
+            row["count"]
+            for row in rows
+            if row["path"] == path and (status is None or row["status"] == status)
+        )
+
+
+@pytest.fixture(params=["served", "builtin"])
+def endpoint(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> Endpoint:
+    state_db = carctl_home / "state" / "state.db"
+    if request.param == "served":
+        served = request.getfixturevalue("served")
+        monkeypatch.setenv("CARCTL_API_URL", served.url)
+        return Endpoint("served", served.url, state_db, served)
+    return Endpoint("builtin", "builtin", state_db, None)
+
+
+def sign_in(*, env: dict[str, str] | None = None) -> Result:
+    result = invoke(
+        "auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD + "\n", env=env
+    )
+    assert result.code == 0, result.output
+    return result

@@ -96,6 +96,8 @@ def test_json_envelope_of_an_error() -> None:
             "method": "POST",
             "path": "/api/1/vehicles/1/wake_up",
             "txid": "abc",
+            "elapsed_ms": None,
+            "excerpt": None,
         },
         "attempts": 3,
     }

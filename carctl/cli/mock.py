@@ -167,7 +167,8 @@ def fault() -> None:
       after=10s for=60s                window, counted from now
       from=ISO until=ISO               absolute window
       latency=2s                       delay the answer
-      body=json|html|empty|truncated   error body kind
+      body=json|html|empty|truncated   error body kind (truncated alone:
+                                       the real answer, cut in half)
       drop=true                        close the connection without answering
       retry_after=30s                  Retry-After header
     """

@@ -148,6 +148,14 @@ def fault_response(action: FaultAction) -> Response:
     return response
 
 
+def _truncated(response: Response) -> Response:
+    body = bytes(response.body)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(
+        body[: max(1, len(body) // 2)], status_code=response.status_code, headers=headers
+    )
+
+
 class MockApi:
     """The pipeline; `create_app` wraps it in Starlette."""
 
@@ -167,6 +175,8 @@ class MockApi:
             response = fault_response(action)
         else:
             response = await self._dispatch(request, method, path, body)
+            if action is not None and action.body == "truncated":
+                response = _truncated(response)  # the real answer, cut off by a gateway
         response.headers["x-txid"] = txid
         return response
 

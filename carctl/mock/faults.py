@@ -287,8 +287,10 @@ def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
             rule.drop = _boolean(value, key)
         elif key == "retry_after":
             rule.retry_after = _seconds(value, key)
-    if rule.status is None and not rule.drop and not rule.latency:
-        raise FaultRuleError("a fault rule needs an effect: status=5xx, drop=true or latency=D")
+    if rule.status is None and not rule.drop and not rule.latency and rule.body != "truncated":
+        raise FaultRuleError(
+            "a fault rule needs an effect: status=5xx, drop=true, latency=D or body=truncated"
+        )
     return rule
 
 

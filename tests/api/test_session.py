@@ -1,0 +1,185 @@
+"""The session over real HTTP: renewal ahead of expiry, single flight across processes,
+no redirect followed, bounded bodies, the request log."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from carctl.api.client import ApiClient
+from carctl.api.connect import open_client
+from carctl.api.oauth import login_with_password
+from carctl.errors import NetworkError, ProtocolError
+from carctl.paths import resolve_paths
+from carctl.settings import load_settings
+from tests.conftest import OWNER, PASSWORD, Served, sign_in
+
+VEHICLES = "/api/1/vehicles"
+TOKEN = "/oauth2/v3/token"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.value = time.time()
+
+    def now(self) -> float:
+        return self.value
+
+    async def sleep(self, seconds: float) -> None:
+        self.value += seconds
+
+
+def token_requests(served: Served, status: int | None = 200) -> int:
+    rows = served.admin("GET", "/__mock__/stats")["requests"]
+    return sum(
+        r["count"] for r in rows if r["path"] == TOKEN and (status is None or r["status"] == status)
+    )
+
+
+async def test_access_token_is_renewed_ahead_of_expiry(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    env = dict(os.environ)
+    paths = resolve_paths(env)
+    settings = load_settings(paths.config_file, env=env)
+    clock = FakeClock()
+    async with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
+        assert client.session is not None and client.session.credentials is not None
+        await login_with_password(
+            client,
+            client.session.credentials,
+            email=OWNER,
+            password=PASSWORD,
+            login_command="carctl auth login",
+        )
+        await client.request("GET", VEHICLES)
+        clock.value += 8 * 3600 - 400  # still more than 5 minutes left: no renewal
+        await client.request("GET", VEHICLES)
+        assert token_requests(served) == 1
+        clock.value += 200  # now within 5 minutes of expiry
+        await client.request("GET", VEHICLES)
+    assert token_requests(served) == 2
+    rows = served.admin("GET", "/__mock__/stats")["requests"]
+    assert not [r for r in rows if r["status"] == 401]  # renewed before the API refused it
+
+
+def test_processes_refreshing_at_once_send_one_refresh(
+    served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    path = carctl_home / "state" / "credentials.json"
+    data = json.loads(path.read_text())
+    for entry in data["entries"].values():
+        entry["expires_at"] = 0  # every process must renew before its first request
+    path.write_text(json.dumps(data))
+    # a slow token endpoint (real time), so that the processes' renewals overlap
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"path": TOKEN, "latency": 0.8}]})
+    served.clock.sleep = _real_sleep  # type: ignore[method-assign]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "carctl", "--json", "api", VEHICLES],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        results = [(*p.communicate(timeout=60), p.returncode) for p in processes]
+    finally:
+        del served.clock.sleep  # type: ignore[attr-defined]
+    for out, err, code in results:
+        assert code == 0, out + err
+        assert json.loads(out)["ok"] is True
+    assert token_requests(served, status=None) == 2  # the sign-in and one refresh
+    # the stored refresh token is the newest: it still works, and it works once
+    stored = next(iter(json.loads(path.read_text())["entries"].values()))["refresh_token"]
+    with served.client() as client:
+        body = {"grant_type": "refresh_token", "client_id": "carctl", "refresh_token": stored}
+        assert client.post(TOKEN, data=body).status_code == 200
+
+
+async def _client(served: Served, **kwargs: Any) -> ApiClient:
+    return ApiClient(httpx.AsyncClient(base_url=served.url, **kwargs), origin=served.url)
+
+
+async def test_a_redirect_is_never_followed(served: Served) -> None:
+    """The mock's sign-in form redirects to any redirect_uri: carctl must stop there."""
+    client = await _client(served)
+    try:
+        reply = await client.exchange(
+            "POST",
+            "/oauth2/v3/authorize",
+            form={
+                "identity": OWNER,
+                "credential": PASSWORD,
+                "redirect_uri": "https://elsewhere.example/callback",
+                "code_challenge": "abc",
+                "client_id": "ownerapi",
+            },
+        )
+        assert reply.status == 302
+        with pytest.raises(ProtocolError, match=r"redirected .* to https://elsewhere\.example"):
+            client.interpret(reply)
+    finally:
+        await client.aclose()
+
+
+async def test_bodies_are_bounded() -> None:
+    huge = b'{"response": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=huge))
+    client = ApiClient(
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:1"), origin="test"
+    )
+    with pytest.raises(ProtocolError, match="larger than 4 MiB"):
+        await client.exchange("GET", VEHICLES)
+    await client.aclose()
+
+
+async def test_a_read_timeout_is_a_network_error(served: Served) -> None:
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"path": VEHICLES, "latency": 5}]})
+    served.clock.sleep = _real_sleep  # type: ignore[method-assign]
+    try:
+        client = await _client(served, timeout=httpx.Timeout(5.0, read=0.2))
+        with pytest.raises(NetworkError, match="did not answer in time"):
+            await client.exchange("GET", VEHICLES)
+        await client.aclose()
+    finally:
+        del served.clock.sleep  # type: ignore[attr-defined]
+
+
+async def _real_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(min(seconds, 1.0))
+
+
+def test_the_request_log_holds_no_secret(
+    served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> None:
+    from tests.conftest import invoke
+
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    assert invoke("api", VEHICLES + "?secret=query").code == 0
+    with sqlite3.connect(carctl_home / "state" / "state.db") as db:
+        rows = db.execute("SELECT * FROM request_log").fetchall()
+    paths = [row[4] for row in rows]
+    assert paths == [TOKEN, VEHICLES]  # the query string is not logged
+    assert all(row[7] for row in rows)  # every row has its txid
+    text = repr(rows)
+    stored = json.loads((carctl_home / "state" / "credentials.json").read_text())
+    for entry in stored["entries"].values():
+        assert entry["access_token"] not in text and entry["refresh_token"] not in text
+    assert PASSWORD not in text
