@@ -61,6 +61,8 @@ class CarctlError(Exception):
         self.http = http
         self.attempts = attempts
         self.retry_at: float | None = None  # a server's Retry-After, as an epoch time
+        self.data: dict[str, Any] | None = None  # what was done before it failed (envelope data)
+        self.vehicle: dict[str, Any] | None = None  # the car it concerned (envelope vehicle)
 
     def to_json(self) -> dict[str, Any]:
         return {

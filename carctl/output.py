@@ -161,6 +161,10 @@ class Output:
             if error.http.txid:
                 parts.append(f"txid {error.http.txid}")
             console.print("  " + " · ".join(parts), markup=False, style="dim" if self.color else "")
+        steps = (data or {}).get("steps") if isinstance(data, dict) else None
+        if steps:
+            done = " · ".join(str(step.get("detail")) for step in steps)
+            console.print(f"  done before it failed: {done}", markup=False)
         if error.hint:
             hint = "[bold]hint:[/]" if self.color else "hint:"
             console.print(f"{hint} ", end="")

@@ -38,7 +38,23 @@ def _m1_request_log(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX request_log_origin_at ON request_log (origin, at)")
 
 
-MIGRATIONS: list[Migration] = [_m1_request_log]
+def _m2_vehicle_cache(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE vehicle_cache (
+            scope TEXT NOT NULL,  -- profile@origin: whose list of cars this is
+            id TEXT NOT NULL,
+            vin TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            seen_at REAL NOT NULL,
+            snapshot TEXT,
+            snapshot_at REAL,
+            PRIMARY KEY (scope, id)
+        )"""
+    )
+
+
+MIGRATIONS: list[Migration] = [_m1_request_log, _m2_vehicle_cache]
 
 
 def _recovery_hint(path: Path) -> str:

@@ -134,6 +134,7 @@ async def open_client(
     keyring_backend: Any = None,
     keyring_timeout: float | None = None,
     with_session: bool = True,
+    credentials: Credentials | None = None,
 ) -> AsyncIterator[ApiClient]:
     """An API client for this run; its session loads lazily on the first request."""
     from carctl.api.oauth import SessionManager
@@ -149,10 +150,9 @@ async def open_client(
     )
     try:
         if with_session:
-            credentials: Credentials | None = None
             problem: AuthError | None = None
             try:
-                credentials = credentials_for(
+                credentials = credentials or credentials_for(
                     settings,
                     paths,
                     env,

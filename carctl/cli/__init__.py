@@ -21,6 +21,17 @@ from carctl.errors import CarctlError, ExitCode, Interrupted, UsageError
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "api": ("carctl.cli.api", "api", "Send one request to the vehicle API (support, scripts)."),
     "auth": ("carctl.cli.auth", "auth", "Sign in, see where the session lives, sign out."),
+    "climate": ("carctl.cli.vehicle", "climate", "Climate on or off, or set the temperature."),
+    "demo": ("carctl.cli.demo", "demo", "The 06:00 story, end to end, on the built-in API."),
+    "precondition": (
+        "carctl.cli.vehicle",
+        "precondition",
+        "The morning routine: wake, temperature, climate on, vent.",
+    ),
+    "status": ("carctl.cli.vehicle", "status", "What the car reports, without waking it."),
+    "vehicles": ("carctl.cli.vehicle", "vehicles", "List the cars on the account."),
+    "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
+    "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),
     "config": ("carctl.cli.config", "config", "Show and change settings (config.toml)."),
     "mock": ("carctl.cli.mock", "mock", "Run and control the mock vehicle API."),
 }
@@ -167,8 +178,6 @@ def _report(args: list[str], error: CarctlError) -> int:
     from carctl.output import Output
 
     app = context.last_app
-    if app is not None:
-        app.output.error(app.command, error)
-    else:
-        Output.create(json_flag=_json_requested(args)).error("", error)
+    output = app.output if app is not None else Output.create(json_flag=_json_requested(args))
+    output.error(app.command if app else "", error, data=error.data, vehicle=error.vehicle)
     return int(error.exit_code)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from carctl.api.request_log import Exchange
     from carctl.clock import Clock
     from carctl.settings import Settings
+    from carctl.vehicle.service import VehicleService
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,3 +141,18 @@ def current_command() -> str:
 # The context of the command being run, so that errors raised from it are
 # rendered with its output settings and command name.
 last_app: AppContext | None = None
+
+
+@contextlib.asynccontextmanager
+async def vehicle_service(app: AppContext) -> AsyncIterator[VehicleService]:
+    """The API client, the vehicle cache and a spinner, for one run of a car command."""
+    from carctl.cli.render import Spinner
+    from carctl.vehicle.cache import VehicleCache
+    from carctl.vehicle.service import VehicleService
+
+    cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
+    try:
+        async with app.api() as client:
+            yield VehicleService(client, cache, clock=app.clock, reporter=Spinner(app.output))
+    finally:
+        cache.close()

@@ -1,0 +1,56 @@
+"""`carctl demo`: the 06:00 story, end to end, in a throw-away home."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+
+
+@click.command()
+@click.option(
+    "--keep", is_flag=True, help="Keep the throw-away home directory and print where it is."
+)
+@pass_app
+def demo(app: AppContext, keep: bool) -> None:
+    """The morning of 20 November 2021, end to end, against the built-in vehicle API.
+
+    Signs in with the demo account, finds the sleeping Model 3, wakes it, turns
+    the climate on, vents the windows and shows the status. It runs in a
+    throw-away directory: your own config, state and keyring are not touched.
+    """
+    import asyncio
+
+    from carctl.cli.render import Spinner
+    from carctl.demo import run_demo
+    from carctl.logs import setup_logging
+    from carctl.paths import resolve_paths
+
+    def say(text: str) -> None:
+        if not (app.output.json_mode or app.output.quiet):
+            app.output.console().print(text, markup=False)
+
+    directory = tempfile.mkdtemp(prefix="carctl-demo-")
+    try:
+        # the demo logs into its own home: the user's files stay untouched
+        setup_logging(resolve_paths({"CARCTL_HOME": directory}).log_file)
+        story = asyncio.run(
+            run_demo(Path(directory), clock=app.clock, say=say, reporter=Spinner(app.output))
+        )
+    finally:
+        if not keep:
+            import shutil
+
+            shutil.rmtree(directory, ignore_errors=True)
+    if keep:
+        app.output.info(f"The demo's home is kept in {directory} (CARCTL_HOME={directory}).")
+    else:
+        story["home"] = None
+    app.output.result(
+        app.command,
+        story,
+        human="Done. Now try it yourself: carctl auth login, then carctl climate on --temp 21.",
+    )

@@ -1,0 +1,162 @@
+"""How vehicle results look to a person: spinner, tables, one-line results.
+
+Only the command line imports this (it uses rich through `Output`). Pipes and
+`NO_COLOR` get the same words without colour, box drawing or a spinner.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from carctl.output import Output
+from carctl.vehicle.inputs import format_temperature
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from carctl.vehicle.model import Vehicle
+    from carctl.vehicle.routines import Result, Status
+    from carctl.vehicle.service import Wake
+
+
+class Spinner:
+    """A spinner with the elapsed time on stderr, only when a person watches it."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self._progress: Any = None
+        self.enabled = output.color and not output.quiet and not output.json_mode
+
+    def begin(self, text: str) -> None:
+        if not self.enabled or self._progress is not None:
+            return
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.output.console(stderr=True),
+            transient=True,
+        )
+        self._progress.start()
+        self._progress.add_task(text + "…", total=None)
+
+    def end(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _mark(output: Output) -> str:
+    return "[green]✓[/]" if output.color else "ok"
+
+
+def ago(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 90:
+        return f"{seconds} s ago"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 172800:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def vehicles_table(output: Output, vehicles: list[Vehicle]) -> Any:
+    def draw(console: Console) -> None:
+        from rich import box
+        from rich.table import Table
+
+        table = Table(box=box.SIMPLE if output.color else None, show_edge=False, pad_edge=False)
+        for column in ("Name", "State", "VIN", "ID"):
+            table.add_column(column)
+        for vehicle in vehicles:
+            state = vehicle.state + (" (in service)" if vehicle.in_service else "")
+            table.add_row(vehicle.display_name, state, vehicle.vin, vehicle.id)
+        console.print(table)
+
+    return draw
+
+
+def wake_line(result: Wake) -> str:
+    if not result.woke:
+        return f"{result.vehicle.label} was already online."
+    return f"{result.vehicle.label} is online (woke in {result.waited_s:.1f} s)."
+
+
+def _windows_words(windows: dict[str, Any] | None) -> str:
+    if not windows:
+        return "–"
+    if windows.get("vented"):
+        return "vented"
+    if windows.get("closed"):
+        return "closed"
+    return "partly open"
+
+
+def status_lines(status: Status, units: str, now: float) -> str:
+    v = status.vehicle
+    head = f"{v.label} ({v.vin}) is {v.state}" + (", in service" if v.in_service else "")
+    if status.woke is not None and status.woke.woke:
+        head += f" (woke in {status.woke.waited_s:.1f} s)"
+    if status.as_of is None:
+        return (
+            head + ".\ncarctl has no recent data from it; `carctl status --wake` wakes it for "
+            "live data."
+        )
+    lines = [head + ("" if status.live else f"; last reported {ago(now - status.as_of)}")]
+    climate = status.climate or {}
+    if status.climate is not None:
+        lines.append(
+            f"  cabin     {format_temperature(climate.get('inside_temp'), units)}"
+            f"   outside {format_temperature(climate.get('outside_temp'), units)}"
+        )
+        setting = format_temperature(climate.get("driver_temp_setting"), units)
+        lines.append(
+            f"  climate   {'on' if climate.get('is_climate_on') else 'off'} (set to {setting})"
+        )
+    if status.windows is not None:
+        lines.append(f"  windows   {_windows_words(status.windows)}")
+    if status.battery is not None:
+        battery = status.battery
+        distance = battery.get("range_km")
+        if units == "imperial" and isinstance(distance, int | float):
+            reach = f"{round(distance / 1.609344)} mi"
+        else:
+            reach = f"{distance} km"
+        lines.append(f"  battery   {battery.get('level')} % ({reach})")
+    return "\n".join(lines)
+
+
+def routine_lines(output: Output, result: Result, units: str) -> Any:
+    def draw(console: Console) -> None:
+        mark = _mark(output)
+        for step in result.steps.done:
+            console.print(f"{mark} {step.detail}", markup=output.color, highlight=False)
+        console.print(_verdict(result, units), markup=False)
+
+    return draw
+
+
+def _verdict(result: Result, units: str) -> str:
+    if result.confirmed is None:
+        return f"Sent; not yet confirmed (reading the car back failed: {result.read_back_error})."
+    facts = []
+    if result.climate is not None:
+        climate = result.climate
+        facts.append(
+            f"climate {'on' if climate.get('is_climate_on') else 'off'}, set to "
+            f"{format_temperature(climate.get('driver_temp_setting'), units)}, cabin "
+            f"{format_temperature(climate.get('inside_temp'), units)}"
+        )
+    if result.windows is not None:
+        facts.append(f"windows {_windows_words(result.windows)}")
+    reported = "; ".join(facts)
+    if result.confirmed:
+        expiry = ""
+        if result.expires_at is not None:
+            expiry = f" (valid until {time.strftime('%H:%M', time.localtime(result.expires_at))})"
+        return f"Confirmed by the car: {reported}{expiry}."
+    return f"Sent, not yet confirmed: the car reports {reported}."

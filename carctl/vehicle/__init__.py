@@ -1,0 +1,1 @@
+"""The owner's car: finding it, waking it, and the routines owners run on it."""

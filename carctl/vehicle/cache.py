@@ -1,0 +1,135 @@
+"""The vehicle cache in `state.db`: names for completion and for finding the car.
+
+It remembers each car's ids and name, the state last seen, and the last live
+snapshot (`vehicle_data`), so `carctl status` can say what the car looked like
+when it fell asleep. It is never trusted for a wake decision: that is always
+asked of `/vehicles/{id}`, which does not wake the car.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carctl.errors import StateError
+from carctl.vehicle.model import Vehicle
+
+log = logging.getLogger("carctl.cache")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    data: dict[str, Any]
+    at: float
+
+
+class VehicleCache:
+    def __init__(self, db_path: Path, scope: str) -> None:
+        self.db_path = db_path
+        self.scope = scope
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._db is None:
+            from carctl.state import connect
+
+            try:
+                self._db = connect(self.db_path)
+            except StateError as exc:
+                log.warning("vehicle cache unavailable: %s", exc.message)
+                return None
+        return self._db
+
+    def vehicles(self) -> list[Vehicle]:
+        db = self._connection()
+        if db is None:
+            return []
+        try:
+            rows = db.execute(
+                "SELECT id, vin, display_name, state FROM vehicle_cache WHERE scope = ?"
+                " ORDER BY display_name",
+                (self.scope,),
+            ).fetchall()
+        except sqlite3.Error:
+            return []
+        return [Vehicle(id=r[0], vin=r[1], display_name=r[2], state=r[3]) for r in rows]
+
+    def replace(self, vehicles: list[Vehicle], now: float) -> None:
+        """The full list from the API: cars no longer on the account are forgotten."""
+        db = self._connection()
+        if db is None:
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            keep = [v.id for v in vehicles]
+            marks = ",".join("?" * len(keep)) or "''"
+            db.execute(
+                f"DELETE FROM vehicle_cache WHERE scope = ? AND id NOT IN ({marks})",  # noqa: S608
+                (self.scope, *keep),
+            )
+            for vehicle in vehicles:
+                self._upsert(db, vehicle, now)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(db)
+            log.warning("vehicle cache write failed: %s", exc)
+
+    def seen(self, vehicle: Vehicle, now: float, snapshot: dict[str, Any] | None = None) -> None:
+        db = self._connection()
+        if db is None:
+            return
+        try:
+            self._upsert(db, vehicle, now)
+            if snapshot is not None:
+                previous = self.snapshot(vehicle.id)
+                if previous is not None:  # a partial read refreshes only its own sections
+                    snapshot = {**previous.data, **snapshot}
+                db.execute(
+                    "UPDATE vehicle_cache SET snapshot = ?, snapshot_at = ? WHERE scope = ?"
+                    " AND id = ?",
+                    (json.dumps(snapshot), now, self.scope, vehicle.id),
+                )
+        except sqlite3.Error as exc:
+            log.warning("vehicle cache write failed: %s", exc)
+
+    def snapshot(self, vehicle_id: str) -> Snapshot | None:
+        db = self._connection()
+        if db is None:
+            return None
+        try:
+            row = db.execute(
+                "SELECT snapshot, snapshot_at FROM vehicle_cache WHERE scope = ? AND id = ?",
+                (self.scope, vehicle_id),
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        if not row or not row[0]:
+            return None
+        try:
+            return Snapshot(json.loads(row[0]), float(row[1]))
+        except (ValueError, TypeError):
+            return None
+
+    def _upsert(self, db: sqlite3.Connection, vehicle: Vehicle, now: float) -> None:
+        db.execute(
+            "INSERT INTO vehicle_cache (scope, id, vin, display_name, state, seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET"
+            " vin = excluded.vin, display_name = excluded.display_name,"
+            " state = excluded.state, seen_at = excluded.seen_at",
+            (self.scope, vehicle.id, vehicle.vin, vehicle.display_name, vehicle.state, now),
+        )
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        db.execute("ROLLBACK")

@@ -1,0 +1,351 @@
+"""The owner's routines: status, wake, climate, vent, precondition.
+
+Each is a plain async function over a `VehicleService` that returns a result
+with `to_json()` (the envelope's `data`), so the command line only parses and
+renders. Each step is recorded; when one fails, the error carries the steps
+that were done, so a script knows how far the morning routine got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from carctl.errors import CarctlError, RefusedError
+from carctl.vehicle.model import Vehicle
+from carctl.vehicle.service import Command, VehicleService, Wake
+
+T = TypeVar("T")
+WINDOWS = ("fd_window", "fp_window", "rd_window", "rp_window")
+CLIMATE_FIELDS = (
+    "inside_temp",
+    "outside_temp",
+    "driver_temp_setting",
+    "passenger_temp_setting",
+    "is_climate_on",
+    "is_preconditioning",
+)
+
+
+def iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Step:
+    name: str
+    detail: str
+    elapsed_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.name, "detail": self.detail, "elapsed_s": round(self.elapsed_s, 1)}
+
+
+@dataclass
+class Steps:
+    service: VehicleService
+    done: list[Step] = field(default_factory=list)
+
+    async def run(self, name: str, detail: str, work: Awaitable[T]) -> T:
+        started = self.service.clock.now()
+        try:
+            value = await work
+        except CarctlError as exc:
+            exc.data = {**(exc.data or {}), "steps": [s.to_json() for s in self.done]}
+            raise
+        self.done.append(Step(name, detail, self.service.clock.now() - started))
+        return value
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [step.to_json() for step in self.done]
+
+
+def climate_summary(data: dict[str, Any]) -> dict[str, Any] | None:
+    climate = data.get("climate_state")
+    if not isinstance(climate, dict):
+        return None
+    return {key: climate.get(key) for key in CLIMATE_FIELDS}
+
+
+def windows_summary(data: dict[str, Any]) -> dict[str, Any] | None:
+    state = data.get("vehicle_state")
+    if not isinstance(state, dict):
+        return None
+    positions = {key: state.get(key) for key in WINDOWS}
+    values = [v for v in positions.values() if isinstance(v, int | float)]
+    return {
+        **positions,
+        "vented": bool(values) and all(v > 0 for v in values),
+        "closed": bool(values) and all(v == 0 for v in values),
+    }
+
+
+@dataclass
+class Result:
+    """What a routine did and what the car reports afterwards."""
+
+    vehicle: Vehicle
+    steps: Steps
+    confirmed: bool | None = None  # None: the read-back failed
+    climate: dict[str, Any] | None = None
+    windows: dict[str, Any] | None = None
+    expires_at: float | None = None
+    read_back_error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.vehicle.state,
+            "steps": self.steps.to_json(),
+            "confirmed": self.confirmed,
+            "climate": self.climate,
+            "windows": self.windows,
+            "expires_at": iso(self.expires_at),
+        }
+
+
+async def wake(service: VehicleService, selector: str | None, *, timeout: float) -> Wake:
+    vehicle = await service.locate(selector)
+    return await service.wake(vehicle, timeout=timeout)
+
+
+async def _awake(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
+    if vehicle.state == "online":
+        return vehicle
+    woke = await steps.run(
+        "wake", f"woke {vehicle.label}", steps.service.wake(vehicle, timeout=timeout)
+    )
+    steps.done[-1].detail = f"woke {vehicle.label} in {woke.waited_s:.1f} s"
+    return woke.vehicle
+
+
+async def _read_back(result: Result, sections: list[str]) -> dict[str, Any] | None:
+    try:
+        data = await result.steps.service.data(result.vehicle, sections)
+    except CarctlError as exc:
+        result.read_back_error = exc.message
+        return None
+    result.climate = climate_summary(data) if "climate_state" in sections else None
+    result.windows = windows_summary(data) if "vehicle_state" in sections else None
+    return data
+
+
+async def climate(
+    service: VehicleService,
+    selector: str | None,
+    *,
+    on: bool,
+    temp: float | None = None,
+    passenger: float | None = None,
+    timeout: float = 60.0,
+) -> Result:
+    """`climate on [--temp C]` and `climate off`."""
+    steps = Steps(service)
+    vehicle = await _awake(steps, await service.locate(selector), timeout)
+    if temp is not None:
+        both = passenger if passenger is not None else temp
+        await steps.run(
+            "set_temps",
+            f"temperature set to {temp:.1f} °C"
+            + (f" (passenger {both:.1f} °C)" if both != temp else ""),
+            service.command(
+                vehicle,
+                Command("set_temps", {"driver_temp": temp, "passenger_temp": both}),
+                timeout=timeout,
+            ),
+        )
+    name = "auto_conditioning_start" if on else "auto_conditioning_stop"
+    await steps.run(
+        "climate_on" if on else "climate_off",
+        "climate on" if on else "climate off",
+        service.command(vehicle, Command(name), timeout=timeout),
+    )
+    result = Result(vehicle, steps)
+    if await _read_back(result, ["climate_state"]) is not None and result.climate is not None:
+        result.confirmed = result.climate.get("is_climate_on") is on and (
+            temp is None or result.climate.get("driver_temp_setting") == temp
+        )
+    return result
+
+
+async def set_temperature(
+    service: VehicleService,
+    selector: str | None,
+    *,
+    temp: float,
+    passenger: float | None = None,
+    timeout: float = 60.0,
+) -> Result:
+    steps = Steps(service)
+    vehicle = await _awake(steps, await service.locate(selector), timeout)
+    both = passenger if passenger is not None else temp
+    await steps.run(
+        "set_temps",
+        f"temperature set to {temp:.1f} °C"
+        + (f" (passenger {both:.1f} °C)" if both != temp else ""),
+        service.command(
+            vehicle,
+            Command("set_temps", {"driver_temp": temp, "passenger_temp": both}),
+            timeout=timeout,
+        ),
+    )
+    result = Result(vehicle, steps)
+    if await _read_back(result, ["climate_state"]) is not None and result.climate is not None:
+        result.confirmed = (
+            result.climate.get("driver_temp_setting") == temp
+            and result.climate.get("passenger_temp_setting") == both
+        )
+    return result
+
+
+async def _position(service: VehicleService, vehicle: Vehicle) -> tuple[float, float]:
+    data = await service.data(vehicle, ["drive_state", "location_data"])
+    drive = data.get("drive_state")
+    if not isinstance(drive, dict):
+        drive = {}
+    lat, lon = drive.get("latitude"), drive.get("longitude")
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+        raise RefusedError(
+            f"{vehicle.label} did not report its position, which closing the windows needs",
+            hint="try again in a minute",
+        )
+    return float(lat), float(lon)
+
+
+async def windows(
+    service: VehicleService, selector: str | None, *, close: bool, timeout: float = 60.0
+) -> Result:
+    steps = Steps(service)
+    vehicle = await _awake(steps, await service.locate(selector), timeout)
+    await _windows(steps, vehicle, close=close, timeout=timeout)
+    result = Result(vehicle, steps)
+    if await _read_back(result, ["vehicle_state"]) is not None and result.windows is not None:
+        result.confirmed = bool(result.windows["closed" if close else "vented"])
+    return result
+
+
+async def _windows(steps: Steps, vehicle: Vehicle, *, close: bool, timeout: float) -> None:
+    service = steps.service
+    if close:
+        lat, lon = await steps.run(
+            "position", "read the car's position", _position(service, vehicle)
+        )
+        params: dict[str, Any] = {"command": "close", "lat": lat, "lon": lon}
+    else:
+        params = {"command": "vent", "lat": 0, "lon": 0}
+    await steps.run(
+        "close" if close else "vent",
+        "windows closed" if close else "windows vented",
+        service.command(vehicle, Command("window_control", params), timeout=timeout),
+    )
+
+
+async def precondition(
+    service: VehicleService,
+    selector: str | None,
+    *,
+    temp: float | None,
+    vent: bool,
+    expires_at: float | None,
+    timeout: float = 60.0,
+) -> Result:
+    """The morning routine: wake, set the temperature, climate on, vent — each step reported."""
+    steps = Steps(service)
+    vehicle = await _awake(steps, await service.locate(selector), timeout)
+    if temp is not None:
+        await steps.run(
+            "set_temps",
+            f"temperature set to {temp:.1f} °C",
+            service.command(
+                vehicle,
+                Command("set_temps", {"driver_temp": temp, "passenger_temp": temp}),
+                timeout=timeout,
+            ),
+        )
+    await steps.run(
+        "climate_on",
+        "climate on",
+        service.command(vehicle, Command("auto_conditioning_start"), timeout=timeout),
+    )
+    if vent:
+        await _windows(steps, vehicle, close=False, timeout=timeout)
+    result = Result(vehicle, steps, expires_at=expires_at)
+    sections = ["climate_state", "vehicle_state"] if vent else ["climate_state"]
+    if await _read_back(result, sections) is not None and result.climate is not None:
+        confirmed = result.climate.get("is_climate_on") is True and (
+            temp is None or result.climate.get("driver_temp_setting") == temp
+        )
+        if vent:
+            confirmed = confirmed and bool(result.windows and result.windows["vented"])
+        result.confirmed = confirmed
+    return result
+
+
+@dataclass
+class Status:
+    vehicle: Vehicle
+    live: bool
+    as_of: float | None
+    climate: dict[str, Any] | None
+    windows: dict[str, Any] | None
+    battery: dict[str, Any] | None
+    woke: Wake | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.vehicle.state,
+            "in_service": self.vehicle.in_service,
+            "live": self.live,
+            "as_of": iso(self.as_of),
+            "climate": self.climate,
+            "windows": self.windows,
+            "battery": self.battery,
+        }
+
+
+def battery_summary(data: dict[str, Any]) -> dict[str, Any] | None:
+    charge = data.get("charge_state")
+    if not isinstance(charge, dict):
+        return None
+    miles = charge.get("battery_range")
+    return {
+        "level": charge.get("battery_level"),
+        "range_km": round(miles * 1.609344) if isinstance(miles, int | float) else None,
+        "charging_state": charge.get("charging_state"),
+    }
+
+
+async def status(
+    service: VehicleService, selector: str | None, *, wake_first: bool, timeout: float = 60.0
+) -> Status:
+    """Live data when the car is online; otherwise what it reported last, never waking it."""
+    vehicle = await service.locate(selector)
+    woke = None
+    if wake_first and vehicle.state != "online":
+        woke = await service.wake(vehicle, timeout=timeout)
+        vehicle = woke.vehicle
+    if vehicle.state == "online":
+        data = await service.data(vehicle, ["charge_state", "climate_state", "vehicle_state"])
+        return Status(
+            vehicle,
+            live=True,
+            as_of=service.clock.now(),
+            climate=climate_summary(data),
+            windows=windows_summary(data),
+            battery=battery_summary(data),
+            woke=woke,
+        )
+    snapshot = service.cache.snapshot(vehicle.id)
+    if snapshot is None:
+        return Status(vehicle, False, None, None, None, None)
+    return Status(
+        vehicle,
+        live=False,
+        as_of=snapshot.at,
+        climate=climate_summary(snapshot.data),
+        windows=windows_summary(snapshot.data),
+        battery=battery_summary(snapshot.data),
+    )

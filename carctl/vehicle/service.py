@@ -1,0 +1,257 @@
+"""Finding the car, asking its state without waking it, waking it, and sending commands.
+
+Commands go through a `Sender`. `DirectSender` sends once; the delivery layer
+(retries, budget, breaker, queue) provides another with the same shape, so
+the routines built on this service do not change when it lands. Every command
+carries an `Idempotency-Key`, kept when the same command is sent again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from carctl.api.client import ApiClient
+from carctl.clock import Clock
+from carctl.errors import (
+    NotFoundError,
+    RefusedError,
+    UnreachableError,
+    UsageError,
+    VehicleUnavailableError,
+)
+from carctl.vehicle.cache import VehicleCache
+from carctl.vehicle.model import Vehicle
+
+FIRST_POLL_S = 0.5
+POLL_GROWTH = 1.5
+MAX_POLL_S = 5.0
+REWAKE_AFTER_S = 20.0
+
+
+class Reporter(Protocol):
+    """Progress for a person: a spinner on a terminal, nothing on a pipe."""
+
+    def begin(self, text: str) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class QuietReporter:
+    def begin(self, text: str) -> None:
+        return None
+
+    def end(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command for one car; `slot` names what it changes (for supersession)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def slot(self) -> str:
+        if self.name in ("auto_conditioning_start", "auto_conditioning_stop"):
+            return "climate"
+        if self.name == "set_temps":
+            return "temperature"
+        if self.name == "window_control":
+            return "windows"
+        return self.name
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: bool
+    reason: str
+
+
+class Sender(Protocol):
+    async def send(self, vehicle: Vehicle, command: Command) -> Outcome: ...
+
+
+class DirectSender:
+    """Send once; every failure surfaces as its `CarctlError`."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+
+    async def send(self, vehicle: Vehicle, command: Command) -> Outcome:
+        data = await self.client.request(
+            "POST",
+            f"/api/1/vehicles/{vehicle.id}/command/{command.name}",
+            json_body=command.params or None,
+            idempotency_key=command.idempotency_key,
+        )
+        result = data.get("result") if isinstance(data, dict) else None
+        reason = data.get("reason") if isinstance(data, dict) else None
+        return Outcome(result is True, reason if isinstance(reason, str) else "")
+
+
+@dataclass(frozen=True)
+class Wake:
+    vehicle: Vehicle
+    woke: bool  # False when it was already online
+    waited_s: float
+
+
+def choose(vehicles: list[Vehicle], selector: str | None) -> Vehicle:
+    """By id, VIN or display name (case-insensitive), then by a unique name prefix."""
+    names = ", ".join(f"{v.display_name} ({v.vin or v.id})" for v in vehicles)
+    if not vehicles:
+        raise RefusedError("there is no car on this account")
+    if selector is None:
+        if len(vehicles) == 1:
+            return vehicles[0]
+        raise UsageError(
+            f"this account has {len(vehicles)} cars: {names}",
+            hint="choose one with --vehicle NAME, or set a default: "
+            f"carctl config set vehicle {_quoted(vehicles[0].display_name)}",
+        )
+    wanted = selector.strip().casefold()
+    exact = [
+        v
+        for v in vehicles
+        if wanted in (v.id.casefold(), v.vin.casefold(), v.display_name.casefold())
+    ]
+    if len(exact) == 1:
+        return exact[0]
+    prefixed = exact or [v for v in vehicles if v.display_name.casefold().startswith(wanted)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        matches = ", ".join(f"{v.display_name} ({v.vin or v.id})" for v in prefixed)
+        raise UsageError(
+            f"{selector!r} matches several cars: {matches}",
+            hint="use the full name or the VIN",
+        )
+    raise UsageError(f"no car {selector!r} on this account; its cars: {names}")
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if " " in name else name
+
+
+class VehicleService:
+    def __init__(
+        self,
+        client: ApiClient,
+        cache: VehicleCache,
+        *,
+        clock: Clock,
+        reporter: Reporter | None = None,
+        sender: Sender | None = None,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.clock = clock
+        self.reporter = reporter or QuietReporter()
+        self.sender = sender or DirectSender(client)
+
+    async def vehicles(self) -> list[Vehicle]:
+        """The account's cars and their states; never wakes one."""
+        data = await self.client.request("GET", "/api/1/vehicles")
+        if not isinstance(data, list):
+            data = []
+        vehicles = [Vehicle.from_api(item) for item in data]
+        self.cache.replace(vehicles, self.clock.now())
+        return vehicles
+
+    async def current(self, vehicle: Vehicle) -> Vehicle:
+        """The car's state now, from `/vehicles/{id}` (which does not wake it)."""
+        data = await self.client.request("GET", f"/api/1/vehicles/{vehicle.id}")
+        fresh = Vehicle.from_api(data)
+        self.cache.seen(fresh, self.clock.now())
+        return fresh
+
+    async def locate(self, selector: str | None) -> Vehicle:
+        """The selected car with its live state, in one request when the cache knows it."""
+        cached = self.cache.vehicles()
+        if cached:
+            try:
+                known = choose(cached, selector)
+            except (UsageError, RefusedError):
+                known = None
+            if known is not None:
+                try:
+                    return await self.current(known)
+                except NotFoundError:
+                    pass  # gone from the account, or renamed: ask for the list
+        return choose(await self.vehicles(), selector)
+
+    async def wake(self, vehicle: Vehicle, *, timeout: float) -> Wake:
+        """Wake only if needed, then poll with growing intervals until online."""
+        if vehicle.state == "online":
+            return Wake(vehicle, woke=False, waited_s=0.0)
+        if vehicle.in_service:
+            raise RefusedError(
+                f"{vehicle.label} is in service and does not accept commands",
+                hint="try again when the service visit is over",
+            )
+        started = self.clock.now()
+        self.reporter.begin(f"Waking {vehicle.label}")
+        try:
+            current = await self._wake_up(vehicle)
+            last_wake, delay = started, FIRST_POLL_S
+            while current.state != "online":
+                elapsed = self.clock.now() - started
+                if elapsed >= timeout:
+                    raise UnreachableError(
+                        f"{vehicle.label} did not come online within {timeout:g} s "
+                        f"(last state: {current.state})",
+                        hint="a car without mobile coverage stays offline; try again later "
+                        "or give it longer with --timeout",
+                    )
+                await self.clock.sleep(min(delay, timeout - elapsed))
+                delay = min(delay * POLL_GROWTH, MAX_POLL_S)
+                current = await self.current(vehicle)
+                if current.state == "asleep" and self.clock.now() - last_wake >= REWAKE_AFTER_S:
+                    current, last_wake = await self._wake_up(vehicle), self.clock.now()
+        finally:
+            self.reporter.end()
+        return Wake(current, woke=True, waited_s=self.clock.now() - started)
+
+    async def _wake_up(self, vehicle: Vehicle) -> Vehicle:
+        data = await self.client.request("POST", f"/api/1/vehicles/{vehicle.id}/wake_up")
+        fresh = Vehicle.from_api(data)
+        self.cache.seen(fresh, self.clock.now())
+        return fresh
+
+    async def data(self, vehicle: Vehicle, sections: list[str]) -> dict[str, Any]:
+        """`vehicle_data` for these sections (the car must be online)."""
+        data = await self.client.request(
+            "GET",
+            f"/api/1/vehicles/{vehicle.id}/vehicle_data",
+            params={"endpoints": ";".join(sections)},
+        )
+        if not isinstance(data, dict):
+            data = {}
+        self.cache.seen(Vehicle.from_api(data) if "id" in data else vehicle, self.clock.now(), data)
+        return data
+
+    async def command(self, vehicle: Vehicle, command: Command, *, timeout: float) -> Outcome:
+        """Send; a car that fell asleep meanwhile (408) is woken and asked once more."""
+        try:
+            outcome = await self.sender.send(vehicle, command)
+        except VehicleUnavailableError:
+            await self.wake(await self.current(vehicle), timeout=timeout)
+            outcome = await self.sender.send(vehicle, command)
+        if not outcome.result:
+            raise RefusedError(
+                f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
+                hint=_refusal_hint(outcome.reason),
+            )
+        return outcome
+
+
+def _refusal_hint(reason: str) -> str | None:
+    hints: dict[str, str] = {
+        "user_too_far": "closing windows needs a position within 1 km of the car",
+        "cabin comfort remote settings not enabled": "enable remote climate in the car",
+    }
+    return hints.get(reason)
