@@ -123,6 +123,9 @@ def vehicles_show(call: Call) -> Response:
                 "driver_temp_setting": car.driver_temp_setting,
                 "battery_level": round(car.battery_level, 1),
                 "windows": car.windows,
+                "latitude": car.latitude,
+                "longitude": car.longitude,
+                "refusal": car.refusal or None,
                 "wake_in": None if car.wake_at is None else round(car.wake_at - call.now, 1),
             }
         )

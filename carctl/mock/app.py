@@ -171,6 +171,7 @@ class MockApi:
             await self.clock.sleep(action.latency)
         if action is not None and action.drop:
             await self._drop(request, method, path)
+            return Response(status_code=500)  # never sent: the connection is gone, unhandled
         if action is not None and action.status is not None:
             response = fault_response(action)
         else:

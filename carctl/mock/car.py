@@ -59,6 +59,7 @@ class SimVehicle:
     windows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WINDOWS, 0))
     seat_heaters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEATS.values(), 0))
     locked: bool = True
+    refusal: str = ""  # set by the admin API: every command answers result false with it
 
     @classmethod
     def from_seed(
@@ -281,4 +282,5 @@ VEHICLE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "longitude": (int, float),
     "wake_delay": (int, float),
     "idle_sleep": (int, float),
+    "refusal": str,
 }

@@ -224,7 +224,7 @@ def command(call: Call) -> Response:
     if refusal is not None:
         return refusal
     car.touch(call.now)
-    result, reason = spec.effect(car, params, call.now)
+    result, reason = (False, car.refusal) if car.refusal else spec.effect(car, params, call.now)
     call.world.stats.record_command(
         {
             "vehicle": car.id_s,

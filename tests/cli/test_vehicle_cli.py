@@ -1,0 +1,306 @@
+"""The owner's commands against the served mock (real HTTP) and the built-in endpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Endpoint, invoke, run_carctl, sign_in
+
+M3 = "1492931337131"
+M3_VIN = "5YJ3E7EA1MF000621"
+SEOUL = (37.5665, 126.978)
+
+
+@pytest.fixture
+def car(endpoint: Endpoint) -> Endpoint:
+    """Signed in; the Model 3 asleep and quick to wake; it is the profile's car."""
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    return endpoint
+
+
+def executed(endpoint: Endpoint) -> list[dict[str, Any]]:
+    return endpoint.admin("GET", "/__mock__/stats")["commands"]  # type: ignore[no-any-return]
+
+
+def m3(endpoint: Endpoint) -> dict[str, Any]:
+    cars = endpoint.admin("GET", "/__mock__/vehicles")["vehicles"]
+    return next(c for c in cars if str(c["id"]) == M3)  # type: ignore[no-any-return]
+
+
+def assert_envelope(result: Any, command: str) -> dict[str, Any]:
+    assert result.code == 0, result.output
+    document = result.json()
+    assert set(document) == {"ok", "command", "vehicle", "data", "queued", "error", "warnings"}
+    assert document["ok"] is True and document["command"] == command
+    assert document["error"] is None and document["queued"] is None
+    return document  # type: ignore[no-any-return]
+
+
+def test_vehicles_never_wakes_a_car(car: Endpoint) -> None:
+    document = assert_envelope(invoke("--json", "vehicles"), "vehicles")
+    rows = {row["display_name"]: row for row in document["data"]}
+    assert rows["Model 3"] == {
+        "id": M3,
+        "vin": M3_VIN,
+        "display_name": "Model 3",
+        "state": "asleep",
+        "in_service": False,
+    }
+    assert rows["Model Y"]["state"] == "online"
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == 0
+    human = invoke("vehicles")
+    assert "Model 3" in human.stdout and "asleep" in human.stdout and M3_VIN in human.stdout
+
+
+def test_status_of_a_sleeping_car_does_not_wake_it(car: Endpoint) -> None:
+    document = assert_envelope(invoke("--json", "status"), "status")
+    assert document["vehicle"] == {"id": M3, "vin": M3_VIN, "display_name": "Model 3"}
+    assert document["data"]["state"] == "asleep" and document["data"]["live"] is False
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == 0
+    assert "status --wake" in invoke("status").stdout
+
+    live = assert_envelope(invoke("--json", "status", "--wake"), "status")["data"]
+    assert live["state"] == "online" and live["live"] is True
+    assert live["climate"]["outside_temp"] == 2.0 and live["climate"]["is_climate_on"] is False
+    assert live["windows"]["closed"] is True
+    assert live["battery"]["level"] > 0
+    # once asleep again, status shows what the car reported last, with its age
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    later = assert_envelope(invoke("--json", "status"), "status")["data"]
+    assert later["live"] is False and later["climate"] == live["climate"]
+    assert "last reported" in invoke("status").stdout
+
+
+def test_wake(car: Endpoint) -> None:
+    document = assert_envelope(invoke("--json", "wake"), "wake")
+    assert document["data"]["state"] == "online" and document["data"]["woke"] is True
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == 1
+    again = invoke("wake")
+    assert again.code == 0 and "was already online" in again.stdout
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == 1  # only woken when asleep
+
+
+def test_climate_on_wakes_sets_and_confirms(car: Endpoint) -> None:
+    document = assert_envelope(invoke("--json", "climate", "on", "--temp", "21"), "climate on")
+    data = document["data"]
+    assert [s["step"] for s in data["steps"]] == ["wake", "set_temps", "climate_on"]
+    assert data["confirmed"] is True
+    assert data["climate"]["is_climate_on"] is True
+    assert data["climate"]["driver_temp_setting"] == 21.0
+    commands = executed(car)
+    assert [(c["name"], c["params"]) for c in commands] == [
+        ("set_temps", {"driver_temp": 21.0, "passenger_temp": 21.0}),
+        ("auto_conditioning_start", {}),
+    ]
+    keys = [c["idempotency_key"] for c in commands]
+    assert all(keys) and len(set(keys)) == 2
+    assert set(car.admin("GET", "/__mock__/stats")["executions"].values()) == {1}
+
+
+def test_climate_off_and_set(car: Endpoint) -> None:
+    assert invoke("climate", "on").code == 0
+    off = assert_envelope(invoke("--json", "climate", "off"), "climate off")["data"]
+    assert off["confirmed"] is True and off["climate"]["is_climate_on"] is False
+    chosen = invoke("--json", "climate", "set", "--temp", "70F", "--passenger", "22")
+    data = assert_envelope(chosen, "climate set")["data"]
+    assert data["climate"]["driver_temp_setting"] == 21.0
+    assert data["climate"]["passenger_temp_setting"] == 22.0
+    assert data["climate"]["is_climate_on"] is False  # set does not turn it on
+    assert executed(car)[-1]["params"] == {"driver_temp": 21.0, "passenger_temp": 22.0}
+
+
+def test_vent_and_close_with_the_cars_position(car: Endpoint) -> None:
+    vent = assert_envelope(invoke("--json", "vent"), "vent")["data"]
+    assert vent["confirmed"] is True and vent["windows"]["vented"] is True
+    close = assert_envelope(invoke("--json", "vent", "--close"), "vent")["data"]
+    assert close["confirmed"] is True and close["windows"]["closed"] is True
+    sent = executed(car)[-1]
+    position = m3(car)
+    assert sent["name"] == "window_control" and sent["params"]["command"] == "close"
+    assert (sent["params"]["lat"], sent["params"]["lon"]) == (
+        position["latitude"],
+        position["longitude"],
+    )
+
+
+def test_precondition_reports_each_step(car: Endpoint) -> None:
+    result = invoke("--json", "precondition", "--temp", "21", "--vent", "--expires-in", "40m")
+    data = assert_envelope(result, "precondition")["data"]
+    assert [s["step"] for s in data["steps"]] == ["wake", "set_temps", "climate_on", "vent"]
+    assert data["confirmed"] is True and data["expires_at"].endswith("Z")
+    assert [c["name"] for c in executed(car)] == [
+        "set_temps",
+        "auto_conditioning_start",
+        "window_control",
+    ]
+    human = invoke("precondition", "--temp", "21", "--vent")
+    assert human.code == 0
+    lines = human.stdout.splitlines()
+    assert lines[0] == "ok temperature set to 21.0 °C"
+    assert lines[-1].startswith("Confirmed by the car: climate on, set to 21.0 °C")
+
+
+def test_vehicle_selection_by_option_and_environment(car: Endpoint) -> None:
+    by_vin = invoke("--json", "--vehicle", M3_VIN.lower(), "status")
+    assert by_vin.json()["vehicle"]["id"] == M3
+    by_env = invoke("--json", "status", env={"CARCTL_VEHICLE": "model y"})
+    assert by_env.json()["vehicle"]["display_name"] == "Model Y"
+    unknown = invoke("--vehicle", "Roadster", "climate", "on")
+    assert unknown.code == 2
+    assert "no car 'Roadster' on this account; its cars: Model 3" in unknown.stderr
+    assert invoke("config", "set", "vehicle", "model").code == 0
+    ambiguous = invoke("climate", "on")
+    assert ambiguous.code == 2 and "matches several cars" in ambiguous.stderr
+    assert executed(car) == []
+
+
+# -- failures -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("climate", "on", "--temp", "35"), "outside what the car accepts"),
+        (("climate", "on", "--temp", "warm"), "is not a temperature"),
+        (("climate", "set", "--temp", "21", "--passenger", "9"), "--passenger 9 °C"),
+        (("precondition", "--expires-in", "soon"), "is not a duration"),
+        (("precondition", "--expires-at", "25:00"), "is not a time of day"),
+        (("precondition", "--expires-in", "4m", "--expires-at", "06:45"), "cannot be used"),
+        (("wake", "--timeout", "0"), "0"),
+    ],
+)
+def test_bad_input_sends_nothing(car: Endpoint, args: tuple[str, ...], message: str) -> None:
+    before = car.admin("GET", "/__mock__/stats")["requests"]
+    result = invoke(*args)
+    assert result.code == 2, result.output
+    assert message in result.stderr
+    assert car.admin("GET", "/__mock__/stats")["requests"] == before
+
+
+def test_not_signed_in(endpoint: Endpoint) -> None:
+    result = invoke("--json", "climate", "on")
+    assert result.code == 77
+    assert result.json()["error"]["hint"] == "run `carctl auth login`"
+
+
+def test_a_car_in_service(car: Endpoint) -> None:
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online", "in_service": True})
+    result = invoke("climate", "on")
+    assert result.code == 1
+    assert "in service" in result.stderr
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    asleep = invoke("wake")
+    assert asleep.code == 1 and "Model 3 is in service" in asleep.stderr
+    assert executed(car) == []
+
+
+def test_the_car_refuses(car: Endpoint) -> None:
+    car.admin(
+        "PATCH",
+        f"/__mock__/vehicles/{M3}",
+        {"refusal": "cabin comfort remote settings not enabled"},
+    )
+    result = invoke("--json", "climate", "on", "--temp", "21")
+    assert result.code == 1
+    error = result.json()["error"]
+    assert error["code"] == "refused"
+    assert error["message"] == (
+        "Model 3 refused set_temps: cabin comfort remote settings not enabled"
+    )
+    assert [s["step"] for s in result.json()["data"]["steps"]] == ["wake"]
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    human = invoke("climate", "on", "--temp", "21")
+    assert "  done before it failed: woke Model 3 in " in human.stderr
+    assert "hint: enable remote climate in the car" in human.stderr
+
+
+def test_a_car_that_never_wakes(car: Endpoint) -> None:
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
+    result = invoke("--json", "wake", "--timeout", "1")
+    assert result.code == 69
+    error = result.json()["error"]
+    assert error["message"] == "Model 3 did not come online within 1 s (last state: offline)"
+    assert "--timeout" in error["hint"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "status"),
+    [
+        ({"status": 500}, 500),
+        ({"status": 503, "body": "html"}, 503),
+        ({"status": 429, "retry_after": 20}, 429),
+        ({"drop": True}, None),
+    ],
+)
+def test_service_failures_exit_75_and_nothing_runs_twice(
+    car: Endpoint, rule: dict[str, Any], status: int | None
+) -> None:
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online"})
+    car.faults({"path": "/api/1/vehicles/*/command/*", "count": 1, **rule})
+    result = invoke("--json", "climate", "on")
+    assert result.code == 75, result.output
+    error = result.json()["error"]
+    assert error["http"]["status"] == status
+    assert error["http"]["path"] == f"/api/1/vehicles/{M3}/command/auto_conditioning_start"
+    if status is not None:
+        assert error["http"]["txid"]
+    assert executed(car) == []  # the failed command did not run
+
+
+def test_piped_output_is_plain_and_quiet_is_silent(car: Endpoint) -> None:
+    piped = run_carctl("climate", "on", "--temp", "21")
+    assert piped.returncode == 0, piped.stderr
+    assert "\x1b" not in piped.stdout + piped.stderr
+    assert "Confirmed by the car" in piped.stdout
+    quiet = run_carctl("--quiet", "vent")
+    assert quiet.returncode == 0 and quiet.stdout == ""
+    assert executed(car)[-1]["name"] == "window_control"
+
+
+def test_ctrl_c_during_a_wake(car: Endpoint) -> None:
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "carctl", "wake", "--timeout", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 30
+    while car.requests(f"/api/1/vehicles/{M3}/wake_up") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert err.strip() == "error: interrupted"
+    assert "Traceback" not in out + err
+    assert invoke("status").code == 0  # the state database is still usable
+
+
+def test_the_demo_leaves_the_users_home_untouched(
+    carctl_home: Path, memory_keyring: Any, tmp_path: Path
+) -> None:
+    result = invoke("demo")
+    assert result.code == 0, result.output
+    for line in (
+        "Signed in as owner@example.com",
+        "Found Model 3 (5YJ3E7EA1MF000621): asleep.",
+        "Woke it: online after",
+        "Climate on at 21.0 °C — confirmed by the car.",
+        "Windows vented — confirmed by the car.",
+        "climate on, windows vented.",
+    ):
+        assert line in result.stdout
+    assert not carctl_home.exists()
+    assert memory_keyring.entries == {}
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("carctl-demo-*"))
