@@ -49,6 +49,7 @@ class Step:
 class Steps:
     service: VehicleService
     done: list[Step] = field(default_factory=list)
+    vehicle: Vehicle | None = None
 
     async def run(self, name: str, detail: str, work: Awaitable[T]) -> T:
         started = self.service.clock.now()
@@ -56,6 +57,8 @@ class Steps:
             value = await work
         except CarctlError as exc:
             exc.data = {**(exc.data or {}), "steps": [s.to_json() for s in self.done]}
+            if self.vehicle is not None and exc.vehicle is None:
+                exc.vehicle = self.vehicle.ref()
             raise
         self.done.append(Step(name, detail, self.service.clock.now() - started))
         return value
@@ -113,6 +116,7 @@ async def wake(service: VehicleService, selector: str | None, *, timeout: float)
 
 
 async def _awake(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
+    steps.vehicle = vehicle
     if vehicle.state == "online":
         return vehicle
     woke = await steps.run(

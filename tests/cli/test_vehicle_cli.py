@@ -252,6 +252,7 @@ def test_service_failures_exit_75_and_nothing_runs_twice(
     error = result.json()["error"]
     assert error["http"]["status"] == status
     assert error["http"]["path"] == f"/api/1/vehicles/{M3}/command/auto_conditioning_start"
+    assert result.json()["vehicle"] == {"id": M3, "vin": M3_VIN, "display_name": "Model 3"}
     if status is not None:
         assert error["http"]["txid"]
     assert executed(car) == []  # the failed command did not run
