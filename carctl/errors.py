@@ -63,6 +63,7 @@ class CarctlError(Exception):
         self.retry_at: float | None = None  # a server's Retry-After, as an epoch time
         self.data: dict[str, Any] | None = None  # what was done before it failed (envelope data)
         self.vehicle: dict[str, Any] | None = None  # the car it concerned (envelope vehicle)
+        self.queued: dict[str, Any] | None = None  # what was queued instead (envelope queued)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -160,13 +160,19 @@ class Output:
             ]
             if error.http.txid:
                 parts.append(f"txid {error.http.txid}")
+            if error.attempts:
+                parts.append(f"{error.attempts} attempt{'s' if error.attempts > 1 else ''}")
             console.print("  " + " · ".join(parts), markup=False, style="dim" if self.color else "")
-        steps = (data or {}).get("steps") if isinstance(data, dict) else None
-        if steps:
-            done = " · ".join(str(step.get("detail")) for step in steps)
+        details = data if isinstance(data, dict) else {}
+        if details.get("steps"):
+            done = " · ".join(str(step.get("detail")) for step in details["steps"])
             console.print(f"  done before it failed: {done}", markup=False)
+        diagnosis = details.get("diagnosis")
+        if isinstance(diagnosis, dict) and diagnosis.get("evidence"):
+            console.print(f"  why: {diagnosis['evidence']}", markup=False)
         if error.hint:
-            hint = "[bold]hint:[/]" if self.color else "hint:"
+            label = "queued:" if queued else "hint:"
+            hint = f"[bold]{label}[/]" if self.color else label
             console.print(f"{hint} ", end="")
             console.print(error.hint, markup=False)
 

@@ -12,6 +12,10 @@ the profile's table in the config file, then the built-in defaults. The file:
     [auth]
     require_keyring = false      # true: refuse the 0600 file fallback
 
+    [queue]
+    ttl = "30m"                  # how long a queued command stays worth sending
+    auto_worker = true           # start a background worker when something is queued
+
 Writes are atomic (a temporary file renamed over the old one), so a crash
 never leaves half a config behind.
 """
@@ -55,6 +59,17 @@ def _vehicle(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a car's name, VIN or id")
     return value.strip()
+
+
+def _ttl(value: Any) -> str:
+    """A duration such as 30m or 1h (stored as written); at most 24 hours."""
+    from carctl.vehicle.inputs import parse_duration
+
+    try:
+        parse_duration(str(value), option="queue.ttl")
+    except UsageError as exc:
+        raise ValueError("expected a duration such as 30m, 1h or 90s, at most 24h") from exc
+    return str(value).strip()
 
 
 def _boolean(value: Any) -> bool:
@@ -105,6 +120,22 @@ KEYS = {
             _boolean,
             None,
             "refuse the 0600 credentials file when no keyring is available",
+        ),
+        Key(
+            "queue.ttl",
+            "queue",
+            "30m",
+            _ttl,
+            None,
+            "how long a queued command stays worth sending",
+        ),
+        Key(
+            "queue.auto_worker",
+            "queue",
+            True,
+            _boolean,
+            None,
+            "start a background worker when a command is queued",
         ),
     )
 }

@@ -54,7 +54,57 @@ def _m2_vehicle_cache(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m1_request_log, _m2_vehicle_cache]
+def _m3_api_health(db: sqlite3.Connection) -> None:
+    """Retry budget, breaker and Retry-After deadline per API origin, shared by processes."""
+    db.execute(
+        """CREATE TABLE api_health (
+            origin TEXT PRIMARY KEY,
+            tokens REAL NOT NULL,
+            tokens_at REAL NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            first_failure_at REAL,
+            last_failure_at REAL,
+            last_failure TEXT,
+            state TEXT NOT NULL DEFAULT 'closed',
+            opened_at REAL,
+            open_until REAL,
+            cooldown REAL,
+            probe_until REAL,
+            retry_after_until REAL
+        )"""
+    )
+
+
+def _m4_queue(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE queue (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            scope TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            vehicle_id TEXT NOT NULL,
+            vehicle_name TEXT NOT NULL,
+            command TEXT NOT NULL,
+            params TEXT NOT NULL,
+            slot TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            batch TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            lease_owner INTEGER,
+            lease_until REAL,
+            status TEXT NOT NULL,
+            last_status INTEGER,
+            last_txid TEXT,
+            last_error TEXT,
+            finished_at REAL
+        )"""
+    )
+    db.execute("CREATE INDEX queue_pending ON queue (status, scope, vehicle_id, id)")
+
+
+MIGRATIONS: list[Migration] = [_m1_request_log, _m2_vehicle_cache, _m3_api_health, _m4_queue]
 
 
 def _recovery_hint(path: Path) -> str:

@@ -19,11 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
+import carctl.clock
+
 from carctl.mock import create_app
 from carctl.mock.clock import ManualClock
 from carctl.mock.seed import Seed, load_seed
 from carctl.mock.server import RunningServer
 
+REAL_SYSTEM_CLOCK = carctl.clock.SystemClock  # kept before any test patches it
 OWNER = "owner@example.com"
 PASSWORD = "ventilate-0600"
 
@@ -35,7 +38,40 @@ def carctl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(key)
     home = tmp_path / "carctl-home"
     monkeypatch.setenv("CARCTL_HOME", str(home))
+    # like CI: no background queue worker unless a test starts one on purpose
+    monkeypatch.setenv("CI", "1")
     return home
+
+
+class FastClock:
+    """carctl's clock in this process: real time plus whatever it 'slept' (instantly)."""
+
+    offset = 0.0
+
+    def now(self) -> float:
+        import time
+
+        return time.time() + FastClock.offset
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        FastClock.offset += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture(autouse=True)
+def fast_clock(monkeypatch: pytest.MonkeyPatch) -> type[FastClock]:
+    """No in-process carctl run waits for real: backoff and polling advance a virtual clock."""
+    FastClock.offset = 0.0
+    monkeypatch.setattr(carctl.clock, "SystemClock", FastClock)
+    return FastClock
+
+
+@pytest.fixture
+def real_clock(fast_clock: type[FastClock], monkeypatch: pytest.MonkeyPatch) -> None:
+    """For the few in-process runs that wait on something real (the built-in car's wake)."""
+    monkeypatch.setattr(carctl.clock, "SystemClock", REAL_SYSTEM_CLOCK)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from carctl.errors import AuthError, CarctlError, HttpDetails, NetworkError, Pro
 
 if TYPE_CHECKING:
     from carctl.api.oauth import SessionManager
+    from carctl.delivery.guard import Guard
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
@@ -50,6 +51,7 @@ class ApiClient:
         self.clock = clock or SystemClock()
         self.observer = observer
         self.session: SessionManager | None = None
+        self.guard: Guard | None = None  # breaker, budget and retries; None: one attempt
 
     # -- the wire ------------------------------------------------------------------
 
@@ -143,7 +145,33 @@ class ApiClient:
         json_body: Any = None,
         idempotency_key: str | None = None,
     ) -> Any:
-        """An authenticated Owner API call; returns its `response` member."""
+        """An authenticated Owner API call; returns its `response` member.
+
+        With a guard, the call is admitted by the breaker and retried within budget.
+        """
+        if self.guard is not None:
+            return await self.guard.call(
+                lambda: self._request_once(
+                    method,
+                    path,
+                    params=params,
+                    json_body=json_body,
+                    idempotency_key=idempotency_key,
+                )
+            )
+        return await self._request_once(
+            method, path, params=params, json_body=json_body, idempotency_key=idempotency_key
+        )
+
+    async def _request_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        idempotency_key: str | None,
+    ) -> Any:
         if self.session is None:
             raise AuthError("not signed in", hint="run `carctl auth login`")
         token = await self.session.access_token()

@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "precondition",
         "The morning routine: wake, temperature, climate on, vent.",
     ),
+    "queue": ("carctl.cli.queue", "queue", "Commands waiting for the API: list, cancel, run."),
     "status": ("carctl.cli.vehicle", "status", "What the car reports, without waking it."),
     "vehicles": ("carctl.cli.vehicle", "vehicles", "List the cars on the account."),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
@@ -88,6 +89,10 @@ class LazyGroup(click.Group):
     is_flag=True,
     help="Allow plain http:// to a vehicle API that is not on this computer.",
 )
+@click.option(
+    "--no-queue", is_flag=True, help="When the API fails, do not queue the command (exit 75)."
+)
+@click.option("--no-worker", is_flag=True, help="Queue, but do not start a background worker.")
 @click.version_option(__version__, "-V", "--version", prog_name="carctl")
 @click.pass_context
 def cli(
@@ -98,6 +103,8 @@ def cli(
     quiet: bool,
     verbose: int,
     insecure: bool,
+    no_queue: bool,
+    no_worker: bool,
 ) -> None:
     """carctl: wake your car, warm it, vent it — even when the vehicle API is failing."""
     ctx.obj = AppContext(
@@ -107,6 +114,8 @@ def cli(
         quiet=quiet,
         verbose=verbose,
         insecure=insecure,
+        no_queue=no_queue,
+        no_worker=no_worker,
     )
 
 
@@ -179,5 +188,11 @@ def _report(args: list[str], error: CarctlError) -> int:
 
     app = context.last_app
     output = app.output if app is not None else Output.create(json_flag=_json_requested(args))
-    output.error(app.command if app else "", error, data=error.data, vehicle=error.vehicle)
+    output.error(
+        app.command if app else "",
+        error,
+        data=error.data,
+        vehicle=error.vehicle,
+        queued=error.queued,
+    )
     return int(error.exit_code)

@@ -38,6 +38,8 @@ class AppContext:
     quiet: bool = False
     verbose: int = 0
     insecure: bool = False
+    no_queue: bool = False
+    no_worker: bool = False
     command: str = ""
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -144,15 +146,65 @@ last_app: AppContext | None = None
 
 
 @contextlib.asynccontextmanager
-async def vehicle_service(app: AppContext) -> AsyncIterator[VehicleService]:
-    """The API client, the vehicle cache and a spinner, for one run of a car command."""
+async def vehicle_service(
+    app: AppContext, *, deadline_s: float = 20.0
+) -> AsyncIterator[VehicleService]:
+    """One run of a car command: client, breaker and retries, queue, cache, spinner."""
+    import random
+
     from carctl.cli.render import Spinner
+    from carctl.delivery.guard import Guard
+    from carctl.delivery.health import HealthStore
+    from carctl.delivery.queue import Queue
+    from carctl.delivery.runner import Delivery
     from carctl.vehicle.cache import VehicleCache
+    from carctl.vehicle.inputs import parse_duration
     from carctl.vehicle.service import VehicleService
 
-    cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
+    endpoint = app.endpoint
+    scope = f"{app.settings.profile}@{endpoint.origin}"
+    cache = VehicleCache(app.paths.state_db, scope)
+    health = HealthStore(app.paths.state_db, endpoint.origin)
+    queue = Queue(app.paths.state_db)
     try:
         async with app.api() as client:
-            yield VehicleService(client, cache, clock=app.clock, reporter=Spinner(app.output))
+            client.guard = Guard(
+                health, clock=app.clock, rng=random.Random(), deadline=app.clock.now() + deadline_s
+            )
+            if app.verbose:
+                state = health.read()
+                app.output.info(
+                    f"breaker {state.describe_state(app.clock.now())}, retry budget "
+                    f"{state.tokens:.1f}/10, {queue.pending()} queued"
+                )
+            delivery = Delivery(
+                queue=queue,
+                health=health,
+                request_log=client.request_log,
+                scope=scope,
+                origin=endpoint.api_url,
+                clock=app.clock,
+                ttl_s=parse_duration(str(app.settings.get("queue.ttl")), option="queue.ttl"),
+                use_queue=not app.no_queue,
+                start_worker=_worker_starter(app),
+            )
+            yield VehicleService(
+                client, cache, clock=app.clock, reporter=Spinner(app.output), delivery=delivery
+            )
     finally:
         cache.close()
+        health.close()
+        queue.close()
+
+
+def _worker_starter(app: AppContext) -> Callable[[], str] | None:
+    """A background worker, unless --no-worker, queue.auto_worker = false, or CI is set."""
+    if app.no_worker or not app.settings.get("queue.auto_worker") or app.env.get("CI"):
+        return None
+
+    def start() -> str:
+        from carctl.delivery.worker import spawn
+
+        return spawn(app.paths, app.env)
+
+    return start

@@ -10,20 +10,41 @@ import click
 from carctl.cli.context import AppContext, pass_app, vehicle_service
 
 T = TypeVar("T")
-
-WAKE_TIMEOUT = click.option(
-    "--timeout",
-    type=click.FloatRange(1, 600),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for the car to wake.",
-)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _run(app: AppContext, work: Callable[[Any], Awaitable[T]]) -> T:
+def run_options(f: F) -> F:
+    """--timeout (the run's deadline for retries) and --wake-timeout."""
+    f = click.option(
+        "--wake-timeout",
+        type=click.FloatRange(1, 600),
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for a sleeping car to wake.",
+    )(f)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(1, 600),
+        default=20.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Stop retrying a failing API after this long (the command is then queued).",
+    )(f)
+
+
+def expiry_options(f: F) -> F:
+    f = click.option(
+        "--expires-at", metavar="HH:MM", help="If queued, give up at this time, e.g. 06:45."
+    )(f)
+    return click.option(
+        "--expires-in", metavar="DURATION", help="If queued, give up after this long, e.g. 40m."
+    )(f)
+
+
+def _run(app: AppContext, work: Callable[[Any], Awaitable[T]], *, deadline_s: float = 20.0) -> T:
     async def go() -> T:
-        async with vehicle_service(app) as service:
+        async with vehicle_service(app, deadline_s=deadline_s) as service:
             return await work(service)
 
     return app.run(go())
@@ -44,6 +65,12 @@ def _temperature(app: AppContext, text: str | None, option: str = "--temp") -> f
     return None if text is None else parse_temperature(text, units=_units(app), option=option)
 
 
+def _expiry(app: AppContext, expires_in: str | None, expires_at: str | None) -> float | None:
+    from carctl.vehicle.inputs import expiry
+
+    return expiry(expires_in=expires_in, expires_at=expires_at, now=app.clock.now())
+
+
 @click.command()
 @pass_app
 def vehicles(app: AppContext) -> None:
@@ -58,9 +85,9 @@ def vehicles(app: AppContext) -> None:
 
 @click.command()
 @click.option("--wake", "wake_first", is_flag=True, help="Wake the car first for live data.")
-@WAKE_TIMEOUT
+@run_options
 @pass_app
-def status(app: AppContext, wake_first: bool, timeout: float) -> None:
+def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: float) -> None:
     """What the car reports: state, temperatures, climate, windows, battery.
 
     Without --wake, a sleeping car stays asleep and carctl shows what it
@@ -72,8 +99,9 @@ def status(app: AppContext, wake_first: bool, timeout: float) -> None:
     result = _run(
         app,
         lambda service: routines.status(
-            service, _selector(app), wake_first=wake_first, timeout=timeout
+            service, _selector(app), wake_first=wake_first, timeout=wake_timeout
         ),
+        deadline_s=timeout,
     )
     app.output.result(
         app.command,
@@ -84,7 +112,14 @@ def status(app: AppContext, wake_first: bool, timeout: float) -> None:
 
 
 @click.command()
-@WAKE_TIMEOUT
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 600),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the car to wake.",
+)
 @pass_app
 def wake(app: AppContext, timeout: float) -> None:
     """Wake the car and wait until it is online (a spinner shows the time)."""
@@ -122,31 +157,58 @@ def climate() -> None:
 
 @climate.command("on")
 @click.option("--temp", metavar="TEMP", help="Temperature, e.g. 21 or 70F.")
-@WAKE_TIMEOUT
+@run_options
+@expiry_options
 @pass_app
-def climate_on(app: AppContext, temp: str | None, timeout: float) -> None:
+def climate_on(
+    app: AppContext,
+    temp: str | None,
+    timeout: float,
+    wake_timeout: float,
+    expires_in: str | None,
+    expires_at: str | None,
+) -> None:
     """Wake the car if needed and turn the climate on."""
     from carctl.vehicle import routines
 
     celsius = _temperature(app, temp)
+    deadline = _expiry(app, expires_in, expires_at)
     result = _run(
         app,
         lambda service: routines.climate(
-            service, _selector(app), on=True, temp=celsius, timeout=timeout
+            service,
+            _selector(app),
+            on=True,
+            temp=celsius,
+            timeout=wake_timeout,
+            expires_at=deadline,
         ),
+        deadline_s=timeout,
     )
     _report(app, result)
 
 
 @climate.command("off")
-@WAKE_TIMEOUT
+@run_options
+@expiry_options
 @pass_app
-def climate_off(app: AppContext, timeout: float) -> None:
+def climate_off(
+    app: AppContext,
+    timeout: float,
+    wake_timeout: float,
+    expires_in: str | None,
+    expires_at: str | None,
+) -> None:
     """Turn the climate off."""
     from carctl.vehicle import routines
 
+    deadline = _expiry(app, expires_in, expires_at)
     result = _run(
-        app, lambda service: routines.climate(service, _selector(app), on=False, timeout=timeout)
+        app,
+        lambda service: routines.climate(
+            service, _selector(app), on=False, timeout=wake_timeout, expires_at=deadline
+        ),
+        deadline_s=timeout,
     )
     _report(app, result)
 
@@ -154,35 +216,63 @@ def climate_off(app: AppContext, timeout: float) -> None:
 @climate.command("set")
 @click.option("--temp", metavar="TEMP", required=True, help="Driver's side, e.g. 21 or 70F.")
 @click.option("--passenger", metavar="TEMP", help="Passenger's side (default: the same).")
-@WAKE_TIMEOUT
+@run_options
+@expiry_options
 @pass_app
-def climate_set(app: AppContext, temp: str, passenger: str | None, timeout: float) -> None:
+def climate_set(
+    app: AppContext,
+    temp: str,
+    passenger: str | None,
+    timeout: float,
+    wake_timeout: float,
+    expires_in: str | None,
+    expires_at: str | None,
+) -> None:
     """Set the temperature without turning the climate on."""
     from carctl.vehicle import routines
 
     driver = _temperature(app, temp)
     other = _temperature(app, passenger, "--passenger")
+    deadline = _expiry(app, expires_in, expires_at)
     assert driver is not None
     result = _run(
         app,
         lambda service: routines.set_temperature(
-            service, _selector(app), temp=driver, passenger=other, timeout=timeout
+            service,
+            _selector(app),
+            temp=driver,
+            passenger=other,
+            timeout=wake_timeout,
+            expires_at=deadline,
         ),
+        deadline_s=timeout,
     )
     _report(app, result)
 
 
 @click.command()
 @click.option("--close", is_flag=True, help="Close the windows instead (uses the car's position).")
-@WAKE_TIMEOUT
+@run_options
+@expiry_options
 @pass_app
-def vent(app: AppContext, close: bool, timeout: float) -> None:
+def vent(
+    app: AppContext,
+    close: bool,
+    timeout: float,
+    wake_timeout: float,
+    expires_in: str | None,
+    expires_at: str | None,
+) -> None:
     """Vent the windows a little, or close them with --close."""
     from carctl.vehicle import routines
 
+    deadline = _expiry(app, expires_in, expires_at)
     result = _run(
         app,
-        lambda service: routines.windows(service, _selector(app), close=close, timeout=timeout),
+        lambda service: routines.windows(
+            service, _selector(app), close=close, timeout=wake_timeout, expires_at=deadline
+        ),
+        deadline_s=timeout,
     )
     _report(app, result)
 
@@ -190,24 +280,27 @@ def vent(app: AppContext, close: bool, timeout: float) -> None:
 @click.command()
 @click.option("--temp", metavar="TEMP", help="Temperature, e.g. 21 or 70F.")
 @click.option("--vent", "vent_", is_flag=True, help="Also vent the windows.")
-@click.option("--expires-in", metavar="DURATION", help="Give up after this long, e.g. 40m.")
-@click.option("--expires-at", metavar="HH:MM", help="Give up at this time of day, e.g. 06:45.")
-@WAKE_TIMEOUT
+@run_options
+@expiry_options
 @pass_app
 def precondition(
     app: AppContext,
     temp: str | None,
     vent_: bool,
+    timeout: float,
+    wake_timeout: float,
     expires_in: str | None,
     expires_at: str | None,
-    timeout: float,
 ) -> None:
-    """The morning routine: wake, set the temperature, climate on, vent — step by step."""
+    """The morning routine: wake, set the temperature, climate on, vent — step by step.
+
+    If the vehicle API fails part-way, the remaining steps are queued together
+    and delivered when it recovers, unless --expires-in/--expires-at has passed.
+    """
     from carctl.vehicle import routines
-    from carctl.vehicle.inputs import expiry
 
     celsius = _temperature(app, temp)
-    deadline = expiry(expires_in=expires_in, expires_at=expires_at, now=app.clock.now())
+    deadline = _expiry(app, expires_in, expires_at)
     result = _run(
         app,
         lambda service: routines.precondition(
@@ -216,7 +309,8 @@ def precondition(
             temp=celsius,
             vent=vent_,
             expires_at=deadline,
-            timeout=timeout,
+            timeout=wake_timeout,
         ),
+        deadline_s=timeout,
     )
     _report(app, result)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError, RefusedError
+from carctl.errors import CarctlError
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import Command, VehicleService, Wake
 
@@ -115,6 +115,25 @@ async def wake(service: VehicleService, selector: str | None, *, timeout: float)
     return await service.wake(vehicle, timeout=timeout)
 
 
+def describe(command: Command) -> tuple[str, str]:
+    """The step name and the words for a command, as `data.steps` and people see them."""
+    params = command.params
+    if command.name == "set_temps":
+        driver, passenger = params.get("driver_temp"), params.get("passenger_temp")
+        text = f"temperature set to {driver:.1f} °C"
+        if passenger is not None and passenger != driver:
+            text += f" (passenger {passenger:.1f} °C)"
+        return "set_temps", text
+    if command.name == "auto_conditioning_start":
+        return "climate_on", "climate on"
+    if command.name == "auto_conditioning_stop":
+        return "climate_off", "climate off"
+    if command.name == "window_control":
+        close = params.get("command") == "close"
+        return ("close", "windows closed") if close else ("vent", "windows vented")
+    return command.name, command.name.replace("_", " ")
+
+
 async def _awake(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
     steps.vehicle = vehicle
     if vehicle.state == "online":
@@ -124,6 +143,39 @@ async def _awake(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
     )
     steps.done[-1].detail = f"woke {vehicle.label} in {woke.waited_s:.1f} s"
     return woke.vehicle
+
+
+async def perform(
+    steps: Steps,
+    selector: str | None,
+    plan: list[Command],
+    *,
+    timeout: float,
+    expires_at: float | None = None,
+) -> Vehicle:
+    """Find the car, wake it if needed, send the plan in order.
+
+    When a step fails in a way that may pass, that step and the ones after it
+    are queued together (same idempotency keys) before the error is raised.
+    """
+    service = steps.service
+    vehicle: Vehicle | None = None
+    sent = 0
+    try:
+        vehicle = await service.locate(selector)
+        vehicle = await _awake(steps, vehicle, timeout)
+        for command in plan:
+            name, detail = describe(command)
+            await steps.run(name, detail, service.command(vehicle, command, timeout=timeout))
+            sent += 1
+            if service.delivery is not None:
+                service.delivery.sent(vehicle, command)
+    except CarctlError as exc:
+        if service.delivery is not None:
+            known = vehicle or service.known(selector)
+            service.delivery.instead(exc, known, plan[sent:], expires_at=expires_at)
+        raise
+    return vehicle
 
 
 async def _read_back(result: Result, sections: list[str]) -> dict[str, Any] | None:
@@ -137,37 +189,26 @@ async def _read_back(result: Result, sections: list[str]) -> dict[str, Any] | No
     return data
 
 
+def temps(temp: float, passenger: float | None = None) -> Command:
+    both = passenger if passenger is not None else temp
+    return Command("set_temps", {"driver_temp": temp, "passenger_temp": both})
+
+
 async def climate(
     service: VehicleService,
     selector: str | None,
     *,
     on: bool,
     temp: float | None = None,
-    passenger: float | None = None,
     timeout: float = 60.0,
+    expires_at: float | None = None,
 ) -> Result:
     """`climate on [--temp C]` and `climate off`."""
     steps = Steps(service)
-    vehicle = await _awake(steps, await service.locate(selector), timeout)
-    if temp is not None:
-        both = passenger if passenger is not None else temp
-        await steps.run(
-            "set_temps",
-            f"temperature set to {temp:.1f} °C"
-            + (f" (passenger {both:.1f} °C)" if both != temp else ""),
-            service.command(
-                vehicle,
-                Command("set_temps", {"driver_temp": temp, "passenger_temp": both}),
-                timeout=timeout,
-            ),
-        )
-    name = "auto_conditioning_start" if on else "auto_conditioning_stop"
-    await steps.run(
-        "climate_on" if on else "climate_off",
-        "climate on" if on else "climate off",
-        service.command(vehicle, Command(name), timeout=timeout),
-    )
-    result = Result(vehicle, steps)
+    plan = [temps(temp)] if temp is not None else []
+    plan.append(Command("auto_conditioning_start" if on else "auto_conditioning_stop"))
+    vehicle = await perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at)
     if await _read_back(result, ["climate_state"]) is not None and result.climate is not None:
         result.confirmed = result.climate.get("is_climate_on") is on and (
             temp is None or result.climate.get("driver_temp_setting") == temp
@@ -182,69 +223,38 @@ async def set_temperature(
     temp: float,
     passenger: float | None = None,
     timeout: float = 60.0,
+    expires_at: float | None = None,
 ) -> Result:
     steps = Steps(service)
-    vehicle = await _awake(steps, await service.locate(selector), timeout)
-    both = passenger if passenger is not None else temp
-    await steps.run(
-        "set_temps",
-        f"temperature set to {temp:.1f} °C"
-        + (f" (passenger {both:.1f} °C)" if both != temp else ""),
-        service.command(
-            vehicle,
-            Command("set_temps", {"driver_temp": temp, "passenger_temp": both}),
-            timeout=timeout,
-        ),
-    )
-    result = Result(vehicle, steps)
+    command = temps(temp, passenger)
+    vehicle = await perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at)
     if await _read_back(result, ["climate_state"]) is not None and result.climate is not None:
         result.confirmed = (
             result.climate.get("driver_temp_setting") == temp
-            and result.climate.get("passenger_temp_setting") == both
+            and result.climate.get("passenger_temp_setting") == command.params["passenger_temp"]
         )
     return result
-
-
-async def _position(service: VehicleService, vehicle: Vehicle) -> tuple[float, float]:
-    data = await service.data(vehicle, ["drive_state", "location_data"])
-    drive = data.get("drive_state")
-    if not isinstance(drive, dict):
-        drive = {}
-    lat, lon = drive.get("latitude"), drive.get("longitude")
-    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
-        raise RefusedError(
-            f"{vehicle.label} did not report its position, which closing the windows needs",
-            hint="try again in a minute",
-        )
-    return float(lat), float(lon)
 
 
 async def windows(
-    service: VehicleService, selector: str | None, *, close: bool, timeout: float = 60.0
+    service: VehicleService,
+    selector: str | None,
+    *,
+    close: bool,
+    timeout: float = 60.0,
+    expires_at: float | None = None,
 ) -> Result:
     steps = Steps(service)
-    vehicle = await _awake(steps, await service.locate(selector), timeout)
-    await _windows(steps, vehicle, close=close, timeout=timeout)
-    result = Result(vehicle, steps)
+    params: dict[str, Any] = (
+        {"command": "close"} if close else {"command": "vent", "lat": 0, "lon": 0}
+    )
+    plan = [Command("window_control", params)]
+    vehicle = await perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at)
     if await _read_back(result, ["vehicle_state"]) is not None and result.windows is not None:
         result.confirmed = bool(result.windows["closed" if close else "vented"])
     return result
-
-
-async def _windows(steps: Steps, vehicle: Vehicle, *, close: bool, timeout: float) -> None:
-    service = steps.service
-    if close:
-        lat, lon = await steps.run(
-            "position", "read the car's position", _position(service, vehicle)
-        )
-        params: dict[str, Any] = {"command": "close", "lat": lat, "lon": lon}
-    else:
-        params = {"command": "vent", "lat": 0, "lon": 0}
-    await steps.run(
-        "close" if close else "vent",
-        "windows closed" if close else "windows vented",
-        service.command(vehicle, Command("window_control", params), timeout=timeout),
-    )
 
 
 async def precondition(
@@ -256,26 +266,16 @@ async def precondition(
     expires_at: float | None,
     timeout: float = 60.0,
 ) -> Result:
-    """The morning routine: wake, set the temperature, climate on, vent — each step reported."""
+    """The morning routine: wake, set the temperature, climate on, vent — each step reported.
+
+    If the API fails part-way, the remaining steps are queued together.
+    """
     steps = Steps(service)
-    vehicle = await _awake(steps, await service.locate(selector), timeout)
-    if temp is not None:
-        await steps.run(
-            "set_temps",
-            f"temperature set to {temp:.1f} °C",
-            service.command(
-                vehicle,
-                Command("set_temps", {"driver_temp": temp, "passenger_temp": temp}),
-                timeout=timeout,
-            ),
-        )
-    await steps.run(
-        "climate_on",
-        "climate on",
-        service.command(vehicle, Command("auto_conditioning_start"), timeout=timeout),
-    )
+    plan = [temps(temp)] if temp is not None else []
+    plan.append(Command("auto_conditioning_start"))
     if vent:
-        await _windows(steps, vehicle, close=False, timeout=timeout)
+        plan.append(Command("window_control", {"command": "vent", "lat": 0, "lon": 0}))
+    vehicle = await perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
     result = Result(vehicle, steps, expires_at=expires_at)
     sections = ["climate_state", "vehicle_state"] if vent else ["climate_state"]
     if await _read_back(result, sections) is not None and result.climate is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from carctl.api.client import ApiClient
 from carctl.clock import Clock
@@ -23,6 +23,9 @@ from carctl.errors import (
 )
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.model import Vehicle
+
+if TYPE_CHECKING:
+    from carctl.delivery.runner import Delivery
 
 FIRST_POLL_S = 0.5
 POLL_GROWTH = 1.5
@@ -146,7 +149,9 @@ class VehicleService:
         clock: Clock,
         reporter: Reporter | None = None,
         sender: Sender | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
+        self.delivery = delivery
         self.client = client
         self.cache = cache
         self.clock = clock
@@ -183,6 +188,13 @@ class VehicleService:
                 except NotFoundError:
                     pass  # gone from the account, or renamed: ask for the list
         return choose(await self.vehicles(), selector)
+
+    def known(self, selector: str | None) -> Vehicle | None:
+        """The car as the cache knows it, when the API cannot be asked (for queueing)."""
+        try:
+            return choose(self.cache.vehicles(), selector)
+        except (UsageError, RefusedError):
+            return None
 
     async def wake(self, vehicle: Vehicle, *, timeout: float) -> Wake:
         """Wake only if needed, then poll with growing intervals until online."""
@@ -236,6 +248,9 @@ class VehicleService:
 
     async def command(self, vehicle: Vehicle, command: Command, *, timeout: float) -> Outcome:
         """Send; a car that fell asleep meanwhile (408) is woken and asked once more."""
+        closing = command.name == "window_control" and command.params.get("command") == "close"
+        if closing and "lat" not in command.params:  # it needs a position near the car: its own
+            command = await self._with_position(vehicle, command)
         try:
             outcome = await self.sender.send(vehicle, command)
         except VehicleUnavailableError:
@@ -247,6 +262,19 @@ class VehicleService:
                 hint=_refusal_hint(outcome.reason),
             )
         return outcome
+
+    async def _with_position(self, vehicle: Vehicle, command: Command) -> Command:
+        data = await self.data(vehicle, ["drive_state", "location_data"])
+        drive = data.get("drive_state")
+        lat = drive.get("latitude") if isinstance(drive, dict) else None
+        lon = drive.get("longitude") if isinstance(drive, dict) else None
+        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+            raise RefusedError(
+                f"{vehicle.label} did not report its position, which closing the windows needs",
+                hint="try again in a minute",
+            )
+        params = {**command.params, "lat": float(lat), "lon": float(lon)}
+        return Command(command.name, params, command.idempotency_key)
 
 
 def _refusal_hint(reason: str) -> str | None:

@@ -246,7 +246,7 @@ def test_service_failures_exit_75_and_nothing_runs_twice(
     car: Endpoint, rule: dict[str, Any], status: int | None
 ) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online"})
-    car.faults({"path": "/api/1/vehicles/*/command/*", "count": 1, **rule})
+    car.faults({"path": "/api/1/vehicles/*/command/*", **rule})
     result = invoke("--json", "climate", "on")
     assert result.code == 75, result.output
     error = result.json()["error"]
@@ -256,6 +256,7 @@ def test_service_failures_exit_75_and_nothing_runs_twice(
     if status is not None:
         assert error["http"]["txid"]
     assert executed(car) == []  # the failed command did not run
+    assert result.json()["queued"]["commands"] == ["auto_conditioning_start"]
 
 
 def test_piped_output_is_plain_and_quiet_is_silent(car: Endpoint) -> None:
@@ -289,7 +290,7 @@ def test_ctrl_c_during_a_wake(car: Endpoint) -> None:
 
 
 def test_the_demo_leaves_the_users_home_untouched(
-    carctl_home: Path, memory_keyring: Any, tmp_path: Path
+    carctl_home: Path, memory_keyring: Any, real_clock: None
 ) -> None:
     result = invoke("demo")
     assert result.code == 0, result.output

@@ -1,0 +1,272 @@
+"""`carctl queue`: what waits to be delivered, and delivering it."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.errors import ExitCode, TemporaryError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from carctl.delivery.queue import Entry
+
+
+def _queue(app: AppContext) -> Any:
+    from carctl.delivery.queue import Queue
+
+    return Queue(app.paths.state_db)
+
+
+def _age(app: AppContext, moment: float) -> str:
+    from carctl.cli.render import ago
+
+    return ago(app.clock.now() - moment)
+
+
+def _hhmm(moment: float | None) -> str:
+    return "–" if moment is None else time.strftime("%H:%M", time.localtime(moment))
+
+
+def _error_text(entry: Entry) -> str:
+    if not entry.last_error:
+        return ""
+    status = f"HTTP {entry.last_status} " if entry.last_status else ""
+    txid = f" (txid {entry.last_txid})" if entry.last_txid else ""
+    return f"{status}{entry.last_error}{txid}"
+
+
+def _what(entry: Entry) -> str:
+    """ "climate on", "temperature set to 21.0 °C": the words of `data.steps`."""
+    from carctl.vehicle.routines import describe
+    from carctl.vehicle.service import Command
+
+    try:
+        return describe(Command(entry.command, entry.arguments))[1]
+    except (TypeError, ValueError):
+        return entry.command
+
+
+def _breaker(app: AppContext) -> dict[str, Any]:
+    from carctl.delivery.health import HealthStore
+
+    store = HealthStore(app.paths.state_db, app.endpoint.origin)
+    try:
+        health = store.read()
+    finally:
+        store.close()
+    return health.to_json(app.clock.now())
+
+
+@click.group(invoke_without_command=True)
+@click.option("--all", "all_", is_flag=True, help="With no subcommand: list finished ones too.")
+@click.pass_context
+def queue(ctx: click.Context, all_: bool) -> None:
+    """What waits to be delivered: list, show, cancel, run, worker.
+
+    Commands that could not be sent because the vehicle API was failing wait
+    here until they are delivered, or until they expire.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_, all_=all_)
+
+
+@queue.command("list")
+@click.option("--all", "all_", is_flag=True, help="Include delivered, failed and expired entries.")
+@pass_app
+def list_(app: AppContext, all_: bool) -> None:
+    """List queued commands, the breaker's state and whether a worker runs."""
+    from carctl.delivery.worker import running
+
+    store = _queue(app)
+    try:
+        entries = store.entries(include_finished=all_)
+    finally:
+        store.close()
+    breaker = _breaker(app)
+    worker = running(app.paths)
+    data = {
+        "entries": [e.to_json() for e in entries],
+        "breaker": breaker,
+        "worker_running": worker,
+    }
+
+    def draw(console: Console) -> None:
+        from rich import box
+        from rich.table import Table
+
+        if not entries:
+            console.print("Nothing queued." if not all_ else "The queue is empty.", markup=False)
+        else:
+            table = Table(box=box.SIMPLE if app.output.color else None, show_edge=False)
+            for column in (
+                "#",
+                "Command",
+                "Car",
+                "Status",
+                "Age",
+                "Expires",
+                "Tries",
+                "Last error",
+            ):
+                table.add_column(column)
+            for e in entries:
+                table.add_row(
+                    str(e.id),
+                    _what(e),
+                    e.vehicle_name,
+                    e.status,
+                    _age(app, e.created_at),
+                    _hhmm(e.expires_at),
+                    str(e.attempts),
+                    _error_text(e),
+                )
+            console.print(table)
+        state = breaker["state"]
+        line = f"API {app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']}/10"
+        if state != "closed" and breaker.get("open_until"):
+            line += f", next try after {_hhmm(breaker['open_until'])}"
+        console.print(line, markup=False)
+        console.print(f"worker: {'running' if worker else 'not running'}", markup=False)
+
+    app.output.result(app.command, data, human=draw)
+
+
+@queue.command()
+@click.argument("entry_id", type=int, metavar="ID")
+@pass_app
+def show(app: AppContext, entry_id: int) -> None:
+    """Everything about one entry."""
+    from carctl.errors import UsageError
+
+    store = _queue(app)
+    try:
+        entry = store.get(entry_id)
+    finally:
+        store.close()
+    if entry is None:
+        raise UsageError(f"there is no queue entry #{entry_id}", hint="`carctl queue` lists them")
+    data = entry.to_json()
+    lines = [
+        f"#{entry.id} {_what(entry)} for {entry.vehicle_name}: {entry.status}",
+        f"  params       {data['params']}",
+        f"  queued       {data['created_at']} ({_age(app, entry.created_at)})",
+        f"  expires      {data['expires_at']}",
+        f"  attempts     {entry.attempts}",
+    ]
+    if entry.status == "pending":
+        lines.append(f"  next try     {data['next_attempt_at']}")
+    if entry.last_error:
+        lines.append(f"  last error   {_error_text(entry)}")
+    if entry.finished_at:
+        lines.append(f"  finished     {data['finished_at']}")
+    app.output.result(app.command, data, human="\n".join(lines))
+
+
+@queue.command()
+@click.argument("entry_id", type=int, metavar="ID", required=False)
+@click.option("--all", "all_", is_flag=True, help="Cancel every pending entry.")
+@pass_app
+def cancel(app: AppContext, entry_id: int | None, all_: bool) -> None:
+    """Cancel a pending entry (or --all), so it is never sent."""
+    from carctl.errors import UsageError
+
+    if (entry_id is None) == (not all_):
+        raise UsageError("give an entry ID or --all", hint="`carctl queue` lists the IDs")
+    store = _queue(app)
+    try:
+        ids = store.cancel(entry_id, now=app.clock.now())
+    finally:
+        store.close()
+    human = (
+        "Nothing was pending."
+        if not ids
+        else f"Cancelled {', '.join(f'#{i}' for i in ids)}; it will not be sent."
+        if len(ids) == 1
+        else f"Cancelled {', '.join(f'#{i}' for i in ids)}; they will not be sent."
+    )
+    app.output.result(app.command, {"cancelled": ids}, human=human)
+
+
+def _runner(app: AppContext) -> Any:
+    import random
+
+    from carctl.delivery.worker import Runner
+
+    return Runner(app.paths, app.env, clock=app.clock, rng=random.Random())
+
+
+@queue.command()
+@pass_app
+def run(app: AppContext) -> None:
+    """Make one pass over everything pending (for cron).
+
+    Exits 0 when nothing is left pending, 75 when something still waits.
+    """
+    runner = _runner(app)
+    try:
+        result = app.run(runner.one_pass(due_only=False))
+    finally:
+        runner.close()
+    data = {
+        "delivered": result.delivered,
+        "failed": result.failed,
+        "expired": result.expired,
+        "pending": result.pending,
+    }
+    text = (
+        f"Delivered {result.delivered}, failed {result.failed}, expired {len(result.expired)}; "
+        f"{result.pending} still pending."
+    )
+    if result.pending:
+        error = TemporaryError(text, hint="`carctl queue` shows why; the next run tries again")
+        error.data = data
+        raise error
+    app.output.result(app.command, data, human=text)
+
+
+@queue.command()
+@click.option("--until-empty", is_flag=True, help="Exit when nothing is pending.")
+@pass_app
+def worker(app: AppContext, until_empty: bool) -> None:
+    """Deliver queued commands as they become due, until stopped (systemd, launchd).
+
+    Only one worker runs at a time; a second one exits at once.
+    """
+    import asyncio
+    import signal
+
+    from carctl.delivery.worker import single
+
+    with single(app.paths) as mine:
+        if not mine:
+            app.output.result(
+                app.command,
+                {"started": False, "reason": "another worker is running"},
+                human="Another worker is already running.",
+            )
+            return
+        runner = _runner(app)
+
+        async def main() -> Any:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            return await runner.loop(until_empty=until_empty, stop=stop)
+
+        try:
+            result = app.run(main())
+        finally:
+            runner.close()
+    app.output.result(
+        app.command,
+        {"delivered": result.delivered, "failed": result.failed, "pending": result.pending},
+        human=f"Worker stopped: delivered {result.delivered}, {result.pending} pending.",
+    )
+    if result.pending and until_empty:
+        raise click.exceptions.Exit(int(ExitCode.TEMPFAIL))

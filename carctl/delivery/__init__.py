@@ -1,0 +1,1 @@
+"""Delivery when the API fails: retries, the shared budget and breaker, the queue, the worker."""

@@ -1,0 +1,110 @@
+"""One request, sent politely: breaker first, then up to three attempts within budget.
+
+The guard wraps every API request of a run. Before the first attempt it asks
+the breaker (shared by all processes) whether anything may be sent; between
+attempts it asks the budget whether a retry is allowed, waits the jittered
+delay (never before `Retry-After`), and never waits past the run's deadline.
+Any answer that is not a retryable failure proves the service is up and
+counts as a success.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
+from typing import TypeVar
+
+from carctl.clock import Clock
+from carctl.delivery import health as rules
+from carctl.delivery.health import HealthStore
+from carctl.delivery.policy import MAX_ATTEMPTS, next_delay
+from carctl.errors import CarctlError, TemporaryError
+
+T = TypeVar("T")
+
+
+class BreakerOpenError(TemporaryError):
+    """Nothing was sent: the vehicle API has been failing and carctl is giving it air."""
+
+    code = "breaker_open"
+
+
+def _clock_time(moment: float) -> str:
+    return datetime.fromtimestamp(moment).strftime("%H:%M:%S")
+
+
+class Guard:
+    def __init__(
+        self,
+        store: HealthStore,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        deadline: float,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.rng = rng
+        self.deadline = deadline
+        self.attempts = 0  # requests sent in this run
+        self.retries = 0
+
+    def refused(self, admission: rules.Admission) -> BreakerOpenError:
+        health = self.store.read()
+        since = f" since {_clock_time(health.first_failure_at)}" if health.first_failure_at else ""
+        last = f" (last: {health.last_failure})" if health.last_failure else ""
+        when = f"; next try after {_clock_time(admission.until)}" if admission.until else ""
+        if admission.reason == "retry_after":
+            message = f"the vehicle API asked carctl to wait{when}"
+        else:
+            message = (
+                f"the vehicle API has been failing{since}: {health.failures} failures in a row"
+                f"{last}; carctl sends nothing until it has had time to recover{when}"
+            )
+        return BreakerOpenError(message, hint="`carctl queue` shows what waits to be delivered")
+
+    async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        now = self.clock.now()
+        admission = self.store.transact(partial(rules.admit, now=now))
+        if not admission.send:
+            raise self.refused(admission)
+        retry = 0
+        while True:
+            self.attempts += 1
+            try:
+                value = await attempt()
+            except CarctlError as exc:
+                if not exc.retryable:
+                    if exc.http is not None and exc.http.status is not None:
+                        self.store.transact(partial(rules.record_success, now=self.clock.now()))
+                    raise
+                exc.attempts = retry + 1
+                failed_at = self.clock.now()
+                self.store.transact(
+                    partial(
+                        rules.record_failure,
+                        error=exc,
+                        now=failed_at,
+                        rng=self.rng,
+                        probe=admission.probe,
+                    )
+                )
+                if admission.probe or retry + 1 >= MAX_ATTEMPTS:
+                    raise
+                if not self.store.transact(partial(rules.can_retry, now=failed_at)):
+                    raise
+                delay = next_delay(exc, retry, now=failed_at, rng=self.rng)
+                if failed_at + delay > self.deadline:
+                    raise
+                await self.clock.sleep(delay)
+                retry += 1
+                self.retries += 1
+                again = self.store.transact(partial(rules.admit, now=self.clock.now()))
+                if not again.send:  # another process opened the breaker meanwhile
+                    raise
+                admission = again
+                continue
+            self.store.transact(partial(rules.record_success, now=self.clock.now()))
+            return value

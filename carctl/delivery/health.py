@@ -1,0 +1,208 @@
+"""The retry budget and the breaker, per API origin, shared by every carctl process.
+
+Budget (after gRPC retry throttling): 10 tokens; a retryable failure costs 1,
+a success refunds 0.1; retries are sent only while tokens > 5. Tokens also
+come back at one a minute, so yesterday's outage does not throttle today.
+
+Breaker: opens after 5 consecutive server-side or network failures, when the
+budget is exhausted, or while a `Retry-After` deadline is in the future. While
+open nothing is sent; commands go to the queue. After a cool-down (30 s,
+doubling after each failed probe up to 5 min, each drawn from
+[cool-down/2, cool-down] so clients spread out) one process wins the right to
+send a single probe; its success closes the breaker.
+
+The rules are pure functions over a `Health` record; `HealthStore` applies
+them inside one `BEGIN IMMEDIATE` transaction, so processes never race.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TypeVar
+
+from carctl.errors import CarctlError, RateLimitedError
+
+MAX_TOKENS = 10.0
+RETRY_THRESHOLD = 5.0
+REFUND = 0.1
+REGEN_PER_S = 1 / 60
+OPEN_AFTER = 5
+COOLDOWN_START_S = 30.0
+COOLDOWN_MAX_S = 300.0
+PROBE_LEASE_S = 30.0
+
+T = TypeVar("T")
+
+
+@dataclass
+class Health:
+    origin: str
+    tokens: float = MAX_TOKENS
+    tokens_at: float = 0.0
+    failures: int = 0
+    first_failure_at: float | None = None
+    last_failure_at: float | None = None
+    last_failure: str | None = None
+    state: str = "closed"  # closed | open
+    opened_at: float | None = None
+    open_until: float | None = None
+    cooldown: float | None = None
+    probe_until: float | None = None
+    retry_after_until: float | None = None
+
+    def to_json(self, now: float) -> dict[str, object]:
+        data = asdict(self)
+        data["tokens"] = round(self.tokens, 2)
+        data["state"] = self.describe_state(now)
+        return data
+
+    def describe_state(self, now: float) -> str:
+        if self.retry_after_until is not None and now < self.retry_after_until:
+            return "waiting" if self.state == "closed" else "open"
+        if self.state == "open":
+            return "half-open" if self.open_until is not None and now >= self.open_until else "open"
+        return "closed"
+
+
+@dataclass(frozen=True)
+class Admission:
+    send: bool
+    probe: bool = False
+    until: float | None = None  # when sending may be allowed again
+    reason: str = ""
+
+
+def regenerate(health: Health, now: float) -> None:
+    if now > health.tokens_at:
+        health.tokens = min(MAX_TOKENS, health.tokens + (now - health.tokens_at) * REGEN_PER_S)
+    health.tokens_at = now  # a clock that went backwards only stops regeneration
+
+
+def admit(health: Health, *, now: float) -> Admission:
+    """May a request be sent now? At most one probe while the breaker is half-open."""
+    regenerate(health, now)
+    if health.retry_after_until is not None:
+        if now < health.retry_after_until:
+            if health.retry_after_until - now > 86400:  # the clock jumped back a long way
+                health.retry_after_until = None
+            else:
+                return Admission(False, until=health.retry_after_until, reason="retry_after")
+        else:
+            health.retry_after_until = None
+    if health.state != "open":
+        return Admission(True)
+    cooldown = health.cooldown or COOLDOWN_START_S
+    if health.open_until is None or health.open_until - now > cooldown:
+        health.open_until = now + cooldown  # the clock went backwards: do not stall for ever
+    if now < health.open_until:
+        return Admission(False, until=health.open_until, reason="breaker_open")
+    if health.probe_until is not None and now < health.probe_until <= now + PROBE_LEASE_S:
+        return Admission(False, until=health.probe_until, reason="probe_in_flight")
+    health.probe_until = now + PROBE_LEASE_S
+    return Admission(True, probe=True)
+
+
+def can_retry(health: Health, *, now: float) -> bool:
+    regenerate(health, now)
+    return health.state == "closed" and health.tokens > RETRY_THRESHOLD
+
+
+def record_failure(
+    health: Health, *, error: CarctlError, now: float, rng: random.Random, probe: bool
+) -> None:
+    regenerate(health, now)
+    health.tokens = max(0.0, health.tokens - 1)
+    server_side = not isinstance(error, RateLimitedError)
+    if server_side:
+        health.failures += 1
+        health.first_failure_at = health.first_failure_at or now
+        health.last_failure_at = now
+        health.last_failure = _summary(error)
+    if error.retry_at is not None and error.retry_at > now:
+        health.retry_after_until = max(health.retry_after_until or 0.0, error.retry_at)
+    exhausted = health.tokens <= RETRY_THRESHOLD
+    if probe or (health.state == "closed" and (health.failures >= OPEN_AFTER or exhausted)):
+        if health.state == "closed":
+            health.cooldown = COOLDOWN_START_S
+            health.opened_at = now
+        elif probe:
+            health.cooldown = min(COOLDOWN_MAX_S, (health.cooldown or COOLDOWN_START_S) * 2)
+        cooldown = health.cooldown or COOLDOWN_START_S
+        health.state = "open"
+        health.open_until = now + rng.uniform(cooldown / 2, cooldown)
+        health.probe_until = None
+
+
+def record_success(health: Health, *, now: float) -> None:
+    regenerate(health, now)
+    health.tokens = min(MAX_TOKENS, health.tokens + REFUND)
+    health.failures = 0
+    health.first_failure_at = None
+    health.state = "closed"
+    health.opened_at = health.open_until = health.cooldown = health.probe_until = None
+
+
+def _summary(error: CarctlError) -> str:
+    if error.http is not None and error.http.status:
+        return f"HTTP {error.http.status} on {error.http.method} {error.http.path}"
+    return error.code
+
+
+class HealthStore:
+    """`api_health` rows, read and changed in one transaction each."""
+
+    def __init__(self, db_path: Path, origin: str) -> None:
+        self.db_path = db_path
+        self.origin = origin
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            from carctl.state import connect
+
+            self._db = connect(self.db_path)
+        return self._db
+
+    def transact(self, change: Callable[[Health], T]) -> T:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            health = self._load(db)
+            result = change(health)
+            self._save(db, health)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return result
+
+    def read(self) -> Health:
+        return self._load(self._connection())
+
+    def _load(self, db: sqlite3.Connection) -> Health:
+        names = [f.name for f in fields(Health)]
+        row = db.execute(
+            f"SELECT {', '.join(names)} FROM api_health WHERE origin = ?",  # noqa: S608
+            (self.origin,),
+        ).fetchone()
+        if row is None:
+            return Health(origin=self.origin)
+        return Health(**dict(zip(names, row, strict=True)))
+
+    def _save(self, db: sqlite3.Connection, health: Health) -> None:
+        data = asdict(health)
+        names = list(data)
+        db.execute(
+            f"INSERT OR REPLACE INTO api_health ({', '.join(names)})"  # noqa: S608
+            f" VALUES ({', '.join('?' * len(names))})",
+            [data[n] for n in names],
+        )
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,203 @@
+"""Delivering commands: queueing what a run could not send, and sending queued entries.
+
+`Delivery` is what a direct run uses when a command fails in a way that may
+pass (5xx, network, 429, breaker open): the command and the steps after it go
+to the queue together, with the idempotency keys they were sent with, and a
+background worker is started. `deliver_batch` is what the worker (and
+`carctl queue run`) does with one car's claimed entries: ask the car's state
+(without waking), wake it once for all of them, send each in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from carctl.api.request_log import RequestLog
+from carctl.clock import Clock
+from carctl.delivery.diagnosis import diagnose
+from carctl.delivery.guard import BreakerOpenError
+from carctl.delivery.health import HealthStore
+from carctl.delivery.policy import queue_delay
+from carctl.delivery.queue import Entry, NewCommand, Queue
+from carctl.errors import (
+    BadRequestError,
+    CarctlError,
+    NotFoundError,
+    RefusedError,
+    TemporaryError,
+)
+from carctl.vehicle.model import Vehicle
+from carctl.vehicle.service import Command, VehicleService
+
+log = logging.getLogger("carctl.delivery")
+WAKE_TIMEOUT_S = 90.0
+
+
+def queueable(error: CarctlError) -> bool:
+    """Failures that may pass: the command should wait in the queue, not be dropped."""
+    return isinstance(error, TemporaryError)
+
+
+def permanent(error: CarctlError) -> bool:
+    """Failures a later try cannot fix: the entry fails instead of waiting."""
+    if isinstance(error, BadRequestError | NotFoundError):
+        return True
+    return isinstance(error, RefusedError) and error.http is None  # the car said no
+
+
+def _hhmm(moment: float) -> str:
+    return datetime.fromtimestamp(moment).strftime("%H:%M")
+
+
+@dataclass
+class Delivery:
+    """A direct run's link to the queue."""
+
+    queue: Queue
+    health: HealthStore
+    request_log: RequestLog | None
+    scope: str
+    origin: str
+    clock: Clock
+    ttl_s: float
+    use_queue: bool = True
+    start_worker: Callable[[], str] | None = None  # returns "started", "running" or "off"
+
+    def sent(self, vehicle: Vehicle, command: Command) -> None:
+        """A direct success supersedes older queued commands in its slot."""
+        superseded = self.queue.supersede(
+            scope=self.scope,
+            vehicle_id=vehicle.id,
+            slot=command.slot,
+            now=self.clock.now(),
+            by=f"a direct {command.name}",
+        )
+        if superseded:
+            log.info("%d queued %s superseded by a direct command", superseded, command.slot)
+
+    def instead(
+        self,
+        error: CarctlError,
+        vehicle: Vehicle | None,
+        commands: list[Command],
+        *,
+        expires_at: float | None,
+    ) -> None:
+        """Queue the commands a run could not send, and explain; the caller re-raises."""
+        if not queueable(error) or not commands:
+            return
+        now = self.clock.now()
+        recent = self.request_log.recent(self.origin, limit=50) if self.request_log else []
+        error.data = {
+            **(error.data or {}),
+            "diagnosis": diagnose(error, self.health.read(), recent, now=now),
+        }
+        if not self.use_queue:
+            error.hint = "--no-queue was given, so nothing was queued; try again later"
+            return
+        if vehicle is None:
+            error.hint = (
+                "carctl could not tell which car this is without the API, so nothing was "
+                "queued; try again later"
+            )
+            return
+        deadline = expires_at if expires_at is not None else now + self.ttl_s
+        entries = self.queue.add(
+            scope=self.scope,
+            origin=self.origin,
+            vehicle_id=vehicle.id,
+            vehicle_name=vehicle.display_name,
+            commands=[NewCommand(c.name, c.params, c.slot, c.idempotency_key) for c in commands],
+            expires_at=deadline,
+            now=now,
+            error=error,
+        )
+        worker = self.start_worker() if self.start_worker else "off"
+        ids = [e.id for e in entries]
+        error.queued = {
+            "ids": ids,
+            "commands": [e.command for e in entries],
+            "expires_at": datetime.fromtimestamp(deadline)
+            .astimezone()
+            .isoformat(timespec="seconds"),
+            "worker": worker,
+        }
+        error.vehicle = error.vehicle or vehicle.ref()
+        what = ", ".join(f"#{e.id} {e.command}" for e in entries)
+        delivery = {
+            "started": "a background worker will deliver it when the API recovers",
+            "running": "the background worker will deliver it when the API recovers",
+            "off": "`carctl queue run` (or `carctl queue worker`) delivers it",
+        }[worker]
+        error.hint = (
+            f"{what} for {vehicle.display_name}, expires {_hhmm(deadline)}; {delivery}. "
+            f"`carctl queue` shows it, `carctl queue cancel {ids[0]}` cancels it"
+            + (" (and the rest with --all)" if len(ids) > 1 else "")
+            + "; --no-queue does not queue"
+        )
+
+
+async def deliver_batch(
+    service: VehicleService,
+    queue: Queue,
+    batch: list[Entry],
+    *,
+    owner: int,
+    clock: Clock,
+    rng: random.Random,
+) -> dict[str, int]:
+    """Send one car's entries in order, sharing one wake. Returns counts by outcome."""
+    counts = {"delivered": 0, "failed": 0, "waiting": 0, "skipped": 0}
+    first = batch[0]
+    vehicle = Vehicle(first.vehicle_id, "", first.vehicle_name, "unknown")
+
+    def later(entries: list[Entry], error: CarctlError, *, tried: bool) -> None:
+        now = clock.now()
+        wait = queue_delay(entries[0].attempts + (1 if tried else 0), rng)
+        if error.retry_at is not None:
+            wait = max(wait, error.retry_at - now)
+        queue.retry_later(entries, error, now=now, at=now + wait, tried=tried)
+        counts["waiting"] += len(entries)
+        log.info(
+            "queue: %s for %s waits %.0f s: %s",
+            ", ".join(f"#{e.id}" for e in entries),
+            vehicle.display_name,
+            wait,
+            error.message,
+        )
+
+    try:
+        vehicle = await service.current(vehicle)
+        if vehicle.state != "online":
+            vehicle = (await service.wake(vehicle, timeout=WAKE_TIMEOUT_S)).vehicle
+    except CarctlError as exc:
+        if permanent(exc):
+            for entry in batch:
+                queue.failed(entry.id, exc, now=clock.now())
+            counts["failed"] += len(batch)
+            return counts
+        later(batch, exc, tried=not isinstance(exc, BreakerOpenError))
+        return counts
+    for index, entry in enumerate(batch):
+        if queue.begin_send(entry.id, owner=owner, now=clock.now()) is None:
+            counts["skipped"] += 1  # superseded, cancelled or expired meanwhile
+            continue
+        command = Command(entry.command, entry.arguments, entry.idempotency_key)
+        try:
+            await service.command(vehicle, command, timeout=WAKE_TIMEOUT_S)
+        except CarctlError as exc:
+            if permanent(exc):
+                queue.failed(entry.id, exc, now=clock.now())
+                counts["failed"] += 1
+                log.warning("queue: #%d %s failed: %s", entry.id, entry.command, exc.message)
+                continue
+            later(batch[index:], exc, tried=not isinstance(exc, BreakerOpenError))
+            return counts
+        queue.delivered(entry.id, now=clock.now())
+        counts["delivered"] += 1
+        log.info("queue: delivered #%d %s to %s", entry.id, entry.command, vehicle.display_name)
+    return counts

@@ -1,0 +1,212 @@
+"""The queue worker: one at a time, in the background or the foreground.
+
+- `spawn` starts a detached `carctl queue worker --until-empty` after a run
+  queued something; it exits when nothing is pending.
+- `carctl queue worker` runs the same loop until stopped (systemd, launchd).
+- `carctl queue run` makes one pass over everything pending (cron).
+
+A lock file keeps the looping worker single; `queue run` does not need it,
+because claiming entries is itself exclusive (leases in one transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from carctl.api.connect import open_client
+from carctl.clock import Clock
+from carctl.delivery.guard import Guard
+from carctl.delivery.health import HealthStore
+from carctl.delivery.queue import Entry, Queue
+from carctl.delivery.runner import deliver_batch
+from carctl.errors import CarctlError
+from carctl.paths import Paths
+from carctl.settings import Value, load_settings
+from carctl.vehicle.cache import VehicleCache
+from carctl.vehicle.service import VehicleService
+
+log = logging.getLogger("carctl.worker")
+MIN_SLEEP_S = 0.2
+MAX_SLEEP_S = 30.0
+RUN_DEADLINE_S = 20.0
+
+
+def lock_path(paths: Paths) -> Path:
+    return paths.state_dir / "worker.lock"
+
+
+@contextlib.contextmanager
+def single(paths: Paths) -> Iterator[bool]:
+    """Hold the worker lock if nobody else does; yields whether we got it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no flock, the worker is not single
+        yield True
+        return
+    path = lock_path(paths)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def running(paths: Paths) -> bool:
+    """Is a looping worker alive (holding the lock)?"""
+    with single(paths) as free:
+        return not free
+
+
+def spawn(paths: Paths, env: Mapping[str, str]) -> str:
+    """Start a detached worker unless one runs; "started" or "running"."""
+    if running(paths):
+        return "running"
+    log_file = paths.log_file
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.Popen(
+        [sys.executable, "-m", "carctl", "queue", "worker", "--until-empty"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # survives the terminal; never a child we must reap
+        close_fds=True,
+        env=dict(env),
+    )
+    return "started"
+
+
+@dataclass
+class PassResult:
+    delivered: int = 0
+    failed: int = 0
+    waiting: int = 0
+    skipped: int = 0
+    pending: int = 0
+    expired: list[int] = field(default_factory=list)
+
+    def add(self, counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            setattr(self, key, getattr(self, key) + value)
+
+
+class Runner:
+    """Deliver queued entries with the credentials of the profile that queued them."""
+
+    def __init__(
+        self, paths: Paths, env: Mapping[str, str], *, clock: Clock, rng: random.Random
+    ) -> None:
+        self.paths = paths
+        self.env = env
+        self.clock = clock
+        self.rng = rng
+        self.queue = Queue(paths.state_db)
+        self.owner = os.getpid()
+
+    def close(self) -> None:
+        self.queue.close()
+
+    async def deliver(self, batch: list[Entry]) -> dict[str, int]:
+        first = batch[0]
+        base = load_settings(self.paths.config_file, env=self.env, profile=first.profile)
+        settings = dataclasses.replace(
+            base, values={**base.values, "api_url": Value("api_url", first.origin, "queue")}
+        )
+        health = HealthStore(self.paths.state_db, _origin(first.origin))
+        cache = VehicleCache(self.paths.state_db, first.scope)
+        guard = Guard(
+            health,
+            clock=self.clock,
+            rng=self.rng,
+            deadline=self.clock.now() + RUN_DEADLINE_S,
+        )
+        try:
+            async with open_client(
+                settings=settings,
+                paths=self.paths,
+                env=self.env,
+                clock=self.clock,
+                insecure=True,  # the run that queued it already passed the http:// check
+            ) as client:
+                client.guard = guard
+                service = VehicleService(client, cache, clock=self.clock)
+                return await deliver_batch(
+                    service, self.queue, batch, owner=self.owner, clock=self.clock, rng=self.rng
+                )
+        except CarctlError as exc:  # e.g. the profile's settings no longer load
+            self.queue.retry_later(
+                batch, exc, now=self.clock.now(), at=self.clock.now() + 60, tried=False
+            )
+            return {"waiting": len(batch)}
+        finally:
+            cache.close()
+            health.close()
+
+    async def one_pass(self, *, due_only: bool) -> PassResult:
+        result = PassResult()
+        before = {e.id for e in self.queue.entries() if e.status == "pending"}
+        tried: set[int] = set()
+        while True:
+            batch = self.queue.claim(owner=self.owner, now=self.clock.now(), due_only=due_only)
+            if not batch:
+                break
+            if batch[0].id in tried:  # already tried in this pass: leave it for the next
+                self.queue.release(batch)
+                break
+            tried.update(e.id for e in batch)
+            result.add(await self.deliver(batch))
+        self.queue.expire_now(self.clock.now())
+        after = {e.id: e for e in self.queue.entries(include_finished=True)}
+        result.expired = sorted(i for i in before if after.get(i) and after[i].status == "expired")
+        result.pending = self.queue.pending()
+        return result
+
+    async def loop(self, *, until_empty: bool, stop: asyncio.Event | None = None) -> PassResult:
+        total = PassResult()
+        while stop is None or not stop.is_set():
+            result = await self.one_pass(due_only=True)
+            total.delivered += result.delivered
+            total.failed += result.failed
+            total.expired += result.expired
+            total.pending = result.pending
+            if until_empty and result.pending == 0:
+                break
+            await self._sleep(stop)
+        return total
+
+    async def _sleep(self, stop: asyncio.Event | None) -> None:
+        now = self.clock.now()
+        due = self.queue.next_due()
+        wait = MAX_SLEEP_S if due is None else due - now
+        wait = min(MAX_SLEEP_S, max(MIN_SLEEP_S, wait))
+        if stop is None:
+            await self.clock.sleep(wait)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=wait)
+
+
+def _origin(api_url: str) -> str:
+    from carctl.api.connect import endpoint_for
+
+    return endpoint_for(api_url, insecure=True).origin
