@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 import carctl.clock
-
 from carctl.mock import create_app
 from carctl.mock.clock import ManualClock
 from carctl.mock.seed import Seed, load_seed
