@@ -43,10 +43,10 @@ def control(
     url: str | None = None,
 ) -> Any:
     """One call to the mock's control API; `url` targets a served mock instead."""
-    return asyncio.run(_control(state_db, method, path, body, url))
+    return asyncio.run(control_async(state_db, method, path, body, url))
 
 
-async def _control(
+async def control_async(
     state_db: Path, method: str, path: str, body: dict[str, Any] | None, url: str | None
 ) -> Any:
     import httpx

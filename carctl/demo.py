@@ -24,10 +24,13 @@ from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.service import Reporter, VehicleService
 
+OUTAGE_RULE = {"status": 500, "path": "/api/1/*"}
+
 ACCOUNT = "owner@example.com"
 PASSWORD = "ventilate-0600"  # noqa: S105 - the mock's published demo account
 CAR = "Model 3"
 TEMPERATURE = 21.0
+WARMER = 22.0
 
 Say = Callable[[str], None]
 
@@ -82,18 +85,106 @@ async def run_demo(
                 "Windows vented" + (" — confirmed by the car." if vented.confirmed else " — sent."),
                 confirmed=vented.confirmed,
             )
-            status = await routines.status(service, CAR, wake_first=False)
-            state = status.climate or {}
-            step(
-                "status",
-                f"Status: {status.vehicle.state}, cabin "
-                f"{format_temperature(state.get('inside_temp'))}, outside "
-                f"{format_temperature(state.get('outside_temp'))}, climate "
-                f"{'on' if state.get('is_climate_on') else 'off'}, windows "
-                f"{'vented' if (status.windows or {}).get('vented') else 'closed'}.",
-                status=status.to_json(),
-            )
+            await _status_step(service, step, "status")
         finally:
             cache.close()
-    say("The cabin warms while the windows let the night air out. Nothing was lost.")
+        await _outage_act(paths, env, settings, credentials, clock, step, say)
+    say("The cabin warms while the night air goes out. Nothing was lost, nothing ran twice.")
     return story
+
+
+async def _status_step(service: VehicleService, step: Callable[..., None], name: str) -> None:
+    status = await routines.status(service, CAR, wake_first=False)
+    state = status.climate or {}
+    step(
+        name,
+        f"Status: {status.vehicle.state}, cabin "
+        f"{format_temperature(state.get('inside_temp'))}, outside "
+        f"{format_temperature(state.get('outside_temp'))}, climate "
+        f"{'on' if state.get('is_climate_on') else 'off'} at "
+        f"{format_temperature(state.get('driver_temp_setting'))}, windows "
+        f"{'vented' if (status.windows or {}).get('vented') else 'closed'}.",
+        status=status.to_json(),
+    )
+
+
+async def _outage_act(
+    paths: Any,
+    env: dict[str, str],
+    settings: Any,
+    credentials: Credentials,
+    clock: Clock,
+    step: Callable[..., None],
+    say: Say,
+) -> None:
+    """The service fails with 500s; the command is queued, then delivered on recovery."""
+    import random
+
+    from carctl import builtin
+    from carctl.delivery.guard import Guard
+    from carctl.delivery.health import HealthStore
+    from carctl.delivery.queue import Queue
+    from carctl.delivery.runner import Delivery
+    from carctl.delivery.worker import Runner
+    from carctl.errors import CarctlError
+
+    say("06:05. The vehicle API starts answering every request with 500 server error.")
+    await builtin.control_async(
+        paths.state_db, "PUT", "/__mock__/faults", {"rules": [OUTAGE_RULE]}, None
+    )
+    health = HealthStore(paths.state_db, BUILTIN)
+    queue = Queue(paths.state_db)
+    cache = VehicleCache(paths.state_db, entry_name(DEFAULT_PROFILE, BUILTIN))
+    rng = random.Random(2021)
+    try:
+        async with open_client(
+            settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
+        ) as client:
+            client.guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + 20)
+            delivery = Delivery(
+                queue=queue,
+                health=health,
+                request_log=client.request_log,
+                scope=entry_name(DEFAULT_PROFILE, BUILTIN),
+                origin=BUILTIN,
+                clock=clock,
+                ttl_s=30 * 60,
+            )
+            service = VehicleService(client, cache, clock=clock, delivery=delivery)
+            try:
+                await routines.set_temperature(service, CAR, temp=WARMER)
+            except CarctlError as exc:
+                queued = exc.queued or {}
+                diagnosis = (exc.data or {}).get("diagnosis", {})
+                step(
+                    "queued",
+                    f"Set {format_temperature(WARMER)}: {exc.attempts or 1} attempts failed "
+                    f"(HTTP {exc.http.status if exc.http else '–'}); queued as "
+                    f"#{', #'.join(map(str, queued.get('ids', [])))}.",
+                    queued=queued,
+                )
+                say(f"  {diagnosis.get('evidence', exc.message)}")
+        say("06:20. The service recovers.")
+        await builtin.control_async(paths.state_db, "DELETE", "/__mock__/faults", None, None)
+        runner = Runner(paths, env, clock=clock, rng=rng)
+        try:
+            result = await runner.one_pass(due_only=False)
+        finally:
+            runner.close()
+        step(
+            "delivered",
+            f"The queue delivered {result.delivered} command(s), each exactly once.",
+            delivered=result.delivered,
+        )
+        await builtin.control_async(
+            paths.state_db, "POST", "/__mock__/clock", {"advance": 15 * 60}, None
+        )
+        say("06:35.")
+        async with open_client(
+            settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
+        ) as client:
+            await _status_step(VehicleService(client, cache, clock=clock), step, "warming")
+    finally:
+        health.close()
+        queue.close()
+        cache.close()
