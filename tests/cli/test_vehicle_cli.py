@@ -300,9 +300,37 @@ def test_the_demo_leaves_the_users_home_untouched(
         "Woke it: online after",
         "Climate on at 21.0 °C — confirmed by the car.",
         "Windows vented — confirmed by the car.",
-        "climate on, windows vented.",
+        "climate on at 21.0 °C, windows vented.",
+        "Set 22.0 °C: 3 attempts failed (HTTP 500); queued as #1.",
+        "The vehicle service is failing: the last 3 requests",
+        "The queue delivered 1 command(s), each exactly once.",
+        "climate on at 22.0 °C, windows vented.",
     ):
         assert line in result.stdout
     assert not carctl_home.exists()
     assert memory_keyring.entries == {}
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("carctl-demo-*"))
+
+
+def test_the_demo_runs_each_command_once(real_clock: None) -> None:
+    import shutil
+
+    from carctl import builtin
+
+    result = invoke("--json", "demo", "--keep")
+    assert result.code == 0, result.output
+    story = result.json()["data"]
+    home = Path(story["home"])
+    try:
+        stats = builtin.control(home / "state" / "state.db", "GET", "/__mock__/stats")
+    finally:
+        shutil.rmtree(home)
+    assert [c["name"] for c in stats["commands"]] == [
+        "set_temps",
+        "auto_conditioning_start",
+        "window_control",
+        "set_temps",
+    ]
+    assert stats["commands"][-1]["params"]["driver_temp"] == 22.0
+    assert set(stats["executions"].values()) == {1}
+    assert [s["step"] for s in story["steps"]][-3:] == ["queued", "delivered", "warming"]
