@@ -1,0 +1,281 @@
+"""Delivery end to end: retries, breaker, queue and worker against the served and built-in mock.
+
+carctl runs in this process on a virtual clock (`fast_clock`): moving it on is
+how a test lets a cool-down or an expiry pass without waiting.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.test_vehicle_cli import M3, car, executed  # noqa: F401 - the `car` fixture
+from tests.conftest import Endpoint, FastClock, invoke
+
+OUTAGE = {"status": 500, "path": "/api/1/*"}
+
+
+def requests_seen(endpoint: Endpoint) -> int:
+    rows = endpoint.admin("GET", "/__mock__/stats")["requests"]
+    return sum(r["count"] for r in rows if r["path"].startswith("/api/1/"))
+
+
+def queued_entries(include_finished: bool = False) -> list[dict[str, Any]]:
+    args = ("--json", "queue", "list") + (("--all",) if include_finished else ())
+    result = invoke(*args)
+    assert result.code == 0, result.output
+    return result.json()["data"]["entries"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def known(car: Endpoint) -> Endpoint:  # noqa: F811
+    """The car is in the vehicle cache (a run before the outage listed it), and awake."""
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online"})
+    assert invoke("vehicles").code == 0
+    return car
+
+
+def test_outage_queues_then_queue_run_delivers_once(
+    known: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    known.faults(OUTAGE)
+    result = invoke("--json", "climate", "on", "--temp", "21")
+    assert result.code == 75, result.output
+    document = result.json()
+    assert document["ok"] is False
+    assert document["error"]["code"] == "service"
+    assert document["error"]["attempts"] == 3
+    assert document["queued"]["commands"] == ["set_temps", "auto_conditioning_start"]
+    assert document["queued"]["worker"] == "off"  # CI is set in tests
+    assert document["data"]["diagnosis"]["likely"] == "service"
+    assert "the last 3 requests" in document["data"]["diagnosis"]["evidence"]
+    assert executed(known) == []
+    entries = queued_entries()
+    assert [e["command"] for e in entries] == ["set_temps", "auto_conditioning_start"]
+    assert entries[0]["last_error"]["status"] == 500 and entries[0]["last_error"]["txid"]
+
+    still = invoke("queue", "run")  # still failing: 5 failures in a row open the breaker
+    assert still.code == 75 and "2 still pending" in still.stderr
+    assert "breaker open" in invoke("queue").stdout
+
+    known.faults()  # the service recovers
+    fast_clock.offset += 31  # and the breaker's cool-down passes
+    delivered = invoke("--json", "queue", "run")
+    assert delivered.code == 0, delivered.output
+    assert delivered.json()["data"]["delivered"] == 2
+    commands = executed(known)
+    assert [c["name"] for c in commands] == ["set_temps", "auto_conditioning_start"]
+    with sqlite3.connect(known.state_db) as db:
+        queued_keys = [row[0] for row in db.execute("SELECT idempotency_key FROM queue ORDER BY id")]
+    assert [c["idempotency_key"] for c in commands] == queued_keys  # the keys they were queued with
+    assert set(known.admin("GET", "/__mock__/stats")["executions"].values()) == {1}
+    assert invoke("queue", "run").code == 0  # nothing left
+
+
+def test_the_human_message_says_what_why_and_what_next(known: Endpoint) -> None:
+    known.faults(OUTAGE)
+    result = invoke("climate", "on")
+    assert result.code == 75
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: the vehicle API failed: HTTP 500 on GET /api/1/vehicles/")
+    assert lines[1].endswith("· 3 attempts")
+    assert lines[2].startswith("  why: The vehicle service is failing: the last 3 requests")
+    assert "Your network reached the server" in lines[2]
+    assert lines[3].startswith("queued: #1 auto_conditioning_start for Model 3, expires ")
+    assert "`carctl queue cancel 1`" in lines[3] and "--no-queue" in lines[3]
+
+
+def test_the_breaker_opens_and_later_commands_send_nothing(
+    known: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    known.faults(OUTAGE)
+    assert invoke("climate", "on").code == 75
+    assert invoke("vent").code == 75  # the 5th failure in a row opens the breaker
+    seen = requests_seen(known)
+    third = invoke("--json", "climate", "off")
+    assert third.code == 75
+    assert third.json()["error"]["code"] == "breaker_open"
+    assert requests_seen(known) == seen  # nothing was sent
+    entries = queued_entries()
+    assert [e["command"] for e in entries] == ["window_control", "auto_conditioning_stop"]
+    assert "breaker open" in invoke("queue").stdout
+
+    known.faults()
+    assert invoke("queue", "run").code == 75  # still cooling down: nothing sent
+    assert requests_seen(known) == seen
+    fast_clock.offset += 31  # the cool-down passes
+    assert invoke("queue", "run").code == 0
+    names = [c["name"] for c in executed(known)]
+    assert names == ["window_control", "auto_conditioning_stop"]  # climate on was superseded
+    finished = {e["command"]: e["status"] for e in queued_entries(include_finished=True)}
+    assert finished["auto_conditioning_start"] == "superseded"
+    assert "breaker closed" in invoke("queue").stdout
+
+
+def test_flaky_answers_succeed_within_one_run(known: Endpoint) -> None:
+    known.faults({"status": 503, "path": "/api/1/vehicles/*/command/*", "count": 2})
+    result = invoke("--json", "-v", "climate", "on")
+    assert result.code == 0, result.output
+    assert [c["name"] for c in executed(known)] == ["auto_conditioning_start"]
+    assert queued_entries() == []
+    assert result.stderr.count("-> 503") == 2
+
+
+def test_a_rate_limit_is_respected_across_processes(
+    known: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    known.faults(
+        {"status": 429, "path": "/api/1/vehicles/*/command/*", "count": 1, "retry_after": 30}
+    )
+    first = invoke("--json", "climate", "on")
+    assert first.code == 75  # 30 s is past the run's 20 s deadline: queued
+    assert first.json()["error"]["code"] == "rate_limited"
+    seen = requests_seen(known)
+    second = invoke("--json", "vent")  # another run, 10 s later
+    fast_clock.offset += 10
+    assert second.code == 75 and second.json()["error"]["code"] == "breaker_open"
+    assert "asked carctl to wait" in second.json()["error"]["message"]
+    assert requests_seen(known) == seen
+    fast_clock.offset += 25
+    assert invoke("queue", "run").code == 0
+    assert [c["name"] for c in executed(known)] == ["auto_conditioning_start", "window_control"]
+
+
+def test_gateway_errors_are_diagnosed(known: Endpoint) -> None:
+    known.faults({"status": 502, "path": "/api/1/*", "body": "html"})
+    result = invoke("--json", "climate", "on")
+    assert result.code == 75
+    diagnosis = result.json()["data"]["diagnosis"]
+    assert diagnosis["likely"] == "gateway"
+    assert "gateway in front of it" in diagnosis["evidence"]
+    assert "an HTML error page from a gateway" in result.json()["error"]["message"]
+
+
+def test_no_queue(known: Endpoint) -> None:
+    known.faults(OUTAGE)
+    result = invoke("--json", "--no-queue", "climate", "on")
+    assert result.code == 75
+    assert result.json()["queued"] is None
+    assert "nothing was queued" in result.json()["error"]["hint"]
+    assert queued_entries() == []
+
+
+def test_an_expired_command_is_never_sent(known: Endpoint, fast_clock: type[FastClock]) -> None:
+    known.faults(OUTAGE)
+    assert invoke("climate", "on", "--expires-in", "1m").code == 75
+    known.faults()
+    fast_clock.offset += 120
+    result = invoke("--json", "queue", "run")
+    assert result.code == 0
+    assert len(result.json()["data"]["expired"]) == 1
+    assert executed(known) == []
+    (entry,) = queued_entries(include_finished=True)
+    assert entry["status"] == "expired"
+    assert "expired before it could be sent" in entry["last_error"]["message"]
+    assert "expired" in invoke("queue", "show", str(entry["id"])).stdout
+
+
+def test_precondition_queues_its_remaining_steps_together(known: Endpoint) -> None:
+    known.faults({"status": 503, "path": "/api/1/vehicles/*/command/window_control"})
+    result = invoke("--json", "precondition", "--temp", "21", "--vent", "--expires-at", "23:59")
+    assert result.code == 75
+    assert [s["step"] for s in result.json()["data"]["steps"]] == ["set_temps", "climate_on"]
+    assert result.json()["queued"]["commands"] == ["window_control"]
+    assert [c["name"] for c in executed(known)] == ["set_temps", "auto_conditioning_start"]
+
+
+def test_cancelled_entries_are_not_sent(known: Endpoint) -> None:
+    known.faults(OUTAGE)
+    assert invoke("vent").code == 75
+    (entry,) = queued_entries()
+    cancelled = invoke("queue", "cancel", str(entry["id"]))
+    assert cancelled.code == 0 and f"Cancelled #{entry['id']}" in cancelled.stdout
+    known.faults()
+    assert invoke("queue", "run").code == 0
+    assert executed(known) == []
+    assert invoke("queue", "cancel").code == 2
+    assert invoke("queue", "show", "999").code == 2
+
+
+def test_a_send_whose_answer_was_lost_is_not_executed_twice(known: Endpoint) -> None:
+    """A worker died after sending: the retry with the same key is answered from memory."""
+    known.faults(OUTAGE)
+    assert invoke("vent").code == 75
+    (entry,) = queued_entries()
+    known.faults()
+    key = next(
+        row[0]
+        for row in sqlite3.connect(known.state_db).execute("SELECT idempotency_key FROM queue")
+    )
+    status = send_as_another_client(
+        known, f"/api/1/vehicles/{M3}/command/window_control", entry["params"], key
+    )
+    assert status == 200
+    assert invoke("queue", "run").code == 0
+    assert [c["name"] for c in executed(known)] == ["window_control"]
+    assert known.admin("GET", "/__mock__/stats")["executions"] == {key: 1}
+
+
+def send_as_another_client(endpoint: Endpoint, path: str, body: Any, key: str) -> int:
+    """Sign in and send one command with an Idempotency-Key, outside carctl."""
+    import asyncio
+
+    import httpx
+
+    from carctl import builtin
+    from tests.conftest import password_grant
+
+    async def go() -> int:
+        if endpoint.served is not None:
+            client = httpx.AsyncClient(base_url=endpoint.served.url)
+        else:
+            client = httpx.AsyncClient(
+                transport=builtin.transport(endpoint.state_db), base_url=builtin.builtin_url()
+            )
+        async with client:
+            tokens = (await client.post("/oauth2/v3/token", data=password_grant())).json()
+            response = await client.post(
+                path,
+                json=body,
+                headers={
+                    "Authorization": f"Bearer {tokens['access_token']}",
+                    "Idempotency-Key": key,
+                },
+            )
+            return response.status_code
+
+    return asyncio.run(go())
+
+
+def test_a_damaged_state_database(known: Endpoint, carctl_home: Path) -> None:
+    db = carctl_home / "state" / "state.db"
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    result = invoke("climate", "on")
+    assert result.code == 78, result.output
+    assert str(db) in result.stderr
+    assert f"mv {db} {db}.broken" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_background_worker_delivers_and_exits(
+    known: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI")
+    known.faults(OUTAGE)
+    result = invoke("--json", "climate", "on")
+    known.faults()  # the service recovers right after
+    assert result.code == 75
+    assert result.json()["queued"]["worker"] == "started"
+    deadline = time.monotonic() + 60
+    while executed(known) == [] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [c["name"] for c in executed(known)] == ["auto_conditioning_start"]
+    while "worker: running" in invoke("queue").stdout and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "worker: not running" in invoke("queue").stdout  # it exits when the queue is empty
