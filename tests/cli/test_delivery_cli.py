@@ -70,7 +70,8 @@ def test_outage_queues_then_queue_run_delivers_once(
     commands = executed(known)
     assert [c["name"] for c in commands] == ["set_temps", "auto_conditioning_start"]
     with sqlite3.connect(known.state_db) as db:
-        queued_keys = [row[0] for row in db.execute("SELECT idempotency_key FROM queue ORDER BY id")]
+        rows = db.execute("SELECT idempotency_key FROM queue ORDER BY id").fetchall()
+    queued_keys = [row[0] for row in rows]
     assert [c["idempotency_key"] for c in commands] == queued_keys  # the keys they were queued with
     assert set(known.admin("GET", "/__mock__/stats")["executions"].values()) == {1}
     assert invoke("queue", "run").code == 0  # nothing left
