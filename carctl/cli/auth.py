@@ -99,17 +99,19 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
     credentials = credentials_for(app.settings, app.paths, app.env, endpoint, warn=app.output.warn)
 
     async def sign_in() -> Any:
-        async with app.api(with_session=False) as client:
+        async with app.api(credentials=credentials) as client:
             if with_token:
-                return await login_with_refresh_token(
+                signed = await login_with_refresh_token(
                     client, credentials, refresh_token=secret, login_command=command
                 )
-            assert email is not None
-            return await login_with_password(
-                client, credentials, email=email, password=secret, login_command=command
-            )
+            else:
+                assert email is not None
+                signed = await login_with_password(
+                    client, credentials, email=email, password=secret, login_command=command
+                )
+            return signed, await _cars(app, client)
 
-    result = app.run(sign_in())
+    result, cars = app.run(sign_in())
     if result.location.kind == "file":
         reason = credentials.primary_note or "the keyring did not answer"
         app.output.warn(
@@ -129,13 +131,34 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
         "api": endpoint.api_url,
         "store": result.location.to_json(),
         **_expires(app, result.session.expires_at),
+        "vehicles": [car.to_json() for car in cars],
     }
     app.output.result(
         app.command,
         data,
         human=f"Signed in to {endpoint.label} as {result.session.account or 'an unknown account'}"
-        f" (profile {app.settings.profile}).\nSession kept in {result.location.describe()}.",
+        f" (profile {app.settings.profile}).\nSession kept in {result.location.describe()}."
+        + (
+            "\nCars: " + ", ".join(f"{c.display_name} ({c.state})" for c in cars) + "."
+            if cars
+            else ""
+        ),
     )
+
+
+async def _cars(app: AppContext, client: Any) -> list[Any]:
+    """The account's cars, to show and to remember (names for later, even mid-outage)."""
+    from carctl.errors import CarctlError
+    from carctl.vehicle.cache import VehicleCache
+    from carctl.vehicle.service import VehicleService
+
+    cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
+    try:
+        return await VehicleService(client, cache, clock=app.clock).vehicles()
+    except CarctlError:
+        return []  # signing in worked; the list can wait
+    finally:
+        cache.close()
 
 
 @auth.command()

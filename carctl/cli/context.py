@@ -93,7 +93,9 @@ class AppContext:
             self.output.info(line)
 
     @contextlib.asynccontextmanager
-    async def api(self, *, with_session: bool = True) -> AsyncIterator[ApiClient]:
+    async def api(
+        self, *, with_session: bool = True, credentials: Any = None
+    ) -> AsyncIterator[ApiClient]:
         from carctl.api.connect import open_client
 
         async with open_client(
@@ -105,6 +107,7 @@ class AppContext:
             observer=self._observe,
             warn=self.output.warn,
             with_session=with_session,
+            credentials=credentials,
         ) as client:
             yield client
 

@@ -29,11 +29,13 @@ from carctl.errors import (
     NotFoundError,
     RefusedError,
     TemporaryError,
+    UsageError,
 )
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import Command, VehicleService
 
 log = logging.getLogger("carctl.delivery")
+BY_NAME = "name:"  # a queued car known only by what the user called it
 WAKE_TIMEOUT_S = 90.0
 
 
@@ -44,8 +46,8 @@ def queueable(error: CarctlError) -> bool:
 
 def permanent(error: CarctlError) -> bool:
     """Failures a later try cannot fix: the entry fails instead of waiting."""
-    if isinstance(error, BadRequestError | NotFoundError):
-        return True
+    if isinstance(error, BadRequestError | NotFoundError | UsageError):
+        return True  # a bad request, a car no longer on the account, an ambiguous name
     return isinstance(error, RefusedError) and error.http is None  # the car said no
 
 
@@ -86,8 +88,13 @@ class Delivery:
         commands: list[Command],
         *,
         expires_at: float | None,
+        selector: str | None = None,
     ) -> None:
-        """Queue the commands a run could not send, and explain; the caller re-raises."""
+        """Queue the commands a run could not send, and explain; the caller re-raises.
+
+        A car the API could not be asked about, and that the cache does not know,
+        is queued by the name the user gave; the worker finds it on delivery.
+        """
         if not queueable(error) or not commands:
             return
         now = self.clock.now()
@@ -100,11 +107,12 @@ class Delivery:
             error.hint = "--no-queue was given, so nothing was queued; try again later"
             return
         if vehicle is None:
-            error.hint = (
-                "carctl could not tell which car this is without the API, so nothing was "
-                "queued; try again later"
+            vehicle = Vehicle(
+                id=BY_NAME + (selector or "").casefold(),
+                vin="",
+                display_name=selector or "your car",
+                state="unknown",
             )
-            return
         deadline = expires_at if expires_at is not None else now + self.ttl_s
         entries = self.queue.add(
             scope=self.scope,
@@ -126,7 +134,8 @@ class Delivery:
             .isoformat(timespec="seconds"),
             "worker": worker,
         }
-        error.vehicle = error.vehicle or vehicle.ref()
+        if not vehicle.id.startswith(BY_NAME):
+            error.vehicle = error.vehicle or vehicle.ref()
         what = ", ".join(f"#{e.id} {e.command}" for e in entries)
         delivery = {
             "started": "a background worker will deliver it when the API recovers",
@@ -171,7 +180,10 @@ async def deliver_batch(
         )
 
     try:
-        vehicle = await service.current(vehicle)
+        if first.vehicle_id.startswith(BY_NAME):
+            vehicle = await service.locate(first.vehicle_id[len(BY_NAME) :] or None)
+        else:
+            vehicle = await service.current(vehicle)
         if vehicle.state != "online":
             vehicle = (await service.wake(vehicle, timeout=WAKE_TIMEOUT_S)).vehicle
     except CarctlError as exc:

@@ -173,7 +173,9 @@ async def perform(
     except CarctlError as exc:
         if service.delivery is not None:
             known = vehicle or service.known(selector)
-            service.delivery.instead(exc, known, plan[sent:], expires_at=expires_at)
+            service.delivery.instead(
+                exc, known, plan[sent:], expires_at=expires_at, selector=selector
+            )
         raise
     return vehicle
 

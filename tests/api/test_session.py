@@ -176,7 +176,7 @@ def test_the_request_log_holds_no_secret(
     with sqlite3.connect(carctl_home / "state" / "state.db") as db:
         rows = db.execute("SELECT * FROM request_log").fetchall()
     paths = [row[4] for row in rows]
-    assert paths == [TOKEN, VEHICLES]  # the query string is not logged
+    assert paths == [TOKEN, VEHICLES, VEHICLES]  # sign-in lists the cars; no query string
     assert all(row[7] for row in rows)  # every row has its txid
     text = repr(rows)
     stored = json.loads((carctl_home / "state" / "credentials.json").read_text())
