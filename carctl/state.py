@@ -20,6 +20,11 @@ BUSY_TIMEOUT_S = 15.0
 Migration = Callable[[sqlite3.Connection], None]
 
 
+def busy_timeout() -> float:
+    """How long to wait for another process's write; read at call time so tests can shorten it."""
+    return BUSY_TIMEOUT_S
+
+
 def _m1_request_log(db: sqlite3.Connection) -> None:
     db.execute(
         """CREATE TABLE request_log (
@@ -114,11 +119,16 @@ def _recovery_hint(path: Path) -> str:
     )
 
 
+def unusable(path: Path, exc: sqlite3.Error) -> StateError:
+    """A database error as the one-line message users get (locked, damaged, full disk)."""
+    return StateError(f"cannot use {path}: {exc}", hint=_recovery_hint(path))
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating and migrating as needed) the state database."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"cannot open {path}: {exc}", hint=_recovery_hint(path)) from None
     try:

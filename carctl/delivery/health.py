@@ -168,13 +168,21 @@ class HealthStore:
         return self._db
 
     def transact(self, change: Callable[[Health], T]) -> T:
+        from carctl.state import unusable
+
         db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise unusable(self.db_path, exc) from None
         try:
             health = self._load(db)
             result = change(health)
             self._save(db, health)
             db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise unusable(self.db_path, exc) from None
         except BaseException:
             db.execute("ROLLBACK")
             raise

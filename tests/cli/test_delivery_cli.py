@@ -280,3 +280,24 @@ def test_the_background_worker_delivers_and_exits(
     while "worker: running" in invoke("queue").stdout and time.monotonic() < deadline:
         time.sleep(0.2)
     assert "worker: not running" in invoke("queue").stdout  # it exits when the queue is empty
+
+
+def test_a_locked_state_database_is_a_clear_error(
+    known: Endpoint, carctl_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import carctl.state
+
+    monkeypatch.setattr(carctl.state, "BUSY_TIMEOUT_S", 0.2)
+    db = carctl_home / "state" / "state.db"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the database
+    try:
+        result = invoke("climate", "on")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.code == 78, result.output
+    assert f"error: cannot use {db}: database is locked" in result.stderr
+    assert "stop the other carctl process" in result.stderr
+    assert "Traceback" not in result.output
+    assert invoke("climate", "on").code == 0  # once released, all is well
