@@ -117,9 +117,10 @@ class Output:
         human: Human | str | None = None,
         vehicle: Any = None,
         queued: Any = None,
+        ok: bool = True,
     ) -> None:
         if self.json_mode:
-            self._emit(self.envelope(command, ok=True, data=data, vehicle=vehicle, queued=queued))
+            self._emit(self.envelope(command, ok=ok, data=data, vehicle=vehicle, queued=queued))
             return
         if self.quiet or human is None:
             return

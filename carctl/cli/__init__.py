@@ -22,6 +22,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "api": ("carctl.cli.api", "api", "Send one request to the vehicle API (support, scripts)."),
     "auth": ("carctl.cli.auth", "auth", "Sign in, see where the session lives, sign out."),
     "climate": ("carctl.cli.vehicle", "climate", "Climate on or off, or set the temperature."),
+    "doctor": (
+        "carctl.cli.doctor",
+        "doctor",
+        "Find out what is wrong: setup, network, service, car.",
+    ),
     "demo": ("carctl.cli.demo", "demo", "The 06:00 story, end to end, on the built-in API."),
     "precondition": (
         "carctl.cli.vehicle",
@@ -140,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run(args: list[str]) -> int:
     try:
-        cli.main(args=args, prog_name="carctl", standalone_mode=False)
+        returned = cli.main(args=args, prog_name="carctl", standalone_mode=False)
+        if isinstance(returned, int) and returned:  # a command's click.exceptions.Exit(code)
+            return returned
     except click.exceptions.Abort:
         return _report(args, Interrupted("interrupted"))
     except click.exceptions.Exit as exc:

@@ -1,0 +1,149 @@
+"""`carctl doctor`: a verdict for support, and a report that is safe to share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+MARKS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "–"}
+PLAIN = {"pass": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip"}
+COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+
+
+@click.command()
+@click.argument("only", nargs=-1, metavar="[CHECK]...")
+@click.option("--offline", is_flag=True, help="Skip the checks that use the network.")
+@click.option("--list", "list_", is_flag=True, help="List the checks and exit.")
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write a redacted zip for support.",
+)
+@pass_app
+def doctor(
+    app: AppContext, only: tuple[str, ...], offline: bool, list_: bool, bundle: Path | None
+) -> None:
+    """Check setup, network, the vehicle service and the car; say which one is at fault.
+
+    Exits 0 when no check failed, 1 otherwise. Never wakes the car and never
+    sends it a command.
+    """
+    from carctl.doctor.checks import BY_ID, CHECKS
+
+    if list_:
+        rows = [{"id": c.id, "title": c.title, "network": c.network} for c in CHECKS]
+        app.output.result(
+            app.command, rows, human="\n".join(f"{c.id:<12} {c.title}" for c in CHECKS)
+        )
+        return
+    unknown = [name for name in only if name not in BY_ID]
+    if unknown:
+        raise UsageError(
+            f"no check named {unknown[0]!r}", hint=f"checks: {', '.join(BY_ID)} (see --list)"
+        )
+    report, doc = app.run(_diagnose(app, list(only) or None, offline))
+    failed = any(check["status"] == "fail" for check in report["checks"])
+    if bundle is not None:
+        names = _bundle(app, doc, report, bundle)
+        report["bundle"] = {"file": str(bundle), "contents": names}
+    app.output.result(
+        app.command, report, human=lambda console: _draw(app, console, report), ok=not failed
+    )
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+async def _diagnose(app: AppContext, only: list[str] | None, offline: bool) -> Any:
+    from carctl.doctor.model import Doctor
+    from carctl.doctor.run import run_checks, summary, verdict
+
+    doc = Doctor(
+        paths=app.paths,
+        env=dict(app.env),
+        clock=app.clock,
+        profile=app.profile,
+        vehicle=app.vehicle,
+        offline=offline,
+        insecure=app.insecure,
+    )
+    results = await run_checks(doc, only)
+    found = verdict(doc)
+    report = {
+        "verdict": found.verdict,
+        "evidence": found.evidence,
+        "checks": [r.to_json() for r in results],
+        "summary": summary(results),
+    }
+    return report, doc
+
+
+def _bundle(app: AppContext, doc: Any, report: dict[str, Any], target: Path) -> list[str]:
+    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
+    from carctl.doctor.bundle import write_bundle
+
+    settings = None
+    if doc.settings is not None:
+        settings = {
+            "profile": doc.settings.profile,
+            "values": {
+                k: {"value": v.value, "source": v.source} for k, v in doc.settings.values.items()
+            },
+        }
+    secrets = [app.env.get(ENV_ACCESS, ""), app.env.get(ENV_REFRESH, "")]
+    store = doc.fact("credentials", "credentials")
+    if store is not None:
+        try:
+            session, _ = store.load()
+        except Exception:
+            session = None
+        if session is not None:
+            secrets += [session.access_token or "", session.refresh_token or ""]
+    return write_bundle(target, report=report, settings=settings, paths=app.paths, secrets=secrets)
+
+
+def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    color = app.output.color
+    if color:
+        table = Table(box=box.SIMPLE, show_edge=False)
+        for column in ("", "Check", "Detail", "What to do"):
+            table.add_column(column, overflow="fold")
+        for check in report["checks"]:
+            status = check["status"]
+            mark = f"[{COLOURS[status]}]{MARKS[status]}[/]"
+            table.add_row(mark, check["title"], check["detail"], check["remediation"])
+        console.print(table)
+    else:  # pipes and support e-mails: one line per check, its remedy under it
+        for check in report["checks"]:
+            console.print(
+                f"{PLAIN[check['status']]:<5} {check['title']}: {check['detail']}", markup=False
+            )
+            if check["remediation"] and check["status"] in ("warn", "fail"):
+                console.print(f"      → {check['remediation']}", markup=False)
+    counts = report["summary"]
+    console.print(
+        f"{counts['pass']} passed, {counts['warn']} warning{'s' if counts['warn'] != 1 else ''}, "
+        f"{counts['fail']} failed, {counts['skip']} skipped.",
+        markup=False,
+    )
+    label = f"[bold]Verdict: {report['verdict']}[/]" if color else f"Verdict: {report['verdict']}"
+    console.print(label + " — ", end="")
+    console.print(report["evidence"], markup=False)
+    if "bundle" in report:
+        bundle = report["bundle"]
+        console.print(
+            f"Wrote {bundle['file']}: {', '.join(bundle['contents'])}. It holds no token, "
+            "password or full e-mail address, and positions are rounded to about 1 km.",
+            markup=False,
+        )

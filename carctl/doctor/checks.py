@@ -1,0 +1,525 @@
+"""The checks, in the order they run. Each returns a `Finding` with what to do.
+
+None of them wakes the car or sends a vehicle command: the API check lists the
+cars (which never wakes one) and the vehicle check reads that list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import shutil
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from carctl import __version__
+from carctl.doctor.model import FAIL, PASS, WARN, Check, Doctor, Finding
+from carctl.errors import AuthError, CarctlError
+
+T = TypeVar("T")
+CONNECT_TIMEOUT_S = 3.0
+FREE_SPACE_WARN = 50 * 1024 * 1024
+FREE_SPACE_FAIL = 5 * 1024 * 1024
+
+
+async def in_thread(work: Callable[[], T], timeout: float) -> T:
+    """Blocking work in a daemon thread: a hung call cannot stop doctor or its exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def target() -> None:
+        try:
+            value = work()
+        except BaseException as exc:  # handed to the awaiting check
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, value, None)
+
+    threading.Thread(target=target, daemon=True, name="doctor").start()
+    return await asyncio.wait_for(future, timeout)
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+def _hhmm(moment: float) -> str:
+    return datetime.fromtimestamp(moment).strftime("%H:%M")
+
+
+# -- this computer ----------------------------------------------------------------------
+
+
+async def versions(doc: Doctor) -> Finding:
+    detail = (
+        f"carctl {__version__}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()} ({platform.machine()})"
+    )
+    return Finding(PASS, detail, facts={"carctl": __version__, "python": platform.python_version()})
+
+
+async def config(doc: Doctor) -> Finding:
+    from carctl.api.connect import endpoint_for
+    from carctl.settings import load_settings
+
+    path = doc.paths.config_file
+    settings = load_settings(path, env=doc.env, profile=doc.profile, vehicle=doc.vehicle)
+    doc.settings = settings
+    doc.endpoint = endpoint_for(settings.api_url, insecure=doc.insecure)
+    notes = []
+    for directory in (doc.paths.config_dir, doc.paths.state_dir, doc.paths.log_dir):
+        if directory.exists() and not os.access(directory, os.W_OK):
+            return Finding(
+                FAIL,
+                f"{directory} is not writable",
+                f"give your user write access: chmod u+w {directory}",
+            )
+    where = doc.paths.state_dir if doc.paths.state_dir.exists() else doc.paths.state_dir.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if free < FREE_SPACE_FAIL:
+        return Finding(
+            FAIL,
+            f"only {free // 1024} KiB free for {doc.paths.state_dir}",
+            "free some disk space: the queue cannot be written",
+        )
+    if free < FREE_SPACE_WARN:
+        notes.append(f"only {free // 1024 // 1024} MiB free")
+    exists = "" if path.exists() else " (no config file: defaults)"
+    detail = (
+        f"profile {settings.profile}, api {settings.api_url}{exists}; "
+        f"state in {doc.paths.state_dir}" + (f"; {', '.join(notes)}" if notes else "")
+    )
+    return Finding(WARN if notes else PASS, detail, "free some disk space" if notes else "")
+
+
+async def state(doc: Doctor) -> Finding:
+    from carctl.state import connect
+
+    path = doc.paths.state_db
+    if not path.exists():
+        return Finding(PASS, f"{path} does not exist yet (it is created on first use)")
+
+    def probe() -> str:
+        db = connect(path)
+        try:
+            (verdict,) = db.execute("PRAGMA quick_check").fetchone()
+            return str(verdict)
+        finally:
+            db.close()
+
+    verdict = await in_thread(probe, 8.0)
+    if verdict != "ok":
+        return Finding(
+            FAIL,
+            f"{path} is damaged: {verdict}",
+            f"move it aside (mv {path} {path}.broken); carctl starts a new one",
+        )
+    return Finding(PASS, f"{path} is readable and consistent")
+
+
+async def credentials(doc: Doctor) -> Finding:
+    from carctl.api.connect import credentials_for
+    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
+
+    assert doc.settings is not None and doc.endpoint is not None
+    settings, endpoint = doc.settings, doc.endpoint
+    warnings: list[str] = []
+    try:
+        store = await in_thread(
+            lambda: credentials_for(settings, doc.paths, doc.env, endpoint, warn=warnings.append),
+            12.0,
+        )
+    except AuthError as exc:
+        if doc.env.get(ENV_ACCESS) or doc.env.get(ENV_REFRESH):
+            return Finding(WARN, f"{exc.message}; the session comes from the environment")
+        return Finding(FAIL, exc.message, exc.hint or "")
+    location = store.primary.location
+    facts = {"credentials": store}
+    if location.kind == "file":
+        path = store.fallback_file.path
+        mode = f"{path.stat().st_mode & 0o777:o}" if path.exists() else "not written yet"
+        if path.exists() and path.stat().st_mode & 0o077:
+            return Finding(
+                FAIL,
+                f"{path} is readable by other users (mode {mode})",
+                f"chmod 600 {path}, then sign in again to replace the session",
+                facts,
+            )
+        return Finding(
+            WARN,
+            f"no keyring: {store.primary_note}; the session is kept in {path} (mode {mode})",
+            "install or unlock a keyring (e.g. gnome-keyring) to keep the session encrypted",
+            facts,
+        )
+    secure = "secure" if location.secure else "not encrypted (a plaintext backend)"
+    return Finding(
+        PASS if location.secure else WARN,
+        f"keyring {location.detail}, {secure}",
+        "" if location.secure else "use an encrypted keyring backend",
+        facts,
+    )
+
+
+async def session(doc: Doctor) -> Finding:
+    from carctl.api.connect import login_command
+    from carctl.api.credentials import ENV_ACCESS
+    from carctl.api.oauth import load_session
+
+    assert doc.settings is not None and doc.endpoint is not None
+    store = doc.fact("credentials", "credentials")
+    current, location = await in_thread(lambda: load_session(store, doc.env), 12.0)
+    login = login_command(doc.settings.profile)
+    if current is None:
+        return Finding(
+            FAIL, f"not signed in to {doc.endpoint.label}", f"run `{login}`", {"signed_in": False}
+        )
+    facts: dict[str, Any] = {"signed_in": True, "account": current.account}
+    expiry = ""
+    if current.expires_at is not None:
+        left = current.expires_at - doc.clock.now()
+        expiry = (
+            f", access token valid for {left / 60:.0f} min"
+            if left > 0
+            else ", access token expired (renewed on use)"
+        )
+    where = location.describe() if location else "?"
+    detail = f"signed in as {current.account or 'an unknown account'} ({where}){expiry}"
+    if doc.offline or doc.env.get(ENV_ACCESS) or not current.refresh_token:
+        return Finding(PASS, detail, facts=facts)
+    try:
+        await _renew(doc)
+    except AuthError as exc:
+        facts["signed_in"] = False
+        return Finding(
+            FAIL, f"{detail}; renewing it failed: {exc.message}", f"run `{login}`", facts
+        )
+    except CarctlError as exc:
+        return Finding(
+            WARN, f"{detail}; could not check renewal: {exc.message}", "see the next checks", facts
+        )
+    return Finding(PASS, f"{detail}; renewal works", facts=facts)
+
+
+async def _renew(doc: Doctor) -> None:
+    from carctl.api.connect import open_client
+
+    assert doc.settings is not None
+    async with open_client(
+        settings=doc.settings,
+        paths=doc.paths,
+        env=doc.env,
+        clock=doc.clock,
+        insecure=doc.insecure,
+        credentials=doc.fact("credentials", "credentials"),
+    ) as client:
+        assert client.session is not None
+        loaded = client.session.load()
+        client.session.session = loaded
+        await client.session.refresh(stale=loaded.access_token if loaded else None)
+
+
+# -- the way to the API -----------------------------------------------------------------
+
+
+async def network(doc: Doctor) -> Finding:
+    from carctl.api.oauth import clock_skew, describe_skew
+
+    assert doc.endpoint is not None
+    if doc.endpoint.origin == "builtin":
+        return Finding(
+            PASS,
+            "the built-in endpoint runs inside carctl: no network involved",
+            facts={"reachable": True},
+        )
+    parts = urlsplit(doc.endpoint.api_url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    steps: list[str] = []
+    try:
+        addresses = await in_thread(
+            lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM), 5.0
+        )
+    except (OSError, TimeoutError) as exc:
+        return Finding(
+            FAIL,
+            f"{host} does not resolve: {exc}",
+            "check the host name in api_url, your DNS and your connection",
+            {"reachable": False, "stage": "dns"},
+        )
+    steps.append(f"DNS {host} → {addresses[0][4][0]}")
+    started = time.monotonic()
+    try:
+        sock = await in_thread(
+            lambda: socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S),
+            CONNECT_TIMEOUT_S + 1,
+        )
+    except (OSError, TimeoutError) as exc:
+        what = "timed out" if isinstance(exc, TimeoutError | socket.timeout) else str(exc)
+        return Finding(
+            FAIL,
+            f"{'; '.join(steps)}; TCP connect to port {port} failed: {what}",
+            "the API's port does not answer from here: check your connection, VPN or "
+            "firewall — or whether the service is up",
+            {"reachable": False, "stage": "tcp"},
+        )
+    steps.append(f"TCP {port} in {(time.monotonic() - started) * 1000:.0f} ms")
+    try:
+        if parts.scheme == "https":
+            steps.append(await in_thread(lambda: _tls(sock, host, doc.clock.now()), 6.0))
+    except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
+        return Finding(
+            FAIL,
+            f"{'; '.join(steps)}; TLS failed: {exc}",
+            "a wrong clock, an intercepting proxy or an expired certificate; check the date "
+            "and the network you are on",
+            {"reachable": False, "stage": "tls"},
+        )
+    finally:
+        sock.close()
+    import httpx
+
+    facts: dict[str, Any] = {"reachable": True}
+    try:
+        async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+            started = time.monotonic()
+            response = await client.get(doc.endpoint.api_url + "/status")
+            latency = (time.monotonic() - started) * 1000
+    except httpx.HTTPError as exc:
+        return Finding(
+            WARN,
+            f"{'; '.join(steps)}; /status did not answer: {exc or type(exc).__name__}",
+            "the server accepts connections but does not answer: likely the service",
+            {**facts, "status": None},
+        )
+    facts["status"] = response.status_code
+    steps.append(f"/status {response.status_code} in {latency:.0f} ms")
+    skew = clock_skew(response.headers, doc.clock.now())
+    if skew is not None:
+        facts["skew"] = skew
+        if abs(skew) >= 60:
+            steps.append(f"this computer's clock is {describe_skew(skew)} the server's")
+            return Finding(WARN, "; ".join(steps), "set the clock: timedatectl set-ntp true", facts)
+    if response.status_code >= 500:
+        return Finding(
+            WARN,
+            "; ".join(steps),
+            "the service says it is down; your network is fine",
+            facts,
+        )
+    return Finding(PASS, "; ".join(steps), facts=facts)
+
+
+def _tls(sock: socket.socket, host: str, now: float) -> str:
+    context = ssl.create_default_context()
+    with context.wrap_socket(sock, server_hostname=host) as tls:
+        cert = tls.getpeercert() or {}
+        version = tls.version()
+    not_after = cert.get("notAfter")
+    if not isinstance(not_after, str):
+        return f"TLS {version}"
+    expires = ssl.cert_time_to_seconds(not_after)
+    days = (expires - now) / 86400
+    if days < 14:
+        raise ValueError(f"the certificate expires in {days:.0f} days")
+    return f"TLS {version}, certificate valid for {days:.0f} days"
+
+
+# -- the vehicle API and the car --------------------------------------------------------
+
+
+def _failures(doc: Doctor) -> dict[str, Any]:
+    """The request log's recent failures, grouped by status, with times and txids."""
+    from carctl.api.request_log import RequestLog
+
+    assert doc.endpoint is not None
+    log = RequestLog(doc.paths.state_db)
+    try:
+        rows = log.recent(doc.endpoint.origin, limit=500)
+    finally:
+        log.close()
+    now = doc.clock.now()
+    recent = [r for r in rows if now - r.at <= 3600]
+    groups: dict[str, dict[str, Any]] = {}
+    streak: list[Any] = []
+    for row in recent:
+        if row.outcome == "ok" or (row.status is not None and row.status < 500):
+            streak = []
+            continue
+        streak.append(row)
+        key = str(row.status) if row.status is not None else row.outcome
+        group = groups.setdefault(key, {"count": 0, "first": row.at, "txids": []})
+        group["count"] += 1
+        group["last"] = row.at
+        if row.txid:
+            group["txids"] = [*group["txids"], row.txid][-3:]
+    return {"groups": groups, "streak": streak, "total": len(recent)}
+
+
+async def api(doc: Doctor) -> Finding:
+    from carctl.api.connect import open_client
+    from carctl.delivery.health import HealthStore
+    from carctl.vehicle.model import Vehicle
+
+    assert doc.settings is not None and doc.endpoint is not None
+    facts: dict[str, Any] = {}
+    listing: Any = None
+    latency = 0.0
+    try:
+        async with open_client(
+            settings=doc.settings,
+            paths=doc.paths,
+            env=doc.env,
+            clock=doc.clock,
+            insecure=doc.insecure,
+            credentials=doc.fact("credentials", "credentials"),
+        ) as client:
+            started = time.monotonic()
+            listing = await client.request("GET", "/api/1/vehicles")  # never wakes a car
+            latency = (time.monotonic() - started) * 1000
+    except CarctlError as exc:
+        facts["error"] = exc
+    origin = doc.endpoint.origin
+
+    def read_health() -> Any:
+        store = HealthStore(doc.paths.state_db, origin)  # opened in the thread that reads it
+        try:
+            return store.read()
+        finally:
+            store.close()
+
+    history = await in_thread(lambda: _failures(doc), 5.0)  # including this check's request
+    health = await in_thread(read_health, 5.0)
+    now = doc.clock.now()
+    breaker = health.describe_state(now)
+    facts.update({"history": history, "breaker": breaker})
+    notes = [f"breaker {breaker}"]
+    if health.retry_after_until and health.retry_after_until > now:
+        notes.append(f"asked to wait until {_hhmm(health.retry_after_until)}")
+    for status, group in sorted(history["groups"].items()):
+        notes.append(
+            f"{group['count']}× {status} between {_hhmm(group['first'])} and "
+            f"{_hhmm(group['last'])} (txids {', '.join(group['txids'])})"
+        )
+    error = facts.get("error")
+    if isinstance(error, CarctlError):
+        status = f"HTTP {error.http.status}" if error.http and error.http.status else error.code
+        txid = f" (txid {error.http.txid})" if error.http and error.http.txid else ""
+        hint = (
+            "sign in again: carctl auth login"
+            if isinstance(error, AuthError)
+            else "the fault is the service's: queued commands are delivered when it recovers"
+        )
+        return Finding(
+            FAIL,
+            f"listing the cars failed: {status}{txid}; " + "; ".join(notes),
+            hint,
+            facts,
+        )
+    cars = [Vehicle.from_api(item) for item in listing] if isinstance(listing, list) else []
+    facts["vehicles"] = cars
+    facts["latency_ms"] = latency
+    detail = f"{len(cars)} car(s) listed in {latency:.0f} ms; " + "; ".join(notes)
+    if breaker != "closed" or history["streak"]:
+        return Finding(
+            WARN,
+            detail,
+            "it answers again; queued commands go out with the next worker pass",
+            facts,
+        )
+    return Finding(PASS, detail, facts=facts)
+
+
+async def vehicle(doc: Doctor) -> Finding:
+    from carctl.vehicle.service import choose
+
+    assert doc.settings is not None
+    cars = doc.fact("api", "vehicles", [])
+    selector = doc.settings.get("vehicle")
+    car = choose(cars, str(selector) if selector is not None else None)
+    facts = {"vehicle": car.to_json()}
+    name = f"{car.display_name} ({car.vin})"
+    if car.in_service:
+        return Finding(
+            FAIL, f"{name} is in service", "commands work again after the service visit", facts
+        )
+    if car.state == "offline":
+        return Finding(
+            FAIL,
+            f"{name} is offline: it has no connection to the vehicle service",
+            "the car needs mobile coverage (a garage or car park may block it); it cannot "
+            "be woken until it is back online",
+            facts,
+        )
+    note = " (doctor does not wake it; commands do)" if car.state == "asleep" else ""
+    return Finding(PASS, f"{name} is {car.state}{note}", facts=facts)
+
+
+async def queue(doc: Doctor) -> Finding:
+    from carctl.delivery.queue import Queue
+    from carctl.delivery.worker import running
+
+    path = doc.paths.state_db
+    if not path.exists():
+        return Finding(PASS, "nothing queued")
+
+    def read() -> dict[str, Any]:
+        store = Queue(path)
+        try:
+            entries = store.entries(include_finished=True, limit=1000)
+        finally:
+            store.close()
+        pending = [e for e in entries if e.status == "pending"]
+        day = doc.clock.now() - 86400
+        expired = [e for e in entries if e.status == "expired" and (e.finished_at or 0) > day]
+        return {
+            "pending": len(pending),
+            "expired_24h": len(expired),
+            "oldest": min((e.created_at for e in pending), default=None),
+            "worker": running(doc.paths),
+        }
+
+    facts = await in_thread(read, 8.0)
+    if not facts["pending"]:
+        expired = (
+            f"; {facts['expired_24h']} expired in the last 24 h" if facts["expired_24h"] else ""
+        )
+        return Finding(PASS, f"nothing queued{expired}", facts=facts)
+    age = (doc.clock.now() - facts["oldest"]) / 60
+    detail = (
+        f"{facts['pending']} pending, the oldest {age:.0f} min old; "
+        f"{facts['expired_24h']} expired in the last 24 h; worker "
+        + ("running" if facts["worker"] else "not running")
+    )
+    if not facts["worker"]:
+        return Finding(
+            WARN, detail, "run `carctl queue run` (or `carctl queue worker`) to deliver", facts
+        )
+    return Finding(PASS, detail, facts=facts)
+
+
+CHECKS: list[Check] = [
+    Check("versions", "carctl and Python", versions),
+    Check("config", "config and directories", config),
+    Check("state", "state database", state, needs=("config",)),
+    Check("credentials", "credential store", credentials, needs=("config",), timeout_s=15),
+    Check("session", "session", session, needs=("credentials",), timeout_s=20),
+    Check("network", "network to the API", network, needs=("config",), network=True, timeout_s=15),
+    Check("api", "vehicle API", api, needs=("session", "network"), network=True, timeout_s=20),
+    Check("vehicle", "the car", vehicle, needs=("api",), network=True),
+    Check("queue", "queue and worker", queue, needs=("config",)),
+]
+BY_ID = {check.id: check for check in CHECKS}

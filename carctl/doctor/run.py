@@ -1,0 +1,187 @@
+"""Running the checks and reaching a verdict.
+
+Each check runs under its own time limit; one that raises or overruns becomes
+a `fail` with the error, and the run goes on. A check whose prerequisite did
+not pass is `skip`, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from carctl.doctor.checks import CHECKS
+from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Check, Doctor, Result
+from carctl.errors import CarctlError
+
+log = logging.getLogger("carctl.doctor")
+
+
+async def run_checks(doc: Doctor, only: list[str] | None = None) -> list[Result]:
+    chosen = [c for c in CHECKS if only is None or c.id in only]
+    wanted = {c.id for c in chosen}
+    results = []
+    for check in CHECKS:
+        if check.id not in wanted and not _needed(check.id, wanted):
+            continue
+        result = await _run_one(doc, check)
+        doc.results[check.id] = result
+        if check.id in wanted:
+            results.append(result)
+    return results
+
+
+def _needed(check_id: str, wanted: set[str]) -> bool:
+    """A check runs quietly when a chosen one depends on it (config feeds everyone)."""
+    from carctl.doctor.checks import BY_ID
+
+    pending = list(wanted)
+    seen: set[str] = set()
+    while pending:
+        current = pending.pop()
+        for need in BY_ID[current].needs:
+            if need == check_id:
+                return True
+            if need not in seen:
+                seen.add(need)
+                pending.append(need)
+    return False
+
+
+async def _run_one(doc: Doctor, check: Check) -> Result:
+    started = time.monotonic()
+
+    def result(status: str, detail: str, remediation: str = "", facts: Any = None) -> Result:
+        return Result(
+            check.id,
+            check.title,
+            status,
+            detail,
+            remediation,
+            round((time.monotonic() - started) * 1000),
+            facts or {},
+        )
+
+    if check.network and doc.offline:
+        return result(SKIP, "skipped: --offline")
+    missing = [need for need in check.needs if not doc.passed(need)]
+    if missing:
+        return result(SKIP, f"skipped: needs {', '.join(missing)}")
+    try:
+        finding = await asyncio.wait_for(check.run(doc), check.timeout_s)
+    except TimeoutError:
+        return result(
+            FAIL,
+            f"did not finish within {check.timeout_s:g} s",
+            "run it again; if it hangs "
+            "again, something on the way (keyring, DNS, firewall) is not answering",
+        )
+    except CarctlError as exc:
+        return result(FAIL, exc.message, exc.hint or "")
+    except Exception as exc:  # a check that crashes is a finding, never the end of the run
+        log.exception("doctor check %s crashed", check.id)
+        return result(FAIL, f"the check itself failed: {type(exc).__name__}: {exc}")
+    return result(finding.status, finding.detail, finding.remediation, finding.facts)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # ok | setup | network | service | vehicle
+    evidence: str
+
+
+def _failed(results: dict[str, Result], check: str) -> Result | None:
+    result = results.get(check)
+    return result if result is not None and result.status == FAIL else None
+
+
+def verdict(doc: Doctor) -> Verdict:
+    results = doc.results
+    for check in ("versions", "config", "state", "credentials"):
+        failed = _failed(results, check)
+        if failed:
+            return Verdict(
+                "setup",
+                f"Your setup needs attention: {failed.detail}. {failed.remediation}".strip(),
+            )
+    failed = _failed(results, "network")
+    if failed:
+        api = doc.endpoint.api_url if doc.endpoint else "the vehicle API"
+        return Verdict(
+            "network",
+            f"carctl cannot reach {api}: {failed.detail}. Your config and credentials are "
+            "fine; check this computer's connection (Wi-Fi, VPN, firewall).",
+        )
+    failed = _failed(results, "session")
+    if failed:
+        return Verdict("setup", f"You are not signed in: {failed.detail}. {failed.remediation}.")
+    service = _service_evidence(doc)
+    if service:
+        return Verdict("service", service)
+    failed = _failed(results, "api")
+    if failed:
+        return Verdict("setup" if "sign in" in failed.remediation else "service", failed.detail)
+    failed = _failed(results, "vehicle")
+    if failed:
+        return Verdict(
+            "vehicle",
+            f"The car is the problem: {failed.detail}. Your setup, network and the vehicle "
+            f"service are fine. {failed.remediation}.",
+        )
+    failed = next((r for r in results.values() if r.status == FAIL), None)
+    if failed:
+        return Verdict("setup", f"{failed.title}: {failed.detail}")
+    account = doc.fact("session", "account") or "you"
+    car = doc.fact("vehicle", "vehicle")
+    car_text = f"; {car['display_name']} is {car['state']}" if car else ""
+    return Verdict(
+        "ok", f"Everything works: signed in as {account}, the vehicle API answers{car_text}."
+    )
+
+
+def _service_evidence(doc: Doctor) -> str | None:
+    """The vehicle service is failing: from the API check and the request log."""
+    from datetime import datetime
+
+    api = doc.results.get("api")
+    if api is None or "error" not in api.facts or "sign in" in api.remediation:
+        status = doc.fact("network", "status")
+        if isinstance(status, int) and status >= 500 and (api is None or api.status != PASS):
+            return (
+                f"The vehicle service reports it is down (/status answered {status}). "
+                "Your network reached it; queued commands will be delivered when it recovers."
+            )
+        return None
+    history = api.facts.get("history", {})
+    streak = history.get("streak", [])
+    if streak:
+        statuses = "/".join(sorted({str(r.status or r.outcome) for r in streak}))
+        since = datetime.fromtimestamp(streak[0].at).strftime("%H:%M")
+        txids = ", ".join(r.txid for r in streak[-3:] if r.txid)
+        failing = (
+            f"The vehicle service is failing: {len(streak)} of the last {len(streak)} requests "
+            f"since {since} returned {statuses} (txids {txids})."
+        )
+    else:
+        failing = f"The vehicle service is failing: {api.detail}."
+    fine = ["your network" if doc.passed("network") else None]
+    if doc.endpoint and doc.endpoint.api_url.startswith("https"):
+        fine.append("TLS")
+    if doc.passed("session"):
+        fine.append("sign-in")
+    named = [f for f in fine if f]
+    good = ""
+    if named:
+        listed = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]
+        good = f" {listed[0].upper()}{listed[1:]} {'are' if len(named) > 1 else 'is'} fine;"
+    return f"{failing}{good} queued commands will be delivered when it recovers."
+
+
+def summary(results: list[Result]) -> dict[str, int]:
+    counts = {PASS: 0, WARN: 0, FAIL: 0, SKIP: 0}
+    for result in results:
+        counts[result.status] += 1
+    return counts
