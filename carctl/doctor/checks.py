@@ -165,6 +165,10 @@ async def credentials(doc: Doctor) -> Finding:
             "install or unlock a keyring (e.g. gnome-keyring) to keep the session encrypted",
             facts,
         )
+    try:  # a keyring that is locked, or waits for a dialog, must show up here
+        await in_thread(lambda: store.primary.load(store.entry), 12.0)
+    except AuthError as exc:
+        return Finding(FAIL, f"keyring {location.detail}: {exc.message}", exc.hint or "", facts)
     secure = "secure" if location.secure else "not encrypted (a plaintext backend)"
     return Finding(
         PASS if location.secure else WARN,

@@ -1,0 +1,233 @@
+"""`carctl doctor` names the right cause in each situation support meets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carctl.doctor import checks
+from tests.cli.test_mock_cli import carctl_serve
+from tests.cli.test_vehicle_cli import M3, car  # noqa: F401 - the `car` fixture
+from tests.conftest import OWNER, PASSWORD, Endpoint, Served, invoke, run_carctl, sign_in
+
+
+def doctor(*args: str) -> tuple[int, dict[str, Any], str]:
+    """Run doctor twice: JSON for the facts, plain text for what a person reads."""
+    as_json = invoke("--json", "doctor", *args)
+    as_text = invoke("doctor", *args)
+    assert as_json.code == as_text.code, (as_json.output, as_text.output)
+    assert "Traceback" not in as_json.output + as_text.output
+    return as_json.code, as_json.json()["data"], as_text.stdout
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in report["checks"]}
+
+
+def never_touched_the_car(endpoint: Endpoint) -> None:
+    rows = endpoint.admin("GET", "/__mock__/stats")
+    assert not [r for r in rows["requests"] if r["path"].endswith(("/wake_up", "/vehicle_data"))]
+    assert not [r for r in rows["requests"] if "/command/" in r["path"]]
+
+
+def test_healthy(car: Endpoint) -> None:  # noqa: F811
+    code, report, text = doctor()
+    assert code == 0
+    assert report["verdict"] == "ok"
+    assert statuses(report)["api"] == "pass" and statuses(report)["vehicle"] == "pass"
+    assert "Verdict: ok — Everything works: signed in as owner@example.com" in text
+    assert "Model 3 is asleep" in report["evidence"]
+    never_touched_the_car(car)
+
+
+def test_outage_is_the_service(car: Endpoint) -> None:  # noqa: F811
+    car.faults({"status": 500, "path": "/api/1/*"}, {"status": 503, "path": "/status"})
+    assert invoke("climate", "on").code == 75
+    assert invoke("vent").code == 75
+    code, report, text = doctor()
+    assert code == 1
+    assert report["verdict"] == "service"
+    evidence = report["evidence"]
+    assert evidence.startswith("The vehicle service is failing: ")
+    assert "returned 500 (txids " in evidence
+    assert "sign-in" in evidence and "queued commands will be delivered" in evidence
+    assert "Verdict: service — The vehicle service is failing" in text
+    assert statuses(report)["session"] == "pass"
+    never_touched_the_car(car)
+
+
+def test_a_closed_port_is_the_network() -> None:
+    with carctl_serve() as (url, _server):
+        assert invoke("config", "set", "api_url", url).code == 0
+        sign_in()
+    # the server is gone: nothing listens on its port any more
+    code, report, text = doctor()
+    assert code == 1
+    assert report["verdict"] == "network"
+    assert statuses(report)["network"] == "fail"
+    assert "TCP connect to port" in report["evidence"]
+    assert "Verdict: network — carctl cannot reach" in text
+
+
+def test_dns_failure_is_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", "https://vehicle-api.invalid")
+    code, report, _ = doctor()
+    assert code == 1 and report["verdict"] == "network"
+    assert "does not resolve" in report["evidence"]
+
+
+def test_signed_out_is_setup(car: Endpoint) -> None:  # noqa: F811
+    assert invoke("auth", "logout").code == 0
+    code, report, text = doctor()
+    assert code == 1 and report["verdict"] == "setup"
+    assert "not signed in" in report["evidence"] and "carctl auth login" in report["evidence"]
+    assert "Verdict: setup — You are not signed in" in text
+    assert statuses(report)["api"] == "skip"
+
+
+def test_a_revoked_session_is_setup(
+    served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    stored = json.loads((carctl_home / "state" / "credentials.json").read_text())
+    refresh = next(iter(stored["entries"].values()))["refresh_token"]
+    with served.client() as client:
+        client.post("/oauth2/v3/revoke", data={"token": refresh})
+    code, report, _ = doctor()
+    assert code == 1 and report["verdict"] == "setup"
+    assert "signed out on the server" in report["evidence"]
+
+
+def test_an_offline_car_is_the_vehicle(car: Endpoint) -> None:  # noqa: F811
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
+    code, report, text = doctor()
+    assert code == 1 and report["verdict"] == "vehicle"
+    assert "Model 3 (5YJ3E7EA1MF000621) is offline" in report["evidence"]
+    assert "setup, network and the vehicle service are fine" in report["evidence"]
+    assert "Verdict: vehicle" in text
+
+
+def test_damaged_state_and_broken_config_are_results(car: Endpoint, carctl_home: Path) -> None:  # noqa: F811
+    db = carctl_home / "state" / "state.db"
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.write_bytes(b"garbage" * 1000)
+    code, report, _ = doctor()
+    assert code == 1 and report["verdict"] == "setup"
+    state = next(c for c in report["checks"] if c["id"] == "state")
+    assert state["status"] == "fail" and f"mv {db} {db}.broken" in state["remediation"]
+    (carctl_home / "config" / "config.toml").write_text("[profiles.default\n")
+    code, report, _ = doctor()
+    assert code == 1 and report["verdict"] == "setup"
+    assert "config.toml, line 1" in report["evidence"]
+    assert statuses(report)["session"] == "skip"
+
+
+def test_a_hanging_keyring_is_a_result(
+    car: Endpoint,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keyring
+
+    from carctl.api import credentials
+    from tests.support.keyrings import HangingKeyring
+
+    backend = HangingKeyring()
+    keyring.set_keyring(backend)
+    monkeypatch.setattr(credentials, "KEYRING_TIMEOUT_S", 0.2)
+    try:
+        code, report, _ = doctor()
+    finally:
+        backend.release.set()
+    assert code == 1 and report["verdict"] == "setup"
+    assert "did not answer within 0.2 s" in report["evidence"]
+
+
+def test_offline_named_checks_and_list(car: Endpoint) -> None:  # noqa: F811
+    code, report, _ = doctor("--offline")
+    assert statuses(report)["network"] == "skip" and statuses(report)["api"] == "skip"
+    assert code == 0
+    _, only, _ = doctor("session", "queue")
+    assert [c["id"] for c in only["checks"]] == ["session", "queue"]
+    listing = invoke("doctor", "--list")
+    assert listing.code == 0 and "network" in listing.stdout
+    unknown = invoke("doctor", "nonsense")
+    assert unknown.code == 2 and "no check named 'nonsense'" in unknown.stderr
+
+
+@pytest.mark.parametrize("check_id", [c.id for c in checks.CHECKS])
+def test_a_crashing_check_fails_and_the_run_goes_on(
+    car: Endpoint,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    check_id: str,
+) -> None:
+    async def crash(doc: Any) -> Any:
+        raise RuntimeError("boom")
+
+    patched = [dataclasses.replace(c, run=crash) if c.id == check_id else c for c in checks.CHECKS]
+    monkeypatch.setattr(checks, "CHECKS", patched)
+    monkeypatch.setattr(checks, "BY_ID", {c.id: c for c in patched})
+    import carctl.doctor.run as run
+
+    monkeypatch.setattr(run, "CHECKS", patched)
+    code, report, _ = doctor()
+    assert code == 1
+    crashed = next(c for c in report["checks"] if c["id"] == check_id)
+    assert crashed["status"] == "fail"
+    assert crashed["detail"] == "the check itself failed: RuntimeError: boom"
+    assert [c["id"] for c in report["checks"]] == [c.id for c in checks.CHECKS]
+    queue = report["checks"][-1]  # the last check still ran (unless it needed the crashed one)
+    assert queue["status"] != "skip" or check_id == "config"
+
+
+def test_the_bundle_holds_no_secret(car: Endpoint, carctl_home: Path, tmp_path: Path) -> None:  # noqa: F811
+    from carctl.logs import setup_logging
+
+    car.faults({"status": 500, "path": "/api/1/*"})
+    assert invoke("climate", "on").code == 75
+    stored = json.loads((carctl_home / "state" / "credentials.json").read_text())
+    session = next(iter(stored["entries"].values()))
+    secrets = [PASSWORD, session["access_token"], session["refresh_token"], OWNER]
+    setup_logging(carctl_home / "log" / "carctl.log")
+    logging.getLogger("carctl.test").info(
+        'drive_state {"latitude": 37.566535, "longitude": 126.977969} for %s', OWNER
+    )
+    target = tmp_path / "report.zip"
+    result = invoke("doctor", "--bundle", str(target))
+    assert result.code == 1  # the service is failing
+    assert f"Wrote {target}: README.txt, doctor.json" in result.stdout
+    assert "It holds no token, password or full e-mail address" in result.stdout
+    with zipfile.ZipFile(target) as archive:
+        names = archive.namelist()
+        content = {name: archive.read(name).decode() for name in names}
+    assert names == [
+        "README.txt",
+        "doctor.json",
+        "config.json",
+        "request_log.json",
+        "queue.json",
+        "carctl.log",
+        "versions.json",
+    ]
+    everything = "\n".join(content.values())
+    for secret in secrets:
+        assert secret not in everything
+    assert "…@example.com" in everything
+    assert '"latitude": 37.57' in content["carctl.log"]
+    assert "37.566535" not in everything and "126.977969" not in everything
+    assert json.loads(content["doctor.json"])["verdict"] == "service"
+    assert len(json.loads(content["request_log.json"])) >= 3
+
+
+def test_doctor_as_a_process_exits_1_on_failure(car: Endpoint) -> None:  # noqa: F811
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
+    result = run_carctl("doctor")
+    assert result.returncode == 1
+    assert "Verdict: vehicle" in result.stdout
