@@ -17,6 +17,19 @@ from carctl import __version__
 from carctl.cli.context import AppContext
 from carctl.errors import CarctlError, ExitCode, Interrupted, UsageError
 
+
+def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    from carctl.cli.complete import profiles
+
+    return profiles(ctx, param, incomplete)
+
+
+def complete_vehicles(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    from carctl.cli.complete import vehicles
+
+    return vehicles(ctx, param, incomplete)
+
+
 # name -> (module, attribute, one-line help shown by `carctl --help` without importing it)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "api": ("carctl.cli.api", "api", "Send one request to the vehicle API (support, scripts)."),
@@ -38,6 +51,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "vehicles": ("carctl.cli.vehicle", "vehicles", "List the cars on the account."),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
     "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),
+    "completion": ("carctl.cli.completion", "completion", "Print the shell completion script."),
     "config": ("carctl.cli.config", "config", "Show and change settings (config.toml)."),
     "mock": ("carctl.cli.mock", "mock", "Run and control the mock vehicle API."),
 }
@@ -61,6 +75,17 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Command names from the table (no imports: Tab must be instant), then options."""
+        from click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=help_text)
+            for name, (_, _, help_text) in sorted(self.lazy.items())
+            if name.startswith(incomplete)
+        ]
+        return items + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List commands from the table, so that --help imports nothing more."""
         rows = [(name, help_text) for name, (_, _, help_text) in sorted(self.lazy.items())]
@@ -77,12 +102,19 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.option("--profile", metavar="NAME", envvar="CARCTL_PROFILE", help="Settings profile to use.")
+@click.option(
+    "--profile",
+    metavar="NAME",
+    envvar="CARCTL_PROFILE",
+    help="Settings profile to use.",
+    shell_complete=complete_profiles,
+)
 @click.option(
     "--vehicle",
     metavar="CAR",
     envvar="CARCTL_VEHICLE",
     help="Car by name, VIN or id (needed only with several cars).",
+    shell_complete=complete_vehicles,
 )
 @click.option(
     "--json", "json_", is_flag=True, help="Print one JSON document on stdout (for scripts)."

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from carctl.cli.complete import doctor_checks
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import UsageError
 
@@ -19,7 +20,7 @@ COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
 
 @click.command()
-@click.argument("only", nargs=-1, metavar="[CHECK]...")
+@click.argument("only", nargs=-1, metavar="[CHECK]...", shell_complete=doctor_checks)
 @click.option("--offline", is_flag=True, help="Skip the checks that use the network.")
 @click.option("--list", "list_", is_flag=True, help="List the checks and exit.")
 @click.option(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from carctl.cli.complete import queue_ids
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import ExitCode, TemporaryError
 
@@ -137,7 +138,7 @@ def list_(app: AppContext, all_: bool) -> None:
 
 
 @queue.command()
-@click.argument("entry_id", type=int, metavar="ID")
+@click.argument("entry_id", type=int, metavar="ID", shell_complete=queue_ids)
 @pass_app
 def show(app: AppContext, entry_id: int) -> None:
     """Everything about one entry."""
@@ -168,7 +169,7 @@ def show(app: AppContext, entry_id: int) -> None:
 
 
 @queue.command()
-@click.argument("entry_id", type=int, metavar="ID", required=False)
+@click.argument("entry_id", type=int, metavar="ID", required=False, shell_complete=queue_ids)
 @click.option("--all", "all_", is_flag=True, help="Cancel every pending entry.")
 @pass_app
 def cancel(app: AppContext, entry_id: int | None, all_: bool) -> None:

@@ -100,3 +100,22 @@ class LockedKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise KeyringLocked("locked")
+
+
+class TrapKeyring(KeyringBackend):
+    """Leaves a mark (TEST_KEYRING_TRAP) when touched: for code that must not touch it."""
+
+    priority = 10  # type: ignore[assignment]
+
+    def _mark(self) -> None:
+        Path(os.environ["TEST_KEYRING_TRAP"]).write_text("touched")
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._mark()
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._mark()
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._mark()

@@ -1,0 +1,120 @@
+"""Dynamic shell completion: car names, profiles, queue IDs, doctor checks.
+
+Completion runs on every Tab, so it must be instant and silent: it reads the
+config file and the vehicle cache read-only, never calls the network, never
+touches the keyring, never prints to stderr, and gives up quietly on any error.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tomllib
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+
+DOCTOR_CHECKS = (
+    "versions",
+    "config",
+    "state",
+    "credentials",
+    "session",
+    "network",
+    "api",
+    "vehicle",
+    "queue",
+)
+
+
+def _paths(ctx: click.Context) -> Any:
+    from carctl.paths import resolve_paths
+
+    return resolve_paths()
+
+
+def _profile(ctx: click.Context) -> str:
+    import os
+
+    root = ctx.find_root()
+    return str(root.params.get("profile") or os.environ.get("CARCTL_PROFILE") or "default")
+
+
+def _read_only(path: Any) -> sqlite3.Connection | None:
+    if not path.exists():
+        return None
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)
+
+
+def profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    try:
+        data = tomllib.loads(_paths(ctx).config_file.read_text(encoding="utf-8"))
+        names = {"default", *data.get("profiles", {})}
+    except Exception:
+        names = {"default"}
+    return [CompletionItem(n) for n in sorted(names) if n.startswith(incomplete)]
+
+
+def vehicles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Names from the vehicle cache of the active profile (any API it has used)."""
+    try:
+        db = _read_only(_paths(ctx).state_db)
+        if db is None:
+            return []
+        with db:
+            rows = db.execute(
+                "SELECT DISTINCT display_name, vin FROM vehicle_cache WHERE scope LIKE ?"
+                " ORDER BY display_name",
+                (_profile(ctx) + "@%",),
+            ).fetchall()
+        db.close()
+    except Exception:
+        return []
+    wanted = incomplete.replace("\\ ", " ").casefold()
+    return [
+        CompletionItem(_for_shell(name), help=vin)
+        for name, vin in rows
+        if name.casefold().startswith(wanted) or vin.casefold().startswith(wanted)
+    ]
+
+
+def _for_shell(name: str) -> str:
+    """bash inserts completions as typed: a space must be escaped to stay in one word.
+
+    Two backslashes, because click's bash script reads each line with `read`
+    (without -r), which takes one of them away.
+    """
+    import os
+
+    if os.environ.get("_CARCTL_COMPLETE", "").startswith("bash"):
+        return name.replace(" ", "\\\\ ")
+    return name
+
+
+def queue_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Pending entries (for `cancel`); every recent one for `show`."""
+    pending_only = ctx.info_name == "cancel"
+    try:
+        db = _read_only(_paths(ctx).state_db)
+        if db is None:
+            return []
+        where = "WHERE status = 'pending'" if pending_only else ""
+        with db:
+            rows = db.execute(
+                f"SELECT id, command, vehicle_name, status FROM queue {where}"  # noqa: S608
+                " ORDER BY id DESC LIMIT 50"
+            ).fetchall()
+        db.close()
+    except Exception:
+        return []
+    return [
+        CompletionItem(str(i), help=f"{command} for {car} ({status})")
+        for i, command, car, status in rows
+        if str(i).startswith(incomplete)
+    ]
+
+
+def doctor_checks(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return [CompletionItem(name) for name in DOCTOR_CHECKS if name.startswith(incomplete)]
