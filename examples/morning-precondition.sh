@@ -1,0 +1,56 @@
+#!/bin/sh
+# Precondition the car for the morning drive: wake it, 21 °C, climate on, vent.
+#
+# Meant for cron, a systemd timer or launchd: it never prompts, never colours,
+# and says in one log line what happened. Exit codes (carctl's):
+#   0   done, confirmed by the car
+#   75  the vehicle API is failing: carctl queued the steps and its background
+#       worker delivers them when the API recovers, unless the deadline passes
+#   77  signed out: run `carctl auth login` once on this machine
+#   other: failed (the log line says why)
+#
+# Settings (environment):
+#   CARCTL           the carctl executable (default: carctl on PATH; give the
+#                    full path under cron, e.g. $HOME/.venv/bin/carctl)
+#   CARCTL_TEMP      cabin temperature (default 21; 70F works too)
+#   CARCTL_DEADLINE  give up at this time of day (default 06:45)
+#   CARCTL_JITTER    wait a random 0..N seconds first, so that not every car
+#                    in the world asks at exactly 06:00 (default 0)
+#   CARCTL_MORNING_LOG  the log file (default $XDG_STATE_HOME or
+#                    ~/.local/state, then carctl/morning.log)
+#   CARCTL_VEHICLE   which car, when the account has several (or set it once
+#                    with `carctl config set vehicle "Model 3"`)
+
+set -u
+
+carctl=${CARCTL:-carctl}
+temp=${CARCTL_TEMP:-21}
+deadline=${CARCTL_DEADLINE:-06:45}
+jitter=${CARCTL_JITTER:-0}
+log_file=${CARCTL_MORNING_LOG:-${XDG_STATE_HOME:-$HOME/.local/state}/carctl/morning.log}
+
+mkdir -p "$(dirname "$log_file")"
+
+log() {
+    printf '%s %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*" >>"$log_file"
+}
+
+if [ "$jitter" -gt 0 ] 2>/dev/null; then
+    random=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+    sleep $((random % (jitter + 1)))
+fi
+
+errors=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
+"$carctl" --quiet precondition --temp "$temp" --vent --expires-at "$deadline" \
+    </dev/null >/dev/null 2>"$errors"
+code=$?
+reason=$(grep -m1 '^error:' "$errors" | sed 's/^error: //')
+rm -f "$errors"
+
+case $code in
+0) log "ok: preconditioning to $temp with the windows vented" ;;
+75) log "queued: the vehicle API is failing ($reason); carctl delivers it before $deadline" ;;
+77) log "signed out: $reason; run 'carctl auth login' on this machine" ;;
+*) log "failed ($code): $reason" ;;
+esac
+exit $code

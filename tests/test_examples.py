@@ -1,0 +1,130 @@
+"""The morning script as cron runs it: `env -i HOME=… PATH=…`, stdin closed, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import OWNER, PASSWORD, Served
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "examples" / "morning-precondition.sh"
+BIN = Path(sys.executable).parent
+M3 = "1492931337131"
+
+
+class Cron:
+    """A user's machine as cron sees it: only HOME and a minimal PATH."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {"HOME": str(home), "PATH": f"{BIN}:/usr/bin:/bin"}
+        self.log = home / ".local" / "state" / "carctl" / "morning.log"
+
+    def carctl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "carctl"), *args],
+            env=self.env,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def morning(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", str(SCRIPT)],
+            env={**self.env, "CARCTL_DEADLINE": "23:59"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def last_log_line(self) -> str:
+        return self.log.read_text().splitlines()[-1]
+
+
+@pytest.fixture
+def cron(served: Served, tmp_path: Path) -> Cron:
+    machine = Cron(tmp_path / "home")
+    machine.home.mkdir()
+    assert machine.carctl("config", "set", "api_url", served.url).returncode == 0
+    assert machine.carctl("config", "set", "vehicle", "Model 3").returncode == 0
+    login = machine.carctl("auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD)
+    assert login.returncode == 0, login.stderr
+    assert (machine.home / ".config" / "carctl" / "config.toml").exists()  # found under HOME
+    return machine
+
+
+def car(served: Served) -> dict[str, Any]:
+    cars = served.admin("GET", "/__mock__/vehicles")["vehicles"]
+    return next(c for c in cars if str(c["id"]) == M3)  # type: ignore[no-any-return]
+
+
+def no_zombies() -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            return False
+    return True
+
+
+def test_healthy_morning(cron: Cron, served: Served) -> None:
+    result = cron.morning()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == result.stderr == ""  # nothing on the console, no prompt
+    state = car(served)
+    assert state["is_climate_on"] is True and state["driver_temp_setting"] == 21.0
+    assert set(state["windows"].values()) == {1}
+    assert cron.last_log_line().endswith("ok: preconditioning to 21 with the windows vented")
+
+
+def test_outage_morning_is_queued(cron: Cron, served: Served) -> None:
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
+    result = cron.morning()
+    assert result.returncode == 75, result.stderr
+    line = cron.last_log_line()
+    assert "queued: the vehicle API is failing (the vehicle API failed: HTTP 500" in line
+    assert line.endswith("carctl delivers it before 23:59")
+    listing = cron.carctl("--json", "queue")
+    entries = json.loads(listing.stdout)["data"]["entries"]
+    assert [e["command"] for e in entries] == [
+        "set_temps",
+        "auto_conditioning_start",
+        "window_control",
+    ]
+    assert car(served)["is_climate_on"] is False
+    assert no_zombies()
+    assert cron.carctl("queue", "cancel", "--all").returncode == 0  # the worker then exits
+
+
+def test_signed_out_morning_does_not_prompt(cron: Cron) -> None:
+    assert cron.carctl("auth", "logout").returncode == 0
+    result = cron.morning()
+    assert result.returncode == 77
+    assert result.stdout == result.stderr == ""
+    line = cron.last_log_line()
+    assert "signed out: not signed in to" in line and "run 'carctl auth login'" in line
+
+
+def test_a_refused_credential_file_says_why(cron: Cron) -> None:
+    assert cron.carctl("config", "set", "auth.require_keyring", "true").returncode == 0
+    result = cron.morning()
+    assert result.returncode == 77
+    assert "no usable keyring backend" in cron.last_log_line()
+    assert "auth.require_keyring is true" in cron.last_log_line()
