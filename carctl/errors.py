@@ -8,7 +8,6 @@ was involved — its status, method, path and request id (txid).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -25,19 +24,45 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
-@dataclass(frozen=True)
 class HttpDetails:
-    """One HTTP exchange, as support needs it: never a header, never a token."""
+    """One HTTP exchange, as support needs it: never a header, never a token.
 
-    status: int | None
-    method: str
-    path: str
-    txid: str | None = None
-    elapsed_ms: int | None = None
-    excerpt: str | None = None  # a short, redacted summary of the body
+    A plain class rather than a dataclass: this module is imported by
+    `carctl --help`, and dataclasses would pull in `inspect`.
+    """
+
+    __slots__ = ("elapsed_ms", "excerpt", "method", "path", "status", "txid")
+
+    def __init__(
+        self,
+        status: int | None,
+        method: str,
+        path: str,
+        txid: str | None = None,
+        elapsed_ms: int | None = None,
+        excerpt: str | None = None,  # a short, redacted summary of the body
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.txid = txid
+        self.elapsed_ms = elapsed_ms
+        self.excerpt = excerpt
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _HTTP_FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HttpDetails) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.to_json().values()))
+
+    def __repr__(self) -> str:
+        return f"HttpDetails({self.status}, {self.method} {self.path}, txid={self.txid})"
+
+
+_HTTP_FIELDS = ("status", "method", "path", "txid", "elapsed_ms", "excerpt")
 
 
 class CarctlError(Exception):

@@ -82,7 +82,9 @@ def credentials_for(
     warn: Warn | None = None,
     keyring_backend: Any = None,
     keyring_timeout: float | None = None,
+    fresh: bool = False,
 ) -> Credentials:
+    """The stores for this profile and API; `fresh` re-detects the keyring backend."""
     return open_credentials(
         state_dir=paths.state_dir,
         profile=settings.profile,
@@ -92,6 +94,7 @@ def credentials_for(
         warn=warn,
         backend=keyring_backend,
         timeout=keyring_timeout,
+        fresh=fresh,
     )
 
 

@@ -363,6 +363,62 @@ class Credentials:
         return removed
 
 
+DETECTION_FILE = "keyring-backend.json"
+DETECTION_TTL_S = 24 * 3600.0
+
+
+def _detect(state_dir: Path, timeout: float, *, fresh: bool) -> tuple[Any, str | None]:
+    """The keyring backend, or why there is none.
+
+    Asking `keyring` to choose imports every backend it knows (tens of
+    milliseconds, and most of carctl's start-up), so the choice is remembered
+    for a day in the state directory and reused: the next run imports only
+    that backend, or — when there was none — not even `keyring`.
+    """
+    import sys
+    import time
+
+    core = sys.modules.get("keyring.core")
+    configured = os.environ.get("PYTHON_KEYRING_BACKEND") or (
+        core is not None and getattr(core, "_keyring_backend", None) is not None
+    )
+    path = state_dir / DETECTION_FILE
+    if not fresh and not configured:
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            fresh_enough = 0 <= time.time() - float(cached["at"]) < DETECTION_TTL_S
+        except (OSError, ValueError, KeyError, TypeError):
+            cached, fresh_enough = None, False
+        if cached is not None and fresh_enough:
+            if not cached.get("backend"):
+                return None, str(cached.get("reason") or "no usable keyring backend")
+            import keyring.core
+
+            name = str(cached["backend"])
+            return bounded(
+                lambda: keyring.core.load_keyring(name), timeout, "load the keyring"
+            ), None
+    import keyring
+
+    backend = bounded(keyring.get_keyring, timeout, "find a keyring backend")
+    usable = usable_backend(backend)
+    reason = (
+        None if usable else f"no usable keyring backend (keyring chose {_backend_name(backend)})"
+    )
+    if not configured:
+        record = {
+            "backend": f"{type(backend).__module__}.{type(backend).__name__}" if usable else None,
+            "reason": reason,
+            "at": time.time(),
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record), encoding="utf-8")
+        except OSError:
+            pass  # only an optimisation
+    return (backend if usable else None), reason
+
+
 def open_credentials(
     *,
     state_dir: Path,
@@ -373,17 +429,20 @@ def open_credentials(
     warn: Warn | None = None,
     backend: Any = None,
     timeout: float | None = None,
+    fresh: bool = False,
 ) -> Credentials:
-    """The keyring when one is usable; the 0600 file otherwise, unless that is refused."""
+    """The keyring when one is usable; the 0600 file otherwise, unless that is refused.
+
+    `fresh` re-detects the keyring backend instead of trusting the cached
+    answer (sign-in, `auth status` and doctor do).
+    """
     timeout = KEYRING_TIMEOUT_S if timeout is None else timeout
     file_store = FileStore(state_dir / FILE_NAME, warn=warn)
     entry = entry_name(profile, origin)
     reason: str | None = None
     if backend is None:
         try:
-            import keyring
-
-            backend = bounded(keyring.get_keyring, timeout, "find a keyring backend")
+            backend, reason = _detect(state_dir, timeout, fresh=fresh)
         except KeyringTimeout as exc:
             reason = exc.message
         except Exception as exc:

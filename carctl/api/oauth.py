@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
 import json
 from collections.abc import Mapping
@@ -64,6 +63,8 @@ def clock_skew(headers: Mapping[str, str], now: float) -> float | None:
     raw = headers.get("date")
     if not raw:
         return None
+    import email.utils
+
     try:
         server = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):

@@ -7,7 +7,6 @@ page becomes "an HTML error page from a gateway", not 40 lines of markup.
 
 from __future__ import annotations
 
-import email.utils
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -112,6 +111,8 @@ def retry_at(headers: Mapping[str, str], now: float) -> float | None:
     if re.fullmatch(r"\d+(\.\d+)?", raw):
         delay = float(raw)
     else:
+        import email.utils  # only for the rare HTTP-date form
+
         try:
             parsed = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):

@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from carctl import __version__
-from carctl.cli.context import AppContext
 from carctl.errors import CarctlError, ExitCode, Interrupted, UsageError
 
 
@@ -144,6 +143,8 @@ def cli(
     no_worker: bool,
 ) -> None:
     """carctl: wake your car, warm it, vent it — even when the vehicle API is failing."""
+    from carctl.cli.context import AppContext  # not at import: `carctl --help` never needs it
+
     ctx.obj = AppContext(
         profile=profile,
         vehicle=vehicle,

@@ -96,7 +96,9 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
                 "there is no terminal to ask for the password on",
                 hint="pass --password-stdin and pipe the password in (or use --with-token)",
             )
-    credentials = credentials_for(app.settings, app.paths, app.env, endpoint, warn=app.output.warn)
+    credentials = credentials_for(
+        app.settings, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
+    )
 
     async def sign_in() -> Any:
         async with app.api(credentials=credentials) as client:
@@ -170,7 +172,9 @@ def logout(app: AppContext) -> None:
     from carctl.api.oauth import logout as sign_out
 
     endpoint = app.endpoint
-    credentials = credentials_for(app.settings, app.paths, app.env, endpoint, warn=app.output.warn)
+    credentials = credentials_for(
+        app.settings, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
+    )
 
     async def run() -> Any:
         async with app.api(with_session=False) as client:
@@ -220,7 +224,7 @@ def status(app: AppContext) -> None:
     problem: AuthError | None = None
     try:
         credentials = credentials_for(
-            app.settings, app.paths, app.env, endpoint, warn=app.output.warn
+            app.settings, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
         )
     except AuthError as exc:
         if not (app.env.get(ENV_ACCESS) or app.env.get(ENV_REFRESH)):

@@ -140,7 +140,9 @@ async def credentials(doc: Doctor) -> Finding:
     warnings: list[str] = []
     try:
         store = await in_thread(
-            lambda: credentials_for(settings, doc.paths, doc.env, endpoint, warn=warnings.append),
+            lambda: credentials_for(
+                settings, doc.paths, doc.env, endpoint, warn=warnings.append, fresh=True
+            ),
             12.0,
         )
     except AuthError as exc:
