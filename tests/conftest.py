@@ -8,6 +8,7 @@ CARCTL_* variables leaking in from the developer's shell.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 import sys
@@ -133,6 +134,7 @@ def invoke(*args: str, input: str = "", env: dict[str, str] | None = None) -> Re
         os.environ.clear()
         os.environ.update(saved_env)
         context.last_app = None
+    OUTPUTS.append(out.getvalue() + err.getvalue())
     return Result(code, out.getvalue(), err.getvalue())
 
 
@@ -226,7 +228,7 @@ def run_carctl(
     import subprocess
 
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "carctl", *args],
         capture_output=True,
         text=True,
@@ -234,6 +236,75 @@ def run_carctl(
         input=input,
         timeout=timeout,
         check=False,
+    )
+    OUTPUTS.append(result.stdout + result.stderr)
+    return result
+
+
+# -- one scan for secrets over everything the run leaves behind ----------------------
+
+OUTPUTS: list[str] = []  # what carctl printed, in this process and in its subprocesses
+ISSUED: set[str] = set()  # every token the mock issued in this process
+KNOWN_PASSWORDS = {PASSWORD, "wrong-password", "bad-pass-77"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole run: no token or password in any file or output but the stores.
+
+    Tokens issued in this process are recorded as the mock issues them; those
+    issued in carctl subprocesses are read back from the credential stores
+    (`credentials.json`) they ended up in. Every file under the run's temporary
+    directory — state databases, request logs, queues, logs, bundles, configs —
+    and every captured output is searched for all of them.
+    """
+    import re
+
+    from carctl.mock.accounts import TokenBook
+    from tests.reliability.numbers import record
+
+    original = TokenBook.issue
+
+    def issue(self: TokenBook, **kwargs: Any) -> dict[str, Any]:
+        body = original(self, **kwargs)
+        ISSUED.update(body[k] for k in ("access_token", "refresh_token", "id_token"))
+        return body
+
+    TokenBook.issue = issue  # type: ignore[method-assign]
+    yield
+    TokenBook.issue = original  # type: ignore[method-assign]
+    base = tmp_path_factory.getbasetemp()
+    stores = [p for p in base.rglob("credentials.json") if p.is_file()]
+    secrets = set(ISSUED) | KNOWN_PASSWORDS
+    for store in stores:
+        try:
+            for entry in json.loads(store.read_text())["entries"].values():
+                secrets.update(v for k, v in entry.items() if k.endswith("_token") and v)
+        except (ValueError, KeyError, OSError):
+            continue
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+    leaks: list[str] = []
+    files = 0
+    for path in base.rglob("*"):
+        if not path.is_file() or path.name == "credentials.json" or path.is_symlink():
+            continue
+        try:
+            content = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        files += 1
+        if pattern.search(content):
+            leaks.append(str(path.relative_to(base)))
+    leaked_outputs = sum(1 for text in OUTPUTS if pattern.search(text))
+    record(
+        "secrets scan",
+        secrets=len(secrets),
+        files=files,
+        outputs=len(OUTPUTS),
+        leaked=len(leaks) + leaked_outputs,
+    )
+    assert not leaks and not leaked_outputs, (
+        f"secrets found in {leaks[:10]} and {leaked_outputs} outputs"
     )
 
 
@@ -287,3 +358,15 @@ def sign_in(*, env: dict[str, str] | None = None) -> Result:
     )
     assert result.code == 0, result.output
     return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """The reliability suite's numbers (trials, lost, duplicated, leaked) at the end."""
+    from tests.reliability.numbers import NUMBERS
+
+    if not NUMBERS:
+        return
+    terminalreporter.section("reliability")
+    for suite, counts in NUMBERS.items():
+        figures = ", ".join(f"{key} {value}" for key, value in counts.items())
+        terminalreporter.write_line(f"{suite}: {figures}")
