@@ -15,10 +15,6 @@ from typing import Any
 from carctl.errors import ConfigError, StateError, TemporaryError, UsageError
 
 BUILTIN = "builtin"
-_MOVE_ASIDE = (
-    "the file is damaged or locked by another program; if it is damaged, move it aside "
-    "(mv {path} {path}.broken) and carctl starts a new one"
-)
 
 
 def builtin_url() -> str:
@@ -52,6 +48,7 @@ async def control_async(
     import httpx
 
     from carctl.mock.store import MockStoreError
+    from carctl.state import recovery_hint
 
     if url is None:
         client = httpx.AsyncClient(transport=transport(state_db), base_url=builtin_url())
@@ -61,10 +58,10 @@ async def control_async(
         try:
             response = await client.request(method, path, json=body)
         except MockStoreError as exc:
-            raise StateError(str(exc), hint=_MOVE_ASIDE.format(path=state_db)) from None
+            raise StateError(str(exc), hint=recovery_hint(state_db, str(exc))) from None
         except httpx.ConnectError as exc:
             if url is None:  # the built-in endpoint's store is unusable
-                raise StateError(str(exc), hint=_MOVE_ASIDE.format(path=state_db)) from None
+                raise StateError(str(exc), hint=recovery_hint(state_db, str(exc))) from None
             raise TemporaryError(
                 f"cannot reach the mock at {url}: {exc}",
                 hint="is `carctl mock serve --admin` running there?",

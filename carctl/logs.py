@@ -42,6 +42,7 @@ def setup_logging(log_file: Path, *, verbose: int = 0) -> None:
     global _configured
     if _configured == log_file:
         return
+    logging.raiseExceptions = False  # a full disk must not print "--- Logging error ---"
     logger = logging.getLogger("carctl")
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     try:

@@ -112,7 +112,18 @@ def _m4_queue(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[Migration] = [_m1_request_log, _m2_vehicle_cache, _m3_api_health, _m4_queue]
 
 
-def _recovery_hint(path: Path) -> str:
+def recovery_hint(path: Path, error: str = "") -> str:
+    """What to do, by what went wrong: never advise moving a healthy file aside."""
+    lowered = error.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return "another program holds it: stop the other carctl process and try again"
+    if "full" in lowered or "disk i/o" in lowered or "no space" in lowered:
+        return (
+            f"the disk is full or failing: free some space (df -h {path.parent}) and try "
+            "again; queued commands are kept"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "permission" in lowered:
+        return f"carctl cannot write there: check the permissions of {path.parent}"
     return (
         f"if the file is damaged, move it aside (mv {path} {path}.broken) and carctl "
         "starts a new one; if it is locked, stop the other carctl process"
@@ -121,7 +132,7 @@ def _recovery_hint(path: Path) -> str:
 
 def unusable(path: Path, exc: sqlite3.Error) -> StateError:
     """A database error as the one-line message users get (locked, damaged, full disk)."""
-    return StateError(f"cannot use {path}: {exc}", hint=_recovery_hint(path))
+    return StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc)))
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -130,14 +141,16 @@ def connect(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
-        raise StateError(f"cannot open {path}: {exc}", hint=_recovery_hint(path)) from None
+        raise StateError(
+            f"cannot open {path}: {exc}", hint=recovery_hint(path, str(exc))
+        ) from None
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         _migrate(db)
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise StateError(f"cannot use {path}: {exc}", hint=_recovery_hint(path)) from None
+        raise StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
     return db
 
 

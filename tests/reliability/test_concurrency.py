@@ -1,0 +1,122 @@
+"""Eight carctl processes at once for a minute, against the served mock.
+
+Three owners' loops send direct commands, one cron loop runs `queue run`, two
+foreground workers deliver, one loop asks `auth status`, one loop lists the
+cars; the service fails now and then (503s), and every 20 s the access token
+expires on the server, so everyone needs a refresh at once. Every command
+must run exactly once, nobody may see "database is locked" or a traceback,
+and each expiry must cost exactly one refresh on the wire.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Served, invoke, sign_in
+from tests.reliability.numbers import record
+
+RUN_S = 60.0
+EXPIRE_EVERY_S = 20.0
+
+
+@pytest.mark.slow
+def test_eight_processes_for_a_minute(
+    served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    for car in ("1492931337131", "1492931337242"):
+        served.admin(
+            "PATCH", f"/__mock__/vehicles/{car}", json={"state": "online", "idle_sleep": 10**6}
+        )
+    sign_in()
+    assert invoke("vehicles").code == 0
+    rules = [{"status": 503, "path": "/api/1/vehicles/*/command/*", "rate": 0.2}]
+    served.admin("PUT", "/__mock__/faults", json={"rules": rules})
+
+    deadline = time.monotonic() + RUN_S
+    errors: list[str] = []
+    runs: list[int] = []
+
+    def loop(*commands: tuple[str, ...]) -> None:
+        index = 0
+        while time.monotonic() < deadline:
+            args = commands[index % len(commands)]
+            index += 1
+            result = subprocess.run(
+                [sys.executable, "-m", "carctl", "--no-worker", *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            runs.append(result.returncode)
+            if result.returncode not in (0, 1, 69, 75) or "locked" in result.stderr:
+                errors.append(f"{args}: {result.returncode} {result.stderr.strip()[:300]}")
+            if "Traceback" in result.stderr:
+                errors.append(f"{args}: traceback")
+
+    m3, my = ("--vehicle", "Model 3"), ("--vehicle", "Model Y")
+    loops = [
+        ((*m3, "climate", "on"), (*m3, "climate", "off")),
+        ((*my, "climate", "set", "--temp", "21"), (*my, "climate", "set", "--temp", "22")),
+        ((*m3, "vent"), (*my, "vent"), (*m3, "vent", "--close")),
+        (("queue", "run"),),
+        (("auth", "status"),),
+        (("vehicles",),),
+    ]
+    threads = [threading.Thread(target=loop, args=commands) for commands in loops]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "carctl", "queue", "worker"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    expiries = 0
+    while time.monotonic() < deadline - 5:
+        time.sleep(EXPIRE_EVERY_S)
+        served.clock.advance(9 * 3600)  # every access token expires on the server
+        expiries += 1
+    for thread in threads:
+        thread.join(timeout=180)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=60)
+        assert "locked" not in stderr and "Traceback" not in stderr, stderr
+    served.admin("DELETE", "/__mock__/faults")
+    from tests.delivery.test_processes import recover
+
+    recover(served, carctl_home / "state" / "state.db")
+    assert invoke("queue", "run").code == 0  # everything left is delivered
+
+    stats = served.admin("GET", "/__mock__/stats")
+    executions = stats["executions"]
+    refreshes = sum(
+        r["count"]
+        for r in stats["requests"]
+        if r["path"] == "/oauth2/v3/token" and r["status"] == 200
+    )
+    duplicated = sum(1 for n in executions.values() if n > 1)
+    record(
+        "concurrency (8 processes, 60 s)",
+        runs=len(runs),
+        commands_executed=len(executions),
+        duplicated=duplicated,
+        refreshes=refreshes - 1,
+        expiries=expiries,
+    )
+    assert errors == []
+    assert duplicated == 0
+    assert refreshes - 1 == expiries  # the sign-in, then one refresh per expiry
