@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ REVOKE_PATH = "/oauth2/v3/revoke"
 REFRESH_AHEAD_S = 300.0
 FRESH_TOKEN_S = 120.0
 SKEW_WARN_S = 300.0
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, as an HTTP header needs
 
 
 def digest(secret: str) -> str:
@@ -200,6 +202,14 @@ def load_session(
     store_problem: AuthError | None = None,
 ) -> tuple[Session | None, Location | None]:
     """The session a run would use, and where it comes from; no network."""
+    for variable in (ENV_ACCESS, ENV_REFRESH):
+        value = env.get(variable)
+        if value and not _TOKEN_CHARS.fullmatch(value):
+            raise AuthError(
+                f"{variable} does not hold a token: it has spaces or characters a token "
+                "cannot contain",
+                hint=f"set {variable} to the token alone (or unset it to use the stored session)",
+            )
     access = env.get(ENV_ACCESS)
     if access:
         claims = jwt_claims(access)

@@ -412,3 +412,12 @@ def test_insecure_allows_plain_http_and_dns_failures_are_network_errors(
     error = result.json()["error"]
     assert error["code"] == "network"
     assert error["http"]["status"] is None and error["http"]["path"] == TOKEN
+
+
+@pytest.mark.parametrize("value", ["not a token", "tök€n", "abc\tdef"])
+def test_an_environment_token_that_is_not_one(served: Served, value: str) -> None:
+    """Found by the hostile-input properties: such a value used to crash the HTTP layer."""
+    result = invoke("api", VEHICLES, env={"CARCTL_API_URL": served.url, "CARCTL_TOKEN": value})
+    assert result.code == 77
+    assert "CARCTL_TOKEN does not hold a token" in result.stderr
+    assert served.admin("GET", "/__mock__/stats")["requests"] == []
