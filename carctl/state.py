@@ -141,9 +141,7 @@ def connect(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
-        raise StateError(
-            f"cannot open {path}: {exc}", hint=recovery_hint(path, str(exc))
-        ) from None
+        raise StateError(f"cannot open {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
