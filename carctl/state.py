@@ -12,12 +12,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from carctl.errors import StateError
 
 BUSY_TIMEOUT_S = 15.0
 
 Migration = Callable[[sqlite3.Connection], None]
+T = TypeVar("T")
 
 
 def busy_timeout() -> float:
@@ -133,6 +135,31 @@ def recovery_hint(path: Path, error: str = "") -> str:
 def unusable(path: Path, exc: sqlite3.Error) -> StateError:
     """A database error as the one-line message users get (locked, damaged, full disk)."""
     return StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc)))
+
+
+def immediate(db: sqlite3.Connection, path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` in one BEGIN IMMEDIATE transaction: all of it, or none of it.
+
+    Database errors become the one-line `StateError`; a constraint violation
+    (`IntegrityError`) is the caller's to handle and passes through.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise unusable(path, exc) from None
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+    except sqlite3.IntegrityError:
+        db.execute("ROLLBACK")
+        raise
+    except sqlite3.Error as exc:
+        db.execute("ROLLBACK")
+        raise unusable(path, exc) from None
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return result
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -168,25 +168,15 @@ class HealthStore:
         return self._db
 
     def transact(self, change: Callable[[Health], T]) -> T:
-        from carctl.state import unusable
+        from carctl.state import immediate
 
-        db = self._connection()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise unusable(self.db_path, exc) from None
-        try:
+        def work(db: sqlite3.Connection) -> T:
             health = self._load(db)
             result = change(health)
             self._save(db, health)
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
-            raise unusable(self.db_path, exc) from None
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return result
+            return result
+
+        return immediate(self._connection(), self.db_path, work)
 
     def read(self) -> Health:
         return self._load(self._connection())

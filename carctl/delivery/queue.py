@@ -132,26 +132,9 @@ class Queue:
         return self._db
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        from carctl.state import unusable
+        from carctl.state import immediate
 
-        db = self._connection()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise unusable(self.db_path, exc) from None
-        try:
-            result = work(db)
-            db.execute("COMMIT")
-        except sqlite3.IntegrityError:
-            db.execute("ROLLBACK")
-            raise
-        except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
-            raise unusable(self.db_path, exc) from None
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return result
+        return immediate(self._connection(), self.db_path, work)
 
     def close(self) -> None:
         if self._db is not None:

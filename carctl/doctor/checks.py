@@ -220,18 +220,23 @@ async def session(doc: Doctor) -> Finding:
     return Finding(PASS, f"{detail}; renewal works", facts=facts)
 
 
-async def _renew(doc: Doctor) -> None:
+def _client(doc: Doctor) -> Any:
+    """The API client the checks share: this profile, the store found by `credentials`."""
     from carctl.api.connect import open_client
 
     assert doc.settings is not None
-    async with open_client(
+    return open_client(
         settings=doc.settings,
         paths=doc.paths,
         env=doc.env,
         clock=doc.clock,
         insecure=doc.insecure,
         credentials=doc.fact("credentials", "credentials"),
-    ) as client:
+    )
+
+
+async def _renew(doc: Doctor) -> None:
+    async with _client(doc) as client:
         assert client.session is not None
         loaded = client.session.load()
         client.session.session = loaded
@@ -376,7 +381,6 @@ def _failures(doc: Doctor) -> dict[str, Any]:
 
 
 async def api(doc: Doctor) -> Finding:
-    from carctl.api.connect import open_client
     from carctl.delivery.health import HealthStore
     from carctl.vehicle.model import Vehicle
 
@@ -385,14 +389,7 @@ async def api(doc: Doctor) -> Finding:
     listing: Any = None
     latency = 0.0
     try:
-        async with open_client(
-            settings=doc.settings,
-            paths=doc.paths,
-            env=doc.env,
-            clock=doc.clock,
-            insecure=doc.insecure,
-            credentials=doc.fact("credentials", "credentials"),
-        ) as client:
+        async with _client(doc) as client:
             started = time.monotonic()
             listing = await client.request("GET", "/api/1/vehicles")  # never wakes a car
             latency = (time.monotonic() - started) * 1000
