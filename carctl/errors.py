@@ -187,9 +187,14 @@ class RateLimitedError(TemporaryError):
     retryable = True
 
 
-class ProtocolError(TemporaryError):
-    """An answer carctl cannot read: not JSON, truncated, a redirect, the wrong shape."""
+class ProtocolError(CarctlError):
+    """An answer carctl cannot read: not JSON, nested too deep, too large, a redirect.
 
+    Exit 69 (the service is unusable as it answers), not 75: nothing about the
+    answer says a retry would read better, so it is neither retried nor queued.
+    """
+
+    exit_code = ExitCode.UNAVAILABLE
     code = "protocol"
 
 

@@ -7,7 +7,11 @@
 - `--quiet`: nothing on success.
 
 rich is imported only when something is drawn for a person, and the Console is
-created per run, never at import.
+created per run, never at import. That console never parses markup and shows
+every control character escaped (`carctl.text.literal`), whatever string it is
+given: a car's name, an API's message or a config value reaches the terminal
+as the characters it is, never as markup or an escape sequence. Styles come
+only from `Text` objects carctl builds itself.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from carctl.errors import CarctlError
+from carctl.text import literal_lines
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.text import Text
 
 Human = Callable[["Console"], None]
 
@@ -75,9 +81,7 @@ class Output:
     def console(self, *, stderr: bool = False) -> Console:
         key = "err" if stderr else "out"
         if key not in self._consoles:
-            from rich.console import Console
-
-            self._consoles[key] = Console(
+            self._consoles[key] = literal_console()(
                 file=self.stderr if stderr else self.stdout,
                 no_color=not self.color,
                 color_system="auto" if self.color else None,
@@ -85,9 +89,17 @@ class Output:
                 highlight=False,
                 soft_wrap=True,
                 emoji=False,
-                markup=True,
+                markup=False,
             )
         return self._consoles[key]
+
+    def styled(self, text: str, style: str) -> Text | str:
+        """carctl's own words in a style when there is colour (the only styled text)."""
+        if not self.color:
+            return text
+        from rich.text import Text
+
+        return Text(text, style=style)
 
     def print(self, renderable: RenderableType | str) -> None:
         """Human output on stdout (nothing in JSON or quiet mode)."""
@@ -151,8 +163,7 @@ class Output:
             )
             return
         console = self.console(stderr=True)
-        label = "[bold red]error:[/]" if self.color else "error:"
-        console.print(f"{label} ", end="")
+        console.print(self.styled("error:", "bold red"), "", end="")
         console.print(error.message, markup=False)
         if error.http is not None:
             parts = [
@@ -173,8 +184,7 @@ class Output:
             console.print(f"  why: {diagnosis['evidence']}", markup=False)
         if error.hint:
             label = "queued:" if queued else "hint:"
-            hint = f"[bold]{label}[/]" if self.color else label
-            console.print(f"{hint} ", end="")
+            console.print(self.styled(label, "bold"), "", end="")
             console.print(error.hint, markup=False)
 
     def envelope(
@@ -200,6 +210,25 @@ class Output:
     def _emit(self, document: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
         self.stdout.flush()
+
+
+def literal_console() -> type[Console]:
+    """A rich Console whose strings are always literal: no markup, controls escaped."""
+    global _LITERAL_CONSOLE
+    if _LITERAL_CONSOLE is None:
+        from rich.console import Console
+
+        class LiteralConsole(Console):
+            def render_str(self, text: str, **kwargs: Any) -> Text:
+                kwargs["markup"] = False
+                kwargs["emoji"] = False
+                return super().render_str(literal_lines(text), **kwargs)
+
+        _LITERAL_CONSOLE = LiteralConsole
+    return _LITERAL_CONSOLE
+
+
+_LITERAL_CONSOLE: type[Console] | None = None
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -1,6 +1,8 @@
 """The async HTTP client of the vehicle API: one `httpx.AsyncClient` per run.
 
-Every exchange is bounded (connect and read timeouts, a cap on body size),
+Every exchange is bounded: in time as a whole (connect, send and every read
+within one total deadline, so a server trickling a byte every few seconds
+cannot hold carctl), and in size while decoding (`bodies`),
 recorded in the request log (no headers, no bodies), reported to an optional
 observer (`-v`), and turned into data or a `CarctlError` carrying status,
 method, path, txid, elapsed time and a safe excerpt. Redirects are never
@@ -12,13 +14,21 @@ leads to one refresh and one more try, never more.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from carctl.api.bodies import (
+    ACCEPT_ENCODING,
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    UnreadableEncoding,
+    parse_json,
+    read_bounded,
+)
 from carctl.api.request_log import Exchange, RequestLog
 from carctl.api.responses import Reply, error_for, response_data
 from carctl.clock import Clock, SystemClock
@@ -28,7 +38,7 @@ if TYPE_CHECKING:
     from carctl.api.oauth import SessionManager
     from carctl.delivery.guard import Guard
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
+REQUEST_TOTAL_S = 20.0  # connect + send + all reads of one exchange, unless the run says less
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
 USER_AGENT = "carctl"
 
@@ -44,8 +54,10 @@ class ApiClient:
         request_log: RequestLog | None = None,
         clock: Clock | None = None,
         observer: Observer | None = None,
+        total_timeout_s: float = REQUEST_TOTAL_S,
     ) -> None:
         self.http = http
+        self.total_timeout_s = total_timeout_s
         self.origin = origin
         self.request_log = request_log
         self.clock = clock or SystemClock()
@@ -71,17 +83,23 @@ class ApiClient:
         request = self.http.build_request(
             method,
             path,
-            headers={"user-agent": USER_AGENT, **(headers or {})},
+            headers={
+                "user-agent": USER_AGENT,
+                "accept-encoding": ACCEPT_ENCODING,
+                **(headers or {}),
+            },
             params=params,
             json=json_body,
             data=form,
         )
         try:
-            response = await self.http.send(request, stream=True, follow_redirects=False)
-            try:
-                body = await _read_bounded(response)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(self.total_timeout_s):
+                response, body = await self._send(request)
+        except TimeoutError:
+            elapsed = _ms(started)
+            error = _too_slow(method, path, elapsed, self.total_timeout_s)
+            self._record(at, method, path, None, elapsed, None, error.code, error.message)
+            raise error from None
         except httpx.HTTPError as exc:
             elapsed = _ms(started)
             error = network_error(exc, method, path, elapsed)
@@ -95,10 +113,31 @@ class ApiClient:
             status=response.status_code,
             headers=response.headers,
             text=text,
-            json=_json_or_none(text),
+            json=parse_json(text),
             txid=response.headers.get("x-txid"),
             elapsed_ms=elapsed,
         )
+
+    async def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        response = await self.http.send(request, stream=True, follow_redirects=False)
+        try:
+            encoding = response.headers.get("content-encoding")
+            try:
+                if response.is_stream_consumed:  # an in-process transport handed it over read
+                    body = response.content
+                    if len(body) > MAX_BODY_BYTES:
+                        raise BodyTooLarge
+                else:
+                    body = await read_bounded(response.aiter_raw(), encoding)
+            except BodyTooLarge:
+                raise _TooLarge(
+                    f"the answer is larger than {MAX_BODY_BYTES // 1024 // 1024} MiB"
+                ) from None
+            except UnreadableEncoding as exc:
+                raise _BadEncoding(str(exc)) from None
+        finally:
+            await response.aclose()
+        return response, body
 
     def record(self, reply: Reply, outcome: str, error: str | None = None) -> None:
         """Log an answer once its meaning is known (ok, or the error's code)."""
@@ -213,28 +252,21 @@ class ApiClient:
             self.request_log.close()
 
 
-async def _read_bounded(response: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _TooLarge(f"the answer is larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 class _TooLarge(httpx.HTTPError):
     pass
 
 
-def _json_or_none(text: str) -> Any:
-    if not text.strip():
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
+class _BadEncoding(httpx.HTTPError):
+    pass
+
+
+def _too_slow(method: str, path: str, elapsed_ms: int, limit_s: float) -> CarctlError:
+    http = HttpDetails(status=None, method=method, path=path, elapsed_ms=elapsed_ms)
+    return NetworkError(
+        f"the vehicle API did not finish answering within {limit_s:g} s",
+        hint="the service is very slow or the connection is poor; try again later",
+        http=http,
+    )
 
 
 def _ms(started: float) -> int:
@@ -247,6 +279,8 @@ def network_error(exc: httpx.HTTPError, method: str, path: str, elapsed_ms: int)
     cause = str(exc) or type(exc).__name__
     if isinstance(exc, _TooLarge):
         return ProtocolError(f"the vehicle API sent too much: {cause}", http=http)
+    if isinstance(exc, _BadEncoding):
+        return ProtocolError(f"the vehicle API sent an unreadable answer: {cause}", http=http)
     if isinstance(exc, httpx.ConnectTimeout):
         what = "connecting to the vehicle API timed out"
     elif isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):

@@ -138,8 +138,10 @@ async def open_client(
     keyring_timeout: float | None = None,
     with_session: bool = True,
     credentials: Credentials | None = None,
+    total_timeout_s: float | None = None,
 ) -> AsyncIterator[ApiClient]:
     """An API client for this run; its session loads lazily on the first request."""
+    from carctl.api.client import REQUEST_TOTAL_S
     from carctl.api.oauth import SessionManager
     from carctl.api.request_log import RequestLog
 
@@ -150,6 +152,7 @@ async def open_client(
         request_log=RequestLog(paths.state_db),
         clock=clock,
         observer=observer,
+        total_timeout_s=min(REQUEST_TOTAL_S, total_timeout_s or REQUEST_TOTAL_S),
     )
     try:
         if with_session:

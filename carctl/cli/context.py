@@ -94,7 +94,11 @@ class AppContext:
 
     @contextlib.asynccontextmanager
     async def api(
-        self, *, with_session: bool = True, credentials: Any = None
+        self,
+        *,
+        with_session: bool = True,
+        credentials: Any = None,
+        total_timeout_s: float | None = None,
     ) -> AsyncIterator[ApiClient]:
         from carctl.api.connect import open_client
 
@@ -108,6 +112,7 @@ class AppContext:
             warn=self.output.warn,
             with_session=with_session,
             credentials=credentials,
+            total_timeout_s=total_timeout_s,
         ) as client:
             yield client
 
@@ -170,7 +175,7 @@ async def vehicle_service(
     health = HealthStore(app.paths.state_db, endpoint.origin)
     queue = Queue(app.paths.state_db)
     try:
-        async with app.api() as client:
+        async with app.api(total_timeout_s=deadline_s) as client:
             client.guard = Guard(
                 health, clock=app.clock, rng=random.Random(), deadline=app.clock.now() + deadline_s
             )

@@ -122,7 +122,7 @@ def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
             table.add_column(column, overflow="fold")
         for check in report["checks"]:
             status = check["status"]
-            mark = f"[{COLOURS[status]}]{MARKS[status]}[/]"
+            mark = app.output.styled(MARKS[status], COLOURS[status])
             table.add_row(mark, check["title"], check["detail"], check["remediation"])
         console.print(table)
     else:  # pipes and support e-mails: one line per check, its remedy under it
@@ -138,8 +138,7 @@ def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
         f"{counts['fail']} failed, {counts['skip']} skipped.",
         markup=False,
     )
-    label = f"[bold]Verdict: {report['verdict']}[/]" if color else f"Verdict: {report['verdict']}"
-    console.print(label + " — ", end="")
+    console.print(app.output.styled(f"Verdict: {report['verdict']}", "bold"), "— ", end="")
     console.print(report["evidence"], markup=False)
     if "bundle" in report:
         bundle = report["bundle"]

@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from carctl.output import Output
+from carctl.text import literal
 from carctl.vehicle.inputs import format_temperature
 
 if TYPE_CHECKING:
@@ -35,13 +36,13 @@ class Spinner:
 
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             TimeElapsedColumn(),
             console=self.output.console(stderr=True),
             transient=True,
         )
         self._progress.start()
-        self._progress.add_task(text + "…", total=None)
+        self._progress.add_task(literal(text) + "…", total=None)
 
     def end(self) -> None:
         if self._progress is not None:
@@ -49,8 +50,8 @@ class Spinner:
             self._progress = None
 
 
-def _mark(output: Output) -> str:
-    return "[green]✓[/]" if output.color else "ok"
+def _mark(output: Output) -> Any:
+    return output.styled("✓", "green") if output.color else "ok"
 
 
 def ago(seconds: float) -> str:
@@ -134,8 +135,8 @@ def routine_lines(output: Output, result: Result, units: str) -> Any:
     def draw(console: Console) -> None:
         mark = _mark(output)
         for step in result.steps.done:
-            console.print(f"{mark} {step.detail}", markup=output.color, highlight=False)
-        console.print(_verdict(result, units), markup=False)
+            console.print(mark, step.detail)
+        console.print(_verdict(result, units))
 
     return draw
 

@@ -273,6 +273,7 @@ class SimVehicle:
 
 # What the admin API may change on a car for a test set-up, with the accepted types.
 VEHICLE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "display_name": str,
     "state": str,
     "in_service": bool,
     "outside_temp": (int, float),

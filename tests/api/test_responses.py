@@ -51,7 +51,7 @@ def reply(
         (502, "service", ExitCode.TEMPFAIL, True),
         (503, "service", ExitCode.TEMPFAIL, True),
         (504, "service", ExitCode.TEMPFAIL, True),
-        (302, "protocol", ExitCode.TEMPFAIL, False),
+        (302, "protocol", ExitCode.UNAVAILABLE, False),
     ],
 )
 def test_status_table(status: int, code: str, exit_code: ExitCode, retryable: bool) -> None:

@@ -44,7 +44,7 @@ def log_rows(home: Path) -> list[tuple[Any, ...]]:
             "HTTP 504 on GET /api/1/vehicles (an empty body)",
         ),
         ({"status": 429, "retry_after": 30}, 75, "rate_limited", "it asks to wait 30 s"),
-        ({"body": "truncated"}, 75, "protocol", "instead of the usual JSON"),
+        ({"body": "truncated"}, 69, "protocol", "instead of the usual JSON"),
         ({"drop": True}, 75, "network", "closed the connection without a complete answer"),
     ],
 )
