@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from carctl.errors import StateError
+from carctl.files import private_dir
 
 fcntl: Any
 try:
@@ -28,7 +29,7 @@ POLL_S = 0.02
 
 
 def _acquire(path: Path, timeout: float) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     if fcntl is None:
         return fd

@@ -45,10 +45,16 @@ def setup_logging(log_file: Path, *, verbose: int = 0) -> None:
     logging.raiseExceptions = False  # a full disk must not print "--- Logging error ---"
     logger = logging.getLogger("carctl")
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    from carctl.errors import StateError
+
     try:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        from carctl.files import check_not_link, make_private, private_dir
+
+        private_dir(log_file.parent)
+        check_not_link(log_file)
         handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    except OSError:
+        make_private(log_file)
+    except (OSError, StateError):
         return  # an unwritable log directory must not stop the command
     handler.setFormatter(
         _RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")

@@ -23,9 +23,7 @@ never leaves half a config behind.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,10 +41,36 @@ def _api_url(value: Any) -> str:
     text = str(value).strip()
     if text == BUILTIN:
         return text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(
+            'expected "builtin" or an http(s):// URL such as http://127.0.0.1:8787'
+        ) from None
+    if "@" in parts.netloc:
+        raise UserInfoInUrl(f"{parts.scheme}://***@{parts.netloc.rsplit('@', 1)[1]}{parts.path}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError('expected "builtin" or an http(s):// URL such as http://127.0.0.1:8787')
     return text.rstrip("/")
+
+
+class UserInfoInUrl(ValueError):
+    """A user name or password in an API URL: refused, and never repeated back."""
+
+    def __init__(self, shown: str) -> None:
+        super().__init__(
+            "a user name or password in the API URL is not allowed: carctl keeps secrets "
+            "only in the credential store, and sends them only to sign in"
+        )
+        self.shown = shown
+
+
+def _refused_secret(where: str, exc: UserInfoInUrl) -> UsageError:
+    return UsageError(
+        f"{where}: {exc} (got {exc.shown})",
+        hint="remove the part before @ and sign in with `carctl auth login`",
+    )
 
 
 def _units(value: Any) -> str:
@@ -227,6 +251,8 @@ def load_settings(
 def _checked(key: Key, raw: Any, where: str) -> Any:
     try:
         return key.check(raw)
+    except UserInfoInUrl as exc:
+        raise _refused_secret(where, exc) from None
     except ValueError as exc:
         raise ConfigError(
             f"{where}: {exc}, got {raw!r}", hint=f"set it with `carctl config set {key.name} VALUE`"
@@ -240,6 +266,8 @@ def set_value(path: Path, key_name: str, raw: str, *, profile: str) -> Any:
         raise UsageError(f"unknown setting {key_name!r}", hint=f"settings: {', '.join(KEYS)}")
     try:
         value = key.check(raw)
+    except UserInfoInUrl as exc:
+        raise _refused_secret(key_name, exc) from None
     except ValueError as exc:
         raise UsageError(f"{key_name}: {exc}, got {raw!r}") from None
     data = read_file(path)
@@ -252,18 +280,9 @@ def set_value(path: Path, key_name: str, raw: str, *, profile: str) -> Any:
 
 
 def write_file(path: Path, data: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = to_toml(data)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from carctl.files import write_private
+
+    write_private(path, to_toml(data))
 
 
 def to_toml(data: Mapping[str, Any], prefix: str = "") -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from carctl.errors import StateError
+from carctl.files import check_not_link, make_private, private_dir
 
 BUSY_TIMEOUT_S = 15.0
 
@@ -165,7 +166,8 @@ def immediate(db: sqlite3.Connection, path: Path, work: Callable[[sqlite3.Connec
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating and migrating as needed) the state database."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        check_not_link(path)
         db = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"cannot open {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
@@ -173,6 +175,8 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         _migrate(db)
+        for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            make_private(own)  # the car's position and the queue are the owner's alone
     except sqlite3.DatabaseError as exc:
         db.close()
         raise StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc))) from None

@@ -15,16 +15,19 @@ cannot leak one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from carctl.errors import AuthError
+from carctl.errors import AuthError, StateError
+from carctl.files import read_private, write_private
+
+log = logging.getLogger("carctl.credentials")
 
 SERVICE = "carctl"
 KEYRING_TIMEOUT_S = 5.0
@@ -255,18 +258,7 @@ class FileStore:
         return entries if isinstance(entries, dict) else {}
 
     def _write(self, entries: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".credentials-", suffix=".json")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"version": 1, "entries": dict(entries)}, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp).replace(self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(self.path, json.dumps({"version": 1, "entries": dict(entries)}))
 
     def load(self, entry: str) -> Session | None:
         data = self._read().get(entry)
@@ -385,9 +377,9 @@ def _detect(state_dir: Path, timeout: float, *, fresh: bool) -> tuple[Any, str |
     path = state_dir / DETECTION_FILE
     if not fresh and not configured:
         try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
+            cached = json.loads(read_private(path))
             fresh_enough = 0 <= time.time() - float(cached["at"]) < DETECTION_TTL_S
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, StateError):
             cached, fresh_enough = None, False
         if cached is not None and fresh_enough:
             if not cached.get("backend"):
@@ -412,10 +404,9 @@ def _detect(state_dir: Path, timeout: float, *, fresh: bool) -> tuple[Any, str |
             "at": time.time(),
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(record), encoding="utf-8")
-        except OSError:
-            pass  # only an optimisation
+            write_private(path, json.dumps(record))
+        except (OSError, StateError) as exc:  # only an optimisation; a planted link is refused
+            log.warning("not remembering the keyring backend: %s", getattr(exc, "message", exc))
     return (backend if usable else None), reason
 
 

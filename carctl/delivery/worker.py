@@ -30,6 +30,7 @@ from carctl.delivery.health import HealthStore
 from carctl.delivery.queue import Entry, Queue
 from carctl.delivery.runner import deliver_batch
 from carctl.errors import CarctlError
+from carctl.files import private_dir
 from carctl.paths import Paths
 from carctl.settings import Value, load_settings
 from carctl.vehicle.cache import VehicleCache
@@ -54,7 +55,7 @@ def single(paths: Paths) -> Iterator[bool]:
         yield True
         return
     path = lock_path(paths)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
@@ -83,7 +84,7 @@ def spawn(paths: Paths, env: Mapping[str, str]) -> str:
     if running(paths):
         return "running"
     log_file = paths.log_file
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_file.parent)
     subprocess.Popen(
         [sys.executable, "-m", "carctl", "queue", "worker", "--until-empty"],
         stdin=subprocess.DEVNULL,

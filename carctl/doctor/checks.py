@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -98,12 +99,36 @@ async def config(doc: Doctor) -> Finding:
         )
     if free < FREE_SPACE_WARN:
         notes.append(f"only {free // 1024 // 1024} MiB free")
+    exposed = _loose_modes(doc)
+    if exposed:
+        return Finding(
+            WARN,
+            "readable by other users: " + ", ".join(f"{p} ({mode})" for p, mode in exposed),
+            "make them private: "
+            + "; ".join(f"chmod {700 if p.is_dir() else 600} {p}" for p, _ in exposed[:4]),
+        )
     exists = "" if path.exists() else " (no config file: defaults)"
     detail = (
         f"profile {settings.profile}, api {settings.api_url}{exists}; "
         f"state in {doc.paths.state_dir}" + (f"; {', '.join(notes)}" if notes else "")
     )
     return Finding(WARN if notes else PASS, detail, "free some disk space" if notes else "")
+
+
+def _loose_modes(doc: Doctor) -> list[tuple[Path, str]]:
+    """carctl's directories and files that others may read (they hold positions and tokens)."""
+    from carctl.files import loose
+
+    paths = doc.paths
+    candidates = [paths.config_dir, paths.state_dir, paths.log_dir]
+    candidates += [paths.config_file, paths.state_db, paths.log_file]
+    candidates += [paths.state_dir / "credentials.json"]
+    found = []
+    for candidate in candidates:
+        mode = loose(candidate)
+        if mode is not None:
+            found.append((candidate, mode))
+    return found
 
 
 async def state(doc: Doctor) -> Finding:

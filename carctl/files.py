@@ -1,0 +1,97 @@
+"""carctl's own files: private whatever the umask, replaced atomically, never through a link.
+
+Everything carctl keeps — config, state database, credentials fallback, log,
+locks, caches — is the owner's alone: directories carctl creates are 0700 and
+files 0600, set explicitly rather than left to the umask. Whole-file writes go
+to a temporary file in the same directory and are renamed over the target, so
+a crash leaves the old file or the new one, never half of each. A target that
+is a symbolic link is refused: someone who can plant a link where carctl
+writes must not be able to make carctl overwrite a file of their choosing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from carctl.errors import StateError
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` and any missing parents as 0700; an existing directory is left as it is."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        if current.is_symlink():  # a dangling link where a directory should be
+            raise refused_link(current)
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # another process made it meanwhile
+        directory.chmod(DIR_MODE)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def refused_link(path: Path) -> StateError:
+    return StateError(
+        f"{path} is a symbolic link; carctl does not write through links",
+        hint=f"remove the link (rm {path}) if you did not make it, and run the command again",
+    )
+
+
+def check_not_link(path: Path) -> None:
+    if path.is_symlink():
+        raise refused_link(path)
+
+
+def write_private(path: Path, content: str | bytes) -> None:
+    """Replace `path` with `content` atomically, as a 0600 file; a link at `path` is refused."""
+    check_not_link(path)
+    private_dir(path.parent)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        check_not_link(path)  # planted while we wrote? os.replace would replace the link itself
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_private(path: Path) -> str:
+    """Read one of carctl's files; a link is refused (its target is not carctl's)."""
+    check_not_link(path)
+    return path.read_text(encoding="utf-8")
+
+
+def make_private(path: Path) -> None:
+    """Tighten a file carctl created through another library (SQLite, logging) to 0600."""
+    try:
+        if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(FILE_MODE)
+    except OSError:
+        pass  # it may be gone (a rotated log) or not ours to change; doctor reports modes
+
+
+def loose(path: Path) -> str | None:
+    """ "mode 755" when others may read or enter `path`; None when it is private or absent."""
+    try:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+    except OSError:
+        return None
+    return f"mode {mode:o}" if mode & 0o077 else None
