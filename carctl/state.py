@@ -112,7 +112,27 @@ def _m4_queue(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX queue_pending ON queue (status, scope, vehicle_id, id)")
 
 
-MIGRATIONS: list[Migration] = [_m1_request_log, _m2_vehicle_cache, _m3_api_health, _m4_queue]
+def _m5_leases_and_trusted_time(db: sqlite3.Connection) -> None:
+    """Leases name their holder's process identity; the highest time seen, for expiry."""
+    db.execute("ALTER TABLE queue ADD COLUMN lease_identity TEXT")
+    db.execute("ALTER TABLE queue ADD COLUMN sending_at REAL")
+    db.execute(
+        """CREATE TABLE clock_high (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            wall REAL NOT NULL,   -- the highest time recorded (seconds since the epoch)
+            mono REAL NOT NULL,   -- time.monotonic() at that moment
+            boot TEXT NOT NULL    -- the boot it was read in: monotonic time is per boot
+        )"""
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    _m1_request_log,
+    _m2_vehicle_cache,
+    _m3_api_health,
+    _m4_queue,
+    _m5_leases_and_trusted_time,
+]
 
 
 def recovery_hint(path: Path, error: str = "") -> str:

@@ -183,10 +183,14 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         idempotency_key: str | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> Any:
         """An authenticated Owner API call; returns its `response` member.
 
         With a guard, the call is admitted by the breaker and retried within budget.
+        `before_send` runs right before every request that goes out for this call
+        (each retry, the re-send after a 401) and may raise to stop it: that is how
+        a queued command is checked for expiry and supersession at the last moment.
         """
         if self.guard is not None:
             return await self.guard.call(
@@ -196,10 +200,16 @@ class ApiClient:
                     params=params,
                     json_body=json_body,
                     idempotency_key=idempotency_key,
+                    before_send=before_send,
                 )
             )
         return await self._request_once(
-            method, path, params=params, json_body=json_body, idempotency_key=idempotency_key
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            idempotency_key=idempotency_key,
+            before_send=before_send,
         )
 
     async def _request_once(
@@ -210,6 +220,7 @@ class ApiClient:
         params: Mapping[str, Any] | None,
         json_body: Any,
         idempotency_key: str | None,
+        before_send: Callable[[], None] | None = None,
     ) -> Any:
         if self.session is None:
             raise AuthError("not signed in", hint="run `carctl auth login`")
@@ -217,6 +228,8 @@ class ApiClient:
         headers = {"authorization": f"Bearer {token}"}
         if idempotency_key:
             headers["idempotency-key"] = idempotency_key
+        if before_send is not None:
+            before_send()
         reply = await self.exchange(
             method, path, headers=headers, params=params, json_body=json_body
         )
@@ -224,6 +237,8 @@ class ApiClient:
             self.record(reply, "auth", reply.api_message())
             fresh = await self.session.refresh_after_401(token, reply)
             headers["authorization"] = f"Bearer {fresh}"
+            if before_send is not None:
+                before_send()
             reply = await self.exchange(
                 method, path, headers=headers, params=params, json_body=json_body
             )

@@ -197,7 +197,12 @@ async def vehicle_service(
                 start_worker=_worker_starter(app),
             )
             yield VehicleService(
-                client, cache, clock=app.clock, reporter=Spinner(app.output), delivery=delivery
+                client,
+                cache,
+                clock=app.clock,
+                reporter=Spinner(app.output),
+                delivery=delivery,
+                on_seen=delivery.learned,
             )
     finally:
         cache.close()

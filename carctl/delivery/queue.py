@@ -5,20 +5,32 @@ across every delivery attempt, so a retry after a crash can never execute it
 twice. Rules:
 
 - a newer command in the same slot (climate, temperature, windows) supersedes
-  an older pending one, and so does a successful direct command;
-- an entry past its expiry is never sent (checked again just before sending);
+  an older pending one, and so does a successful direct command — even when a
+  worker has already claimed it: the last word wins;
+- an entry queued by the car's name (its id was not known yet) is matched to
+  the car as soon as any lookup learns the id, and supersession matches both;
+- an entry past its expiry is never sent: `begin_send` checks it, with the
+  entry's status, in the same transaction that marks it as being sent, right
+  before every request that can execute it (first send, re-send after a wake,
+  each retry);
+- expiry is judged by a clock that cannot run backwards: the highest time ever
+  recorded in `state.db`, carried forward by the system-wide monotonic clock
+  within one boot, so a wall clock stepped back (or fast for a while) cannot
+  make an expired command look fresh;
 - per car, entries go in the order they were queued: a car's entries are
   claimed together, as one batch, so they share one wake;
 - claiming takes a lease in one `BEGIN IMMEDIATE` transaction, so two workers
-  never send the same entry; a lease whose holder process no longer exists is
-  released at once, so a crash does not delay delivery by the lease time.
+  never send the same entry. A lease names its holder by pid and process
+  identity (boot id and start time); it is renewed while the holder works and
+  is taken over only when that process is gone — never because time passed,
+  so a slow wake or a laptop's suspend cannot lead to a second send.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -26,10 +38,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from carctl.errors import CarctlError, UsageError
+from carctl.processes import Holder, alive, boot_id
+from carctl.vehicle.model import Vehicle
 
-LEASE_S = 120.0
-DEFAULT_TTL_S = 30 * 60.0
-FINAL = ("delivered", "failed", "expired", "cancelled", "superseded")
+LEASE_S = 120.0  # how long a lease is shown as active after its holder's last sign of life
+BY_NAME = "name:"  # a queued car known only by what the user called it
 
 T = TypeVar("T")
 
@@ -57,6 +70,8 @@ class Entry:
     last_txid: str | None
     last_error: str | None
     finished_at: float | None
+    lease_identity: str | None = None  # the holder's boot id and start time
+    sending_at: float | None = None  # when a worker last marked it as being sent
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -96,18 +111,14 @@ _COLUMNS = [f.name for f in fields(Entry)]
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM queue"  # noqa: S608 - fixed column names
 
 
-def alive(pid: int | None) -> bool:
-    if pid is None or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def aliases(vehicle: Vehicle) -> list[str]:
+    """The `vehicle_id`s an entry for this car may carry: its id, or a name it was queued by."""
+    names = {vehicle.id, vehicle.vin, vehicle.display_name}
+    return [vehicle.id, *sorted(BY_NAME + n.strip().casefold() for n in names if n.strip())]
+
+
+def _in(column: str, values: list[str] | list[int]) -> str:
+    return f"{column} IN ({','.join('?' * len(values))})"
 
 
 @dataclass(frozen=True)
@@ -119,9 +130,18 @@ class NewCommand:
 
 
 class Queue:
-    def __init__(self, db_path: Path, *, is_alive: Callable[[int | None], bool] = alive) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        is_alive: Callable[[int | None, str | None], bool] = alive,
+        monotonic: Callable[[], float] = time.monotonic,
+        boot: Callable[[], str] = boot_id,
+    ) -> None:
         self.db_path = db_path
         self.is_alive = is_alive
+        self.monotonic = monotonic
+        self.boot = boot
         self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
@@ -135,6 +155,36 @@ class Queue:
         from carctl.state import immediate
 
         return immediate(self._connection(), self.db_path, work)
+
+    def _trusted(self, db: sqlite3.Connection, wall: float) -> float:
+        """The time to judge expiry by: never earlier than any time recorded before.
+
+        The highest time seen is kept with the monotonic clock's reading at that
+        moment; within the same boot it is carried forward by the monotonic
+        clock (shared by every process), so real elapsed time counts even when
+        the wall clock was fast and then stepped back.
+        """
+        mono, boot = self.monotonic(), self.boot()
+        row = db.execute("SELECT wall, mono, boot FROM clock_high WHERE id = 1").fetchone()
+        carried = wall
+        if row is not None:
+            high, then, then_boot = row
+            try:
+                carried = float(high)
+                if then_boot == boot and boot and float(then) <= mono:
+                    carried += mono - float(then)
+            except (TypeError, ValueError):
+                carried = wall  # an unreadable row: start again from the wall clock
+        now = max(wall, carried)
+        db.execute(
+            "INSERT OR REPLACE INTO clock_high (id, wall, mono, boot) VALUES (1, ?, ?, ?)",
+            (now, mono, boot),
+        )
+        return now
+
+    def now(self, wall: float) -> float:
+        """The trusted time (see `_trusted`), for callers that compare with queue times."""
+        return self._transaction(lambda db: self._trusted(db, wall))
 
     def close(self) -> None:
         if self._db is not None:
@@ -151,11 +201,15 @@ class Queue:
         vehicle_id: str,
         vehicle_name: str,
         commands: Iterable[NewCommand],
-        expires_at: float,
         now: float,
+        expires_at: float | None = None,
+        ttl_s: float | None = None,
         error: CarctlError | None = None,
     ) -> list[Entry]:
-        """Queue commands together (one batch); each supersedes pending ones in its slot."""
+        """Queue commands together (one batch); each supersedes pending ones in its slot.
+
+        The expiry is `expires_at` (a wall time the user chose) or `ttl_s` from now.
+        """
         batch = uuid.uuid4().hex[:12]
         items = list(commands)
         http = error.http if error is not None else None
@@ -165,7 +219,11 @@ class Queue:
             error.message if error is not None else None,
         )
 
+        same_car = [vehicle_id, BY_NAME + vehicle_name.strip().casefold()]
+
         def work(db: sqlite3.Connection) -> list[int]:
+            trusted = self._trusted(db, now)
+            deadline = expires_at if expires_at is not None else trusted + (ttl_s or 0.0)
             ids = []
             for command in items:
                 cursor = db.execute(
@@ -183,18 +241,18 @@ class Queue:
                         command.slot,
                         command.idempotency_key,
                         batch,
-                        now,
-                        expires_at,
-                        now,
+                        trusted,
+                        deadline,
+                        trusted,
                         *why,
                     ),
                 )
                 new_id = int(cursor.lastrowid or 0)
                 db.execute(
-                    "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"
-                    " WHERE status = 'pending' AND scope = ? AND vehicle_id = ? AND slot = ?"
-                    " AND id < ?",
-                    (now, f"superseded by #{new_id}", scope, vehicle_id, command.slot, new_id),
+                    "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"  # noqa: S608
+                    f" WHERE status = 'pending' AND scope = ? AND {_in('vehicle_id', same_car)}"
+                    " AND slot = ? AND id < ?",
+                    (trusted, f"superseded by #{new_id}", scope, *same_car, command.slot, new_id),
                 )
                 ids.append(new_id)
             return ids
@@ -202,23 +260,87 @@ class Queue:
         ids = self._transaction(work)
         return [e for e in (self.get(i) for i in ids) if e is not None]
 
-    def supersede(self, *, scope: str, vehicle_id: str, slot: str, now: float, by: str) -> int:
-        """A successful direct command makes older queued ones in its slot pointless."""
+    def supersede(self, *, scope: str, vehicle: Vehicle, slot: str, now: float, by: str) -> int:
+        """A successful direct command makes older queued ones in its slot pointless.
+
+        Claimed entries too: a worker re-checks the status right before each
+        request, so an entry superseded here is never sent afterwards.
+        """
+        ids = aliases(vehicle)
 
         def work(db: sqlite3.Connection) -> int:
+            trusted = self._trusted(db, now)
             cursor = db.execute(
-                "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"
-                " WHERE status = 'pending' AND scope = ? AND vehicle_id = ? AND slot = ?"
-                " AND (lease_owner IS NULL OR lease_until < ?)",
-                (now, f"superseded by {by}", scope, vehicle_id, slot, now),
+                "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"  # noqa: S608
+                f" WHERE status = 'pending' AND scope = ? AND {_in('vehicle_id', ids)}"
+                " AND slot = ?",
+                (trusted, f"superseded by {by}", scope, *ids, slot),
             )
             return cursor.rowcount
 
         return self._transaction(work)
 
+    def adopt(self, *, scope: str, vehicles: list[Vehicle], complete: bool, now: float) -> int:
+        """Entries queued by a car's name get its id, now that a lookup has learned it.
+
+        A name matches a car's id, VIN or display name exactly; with the whole
+        list of the account's cars (`complete`), also a unique prefix of a
+        name, as `--vehicle` does. Afterwards the newest entry of each slot
+        supersedes older ones of the same car, whichever way they were queued.
+        """
+        if not vehicles:
+            return 0
+
+        def match(selector: str) -> Vehicle | None:
+            exact = [
+                v
+                for v in vehicles
+                if selector in (v.id.casefold(), v.vin.casefold(), v.display_name.casefold())
+            ]
+            if len(exact) == 1:
+                return exact[0]
+            if exact or not complete:
+                return None
+            prefixed = [v for v in vehicles if v.display_name.casefold().startswith(selector)]
+            return prefixed[0] if len(prefixed) == 1 else None
+
+        def work(db: sqlite3.Connection) -> int:
+            trusted = self._trusted(db, now)
+            rows = db.execute(
+                "SELECT id, vehicle_id FROM queue WHERE status = 'pending' AND scope = ?"
+                " AND vehicle_id LIKE 'name:%'",
+                (scope,),
+            ).fetchall()
+            adopted: set[str] = set()
+            for entry_id, vehicle_id in rows:
+                car = match(str(vehicle_id)[len(BY_NAME) :])
+                if car is None:
+                    continue
+                db.execute(
+                    "UPDATE queue SET vehicle_id = ?, vehicle_name = ? WHERE id = ?",
+                    (car.id, car.display_name, entry_id),
+                )
+                adopted.add(car.id)
+            for car_id in adopted:
+                db.execute(
+                    "UPDATE queue SET status = 'superseded', finished_at = ?,"
+                    " last_error = 'superseded by #' || (SELECT max(newer.id) FROM queue newer"
+                    "   WHERE newer.status = 'pending' AND newer.scope = queue.scope"
+                    "   AND newer.vehicle_id = queue.vehicle_id AND newer.slot = queue.slot)"
+                    " WHERE status = 'pending' AND scope = ? AND vehicle_id = ? AND id < ("
+                    "   SELECT max(newer.id) FROM queue newer WHERE newer.status = 'pending'"
+                    "   AND newer.scope = queue.scope AND newer.vehicle_id = queue.vehicle_id"
+                    "   AND newer.slot = queue.slot)",
+                    (trusted, scope, car_id),
+                )
+            return len(adopted)
+
+        return self._transaction(work)
+
     # -- delivering -----------------------------------------------------------------------
 
-    def _expire(self, db: sqlite3.Connection, now: float) -> None:
+    def _expire(self, db: sqlite3.Connection, wall: float) -> None:
+        now = self._trusted(db, wall)
         db.execute(
             "UPDATE queue SET status = 'expired', finished_at = ?,"
             " last_error = coalesce(last_error || '; ', '') || 'expired before it could be sent',"
@@ -227,32 +349,28 @@ class Queue:
             (now, now),
         )
 
-    def _release_orphans(self, db: sqlite3.Connection, now: float) -> None:
+    def _release_orphans(self, db: sqlite3.Connection) -> None:
+        """Free the leases of holders that are gone; a live holder keeps its lease."""
         rows = db.execute(
-            "SELECT DISTINCT lease_owner FROM queue WHERE status = 'pending'"
+            "SELECT DISTINCT lease_owner, lease_identity FROM queue WHERE status = 'pending'"
             " AND lease_owner IS NOT NULL"
         ).fetchall()
-        for (owner,) in rows:
-            if not self.is_alive(owner):
+        for owner, identity in rows:
+            if not self.is_alive(owner, identity):
                 db.execute(
-                    "UPDATE queue SET lease_owner = NULL, lease_until = NULL"
-                    " WHERE status = 'pending' AND lease_owner = ?",
-                    (owner,),
+                    "UPDATE queue SET lease_owner = NULL, lease_until = NULL,"
+                    " lease_identity = NULL, sending_at = NULL"
+                    " WHERE status = 'pending' AND lease_owner = ? AND lease_identity IS ?",
+                    (owner, identity),
                 )
-        db.execute(
-            "UPDATE queue SET lease_owner = NULL, lease_until = NULL"
-            " WHERE status = 'pending' AND lease_until < ?",
-            (now,),
-        )
 
-    def claim(
-        self, *, owner: int, now: float, due_only: bool = True, lease_s: float = LEASE_S
-    ) -> list[Entry]:
+    def claim(self, *, owner: Holder, now: float, due_only: bool = True) -> list[Entry]:
         """Lease the pending entries of one car, in order; [] when none is ready."""
 
         def work(db: sqlite3.Connection) -> list[int]:
             self._expire(db, now)
-            self._release_orphans(db, now)
+            now_trusted = self._trusted(db, now)
+            self._release_orphans(db)
             cars = db.execute(
                 "SELECT scope, vehicle_id, min(id) FROM queue WHERE status = 'pending'"
                 " GROUP BY scope, vehicle_id ORDER BY min(id)"
@@ -265,13 +383,13 @@ class Queue:
                 ).fetchall()
                 if any(owner_ is not None for _, _, owner_ in rows):
                     continue  # another worker is delivering this car's entries
-                if due_only and rows[0][1] > now:
+                if due_only and rows[0][1] > now_trusted:
                     continue  # the first one waits, so do those after it
                 ids = [row[0] for row in rows]
                 db.execute(
-                    f"UPDATE queue SET lease_owner = ?, lease_until = ?"  # noqa: S608
-                    f" WHERE id IN ({','.join('?' * len(ids))})",
-                    (owner, now + lease_s, *ids),
+                    "UPDATE queue SET lease_owner = ?, lease_identity = ?, lease_until = ?"  # noqa: S608
+                    f" WHERE {_in('id', ids)}",
+                    (owner.pid, owner.identity, now_trusted + LEASE_S, *ids),
                 )
                 return ids
             return []
@@ -279,17 +397,47 @@ class Queue:
         ids = self._transaction(work)
         return [e for e in (self.get(i) for i in ids) if e is not None]
 
-    def begin_send(self, entry_id: int, *, owner: int, now: float) -> Entry | None:
-        """Right before sending: still pending, still ours, not expired? Else None."""
+    def begin_send(self, entry_id: int, *, owner: Holder, now: float) -> Entry | None:
+        """Right before a request that can execute it: still pending, ours, not expired?
+
+        In the same transaction the entry is marked as being sent (and its lease
+        renewed); None means it must not be sent (superseded, cancelled,
+        expired — then marked so — or no longer ours).
+        """
 
         def work(db: sqlite3.Connection) -> bool:
             self._expire(db, now)
+            trusted = self._trusted(db, now)
             row = db.execute(
-                "SELECT status, lease_owner FROM queue WHERE id = ?", (entry_id,)
+                "SELECT status, lease_owner, lease_identity FROM queue WHERE id = ?", (entry_id,)
             ).fetchone()
-            return bool(row and row[0] == "pending" and row[1] == owner)
+            if not (
+                row and row[0] == "pending" and row[1] == owner.pid and row[2] == owner.identity
+            ):
+                return False
+            db.execute(
+                "UPDATE queue SET sending_at = ?, lease_until = ? WHERE id = ?",
+                (trusted, trusted + LEASE_S, entry_id),
+            )
+            return True
 
         return self.get(entry_id) if self._transaction(work) else None
+
+    def renew(self, entries: list[Entry], *, owner: Holder, now: float) -> None:
+        """A sign of life from the holder (each request it makes): the lease shows as active."""
+        ids = [e.id for e in entries]
+        if not ids:
+            return
+
+        def work(db: sqlite3.Connection) -> None:
+            trusted = self._trusted(db, now)
+            db.execute(
+                f"UPDATE queue SET lease_until = ? WHERE status = 'pending' AND {_in('id', ids)}"  # noqa: S608
+                " AND lease_owner = ? AND lease_identity IS ?",
+                (trusted + LEASE_S, *ids, owner.pid, owner.identity),
+            )
+
+        self._transaction(work)
 
     def _finish(
         self, entry_id: int, status: str, now: float, error: CarctlError | None = None
@@ -298,7 +446,8 @@ class Queue:
         self._transaction(
             lambda db: db.execute(
                 "UPDATE queue SET status = ?, finished_at = ?, lease_owner = NULL,"
-                " lease_until = NULL, attempts = attempts + 1,"
+                " lease_until = NULL, lease_identity = NULL, sending_at = NULL,"
+                " attempts = attempts + 1,"
                 " last_status = coalesce(?, last_status), last_txid = coalesce(?, last_txid),"
                 " last_error = coalesce(?, last_error) WHERE id = ? AND status = 'pending'",
                 (
@@ -319,18 +468,20 @@ class Queue:
         self._finish(entry_id, "failed", now, error)
 
     def retry_later(
-        self, entries: list[Entry], error: CarctlError, *, now: float, at: float, tried: bool
+        self, entries: list[Entry], error: CarctlError, *, now: float, wait: float, tried: bool
     ) -> None:
-        """Release a car's batch; the first entry counts an attempt when it was tried."""
+        """Release a car's batch for `wait` seconds; the first entry counts an attempt if tried."""
         if not entries:
             return
         http = error.http
 
         def work(db: sqlite3.Connection) -> None:
+            at = self._trusted(db, now) + wait
             for index, entry in enumerate(entries):
                 counted = 1 if (index == 0 and tried) else 0
                 db.execute(
                     "UPDATE queue SET lease_owner = NULL, lease_until = NULL,"
+                    " lease_identity = NULL, sending_at = NULL,"
                     " attempts = attempts + ?, next_attempt_at = ?,"
                     " last_status = ?, last_txid = ?, last_error = ?"
                     " WHERE id = ? AND status = 'pending'",
@@ -352,8 +503,9 @@ class Queue:
             return
         self._transaction(
             lambda db: db.execute(
-                f"UPDATE queue SET lease_owner = NULL, lease_until = NULL"  # noqa: S608
-                f" WHERE status = 'pending' AND id IN ({','.join('?' * len(ids))})",
+                "UPDATE queue SET lease_owner = NULL, lease_until = NULL,"  # noqa: S608
+                " lease_identity = NULL, sending_at = NULL"
+                f" WHERE status = 'pending' AND {_in('id', ids)}",
                 ids,
             )
         )
@@ -387,7 +539,11 @@ class Queue:
         return float(when) if when is not None else None
 
     def cancel(self, entry_id: int | None, *, now: float) -> list[int]:
-        """Cancel one pending entry, or all (`None`); a leased one mid-send cannot be stopped."""
+        """Cancel one pending entry, or all (`None`).
+
+        An entry a worker has claimed is cancelled too: the worker checks the
+        status before its next request; one already on the wire cannot be recalled.
+        """
 
         def work(db: sqlite3.Connection) -> list[int]:
             if entry_id is not None:
@@ -404,7 +560,7 @@ class Queue:
             for found in ids:
                 db.execute(
                     "UPDATE queue SET status = 'cancelled', finished_at = ?, lease_owner = NULL,"
-                    " lease_until = NULL WHERE id = ?",
+                    " lease_until = NULL, lease_identity = NULL WHERE id = ?",
                     (now, found),
                 )
             return ids

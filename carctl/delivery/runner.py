@@ -22,7 +22,7 @@ from carctl.delivery.diagnosis import diagnose
 from carctl.delivery.guard import BreakerOpenError
 from carctl.delivery.health import HealthStore
 from carctl.delivery.policy import queue_delay
-from carctl.delivery.queue import Entry, NewCommand, Queue
+from carctl.delivery.queue import BY_NAME, Entry, NewCommand, Queue
 from carctl.errors import (
     BadRequestError,
     CarctlError,
@@ -31,12 +31,18 @@ from carctl.errors import (
     TemporaryError,
     UsageError,
 )
+from carctl.processes import Holder
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import Command, VehicleService
 
 log = logging.getLogger("carctl.delivery")
-BY_NAME = "name:"  # a queued car known only by what the user called it
 WAKE_TIMEOUT_S = 90.0
+
+
+class Withdrawn(CarctlError):
+    """A queued entry must not be sent after all: superseded, cancelled or expired meanwhile."""
+
+    code = "withdrawn"
 
 
 def queueable(error: CarctlError) -> bool:
@@ -70,16 +76,23 @@ class Delivery:
     start_worker: Callable[[], str] | None = None  # returns "started", "running" or "off"
 
     def sent(self, vehicle: Vehicle, command: Command) -> None:
-        """A direct success supersedes older queued commands in its slot."""
+        """A direct success supersedes older queued commands in its slot, claimed or not."""
         superseded = self.queue.supersede(
             scope=self.scope,
-            vehicle_id=vehicle.id,
+            vehicle=vehicle,
             slot=command.slot,
             now=self.clock.now(),
             by=f"a direct {command.name}",
         )
         if superseded:
             log.info("%d queued %s superseded by a direct command", superseded, command.slot)
+
+    def learned(self, vehicles: list[Vehicle], complete: bool) -> None:
+        """A lookup learned cars' ids: entries queued by a car's name now carry its id."""
+        if self.use_queue:
+            self.queue.adopt(
+                scope=self.scope, vehicles=vehicles, complete=complete, now=self.clock.now()
+            )
 
     def instead(
         self,
@@ -108,22 +121,23 @@ class Delivery:
             return
         if vehicle is None:
             vehicle = Vehicle(
-                id=BY_NAME + (selector or "").casefold(),
+                id=BY_NAME + (selector or "").strip().casefold(),
                 vin="",
                 display_name=selector or "your car",
                 state="unknown",
             )
-        deadline = expires_at if expires_at is not None else now + self.ttl_s
         entries = self.queue.add(
             scope=self.scope,
             origin=self.origin,
             vehicle_id=vehicle.id,
             vehicle_name=vehicle.display_name,
             commands=[NewCommand(c.name, c.params, c.slot, c.idempotency_key) for c in commands],
-            expires_at=deadline,
+            expires_at=expires_at,
+            ttl_s=self.ttl_s,
             now=now,
             error=error,
         )
+        deadline = entries[0].expires_at
         worker = self.start_worker() if self.start_worker else "off"
         ids = [e.id for e in entries]
         error.queued = {
@@ -155,11 +169,16 @@ async def deliver_batch(
     queue: Queue,
     batch: list[Entry],
     *,
-    owner: int,
+    owner: Holder,
     clock: Clock,
     rng: random.Random,
 ) -> dict[str, int]:
-    """Send one car's entries in order, sharing one wake. Returns counts by outcome."""
+    """Send one car's entries in order, sharing one wake. Returns counts by outcome.
+
+    Each entry is checked (still pending, still ours, not expired) and marked as
+    being sent right before every request that can execute it; one that fails
+    the check is skipped, never sent.
+    """
     counts = {"delivered": 0, "failed": 0, "waiting": 0, "skipped": 0}
     first = batch[0]
     vehicle = Vehicle(first.vehicle_id, "", first.vehicle_name, "unknown")
@@ -169,7 +188,7 @@ async def deliver_batch(
         wait = queue_delay(entries[0].attempts + (1 if tried else 0), rng)
         if error.retry_at is not None:
             wait = max(wait, error.retry_at - now)
-        queue.retry_later(entries, error, now=now, at=now + wait, tried=tried)
+        queue.retry_later(entries, error, now=now, wait=wait, tried=tried)
         counts["waiting"] += len(entries)
         log.info(
             "queue: %s for %s waits %.0f s: %s",
@@ -198,9 +217,26 @@ async def deliver_batch(
         if queue.begin_send(entry.id, owner=owner, now=clock.now()) is None:
             counts["skipped"] += 1  # superseded, cancelled or expired meanwhile
             continue
+
+        def still_wanted(entry: Entry = entry) -> None:
+            if queue.begin_send(entry.id, owner=owner, now=clock.now()) is None:
+                raise Withdrawn(f"#{entry.id} is no longer to be sent")
+
         command = Command(entry.command, entry.arguments, entry.idempotency_key)
         try:
-            await service.command(vehicle, command, timeout=WAKE_TIMEOUT_S)
+            await service.command(
+                vehicle, command, timeout=WAKE_TIMEOUT_S, before_send=still_wanted
+            )
+        except Withdrawn:
+            counts["skipped"] += 1
+            now_entry = queue.get(entry.id)
+            log.info(
+                "queue: #%d %s not sent: %s meanwhile",
+                entry.id,
+                entry.command,
+                now_entry.status if now_entry else "gone",
+            )
+            continue
         except CarctlError as exc:
             if permanent(exc):
                 queue.failed(entry.id, exc, now=clock.now())

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from carctl.api.connect import open_client
@@ -32,8 +33,10 @@ from carctl.delivery.runner import deliver_batch
 from carctl.errors import CarctlError
 from carctl.files import private_dir
 from carctl.paths import Paths
+from carctl.processes import this_process
 from carctl.settings import Value, load_settings
 from carctl.vehicle.cache import VehicleCache
+from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import VehicleService
 
 log = logging.getLogger("carctl.worker")
@@ -122,7 +125,7 @@ class Runner:
         self.clock = clock
         self.rng = rng
         self.queue = Queue(paths.state_db)
-        self.owner = os.getpid()
+        self.owner = this_process()
 
     def close(self) -> None:
         self.queue.close()
@@ -148,20 +151,29 @@ class Runner:
                 env=self.env,
                 clock=self.clock,
                 insecure=True,  # the run that queued it already passed the http:// check
+                observer=lambda _: self.queue.renew(batch, owner=self.owner, now=self.clock.now()),
+                total_timeout_s=RUN_DEADLINE_S,
             ) as client:
                 client.guard = guard
-                service = VehicleService(client, cache, clock=self.clock)
+                service = VehicleService(
+                    client,
+                    cache,
+                    clock=self.clock,
+                    on_seen=partial(self._adopt, first.scope),
+                )
                 return await deliver_batch(
                     service, self.queue, batch, owner=self.owner, clock=self.clock, rng=self.rng
                 )
         except CarctlError as exc:  # e.g. the profile's settings no longer load
-            self.queue.retry_later(
-                batch, exc, now=self.clock.now(), at=self.clock.now() + 60, tried=False
-            )
+            self.queue.retry_later(batch, exc, now=self.clock.now(), wait=60, tried=False)
             return {"waiting": len(batch)}
         finally:
             cache.close()
             health.close()
+
+    def _adopt(self, scope: str, cars: list[Vehicle], complete: bool) -> None:
+        """A lookup learned cars' ids: entries queued by name now carry them."""
+        self.queue.adopt(scope=scope, vehicles=cars, complete=complete, now=self.clock.now())
 
     async def one_pass(self, *, due_only: bool) -> PassResult:
         result = PassResult()

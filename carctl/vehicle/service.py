@@ -9,6 +9,7 @@ carries an `Idempotency-Key`, kept when the same command is sent again.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -74,8 +75,14 @@ class Outcome:
     reason: str
 
 
+BeforeSend = Callable[[], None]  # runs right before each request that can execute a command
+Seen = Callable[[list[Vehicle], bool], None]  # cars a lookup learned; True: the whole account
+
+
 class Sender(Protocol):
-    async def send(self, vehicle: Vehicle, command: Command) -> Outcome: ...
+    async def send(
+        self, vehicle: Vehicle, command: Command, before_send: BeforeSend | None = None
+    ) -> Outcome: ...
 
 
 class DirectSender:
@@ -84,12 +91,15 @@ class DirectSender:
     def __init__(self, client: ApiClient) -> None:
         self.client = client
 
-    async def send(self, vehicle: Vehicle, command: Command) -> Outcome:
+    async def send(
+        self, vehicle: Vehicle, command: Command, before_send: BeforeSend | None = None
+    ) -> Outcome:
         data = await self.client.request(
             "POST",
             f"/api/1/vehicles/{vehicle.id}/command/{command.name}",
             json_body=command.params or None,
             idempotency_key=command.idempotency_key,
+            before_send=before_send,
         )
         result = data.get("result") if isinstance(data, dict) else None
         reason = data.get("reason") if isinstance(data, dict) else None
@@ -150,8 +160,10 @@ class VehicleService:
         reporter: Reporter | None = None,
         sender: Sender | None = None,
         delivery: Delivery | None = None,
+        on_seen: Seen | None = None,
     ) -> None:
         self.delivery = delivery
+        self.on_seen = on_seen
         self.client = client
         self.cache = cache
         self.clock = clock
@@ -165,13 +177,19 @@ class VehicleService:
             data = []
         vehicles = [Vehicle.from_api(item) for item in data]
         self.cache.replace(vehicles, self.clock.now())
+        self._learned(vehicles, complete=True)
         return vehicles
+
+    def _learned(self, vehicles: list[Vehicle], *, complete: bool) -> None:
+        if self.on_seen is not None:
+            self.on_seen(vehicles, complete)
 
     async def current(self, vehicle: Vehicle) -> Vehicle:
         """The car's state now, from `/vehicles/{id}` (which does not wake it)."""
         data = await self.client.request("GET", f"/api/1/vehicles/{vehicle.id}")
         fresh = Vehicle.from_api(data)
         self.cache.seen(fresh, self.clock.now())
+        self._learned([fresh], complete=False)
         return fresh
 
     async def locate(self, selector: str | None) -> Vehicle:
@@ -246,16 +264,27 @@ class VehicleService:
         self.cache.seen(Vehicle.from_api(data) if "id" in data else vehicle, self.clock.now(), data)
         return data
 
-    async def command(self, vehicle: Vehicle, command: Command, *, timeout: float) -> Outcome:
-        """Send; a car that fell asleep meanwhile (408) is woken and asked once more."""
+    async def command(
+        self,
+        vehicle: Vehicle,
+        command: Command,
+        *,
+        timeout: float,
+        before_send: BeforeSend | None = None,
+    ) -> Outcome:
+        """Send; a car that fell asleep meanwhile (408) is woken and asked once more.
+
+        `before_send` runs before each request that can execute the command
+        (the first, every retry, the re-send after the wake) and may stop it.
+        """
         closing = command.name == "window_control" and command.params.get("command") == "close"
         if closing and "lat" not in command.params:  # it needs a position near the car: its own
             command = await self._with_position(vehicle, command)
         try:
-            outcome = await self.sender.send(vehicle, command)
+            outcome = await self.sender.send(vehicle, command, before_send)
         except VehicleUnavailableError:
             await self.wake(await self.current(vehicle), timeout=timeout)
-            outcome = await self.sender.send(vehicle, command)
+            outcome = await self.sender.send(vehicle, command, before_send)
         if not outcome.result:
             raise RefusedError(
                 f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
