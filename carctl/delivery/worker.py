@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import random
@@ -82,20 +83,83 @@ def running(paths: Paths) -> bool:
         return not free
 
 
+# What a worker needs from the caller's environment; nothing else is passed on.
+WORKER_ENV = (
+    "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+    "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY",  # keyring, notifications
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "PYTHON_KEYRING_BACKEND",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+    "SYSTEMROOT", "APPDATA", "LOCALAPPDATA", "USERPROFILE",  # Windows' platform directories
+)  # fmt: skip
+WORKER_ENV_PREFIXES = ("CARCTL_", "LC_", "XDG_", "KEYRING_")
+
+# The worker's entry point under `python -I`: carctl's own import locations are
+# appended after the standard library, so no module of the caller's directory
+# (a `random.py`, a `carctl.py`) can stand in for one carctl imports.
+_BOOT = (
+    "import json, sys; sys.path += json.loads(sys.argv.pop(1)); sys.argv[0] = 'carctl'; "
+    "from carctl.cli import main; main()"
+)
+
+
+def worker_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The caller's environment reduced to what a worker needs (and what carctl reads)."""
+    return {
+        key: value
+        for key, value in env.items()
+        if key in WORKER_ENV or key.startswith(WORKER_ENV_PREFIXES)
+    }
+
+
+def import_path() -> list[str]:
+    """Where this carctl and its libraries were imported from; never the working directory."""
+    import carctl
+
+    here = str(Path(carctl.__file__).resolve().parent.parent)
+    try:
+        cwd = str(Path.cwd().resolve())
+    except OSError:
+        cwd = ""
+    entries = []
+    for entry in sys.path:
+        if not entry or not Path(entry).is_absolute():
+            continue
+        resolved = str(Path(entry).resolve())
+        if resolved == cwd and resolved != here:
+            continue
+        if resolved not in entries:
+            entries.append(resolved)
+    if here not in entries:
+        entries.append(here)
+    return entries
+
+
+def worker_command(*args: str) -> list[str]:
+    """`carctl ARGS` as a worker runs: Python's isolated mode, carctl's own import path."""
+    return [sys.executable, "-I", "-c", _BOOT, json.dumps(import_path()), *args]
+
+
 def spawn(paths: Paths, env: Mapping[str, str]) -> str:
-    """Start a detached worker unless one runs; "started" or "running"."""
+    """Start a detached worker unless one runs; "started" or "running".
+
+    Nothing from the caller's directory or environment steers it: isolated
+    mode, the state directory as its working directory, and only the
+    environment variables carctl needs.
+    """
     if running(paths):
         return "running"
-    log_file = paths.log_file
-    private_dir(log_file.parent)
-    subprocess.Popen(
-        [sys.executable, "-m", "carctl", "queue", "worker", "--until-empty"],
+    private_dir(paths.log_file.parent)
+    private_dir(paths.state_dir)
+    subprocess.Popen(  # noqa: S603 - our own interpreter, our own arguments
+        worker_command("queue", "worker", "--until-empty"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # survives the terminal; never a child we must reap
         close_fds=True,
-        env=dict(env),
+        cwd=paths.state_dir,
+        env=worker_env(env),
     )
     return "started"
 
