@@ -9,8 +9,10 @@ the user "database is locked".
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,6 +20,8 @@ from carctl.errors import StateError
 from carctl.files import check_not_link, make_private, private_dir
 
 BUSY_TIMEOUT_S = 15.0
+log = logging.getLogger("carctl.state")
+_SCHEMA_CHECKED: dict[Path, int] = {}  # file -> the schema version found complete
 
 Migration = Callable[[sqlite3.Connection], None]
 T = TypeVar("T")
@@ -195,12 +199,74 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         _migrate(db)
+        (version,) = db.execute("PRAGMA schema_version").fetchone()
+        if _SCHEMA_CHECKED.get(path) != version:  # checked again only when the schema changed
+            restored = restore_schema(db)
+            if restored:
+                log.warning("%s was changed outside carctl; restored %s", path, ", ".join(restored))
+            (_SCHEMA_CHECKED[path],) = db.execute("PRAGMA schema_version").fetchone()
         for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             make_private(own)  # the car's position and the queue are the owner's alone
     except sqlite3.DatabaseError as exc:
         db.close()
         raise StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
     return db
+
+
+@cache
+def reference_schema() -> dict[str, tuple[str, dict[str, str]]]:
+    """Each table's CREATE statement and columns, as the migrations make them."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for migration in MIGRATIONS:
+            migration(db)
+        tables = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        return {
+            name: (sql, {c[1]: c[2] for c in db.execute(f"PRAGMA table_info({name})")})
+            for name, sql in tables
+        }
+    finally:
+        db.close()
+
+
+def schema_damage(db: sqlite3.Connection) -> list[str]:
+    """What a state file lacks compared with carctl's schema ("queue.params", "api_health")."""
+    missing = []
+    for table, (_, columns) in reference_schema().items():
+        have = {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
+        if not have:
+            missing.append(table)
+            continue
+        missing += [f"{table}.{column}" for column in columns if column not in have]
+    return missing
+
+
+def restore_schema(db: sqlite3.Connection) -> list[str]:
+    """Put back tables and columns removed from the file by hand; rows are kept.
+
+    A restored column is empty (NULL): rows that need it become unreadable
+    rows, which the readers report one by one, and every other row stays.
+    """
+    damage = schema_damage(db)
+    if not damage:
+        return []
+    schema = reference_schema()
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for item in damage:
+            table, _, column = item.partition(".")
+            if not column:
+                db.execute(schema[table][0])
+            else:
+                kind = schema[table][1][column]
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return damage
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -86,6 +86,11 @@ def list_(app: AppContext, all_: bool) -> None:
     store = _queue(app)
     try:
         entries = store.entries(include_finished=all_)
+        for problem in store.unreadable():
+            app.output.warn(
+                f"{store.unreadable_error(problem).message}; "
+                f"`carctl queue cancel {problem.entry_id}` drops it"
+            )
     finally:
         store.close()
     breaker = _breaker(app)

@@ -17,6 +17,8 @@ them inside one `BEGIN IMMEDIATE` transaction, so processes never race.
 
 from __future__ import annotations
 
+import logging
+import math
 import random
 import sqlite3
 from collections.abc import Callable
@@ -36,6 +38,9 @@ COOLDOWN_MAX_S = 300.0
 PROBE_LEASE_S = 30.0
 
 T = TypeVar("T")
+
+
+log = logging.getLogger("carctl.health")
 
 
 @dataclass
@@ -152,6 +157,41 @@ def _summary(error: CarctlError) -> str:
     return error.code
 
 
+_HEALTH_NUMBERS = ("tokens", "tokens_at")
+_HEALTH_OPTIONAL_NUMBERS = (
+    "first_failure_at",
+    "last_failure_at",
+    "opened_at",
+    "open_until",
+    "cooldown",
+    "probe_until",
+    "retry_after_until",
+)
+
+
+def unreadable_health(values: dict[str, object]) -> str | None:
+    """What is wrong with an `api_health` row (None: it is as carctl writes it)."""
+
+    def number(value: object) -> bool:
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
+
+    for name in _HEALTH_NUMBERS:
+        if not number(values[name]):
+            return f"{name} is not a number"
+    for name in _HEALTH_OPTIONAL_NUMBERS:
+        if values[name] is not None and not number(values[name]):
+            return f"{name} is not a number"
+    if not isinstance(values["failures"], int) or values["failures"] < 0:
+        return "failures is not a count"
+    if values["state"] not in ("closed", "open"):
+        return f"state {values['state']!r} is not closed or open"
+    if values["last_failure"] is not None and not isinstance(values["last_failure"], str):
+        return "last_failure is not text"
+    return None
+
+
 class HealthStore:
     """`api_health` rows, read and changed in one transaction each."""
 
@@ -188,6 +228,16 @@ class HealthStore:
             (self.origin,),
         ).fetchone()
         if row is None:
+            return Health(origin=self.origin)
+        problem = unreadable_health(dict(zip(names, row, strict=True)))
+        if problem is not None:
+            # soft state: a fresh row costs one cool-down at most, a crash costs the morning
+            log.warning(
+                "the breaker and budget row for %s in %s cannot be read (%s); starting afresh",
+                self.origin,
+                self.db_path,
+                problem,
+            )
             return Health(origin=self.origin)
         return Health(**dict(zip(names, row, strict=True)))
 

@@ -29,6 +29,7 @@ twice. Rules:
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 import uuid
@@ -37,10 +38,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError, UsageError
+from carctl.errors import CarctlError, StateError, UsageError
 from carctl.processes import Holder, alive, boot_id
 from carctl.vehicle.model import Vehicle
 
+log = logging.getLogger("carctl.queue")
 LEASE_S = 120.0  # how long a lease is shown as active after its holder's last sign of life
 BY_NAME = "name:"  # a queued car known only by what the user called it
 
@@ -109,6 +111,52 @@ class Entry:
 
 _COLUMNS = [f.name for f in fields(Entry)]
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM queue"  # noqa: S608 - fixed column names
+STATUSES = ("pending", "delivered", "failed", "expired", "cancelled", "superseded")
+_TEXT = ("scope", "origin", "vehicle_id", "vehicle_name", "command", "slot", "idempotency_key")
+_TIMES = ("created_at", "expires_at", "next_attempt_at")
+
+
+class UnreadableEntry(Exception):
+    """A queue row that carctl did not write as it is (edited, or damaged on disk)."""
+
+    def __init__(self, entry_id: object, reason: str) -> None:
+        super().__init__(f"#{entry_id}: {reason}")
+        self.entry_id = entry_id
+        self.reason = reason
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def entry_from_row(row: tuple[Any, ...]) -> Entry:
+    """An `Entry` from a row, checked column by column; `UnreadableEntry` says what is wrong."""
+    values = dict(zip(_COLUMNS, row, strict=True))
+    entry_id = values["id"]
+    if not isinstance(entry_id, int):
+        raise UnreadableEntry(entry_id, "its id is not a number")
+    for name in _TEXT:
+        if not isinstance(values[name], str) or not values[name]:
+            raise UnreadableEntry(entry_id, f"{name} is missing or not text")
+    for name in _TIMES:
+        if not _number(values[name]):
+            raise UnreadableEntry(entry_id, f"{name} is not a time")
+    if not isinstance(values["attempts"], int):
+        raise UnreadableEntry(entry_id, "attempts is not a number")
+    if values["status"] not in STATUSES:
+        raise UnreadableEntry(entry_id, f"status {values['status']!r} is not one carctl knows")
+    try:
+        params = json.loads(values["params"]) if isinstance(values["params"], str) else None
+    except (ValueError, RecursionError):
+        params = None
+    if not isinstance(params, dict):
+        raise UnreadableEntry(entry_id, "its parameters are not a JSON object")
+    for name in ("lease_until", "finished_at", "sending_at"):
+        if values[name] is not None and not _number(values[name]):
+            values[name] = None  # bookkeeping only: unreadable means unknown
+    if not isinstance(values["lease_owner"], int | None):
+        values["lease_owner"] = None
+    return Entry(**values)
 
 
 def aliases(vehicle: Vehicle) -> list[str]:
@@ -385,7 +433,9 @@ class Queue:
                     continue  # another worker is delivering this car's entries
                 if due_only and rows[0][1] > now_trusted:
                     continue  # the first one waits, so do those after it
-                ids = [row[0] for row in rows]
+                ids = self._readable(db, [row[0] for row in rows], now_trusted)
+                if not ids:
+                    continue
                 db.execute(
                     "UPDATE queue SET lease_owner = ?, lease_identity = ?, lease_until = ?"  # noqa: S608
                     f" WHERE {_in('id', ids)}",
@@ -396,6 +446,24 @@ class Queue:
 
         ids = self._transaction(work)
         return [e for e in (self.get(i) for i in ids) if e is not None]
+
+    def _readable(self, db: sqlite3.Connection, ids: list[int], now: float) -> list[int]:
+        """The ids whose rows can be read; the others fail, with the reason, and are logged."""
+        readable = []
+        for entry_id in ids:
+            row = db.execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchone()
+            try:
+                entry_from_row(row)
+            except UnreadableEntry as problem:
+                log.warning("queue entry %s in %s cannot be read; it fails", problem, self.db_path)
+                db.execute(
+                    "UPDATE queue SET status = 'failed', finished_at = ?, last_error = ?,"
+                    " lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                    (now, f"unreadable in {self.db_path.name}: {problem.reason}", entry_id),
+                )
+                continue
+            readable.append(entry_id)
+        return readable
 
     def begin_send(self, entry_id: int, *, owner: Holder, now: float) -> Entry | None:
         """Right before a request that can execute it: still pending, ours, not expired?
@@ -512,30 +580,63 @@ class Queue:
 
     # -- reading and cancelling -----------------------------------------------------------
 
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        from carctl.state import unusable
+
+        try:
+            return list(self._connection().execute(sql, args).fetchall())
+        except sqlite3.Error as exc:
+            raise unusable(self.db_path, exc) from None
+
+    def unreadable_error(self, problem: UnreadableEntry) -> StateError:
+        return StateError(
+            f"queue entry {problem} in {self.db_path} cannot be read",
+            hint=f"`carctl queue cancel {problem.entry_id}` drops it; the other entries are kept",
+        )
+
     def get(self, entry_id: int) -> Entry | None:
-        row = self._connection().execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchone()
-        return Entry(*row) if row else None
+        rows = self._read(f"{_SELECT} WHERE id = ?", (entry_id,))
+        if not rows:
+            return None
+        try:
+            return entry_from_row(rows[0])
+        except UnreadableEntry as problem:
+            raise self.unreadable_error(problem) from None
 
     def entries(self, *, include_finished: bool = False, limit: int = 200) -> list[Entry]:
+        """The newest entries, oldest first; unreadable rows are left out (see `unreadable`)."""
         where = "" if include_finished else " WHERE status = 'pending'"
-        rows = self._connection().execute(f"{_SELECT}{where} ORDER BY id DESC LIMIT ?", (limit,))
-        return [Entry(*row) for row in reversed(rows.fetchall())]
+        found = []
+        for row in reversed(self._read(f"{_SELECT}{where} ORDER BY id DESC LIMIT ?", (limit,))):
+            try:
+                found.append(entry_from_row(row))
+            except UnreadableEntry:
+                continue
+        return found
+
+    def unreadable(self) -> list[UnreadableEntry]:
+        """Rows that are not as carctl wrote them (pending or not), with what is wrong."""
+        problems = []
+        for row in self._read(f"{_SELECT} ORDER BY id", ()):
+            try:
+                entry_from_row(row)
+            except UnreadableEntry as problem:
+                problems.append(problem)
+        return problems
 
     def expire_now(self, now: float) -> None:
         self._transaction(lambda db: self._expire(db, now))
 
     def pending(self) -> int:
-        (count,) = (
-            self._connection().execute("SELECT count(*) FROM queue WHERE status = 'pending'")
-        ).fetchone()
+        ((count,),) = self._read("SELECT count(*) FROM queue WHERE status = 'pending'", ())
         return int(count)
 
     def next_due(self) -> float | None:
-        (when,) = (
-            self._connection().execute(
-                "SELECT min(next_attempt_at) FROM queue WHERE status = 'pending'"
-            )
-        ).fetchone()
+        ((when,),) = self._read(
+            "SELECT min(next_attempt_at) FROM queue WHERE status = 'pending'"
+            " AND typeof(next_attempt_at) IN ('real', 'integer')",
+            (),
+        )
         return float(when) if when is not None else None
 
     def cancel(self, entry_id: int | None, *, now: float) -> list[int]:

@@ -132,28 +132,70 @@ def _loose_modes(doc: Doctor) -> list[tuple[Path, str]]:
 
 
 async def state(doc: Doctor) -> Finding:
-    from carctl.state import connect
-
+    """The state file is consistent, and carctl can read every row it will need."""
     path = doc.paths.state_db
     if not path.exists():
         return Finding(PASS, f"{path} does not exist yet (it is created on first use)")
-
-    def probe() -> str:
-        db = connect(path)
-        try:
-            (verdict,) = db.execute("PRAGMA quick_check").fetchone()
-            return str(verdict)
-        finally:
-            db.close()
-
-    verdict = await in_thread(probe, 8.0)
+    verdict, problems = await in_thread(lambda: _inspect_state(path), 8.0)
     if verdict != "ok":
         return Finding(
             FAIL,
             f"{path} is damaged: {verdict}",
             f"move it aside (mv {path} {path}.broken); carctl starts a new one",
         )
+    if problems:
+        unreadable = [p for p in problems if p.startswith("queue entry #")]
+        ids = [p.split("#", 1)[1].split(":", 1)[0] for p in unreadable]
+        remedy = "; ".join(f"carctl queue cancel {i}" for i in ids[:5]) if ids else ""
+        return Finding(
+            WARN,
+            f"{path} was changed outside carctl: " + "; ".join(problems[:6]),
+            (remedy + " drops the unreadable entries; the others are kept")
+            if remedy
+            else "carctl repaired it on use; nothing queued was lost",
+        )
     return Finding(PASS, f"{path} is readable and consistent")
+
+
+def _inspect_state(path: Path) -> tuple[str, list[str]]:
+    """`quick_check`, then what carctl would find unreadable: tables, columns, rows."""
+    import sqlite3
+
+    from carctl.delivery.health import unreadable_health
+    from carctl.delivery.queue import Queue
+    from carctl.state import connect, schema_damage
+
+    try:
+        raw = sqlite3.connect(path)
+        try:
+            (verdict,) = raw.execute("PRAGMA quick_check").fetchone()
+            damage = schema_damage(raw) if verdict == "ok" else []
+        finally:
+            raw.close()
+    except sqlite3.DatabaseError as exc:  # not a database at all, or locked
+        return str(exc), []
+    if verdict != "ok":
+        return str(verdict), []
+    problems = [f"{item} was missing (restored, empty)" for item in damage]
+    db = connect(path)  # restores what was missing, as every carctl run does
+    try:
+        names = [c[1] for c in db.execute("PRAGMA table_info(api_health)")]
+        for row in db.execute("SELECT * FROM api_health"):
+            values = dict(zip(names, row, strict=True))
+            reason = unreadable_health(values)
+            if reason is not None:
+                problems.append(
+                    f"the breaker row for {values['origin']} is unreadable ({reason}; "
+                    "it starts afresh)"
+                )
+    finally:
+        db.close()
+    store = Queue(path)
+    try:
+        problems += [f"queue entry {p}" for p in store.unreadable()]
+    finally:
+        store.close()
+    return str(verdict), problems
 
 
 async def credentials(doc: Doctor) -> Finding:
