@@ -4,6 +4,8 @@
   envelope `{"ok", "command", "vehicle", "data", "queued", "error", "warnings"}`;
   diagnostics go to stderr.
 - Not a terminal, `NO_COLOR`, or `--json`: no colour, no spinners, no prompts.
+  `FORCE_COLOR` draws as on a terminal (colour, spinner) even on a pipe — for
+  terminals that are not detected, and for tests of what people see.
 - `--quiet`: nothing on success.
 
 rich is imported only when something is drawn for a person, and the Console is
@@ -63,8 +65,12 @@ class Output:
         err = stderr or sys.stderr
         json_mode = json_flag or _truthy(environ.get("CARCTL_JSON"))
         tty = _isatty(out)
+        forced = bool(environ.get("FORCE_COLOR"))  # force-color.org: colour even on a pipe
         color = (
-            tty and not json_mode and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+            (tty or forced)
+            and not json_mode
+            and "NO_COLOR" not in environ
+            and (forced or environ.get("TERM") != "dumb")
         )
         interactive = tty and _isatty(sys.stdin) and not json_mode
         return cls(

@@ -34,7 +34,7 @@ PASSWORD = "ventilate-0600"
 @pytest.fixture(autouse=True)
 def carctl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in list(os.environ):
-        if key.startswith("CARCTL_") or key == "NO_COLOR":
+        if key.startswith("CARCTL_") or key in ("NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(key)
     home = tmp_path / "carctl-home"
     monkeypatch.setenv("CARCTL_HOME", str(home))
@@ -196,6 +196,7 @@ def served(_shared_server: RunningServer) -> Served:
     api = server.app.state.api  # type: ignore[attr-defined]
     api.store = MemoryStore(make_seed(wake_delay=0.0))
     api.rng = random.Random(7)
+    api.concurrency.update(dict.fromkeys(api.concurrency, 0))  # counted per test
     server.clock.set(ManualClock().now())  # type: ignore[attr-defined]
     return Served(url=server.url, clock=server.clock, app=server.app)  # type: ignore[attr-defined]
 

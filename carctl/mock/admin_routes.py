@@ -69,12 +69,15 @@ def faults_clear(call: Call) -> Response:
 
 
 def stats_show(call: Call) -> Response:
-    return JSONResponse(call.world.stats.to_json())
+    return JSONResponse({**call.world.stats.to_json(), "concurrency": dict(call.concurrency)})
 
 
 def stats_clear(call: Call) -> Response:
     call.world.stats = Stats()
-    return JSONResponse(call.world.stats.to_json())
+    for key in call.concurrency:
+        if key != "in_flight":
+            call.concurrency[key] = 0
+    return stats_show(call)
 
 
 def clock_show(call: Call) -> Response:

@@ -161,8 +161,30 @@ class MockApi:
 
     def __init__(self, store: WorldStore, clock: Clock, rng: random.Random, admin: bool) -> None:
         self.store, self.clock, self.rng, self.admin = store, clock, rng, admin
+        # How many API requests were being answered at once: tests prove overlaps with it.
+        self.concurrency = {
+            "in_flight": 0,
+            "max_in_flight": 0,
+            "overlapping_requests": 0,  # began while another API request was being answered
+            "overlapping_commands": 0,  # the same, for POST …/command/*
+        }
 
     async def handle(self, request: Request) -> Response:
+        if request.url.path.startswith("/__mock__/"):
+            return await self._handle(request)
+        counts = self.concurrency
+        counts["in_flight"] += 1
+        counts["max_in_flight"] = max(counts["max_in_flight"], counts["in_flight"])
+        if counts["in_flight"] > 1:
+            counts["overlapping_requests"] += 1
+            if "/command/" in request.url.path:
+                counts["overlapping_commands"] += 1
+        try:
+            return await self._handle(request)
+        finally:
+            counts["in_flight"] -= 1
+
+    async def _handle(self, request: Request) -> Response:
         method, path = request.method, request.url.path
         body = await request.body()
         txid = secrets.token_hex(16)
@@ -212,6 +234,7 @@ class MockApi:
                 base_url=_base_url(request),
                 rng=self.rng,
                 seed_for=self.store.seed,
+                concurrency=self.concurrency,
             )
             response = self._route(call)
             if not path.startswith("/__mock__/"):

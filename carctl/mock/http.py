@@ -37,6 +37,8 @@ class Call:
     rng: random.Random
     seed_for: Callable[[str], Seed]
     params: dict[str, str] = field(default_factory=dict)
+    # requests answered at the same time, counted by this server process (not persisted)
+    concurrency: dict[str, int] = field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:
         """A JSON object or form-encoded body as a dict; an empty body is {}."""

@@ -195,7 +195,7 @@ def test_builtin_show_reset_clock_and_stats(carctl_home: Path) -> None:
         == "online"
     )
     stats = json.loads(run_carctl("--json", "mock", "stats").stdout)
-    assert set(stats["data"]) == {"requests", "commands", "executions"}
+    assert set(stats["data"]) == {"requests", "commands", "executions", "concurrency"}
     bad = run_carctl("mock", "clock", "--advance", "soon")
     assert bad.returncode == 2 and "--advance: expected a duration" in bad.stderr
 

@@ -100,7 +100,13 @@ def test_a_worker_killed_mid_send_loses_nothing_and_repeats_nothing(
             if owner == worker.pid:
                 break
             time.sleep(0.02)
-        time.sleep(0.5)  # the command request is on the wire now
+        while time.monotonic() < deadline:  # until the command has reached the mock
+            if queued.admin("GET", "/__mock__/faults")["rules"][0]["fired"]:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the command never reached the mock")
+        assert worker.poll() is None, "the worker finished before it could be killed mid-send"
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         # the next pass does not wait for the dead worker's lease

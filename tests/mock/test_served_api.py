@@ -708,4 +708,34 @@ def test_stats_shape(client: httpx.Client, served: Served, auth: dict[str, str])
     assert {"method": "GET", "path": "/api/1/vehicles", "status": 200, "count": 2} in stats[
         "requests"
     ]
-    assert set(stats) == {"requests", "commands", "executions"}
+    assert set(stats) == {"requests", "commands", "executions", "concurrency"}
+    assert stats["concurrency"]["in_flight"] == 0  # the stats request itself is not counted
+    assert stats["concurrency"]["overlapping_requests"] == 0  # one at a time so far
+
+
+def test_stats_count_requests_answered_at_once(served: Served) -> None:
+    """Tests prove a race from this: requests that began while another was being answered."""
+    import asyncio
+
+    async def slow_sleep(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    served.clock.sleep = slow_sleep  # type: ignore[method-assign]
+    try:
+        rule = {"path": "/status", "latency": 0.3}
+        served.admin("PUT", "/__mock__/faults", json={"rules": [rule]})
+        served.admin("DELETE", "/__mock__/stats")
+
+        async def together() -> None:
+            import httpx
+
+            async with httpx.AsyncClient(base_url=served.url) as client:
+                await asyncio.gather(*(client.get("/status") for _ in range(3)))
+
+        asyncio.run(together())
+    finally:
+        del served.clock.sleep  # type: ignore[attr-defined]
+    concurrency = served.admin("GET", "/__mock__/stats")["concurrency"]
+    assert concurrency["max_in_flight"] == 3
+    assert concurrency["overlapping_requests"] == 2
+    assert concurrency["overlapping_commands"] == 0

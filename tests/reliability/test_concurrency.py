@@ -6,6 +6,9 @@ cars; the service fails now and then (503s), and every 15 s the access token
 expires on the server, so everyone needs a refresh at once. Every command
 must run exactly once, nobody may see "database is locked" or a traceback,
 and an expiry must never cost more than one refresh on the wire.
+
+That the processes really overlapped is read from the mock: it counts the
+command requests that arrived while another request was being answered.
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ def test_eight_processes_for_a_minute(
         if r["path"] == "/oauth2/v3/token" and r["status"] == 200
     )
     duplicated = sum(1 for n in executions.values() if n > 1)
+    overlaps = stats["concurrency"]
     record(
         "concurrency (8 processes, 60 s)",
         runs=len(runs),
@@ -117,7 +121,11 @@ def test_eight_processes_for_a_minute(
         duplicated=duplicated,
         refreshes=refreshes - 1,
         expiries=expiries,
+        overlapping_commands=overlaps["overlapping_commands"],
+        max_in_flight=overlaps["max_in_flight"],
     )
+    # the event this suite is about: commands on the wire while others were being answered
+    assert overlaps["overlapping_commands"] >= 10, overlaps
     assert errors == []
     assert duplicated == 0
     # one refresh on the wire per expiry, never two: a second refresh would have
