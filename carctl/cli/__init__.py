@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from carctl import __version__
-from carctl.errors import CarctlError, ExitCode, Interrupted, UsageError
+from carctl.errors import CarctlError, Interrupted, UsageError
 
 
 def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
@@ -71,8 +71,26 @@ class LazyGroup(click.Group):
             module, attribute, _ = self.lazy[cmd_name]
             command = getattr(importlib.import_module(module), attribute)
             assert isinstance(command, click.Command)
-            return command
+            from carctl.cli.globals import accept_global_options
+
+            return accept_global_options(command)
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command is a usage error with a "did you mean" from the table."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.6)
+            raise UsageError(
+                f"there is no command {name!r}",
+                hint=(f"did you mean `carctl {close[0]}`? " if close else "")
+                + "`carctl --help` lists the commands",
+            )
+        return super().resolve_command(ctx, args)
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """Command names from the table (no imports: Tab must be instant), then options."""
@@ -187,10 +205,13 @@ def _run(args: list[str]) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        if _json_requested(args):
-            return _report(args, UsageError(exc.format_message()))
-        exc.show()
-        return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+        from carctl.cli.globals import usage_error
+
+        if type(exc).__name__ == "NoArgsIsHelpError" and not _json_requested(args):
+            ctx = getattr(exc, "ctx", None)
+            click.echo(ctx.get_help() if ctx is not None else exc.format_message())
+            return 0  # `carctl` or `carctl auth` alone: the help, as gh and git do
+        return _report(args, usage_error(exc))
     except CarctlError as exc:
         return _report(args, exc)
     except OSError as exc:

@@ -258,7 +258,10 @@ def test_version() -> None:
 def test_unknown_command_is_a_usage_error() -> None:
     result = run_carctl("fly")
     assert result.returncode == 2
-    assert "No such command 'fly'" in result.stderr
+    assert (
+        result.stderr
+        == "error: there is no command 'fly'\nhint: `carctl --help` lists the commands\n"
+    )
 
 
 def test_an_unexpected_exception_is_exit_70_with_the_log_path(

@@ -7,12 +7,14 @@ expires on the server, so everyone needs a refresh at once. Every command
 must run exactly once, nobody may see "database is locked" or a traceback,
 and an expiry must never cost more than one refresh on the wire.
 
-That the processes really overlapped is read from the mock: it counts the
-command requests that arrived while another request was being answered.
+That the processes really overlapped is read from the mock: every command takes
+0.2 s there, and the mock counts the command requests that arrived while
+another request was being answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -40,8 +42,17 @@ def test_eight_processes_for_a_minute(
         )
     sign_in()
     assert invoke("vehicles").code == 0
-    rules = [{"status": 503, "path": "/api/1/vehicles/*/command/*", "rate": 0.2}]
+    # every command takes 0.2 s on the mock (real time), so the processes' sends overlap
+    rules = [
+        {"status": 503, "path": "/api/1/vehicles/*/command/*", "rate": 0.2, "latency": 0.2},
+        {"path": "/api/1/vehicles/*/command/*", "latency": 0.2},
+    ]
     served.admin("PUT", "/__mock__/faults", json={"rules": rules})
+
+    async def real_sleep(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    served.clock.sleep = real_sleep  # type: ignore[method-assign]
 
     deadline = time.monotonic() + RUN_S
     errors: list[str] = []
@@ -99,6 +110,7 @@ def test_eight_processes_for_a_minute(
     for worker in workers:
         _, stderr = worker.communicate(timeout=60)
         assert "locked" not in stderr and "Traceback" not in stderr, stderr
+    del served.clock.sleep  # type: ignore[attr-defined]
     served.admin("DELETE", "/__mock__/faults")
     from tests.delivery.test_processes import recover
 
