@@ -206,7 +206,8 @@ def read_file(path: Path) -> dict[str, Any]:
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(
             f"{path}{where}: {reason}",
-            hint="fix the line, or see `carctl config list` for the keys",
+            hint="fix the line in an editor; `carctl config path` shows where the file is "
+            "and `carctl config list` which keys there are",
         ) from None
 
 

@@ -13,7 +13,8 @@
 #   CARCTL           the carctl executable (default: carctl on PATH; give the
 #                    full path under cron, e.g. $HOME/.venv/bin/carctl)
 #   CARCTL_TEMP      cabin temperature (default 21; 70F works too)
-#   CARCTL_DEADLINE  give up at this time of day (default 06:45)
+#   CARCTL_DEADLINE  give up at this time of day (default 06:45); a run that
+#                    starts after it sends nothing and logs "skipped"
 #   CARCTL_JITTER    wait a random 0..N seconds first, so that not every car
 #                    in the world asks at exactly 06:00 (default 0)
 #   CARCTL_MORNING_LOG  the log file (default $XDG_STATE_HOME or
@@ -39,6 +40,17 @@ if [ "$jitter" -gt 0 ] 2>/dev/null; then
     random=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
     sleep $((random % (jitter + 1)))
 fi
+
+# A late start (a laptop opened at 09:00, a systemd timer catching up with
+# Persistent=true) must not warm the car for a drive that has already left.
+case $deadline in
+[0-2][0-9]:[0-5][0-9])
+    if [ "$(date +%H%M)" -ge "$(printf '%s' "$deadline" | tr -d :)" ]; then
+        log "skipped: past the $deadline deadline; nothing was sent"
+        exit 0
+    fi
+    ;;
+esac
 
 errors=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
 "$carctl" --quiet precondition --temp "$temp" --vent --expires-at "$deadline" \

@@ -39,10 +39,10 @@ class Cron:
             check=False,
         )
 
-    def morning(self) -> subprocess.CompletedProcess[str]:
+    def morning(self, deadline: str = "23:59") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["sh", str(SCRIPT)],
-            env={**self.env, "CARCTL_DEADLINE": "23:59"},
+            env={**self.env, "CARCTL_DEADLINE": deadline},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -111,6 +111,18 @@ def test_outage_morning_is_queued(cron: Cron, served: Served) -> None:
     assert car(served)["is_climate_on"] is False
     assert no_zombies()
     assert cron.carctl("queue", "cancel", "--all").returncode == 0  # the worker then exits
+
+
+def test_a_late_start_sends_nothing(cron: Cron, served: Served) -> None:
+    """The laptop opened at 09:00, or a timer catching up: past the deadline, nothing goes."""
+    served.admin("DELETE", "/__mock__/stats")
+    result = cron.morning(deadline="00:00")
+    assert result.returncode == 0, result.stderr
+    assert cron.last_log_line().endswith("skipped: past the 00:00 deadline; nothing was sent")
+    stats = served.admin("GET", "/__mock__/stats")
+    assert stats["commands"] == [] and not any(
+        r["path"].startswith("/api/") for r in stats["requests"]
+    )
 
 
 def test_signed_out_morning_does_not_prompt(cron: Cron) -> None:

@@ -113,6 +113,7 @@ def test_config_commands_as_a_user_runs_them(carctl_home: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith('error: units: expected "metric" or "imperial"')
     (carctl_home / "config" / "config.toml").write_text("[profiles.default\n")
-    broken = run_carctl("config", "list")
-    assert broken.returncode == 78
+    broken = run_carctl("config", "list")  # still lists, and says what is wrong where
+    assert broken.returncode == 0
     assert "config.toml, line 1:" in broken.stderr and "Traceback" not in broken.stderr
+    assert run_carctl("vehicles").returncode == 78  # what needs the file stops

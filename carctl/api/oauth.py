@@ -369,16 +369,25 @@ class SessionManager:
                 return current
             if not current.refresh_token:
                 raise self._not_signed_in()
-            tokens = await token_request(
-                self.client,
-                {
-                    "grant_type": "refresh_token",
-                    "client_id": CLIENT_ID,
-                    "refresh_token": current.refresh_token,
-                },
-                purpose="refresh",
-                login_command=self.login_command,
-            )
+            try:
+                tokens = await token_request(
+                    self.client,
+                    {
+                        "grant_type": "refresh_token",
+                        "client_id": CLIENT_ID,
+                        "refresh_token": current.refresh_token,
+                    },
+                    purpose="refresh",
+                    login_command=self.login_command,
+                )
+            except AuthError as exc:
+                if self.env.get(ENV_REFRESH):  # signing in again would not help: the env wins
+                    exc.hint = (
+                        f"{ENV_REFRESH} is set and holds a session the API no longer accepts: "
+                        f"put a fresh refresh token in it, or unset it (unset {ENV_REFRESH}) "
+                        f"to use the session of `{self.login_command}`"
+                    )
+                raise
             if tokens.refresh_token is None:  # a server that does not rotate
                 tokens.refresh_token = current.refresh_token
             fresh = _session_from(

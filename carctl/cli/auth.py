@@ -11,6 +11,12 @@ import click
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import AuthError, UsageError
 
+PASSWORD_TRIES = 3  # a person at a terminal may mistype; a script is told at once
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else ("tries" if word == "try" else word + "s")
+
 
 @click.group()
 def auth() -> None:
@@ -113,7 +119,16 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
                 )
             return signed, await _cars(app, client)
 
-    result, cars = app.run(sign_in())
+    asks_again = not with_token and not password_stdin and app.output.interactive
+    for tries_left in range(PASSWORD_TRIES - 1, -1, -1):
+        try:
+            result, cars = app.run(sign_in())
+            break
+        except AuthError as exc:
+            if not (asks_again and tries_left and exc.message.startswith("wrong password")):
+                raise
+            app.output.warn(f"{exc.message}; {tries_left} more {plural(tries_left, 'try')}")
+            secret = click.prompt("Password", hide_input=True, err=True)
     if result.location.kind == "file":
         reason = credentials.primary_note or "the keyring did not answer"
         app.output.warn(
@@ -127,6 +142,9 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
             "carctl measures token lifetimes from when it received them, but set the clock "
             "(e.g. `timedatectl set-ntp true`) before it causes other trouble"
         )
+    from carctl.cli.default_car import choose_at_sign_in
+
+    default, default_line = choose_at_sign_in(app, cars)
     data = {
         "account": result.session.account,
         "profile": app.settings.profile,
@@ -134,6 +152,7 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
         "store": result.location.to_json(),
         **_expires(app, result.session.expires_at),
         "vehicles": [car.to_json() for car in cars],
+        "default_vehicle": default.ref() if default else None,
     }
     app.output.result(
         app.command,
@@ -144,7 +163,8 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
             "\nCars: " + ", ".join(f"{c.display_name} ({c.state})" for c in cars) + "."
             if cars
             else ""
-        ),
+        )
+        + (f"\n{default_line}" if default_line else ""),
     )
 
 
@@ -167,13 +187,24 @@ async def _cars(app: AppContext, client: Any) -> list[Any]:
 @pass_app
 def logout(app: AppContext) -> None:
     """Revoke the session on the server and delete it from this computer."""
+    import dataclasses
+
     from carctl.api.connect import credentials_for
     from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
     from carctl.api.oauth import logout as sign_out
+    from carctl.settings import Value
 
     endpoint = app.endpoint
+    # signing out removes every stored copy, also the file a stricter setting would refuse
+    lenient = dataclasses.replace(
+        app.settings,
+        values={
+            **app.settings.values,
+            "auth.require_keyring": Value("auth.require_keyring", False, "logout"),
+        },
+    )
     credentials = credentials_for(
-        app.settings, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
+        lenient, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
     )
 
     async def run() -> Any:

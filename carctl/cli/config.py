@@ -29,12 +29,24 @@ def path(app: AppContext) -> None:
 @pass_app
 def list_(app: AppContext) -> None:
     """Show every setting with its value and where it comes from."""
-    from carctl.settings import KEYS
+    import dataclasses
 
-    settings = app.settings
+    from carctl.errors import ConfigError
+    from carctl.settings import KEYS, load_settings
+
+    problem = None
+    try:
+        settings = app.settings
+    except ConfigError as exc:  # a broken file: show what is known without it, and why
+        problem = exc.message
+        app.output.warn(f"{exc.message}; its settings are left out below until it is fixed")
+        env = {k: v for k, v in app.env.items() if k != "CARCTL_PROFILE"}
+        without_file = load_settings(app.paths.config_dir / ".no-such-file", env=env)
+        settings = dataclasses.replace(without_file, file=app.paths.config_file)
     data = {
         "profile": settings.profile,
         "file": str(settings.file),
+        "problem": problem,
         "settings": {
             k: {"value": v.value, "source": v.source, "help": KEYS[k].help}
             for k, v in settings.values.items()
@@ -71,6 +83,12 @@ def set_(app: AppContext, key: str, value: str) -> None:
     from carctl.settings import DEFAULT_PROFILE, set_value
 
     profile = app.profile or app.env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
+    if key == "vehicle" and value.strip():
+        from carctl.cli.default_car import check_name
+
+        value, warning = check_name(app, value)
+        if warning:
+            app.output.warn(warning)
     stored = set_value(app.paths.config_file, key, value, profile=profile)
     app.output.result(
         app.command,

@@ -6,7 +6,6 @@ Only the command line imports this (it uses rich through `Output`). Pipes and
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from carctl.output import Output
@@ -65,18 +64,25 @@ def ago(seconds: float) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
-def vehicles_table(output: Output, vehicles: list[Vehicle]) -> Any:
+def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | None) -> Any:
     def draw(console: Console) -> None:
         from rich import box
         from rich.table import Table
 
+        from carctl.cli.default_car import set_command
+
         table = Table(box=box.SIMPLE if output.color else None, show_edge=False, pad_edge=False)
-        for column in ("Name", "State", "VIN", "ID"):
+        table.add_column("Name", overflow="fold")  # a long name wraps; it is never cut
+        for column in ("State", "VIN", "ID", "Default"):
             table.add_column(column)
         for vehicle in vehicles:
             state = vehicle.state + (" (in service)" if vehicle.in_service else "")
-            table.add_row(vehicle.display_name, state, vehicle.vin, vehicle.id)
+            mark = "default" if vehicle == default else ""
+            table.add_row(vehicle.display_name, state, vehicle.vin, vehicle.id, mark)
         console.print(table)
+        if default is None and len(vehicles) > 1:
+            example = set_command(vehicles[0].display_name)
+            console.print(f"No default car: name one with --vehicle, or `{example}`.")
 
     return draw
 
@@ -156,8 +162,5 @@ def _verdict(result: Result, units: str) -> str:
         facts.append(f"windows {_windows_words(result.windows)}")
     reported = "; ".join(facts)
     if result.confirmed:
-        expiry = ""
-        if result.expires_at is not None:
-            expiry = f" (valid until {time.strftime('%H:%M', time.localtime(result.expires_at))})"
-        return f"Confirmed by the car: {reported}{expiry}."
+        return f"Confirmed by the car: {reported}."  # carried out: no expiry to speak of
     return f"Sent, not yet confirmed: the car reports {reported}."

@@ -75,11 +75,15 @@ def _expiry(app: AppContext, expires_in: str | None, expires_at: str | None) -> 
 @pass_app
 def vehicles(app: AppContext) -> None:
     """List the cars on the account (never wakes one)."""
+    from carctl.cli.default_car import current_default
     from carctl.cli.render import vehicles_table
 
     cars = _run(app, lambda service: service.vehicles())
+    default = current_default(app, cars)
     app.output.result(
-        app.command, [car.to_json() for car in cars], human=vehicles_table(app.output, cars)
+        app.command,
+        [{**car.to_json(), "default": car == default} for car in cars],
+        human=vehicles_table(app.output, cars, default),
     )
 
 

@@ -81,7 +81,11 @@ def parse_duration(text: str, *, option: str = "--expires-in") -> float:
 
 
 def parse_clock_time(text: str, *, now: float, option: str = "--expires-at") -> float:
-    """The next moment a local `HH:MM` comes round (today or tomorrow), or an ISO time."""
+    """A local `HH:MM` later today, or an ISO date and time, as an epoch time.
+
+    `HH:MM` that has already passed today is refused rather than read as
+    tomorrow: a morning command must never wait silently for the next day.
+    """
     raw = text.strip()
     found = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
     current = datetime.fromtimestamp(now).astimezone()
@@ -91,7 +95,12 @@ def parse_clock_time(text: str, *, now: float, option: str = "--expires-at") -> 
             raise UsageError(f"{option} {text!r} is not a time of day", hint="e.g. 06:45")
         moment = current.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if moment <= current:
-            moment += timedelta(days=1)
+            tomorrow = (moment + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+            raise UsageError(
+                f"{option} {raw} has already passed today (it is {current:%H:%M} now)",
+                hint=f"give it time from now with --expires-in 40m, or name the day: "
+                f"{option} {tomorrow}",
+            )
         return moment.timestamp()
     try:
         moment = datetime.fromisoformat(raw)

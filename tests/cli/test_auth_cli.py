@@ -122,45 +122,20 @@ def test_login_with_token_reads_a_refresh_token_from_stdin(
 
 
 def test_prompted_login_on_a_terminal(endpoint: Endpoint, carctl_home: Path) -> None:
-    """A real pseudo-terminal: the e-mail is echoed, the password is not."""
-    import os
-    import pty
-    import subprocess
-    import sys
-    import time
+    """A real pseudo-terminal: the e-mail is echoed, the password is not; the car is asked."""
+    from tests.support.terminal import run_in_terminal
 
-    leader, follower = pty.openpty()
-    env = {**os.environ}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "carctl", "auth", "login"],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        close_fds=True,
+    screen = run_in_terminal(
+        "auth",
+        "login",
+        answers=[("E-mail:", OWNER), ("Password:", PASSWORD), ("Default car [1]", "2")],
+        timeout=30,
     )
-    os.close(follower)
-    seen = b""
-
-    def read_until(marker: bytes) -> None:
-        nonlocal seen
-        deadline = time.monotonic() + 30
-        while marker not in seen and time.monotonic() < deadline:
-            try:
-                seen += os.read(leader, 1024)
-            except OSError:
-                break
-
-    read_until(b"E-mail:")
-    os.write(leader, f"{OWNER}\n".encode())
-    read_until(b"Password:")
-    os.write(leader, f"{PASSWORD}\n".encode())
-    read_until(b"Session kept in")
-    assert process.wait(timeout=30) == 0, seen.decode(errors="replace")
-    os.close(leader)
-    text = seen.decode(errors="replace")
+    assert screen.code == 0, screen.raw
+    text = screen.raw
     assert OWNER in text and "Signed in to" in text
     assert PASSWORD not in text
+    assert "Default car: Model Y." in text
     assert stored_session(carctl_home)["account"] == OWNER
 
 

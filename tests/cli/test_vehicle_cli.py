@@ -55,6 +55,7 @@ def test_vehicles_never_wakes_a_car(car: Endpoint) -> None:
         "display_name": "Model 3",
         "state": "asleep",
         "in_service": False,
+        "default": True,  # the `car` fixture chose it
     }
     assert rows["Model Y"]["state"] == "online"
     assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == 0
@@ -158,9 +159,8 @@ def test_vehicle_selection_by_option_and_environment(car: Endpoint) -> None:
     unknown = invoke("--vehicle", "Roadster", "climate", "on")
     assert unknown.code == 2
     assert "no car 'Roadster' on this account; its cars: Model 3" in unknown.stderr
-    assert invoke("config", "set", "vehicle", "model").code == 0
-    ambiguous = invoke("climate", "on")
-    assert ambiguous.code == 2 and "matches several cars" in ambiguous.stderr
+    ambiguous = invoke("config", "set", "vehicle", "model")  # checked when it is set
+    assert ambiguous.code == 2 and "'model' matches several cars" in ambiguous.stderr
     assert executed(car) == []
 
 
@@ -175,6 +175,7 @@ def test_vehicle_selection_by_option_and_environment(car: Endpoint) -> None:
         (("climate", "set", "--temp", "21", "--passenger", "9"), "--passenger 9 °C"),
         (("precondition", "--expires-in", "soon"), "is not a duration"),
         (("precondition", "--expires-at", "25:00"), "is not a time of day"),
+        (("precondition", "--expires-at", "00:00"), "--expires-at 00:00 has already passed today"),
         (("precondition", "--expires-in", "4m", "--expires-at", "06:45"), "cannot be used"),
         (("wake", "--timeout", "0"), "0"),
     ],
@@ -334,3 +335,10 @@ def test_the_demo_runs_each_command_once(real_clock: None) -> None:
     assert stats["commands"][-1]["params"]["driver_temp"] == 22.0
     assert set(stats["executions"].values()) == {1}
     assert [s["step"] for s in story["steps"]][-3:] == ["queued", "delivered", "warming"]
+
+
+def test_a_command_carried_out_does_not_speak_of_expiry(car: Endpoint) -> None:
+    done = invoke("climate", "on", "--expires-in", "40m")
+    assert done.code == 0, done.output
+    assert "Confirmed by the car: climate on" in done.stdout
+    assert "valid until" not in done.output and "expire" not in done.output

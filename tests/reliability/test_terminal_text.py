@@ -43,7 +43,7 @@ def _no_foreign_sequences(raw: str) -> None:
     ],
 )
 def test_a_hostile_car_name_on_a_terminal(evil_car: Served, args: tuple[str, ...]) -> None:
-    screen = run_in_terminal(*args)
+    screen = run_in_terminal(*args, columns=200)  # wide: the table does not fold the name
     assert screen.code == 0, screen.raw
     _no_foreign_sequences(screen.raw)
     assert "Evil\\x1b]52;c;ZXZpbA==\\x07 [/]" in screen.raw, screen.raw
@@ -52,7 +52,7 @@ def test_a_hostile_car_name_on_a_terminal(evil_car: Served, args: tuple[str, ...
 
 
 def test_a_hostile_car_name_on_a_pipe_and_in_json(evil_car: Served) -> None:
-    piped = run_carctl("vehicles")
+    piped = run_carctl("vehicles", env={"COLUMNS": "200"})
     assert piped.returncode == 0, piped.stderr
     assert "[bold]car\\x1b[2J\\x1b[31m\\u202e" in piped.stdout
     assert "\x1b" not in piped.stdout + piped.stderr

@@ -19,11 +19,27 @@ class Screen:
     code: int
     raw: str  # every byte written to the terminal, escape sequences included
 
+    @property
+    def text(self) -> str:
+        """What a person reads: colours and cursor moves removed, line ends as newlines."""
+        import re
+
+        plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.raw)
+        return plain.replace("\r\n", "\n")
+
 
 def run_in_terminal(
-    *args: str, env: dict[str, str] | None = None, columns: int = 80, timeout: float = 60
+    *args: str,
+    env: dict[str, str] | None = None,
+    columns: int = 80,
+    timeout: float = 60,
+    answers: list[tuple[str, str]] | None = None,
 ) -> Screen:
-    """Run `python -m carctl ARGS` with stdin, stdout and stderr on one pseudo-terminal."""
+    """Run `python -m carctl ARGS` with stdin, stdout and stderr on one pseudo-terminal.
+
+    `answers` are (prompt, reply) pairs, typed in order, each once its prompt shows.
+    """
+    pending = list(answers or [])
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     full_env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), **(env or {})}
@@ -51,6 +67,9 @@ def run_in_terminal(
                 if not data:
                     break
                 chunks.append(data)
+                screen = b"".join(chunks).decode("utf-8", errors="replace")
+                while pending and screen.count(pending[0][0]) > _typed(answers, pending):
+                    os.write(main, (pending.pop(0)[1] + "\r").encode())
             elif process.poll() is not None:
                 break
         code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -59,3 +78,9 @@ def run_in_terminal(
         if process.poll() is None:
             process.kill()
     return Screen(code, b"".join(chunks).decode("utf-8", errors="replace"))
+
+
+def _typed(answers: list[tuple[str, str]] | None, pending: list[tuple[str, str]]) -> int:
+    """How often the next prompt was answered already (the same prompt may come twice)."""
+    done = (answers or [])[: len(answers or []) - len(pending)]
+    return sum(1 for prompt, _ in done if prompt == pending[0][0])

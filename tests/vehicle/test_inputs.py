@@ -84,12 +84,19 @@ def test_bad_durations(text: str) -> None:
         parse_duration(text)
 
 
-def test_clock_times_come_round_today_or_tomorrow() -> None:
+def test_a_clock_time_is_later_today_never_silently_tomorrow() -> None:
     now = datetime(2021, 11, 20, 6, 0).astimezone().timestamp()
     later = parse_clock_time("06:45", now=now)
     assert later - now == 45 * 60
-    earlier = parse_clock_time("05:30", now=now)
-    assert timedelta(seconds=earlier - now) == timedelta(hours=23, minutes=30)
+    with pytest.raises(UsageError) as passed:
+        parse_clock_time("05:30", now=now)
+    assert passed.value.message == "--expires-at 05:30 has already passed today (it is 06:00 now)"
+    assert passed.value.hint == (
+        "give it time from now with --expires-in 40m, or name the day: "
+        "--expires-at 2021-11-21T05:30"
+    )
+    tomorrow = parse_clock_time("2021-11-21T05:30", now=now)  # the hint's form works
+    assert timedelta(seconds=tomorrow - now) == timedelta(hours=23, minutes=30)
     for bad in ("25:00", "06:61", "noon", "2020-01-01T00:00"):
         with pytest.raises(UsageError):
             parse_clock_time(bad, now=now)

@@ -1,0 +1,84 @@
+"""Mistakes answered in carctl's voice, with hints that never send the owner in a circle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import OWNER, PASSWORD, Endpoint, invoke, sign_in
+from tests.support.terminal import run_in_terminal
+
+
+def test_a_mistyped_password_is_asked_again_on_a_terminal(carctl_home: Path) -> None:
+    screen = run_in_terminal(
+        "auth",
+        "login",
+        answers=[
+            ("E-mail:", OWNER),
+            ("Password:", "wrong-password"),
+            ("Password:", "wrong-password"),
+            ("Password:", PASSWORD),
+            ("Default car [1]", ""),
+        ],
+        timeout=30,
+    )
+    assert screen.code == 0, screen.raw
+    assert "wrong password for owner@example.com; 2 more tries" in screen.raw
+    assert "wrong password for owner@example.com; 1 more try" in screen.raw
+    assert "Signed in to the built-in mock as owner@example.com" in screen.raw
+
+
+def test_three_wrong_passwords_end_the_attempt(carctl_home: Path) -> None:
+    screen = run_in_terminal(
+        "auth",
+        "login",
+        answers=[("E-mail:", OWNER)] + [("Password:", "wrong-password")] * 3,
+        timeout=30,
+    )
+    assert screen.code == 77, screen.raw
+    assert screen.raw.count("Password:") == 3
+    assert "error: wrong password for owner@example.com" in screen.text
+
+
+def test_a_script_is_told_at_once(carctl_home: Path) -> None:
+    result = invoke("auth", "login", "--email", OWNER, "--password-stdin", input="wrong-password")
+    assert result.code == 77
+    assert "error: wrong password for owner@example.com" in result.stderr
+
+
+def test_a_rejected_environment_refresh_token_names_the_variable(endpoint: Endpoint) -> None:
+    result = invoke("vehicles", env={"CARCTL_REFRESH_TOKEN": "not-a-refresh-token-at-all"})
+    assert result.code == 77, result.output
+    assert "hint: CARCTL_REFRESH_TOKEN is set and holds a session the API no longer accepts" in (
+        result.stderr
+    )
+    assert "unset CARCTL_REFRESH_TOKEN" in result.stderr
+    assert "hint: run `carctl auth login`" not in result.stderr
+
+
+def test_a_broken_config_file_still_shows_where_and_what(carctl_home: Path) -> None:
+    config = carctl_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('units = "metric"\n[profiles.default\n')
+    path = invoke("config", "path")
+    assert path.code == 0 and str(config) in path.stdout
+    listing = invoke("config", "list")
+    assert listing.code == 0, listing.output
+    assert f"warning: {config}, line 2: Expected ']' at the end of a table declaration" in (
+        listing.stderr
+    )
+    assert "api_url" in listing.stdout
+    other = invoke("vehicles")
+    assert other.code == 78
+    assert f"error: {config}, line 2:" in other.stderr
+    assert "`carctl config path` shows where the file is" in other.stderr
+
+
+def test_logout_removes_every_stored_credential_whatever_the_setting(carctl_home: Path) -> None:
+    sign_in()  # no keyring here: the session is in the file
+    store = carctl_home / "state" / "credentials.json"
+    assert store.exists()
+    assert invoke("config", "set", "auth.require_keyring", "true").code == 0
+    out = invoke("auth", "logout")
+    assert out.code == 0, out.output
+    assert not store.exists() or "refresh_token" not in store.read_text()
+    assert invoke("--json", "auth", "status").code == 77
