@@ -98,8 +98,12 @@ def fault_rules(texts: tuple[str, ...], scenarios: tuple[str, ...]) -> list[dict
         for text in texts:
             rules.append(parse_rule(text))
     except FaultRuleError as exc:
+        unknown_scenario = str(exc).startswith("unknown scenario")
         raise UsageError(
-            str(exc), hint="see `carctl mock fault add --help` for the rule words"
+            str(exc),
+            hint="`carctl mock scenarios` lists them and what each does"
+            if unknown_scenario
+            else "see `carctl mock fault add --help` for the rule words",
         ) from None
     except SeedError as exc:
         raise ConfigError(str(exc)) from None

@@ -19,6 +19,7 @@ from carctl.api.oauth import login_with_password
 from carctl.clock import Clock
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.settings import BUILTIN, DEFAULT_PROFILE, load_settings
+from carctl.text import plural
 from carctl.vehicle import routines
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.inputs import format_temperature
@@ -173,7 +174,8 @@ async def _outage_act(
             runner.close()
         step(
             "delivered",
-            f"The queue delivered {result.delivered} command(s), each exactly once.",
+            f"The queue delivered {plural(result.delivered, 'command')}, "
+            + ("exactly once." if result.delivered == 1 else "each exactly once."),
             delivered=result.delivered,
         )
         await builtin.control_async(

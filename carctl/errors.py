@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     UNAVAILABLE = 69  # the car is unreachable: wake timed out, offline
     INTERNAL = 70
+    CANTCREAT = 73  # carctl cannot write its own files (read-only or misplaced home)
     TEMPFAIL = 75  # temporary: queued, or may be retried
     NOPERM = 77  # not signed in, session expired, forbidden
     CONFIG = 78
@@ -147,6 +148,13 @@ class StateError(CarctlError):
 
     exit_code = ExitCode.CONFIG
     code = "state"
+
+
+class CannotWriteError(StateError):
+    """carctl must write its config, state or log, and the directory does not let it."""
+
+    exit_code = ExitCode.CANTCREAT
+    code = "cannot_write"
 
 
 class InternalError(CarctlError):

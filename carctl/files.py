@@ -16,7 +16,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from carctl.errors import StateError
+from carctl.errors import CannotWriteError, StateError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -38,8 +38,28 @@ def private_dir(path: Path) -> Path:
             directory.mkdir(mode=DIR_MODE)
         except FileExistsError:
             continue  # another process made it meanwhile
+        except OSError as exc:
+            if unwritable(exc):
+                raise cannot_write(directory.parent, exc) from None
+            raise
         directory.chmod(DIR_MODE)  # mkdir's mode is filtered by the umask
     return path
+
+
+def cannot_write(directory: Path, exc: OSError | str) -> CannotWriteError:
+    """The one line for a directory carctl must write to and cannot (exit 73)."""
+    reason = exc if isinstance(exc, str) else (exc.strerror or str(exc)).lower()
+    return CannotWriteError(
+        f"cannot write to {directory}: {reason}",
+        hint="carctl keeps its config, state and log there: make it writable "
+        f"(chmod u+w {directory}), or set CARCTL_HOME to a directory you can write",
+    )
+
+
+def unwritable(exc: OSError) -> bool:
+    import errno
+
+    return exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def refused_link(path: Path) -> StateError:
@@ -59,7 +79,12 @@ def write_private(path: Path, content: str | bytes) -> None:
     check_not_link(path)
     private_dir(path.parent)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    except OSError as exc:
+        if unwritable(exc):
+            raise cannot_write(path.parent, exc) from None
+        raise
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:

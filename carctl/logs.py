@@ -55,7 +55,10 @@ def setup_logging(log_file: Path, *, verbose: int = 0) -> None:
         handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
         make_private(log_file)
     except (OSError, StateError):
-        return  # an unwritable log directory must not stop the command
+        # an unwritable log directory must not stop the command, nor spill onto the console
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
+        return
     handler.setFormatter(
         _RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     )

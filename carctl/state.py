@@ -10,6 +10,7 @@ the user "database is locked".
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from functools import cache
@@ -21,7 +22,10 @@ from carctl.files import check_not_link, make_private, private_dir
 
 BUSY_TIMEOUT_S = 15.0
 log = logging.getLogger("carctl.state")
-_SCHEMA_CHECKED: dict[Path, int] = {}  # file -> the schema version found complete
+_SCHEMA_CHECKED: dict[Path, int] = {}
+_READ_ONLY: set[Path] = (
+    set()
+)  # state files opened read-only in this process  # file -> the schema version found complete
 
 Migration = Callable[[sqlite3.Connection], None]
 T = TypeVar("T")
@@ -159,6 +163,11 @@ def recovery_hint(path: Path, error: str = "") -> str:
 
 def unusable(path: Path, exc: sqlite3.Error) -> StateError:
     """A database error as the one-line message users get (locked, damaged, full disk)."""
+    lowered = str(exc).lower()
+    if path in _READ_ONLY or "readonly" in lowered or "read-only" in lowered:
+        from carctl.files import cannot_write
+
+        return cannot_write(path.parent, "it is read-only, and this command must record state")
     return StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc)))
 
 
@@ -195,6 +204,9 @@ def connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"cannot open {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
+    if not os.access(path.parent, os.W_OK) or _read_only_probe(db):
+        db.close()
+        return _read_only(path)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -267,6 +279,33 @@ def restore_schema(db: sqlite3.Connection) -> list[str]:
         db.execute("ROLLBACK")
         raise
     return damage
+
+
+def _read_only_probe(db: sqlite3.Connection) -> bool:
+    """True when SQLite cannot write here (a read-only home, or not carctl's user)."""
+    try:
+        db.execute("PRAGMA user_version").fetchone()
+        return False
+    except sqlite3.DatabaseError as exc:  # a damaged file is reported by the caller's checks
+        return "unable to open" in str(exc) or "readonly" in str(exc)
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """Read what is there without writing: a read-only home still shows the queue.
+
+    Any write through this connection fails, and becomes the exit-73 error.
+    """
+    from carctl.files import cannot_write
+
+    if not path.exists():
+        raise cannot_write(path.parent, "the directory is read-only")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        db.execute("PRAGMA user_version").fetchone()
+    except sqlite3.Error as exc:
+        raise cannot_write(path.parent, str(exc)) from None
+    _READ_ONLY.add(path)
+    return db
 
 
 def _migrate(db: sqlite3.Connection) -> None:

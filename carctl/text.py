@@ -34,3 +34,8 @@ def literal(text: str) -> str:
 def literal_lines(text: str) -> str:
     """Like `literal`, keeping the line breaks carctl itself put between lines."""
     return "\n".join(literal(line) for line in text.split("\n"))
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 failure", "2 failures", "1 car", "0 cars": a count with its word agreeing."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"

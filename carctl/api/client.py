@@ -32,7 +32,14 @@ from carctl.api.bodies import (
 from carctl.api.request_log import Exchange, RequestLog
 from carctl.api.responses import Reply, error_for, response_data
 from carctl.clock import Clock, SystemClock
-from carctl.errors import AuthError, CarctlError, HttpDetails, NetworkError, ProtocolError
+from carctl.errors import (
+    AuthError,
+    CarctlError,
+    HttpDetails,
+    NetworkError,
+    ProtocolError,
+    StateError,
+)
 
 if TYPE_CHECKING:
     from carctl.api.oauth import SessionManager
@@ -288,6 +295,30 @@ def _ms(started: float) -> int:
     return max(0, round((time.monotonic() - started) * 1000))
 
 
+def _builtin_state_error(cause: str) -> CarctlError:
+    from pathlib import Path
+
+    from carctl.files import cannot_write
+    from carctl.state import recovery_hint
+
+    where = Path(cause.split(" state in ", 1)[1].split(": ", 1)[0])
+    lowered = cause.lower()
+    read_only = any(word in lowered for word in ("read-only", "readonly", "unable to open"))
+    if read_only and not _writable(where.parent):
+        return cannot_write(where.parent, "the directory is read-only")
+    return StateError(cause, hint=recovery_hint(where, cause))
+
+
+def _writable(directory: Any) -> bool:
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
 def network_error(exc: httpx.HTTPError, method: str, path: str, elapsed_ms: int) -> CarctlError:
     """What went wrong on the way, in words an owner can act on."""
     http = HttpDetails(status=None, method=method, path=path, elapsed_ms=elapsed_ms)
@@ -302,6 +333,8 @@ def network_error(exc: httpx.HTTPError, method: str, path: str, elapsed_ms: int)
         what = "the vehicle API did not answer in time"
     elif isinstance(exc, httpx.ConnectError):
         lowered = cause.lower()
+        if "built-in endpoint's state in " in cause:  # the built-in mock's own file, not a network
+            return _builtin_state_error(cause)
         if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
             what = f"the TLS handshake with the vehicle API failed ({cause})"
         elif "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:

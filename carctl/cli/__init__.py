@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = _run(args)
     except KeyboardInterrupt:
+        sys.stderr.write("\n")  # Ctrl-C at a prompt leaves the cursor mid-line
         code = _report(args, Interrupted("interrupted"))
     sys.exit(code)
 
@@ -200,7 +201,8 @@ def _run(args: list[str]) -> int:
         returned = cli.main(args=args, prog_name="carctl", standalone_mode=False)
         if isinstance(returned, int) and returned:  # a command's click.exceptions.Exit(code)
             return returned
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C or end of input at a prompt
+        sys.stderr.write("\n")
         return _report(args, Interrupted("interrupted"))
     except click.exceptions.Exit as exc:
         return exc.exit_code

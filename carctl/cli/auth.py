@@ -10,12 +10,9 @@ import click
 
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import AuthError, UsageError
+from carctl.text import plural
 
 PASSWORD_TRIES = 3  # a person at a terminal may mistype; a script is told at once
-
-
-def plural(count: int, word: str) -> str:
-    return word if count == 1 else ("tries" if word == "try" else word + "s")
 
 
 @click.group()
@@ -127,7 +124,7 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
         except AuthError as exc:
             if not (asks_again and tries_left and exc.message.startswith("wrong password")):
                 raise
-            app.output.warn(f"{exc.message}; {tries_left} more {plural(tries_left, 'try')}")
+            app.output.warn(f"{exc.message}; {plural(tries_left, 'more try', 'more tries')}")
             secret = click.prompt("Password", hide_input=True, err=True)
     if result.location.kind == "file":
         reason = credentials.primary_note or "the keyring did not answer"

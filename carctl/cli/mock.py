@@ -7,6 +7,7 @@ a mock served with `carctl mock serve --admin`.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import click
@@ -121,7 +122,9 @@ def serve(
     }
     app.output.result(app.command, data, human=_serving_text(url, admin, seed.source, rules))
     server = make_server(asgi, log_level=log_level)
-    server.run(sockets=[sock])
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then passes it on
+        server.run(sockets=[sock])
+    app.output.info("carctl mock: stopped.")  # Ctrl-C is how a server is meant to end: exit 0
 
 
 def _serving_text(url: str, admin: bool, seed: str, rules: list[Any]) -> str:

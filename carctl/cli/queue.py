@@ -41,13 +41,13 @@ def _error_text(entry: Entry) -> str:
     return f"{status}{entry.last_error}{txid}"
 
 
-def _what(entry: Entry) -> str:
-    """ "climate on", "temperature set to 21.0 °C": the words of `data.steps`."""
+def _what(entry: Entry, units: str = "metric") -> str:
+    """ "climate on", "temperature set to 21.0 °C" (or °F): the owner's words for it."""
     from carctl.vehicle.routines import describe
     from carctl.vehicle.service import Command
 
     try:
-        return describe(Command(entry.command, entry.arguments))[1]
+        return describe(Command(entry.command, entry.arguments), units)[1]
     except (TypeError, ValueError):
         return entry.command
 
@@ -123,7 +123,7 @@ def list_(app: AppContext, all_: bool) -> None:
             for e in entries:
                 table.add_row(
                     str(e.id),
-                    _what(e),
+                    _what(e, str(app.settings.get("units"))),
                     e.vehicle_name,
                     e.status,
                     _age(app, e.created_at),
@@ -147,7 +147,7 @@ def list_(app: AppContext, all_: bool) -> None:
 @pass_app
 def show(app: AppContext, entry_id: int) -> None:
     """Everything about one entry."""
-    from carctl.errors import UsageError
+    from carctl.errors import CarctlError
 
     store = _queue(app)
     try:
@@ -155,10 +155,13 @@ def show(app: AppContext, entry_id: int) -> None:
     finally:
         store.close()
     if entry is None:
-        raise UsageError(f"there is no queue entry #{entry_id}", hint="`carctl queue` lists them")
+        raise CarctlError(
+            f"there is no queue entry #{entry_id}", hint="`carctl queue list --all` lists them"
+        )
     data = entry.to_json()
     lines = [
-        f"#{entry.id} {_what(entry)} for {entry.vehicle_name}: {entry.status}",
+        f"#{entry.id} {_what(entry, str(app.settings.get('units')))} for {entry.vehicle_name}: "
+        f"{entry.status}",
         f"  params       {data['params']}",
         f"  queued       {data['created_at']} ({_age(app, entry.created_at)})",
         f"  expires      {data['expires_at']}",

@@ -141,7 +141,7 @@ def routine_lines(output: Output, result: Result, units: str) -> Any:
     def draw(console: Console) -> None:
         mark = _mark(output)
         for step in result.steps.done:
-            console.print(mark, step.detail)
+            console.print(mark, step.describe(units))
         console.print(_verdict(result, units))
 
     return draw

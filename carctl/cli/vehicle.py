@@ -13,8 +13,8 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def run_options(f: F) -> F:
-    """--timeout (the run's deadline for retries) and --wake-timeout."""
+def run_options(f: F, *, queues: bool = True) -> F:
+    """--timeout (the run's deadline for retries) and --wake-timeout (the wait for the car)."""
     f = click.option(
         "--wake-timeout",
         type=click.FloatRange(1, 600),
@@ -29,8 +29,14 @@ def run_options(f: F) -> F:
         default=20.0,
         show_default=True,
         metavar="SECONDS",
-        help="Stop retrying a failing API after this long (the command is then queued).",
+        help="Stop retrying a failing API after this long"
+        + (" (the command is then queued)." if queues else "."),
     )(f)
+
+
+def read_options(f: F) -> F:
+    """The run options of commands that only ask the car, and so never queue anything."""
+    return run_options(f, queues=False)
 
 
 def expiry_options(f: F) -> F:
@@ -89,7 +95,7 @@ def vehicles(app: AppContext) -> None:
 
 @click.command()
 @click.option("--wake", "wake_first", is_flag=True, help="Wake the car first for live data.")
-@run_options
+@read_options
 @pass_app
 def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: float) -> None:
     """What the car reports: state, temperatures, climate, windows, battery.
@@ -116,21 +122,22 @@ def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: floa
 
 
 @click.command()
-@click.option(
-    "--timeout",
-    type=click.FloatRange(1, 600),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for the car to wake.",
-)
+@read_options
 @pass_app
-def wake(app: AppContext, timeout: float) -> None:
-    """Wake the car and wait until it is online (a spinner shows the time)."""
+def wake(app: AppContext, timeout: float, wake_timeout: float) -> None:
+    """Wake the car and wait until it is online (a spinner shows the time).
+
+    --wake-timeout is how long to wait for the car, as for every command that
+    wakes it; --timeout bounds the retries when the API itself fails.
+    """
     from carctl.cli.render import wake_line
     from carctl.vehicle import routines
 
-    result = _run(app, lambda service: routines.wake(service, _selector(app), timeout=timeout))
+    result = _run(
+        app,
+        lambda service: routines.wake(service, _selector(app), timeout=wake_timeout),
+        deadline_s=timeout,
+    )
     app.output.result(
         app.command,
         {

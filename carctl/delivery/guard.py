@@ -21,6 +21,7 @@ from carctl.delivery import health as rules
 from carctl.delivery.health import HealthStore
 from carctl.delivery.policy import MAX_ATTEMPTS, next_delay
 from carctl.errors import CarctlError, TemporaryError
+from carctl.text import plural
 
 T = TypeVar("T")
 
@@ -60,7 +61,8 @@ class Guard:
             message = f"the vehicle API asked carctl to wait{when}"
         else:
             message = (
-                f"the vehicle API has been failing{since}: {health.failures} failures in a row"
+                f"the vehicle API has been failing{since}: "
+                f"{plural(health.failures, 'failure')} in a row"
                 f"{last}; carctl sends nothing until it has had time to recover{when}"
             )
         return BreakerOpenError(message, hint="`carctl queue` shows what waits to be delivered")

@@ -31,7 +31,7 @@ from carctl.delivery.guard import Guard
 from carctl.delivery.health import HealthStore
 from carctl.delivery.queue import Entry, Queue
 from carctl.delivery.runner import deliver_batch
-from carctl.errors import CarctlError
+from carctl.errors import CarctlError, StateError
 from carctl.files import private_dir
 from carctl.paths import Paths
 from carctl.processes import this_process
@@ -59,8 +59,12 @@ def single(paths: Paths) -> Iterator[bool]:
         yield True
         return
     path = lock_path(paths)
-    private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        private_dir(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except (OSError, StateError):  # a read-only home: no worker can be running there
+        yield True
+        return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

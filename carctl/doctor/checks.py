@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from carctl import __version__
 from carctl.doctor.model import FAIL, PASS, WARN, Check, Doctor, Finding
 from carctl.errors import AuthError, CarctlError
+from carctl.text import plural
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 3.0
@@ -81,11 +82,13 @@ async def config(doc: Doctor) -> Finding:
     doc.endpoint = endpoint_for(settings.api_url, insecure=doc.insecure)
     notes = []
     for directory in (doc.paths.config_dir, doc.paths.state_dir, doc.paths.log_dir):
-        if directory.exists() and not os.access(directory, os.W_OK):
+        problem = _cannot_write(directory)
+        if problem is not None:
             return Finding(
                 FAIL,
-                f"{directory} is not writable",
-                f"give your user write access: chmod u+w {directory}",
+                f"carctl cannot write to {problem}",
+                "carctl keeps its config, state and log there: make it writable "
+                f"(chmod u+w {directory}), or set CARCTL_HOME to a directory you can write",
             )
     where = doc.paths.state_dir if doc.paths.state_dir.exists() else doc.paths.state_dir.parent
     while not where.exists() and where != where.parent:
@@ -113,6 +116,25 @@ async def config(doc: Doctor) -> Finding:
         f"state in {doc.paths.state_dir}" + (f"; {', '.join(notes)}" if notes else "")
     )
     return Finding(WARN if notes else PASS, detail, "free some disk space" if notes else "")
+
+
+def _cannot_write(directory: Path) -> str | None:
+    """Try it: a real file in `directory` (or its nearest existing parent), then gone.
+
+    Permission bits alone do not tell (root ignores them; a read-only mount does not).
+    """
+    import tempfile
+
+    where = directory
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        fd, name = tempfile.mkstemp(dir=where, prefix=".carctl-doctor-")
+    except OSError as exc:
+        return f"{where}: {(exc.strerror or str(exc)).lower()}"
+    os.close(fd)
+    Path(name).unlink(missing_ok=True)
+    return None
 
 
 def _loose_modes(doc: Doctor) -> list[tuple[Path, str]]:
@@ -502,7 +524,7 @@ async def api(doc: Doctor) -> Finding:
     cars = [Vehicle.from_api(item) for item in listing] if isinstance(listing, list) else []
     facts["vehicles"] = cars
     facts["latency_ms"] = latency
-    detail = f"{len(cars)} car(s) listed in {latency:.0f} ms; " + "; ".join(notes)
+    detail = f"{plural(len(cars), 'car')} listed in {latency:.0f} ms; " + "; ".join(notes)
     if breaker != "closed" or history["streak"]:
         return Finding(
             WARN,

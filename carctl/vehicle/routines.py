@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from carctl.errors import CarctlError
+from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import Command, VehicleService, Wake
 
@@ -38,8 +39,12 @@ def iso(moment: float | None) -> str | None:
 @dataclass
 class Step:
     name: str
-    detail: str
+    detail: str  # in metric units: what `data.steps` says
     elapsed_s: float
+    command: Command | None = None  # to say it again in the owner's units
+
+    def describe(self, units: str) -> str:
+        return describe(self.command, units)[1] if self.command is not None else self.detail
 
     def to_json(self) -> dict[str, Any]:
         return {"step": self.name, "detail": self.detail, "elapsed_s": round(self.elapsed_s, 1)}
@@ -51,7 +56,9 @@ class Steps:
     done: list[Step] = field(default_factory=list)
     vehicle: Vehicle | None = None
 
-    async def run(self, name: str, detail: str, work: Awaitable[T]) -> T:
+    async def run(
+        self, name: str, detail: str, work: Awaitable[T], command: Command | None = None
+    ) -> T:
         started = self.service.clock.now()
         try:
             value = await work
@@ -60,7 +67,7 @@ class Steps:
             if self.vehicle is not None and exc.vehicle is None:
                 exc.vehicle = self.vehicle.ref()
             raise
-        self.done.append(Step(name, detail, self.service.clock.now() - started))
+        self.done.append(Step(name, detail, self.service.clock.now() - started, command))
         return value
 
     def to_json(self) -> list[dict[str, Any]]:
@@ -115,14 +122,14 @@ async def wake(service: VehicleService, selector: str | None, *, timeout: float)
     return await service.wake(vehicle, timeout=timeout)
 
 
-def describe(command: Command) -> tuple[str, str]:
+def describe(command: Command, units: str = "metric") -> tuple[str, str]:
     """The step name and the words for a command, as `data.steps` and people see them."""
     params = command.params
     if command.name == "set_temps":
         driver, passenger = params.get("driver_temp"), params.get("passenger_temp")
-        text = f"temperature set to {driver:.1f} °C"
+        text = f"temperature set to {format_temperature(driver, units)}"
         if passenger is not None and passenger != driver:
-            text += f" (passenger {passenger:.1f} °C)"
+            text += f" (passenger {format_temperature(passenger, units)})"
         return "set_temps", text
     if command.name == "auto_conditioning_start":
         return "climate_on", "climate on"
@@ -166,7 +173,9 @@ async def perform(
         vehicle = await _awake(steps, vehicle, timeout)
         for command in plan:
             name, detail = describe(command)
-            await steps.run(name, detail, service.command(vehicle, command, timeout=timeout))
+            await steps.run(
+                name, detail, service.command(vehicle, command, timeout=timeout), command
+            )
             sent += 1
             if service.delivery is not None:
                 service.delivery.sent(vehicle, command)

@@ -235,7 +235,7 @@ class VehicleService:
                         f"{vehicle.label} did not come online within {timeout:g} s "
                         f"(last state: {current.state})",
                         hint="a car without mobile coverage stays offline; try again later "
-                        "or give it longer with --timeout",
+                        "or give it longer with --wake-timeout",
                     )
                 await self.clock.sleep(min(delay, timeout - elapsed))
                 delay = min(delay * POLL_GROWTH, MAX_POLL_S)

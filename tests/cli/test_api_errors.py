@@ -88,7 +88,7 @@ def test_human_error_names_status_endpoint_and_txid(endpoint: Endpoint) -> None:
 def test_unknown_vehicle(endpoint: Endpoint) -> None:
     sign_in()
     result = invoke("--json", "api", "/api/1/vehicles/42")
-    assert result.code == 2
+    assert result.code == 1  # an answer of the API, not a usage mistake
     assert result.json()["error"]["message"] == "no vehicle 42 on this account"
 
 

@@ -82,3 +82,79 @@ def test_logout_removes_every_stored_credential_whatever_the_setting(carctl_home
     assert out.code == 0, out.output
     assert not store.exists() or "refresh_token" not in store.read_text()
     assert invoke("--json", "auth", "status").code == 77
+
+
+def _interrupt_after(args: tuple[str, ...], marker: bytes) -> tuple[int, str]:
+    """Run carctl on a pseudo-terminal and press Ctrl-C (SIGINT) once `marker` shows."""
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "carctl", *args],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        start_new_session=True,
+    )
+    os.close(child)
+    out, sent, deadline = b"", False, time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(main, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        if not sent and marker in out:
+            time.sleep(0.3)
+            os.killpg(process.pid, signal.SIGINT)
+            sent = True
+        if process.poll() is not None and not ready:
+            break
+    os.close(main)
+    assert sent, out.decode(errors="replace")
+    return process.wait(timeout=10), out.decode(errors="replace")
+
+
+def test_ctrl_c_stops_the_served_mock_quietly(carctl_home: Path) -> None:
+    code, text = _interrupt_after(("mock", "serve", "--port", "0"), b"Ctrl-C to stop")
+    assert code == 0, text
+    assert "error:" not in text and "Traceback" not in text
+    assert text.rstrip().endswith("carctl mock: stopped.")
+
+
+def test_ctrl_c_at_the_password_prompt_ends_the_line(carctl_home: Path) -> None:
+    code, text = _interrupt_after(("auth", "login", "--email", OWNER), b"Password: ")
+    assert code == 130, text
+    after_prompt = text.split("Password: ", 1)[1]
+    assert after_prompt.lstrip(" ").startswith("\r\n"), repr(after_prompt)  # not "Password: error:"
+    assert "interrupted" in after_prompt
+
+
+def test_unknown_things_that_are_not_usage_mistakes(carctl_home: Path) -> None:
+    sign_in()
+    missing = invoke("queue", "show", "99")
+    assert missing.code == 1
+    assert missing.stderr.splitlines()[0] == "error: there is no queue entry #99"
+    nope = invoke("api", "/nope")
+    assert nope.code == 1, nope.output
+    assert "GET /nope does not exist" in nope.stderr
+    scenario = invoke("mock", "fault", "add", "--scenario", "meteor")
+    assert scenario.code == 2
+    assert "hint: `carctl mock scenarios` lists them" in scenario.stderr
+
+
+def test_counts_agree_with_their_words() -> None:
+    from carctl.text import plural
+
+    assert [plural(n, "failure") for n in (0, 1, 2)] == ["0 failures", "1 failure", "2 failures"]
+    assert plural(1, "more try", "more tries") == "1 more try"

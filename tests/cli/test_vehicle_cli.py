@@ -177,7 +177,7 @@ def test_vehicle_selection_by_option_and_environment(car: Endpoint) -> None:
         (("precondition", "--expires-at", "25:00"), "is not a time of day"),
         (("precondition", "--expires-at", "00:00"), "--expires-at 00:00 has already passed today"),
         (("precondition", "--expires-in", "4m", "--expires-at", "06:45"), "cannot be used"),
-        (("wake", "--timeout", "0"), "0"),
+        (("wake", "--wake-timeout", "0"), "--wake-timeout"),
     ],
 )
 def test_bad_input_sends_nothing(car: Endpoint, args: tuple[str, ...], message: str) -> None:
@@ -227,11 +227,11 @@ def test_the_car_refuses(car: Endpoint) -> None:
 
 def test_a_car_that_never_wakes(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
-    result = invoke("--json", "wake", "--timeout", "1")
+    result = invoke("--json", "wake", "--wake-timeout", "1")
     assert result.code == 69
     error = result.json()["error"]
     assert error["message"] == "Model 3 did not come online within 1 s (last state: offline)"
-    assert "--timeout" in error["hint"]
+    assert "--wake-timeout" in error["hint"]
 
 
 @pytest.mark.parametrize(
@@ -273,7 +273,7 @@ def test_piped_output_is_plain_and_quiet_is_silent(car: Endpoint) -> None:
 def test_ctrl_c_during_a_wake(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
     process = subprocess.Popen(
-        [sys.executable, "-m", "carctl", "wake", "--timeout", "60"],
+        [sys.executable, "-m", "carctl", "wake", "--wake-timeout", "60"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -304,7 +304,7 @@ def test_the_demo_leaves_the_users_home_untouched(
         "climate on at 21.0 °C, windows vented.",
         "Set 22.0 °C: 3 attempts failed (HTTP 500); queued as #1.",
         "The vehicle service is failing: the last 3 requests",
-        "The queue delivered 1 command(s), each exactly once.",
+        "The queue delivered 1 command, exactly once.",
         "climate on at 22.0 °C, windows vented.",
     ):
         assert line in result.stdout
@@ -342,3 +342,18 @@ def test_a_command_carried_out_does_not_speak_of_expiry(car: Endpoint) -> None:
     assert done.code == 0, done.output
     assert "Confirmed by the car: climate on" in done.stdout
     assert "valid until" not in done.output and "expire" not in done.output
+
+
+def test_imperial_units_everywhere_a_person_reads(car: Endpoint) -> None:
+    assert invoke("config", "set", "units", "imperial").code == 0
+    done = invoke("climate", "on", "--temp", "70F")
+    assert done.code == 0, done.output
+    assert "°C" not in done.output, done.output
+    assert "temperature set to 70 °F" in done.stdout
+    as_json = invoke("--json", "climate", "on", "--temp", "70F").json()
+    steps = as_json["data"]["steps"]
+    assert any(s["detail"] == "temperature set to 21.0 °C" for s in steps), steps  # JSON: °C
+    car.faults({"status": 500, "path": "/api/1/*"})
+    assert invoke("climate", "on", "--temp", "72F").code == 75
+    listing = invoke("queue")
+    assert "°C" not in listing.stdout and "72 °F" in listing.stdout, listing.stdout

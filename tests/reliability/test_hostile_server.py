@@ -200,7 +200,7 @@ COMMANDS = [
     ("climate", "on", "--temp", "21"),
     ("vent", "--close"),
     ("precondition", "--vent"),
-    ("wake", "--timeout", "5"),
+    ("wake", "--wake-timeout", "5"),
     ("api", "/api/1/vehicles"),
 ]
 

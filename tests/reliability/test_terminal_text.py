@@ -39,7 +39,7 @@ def _no_foreign_sequences(raw: str) -> None:
         ("vehicles",),
         ("--vehicle", MY, "status"),  # the name in the status line
         ("--vehicle", MY, "climate", "on"),  # in the spinner and the wake step
-        ("--vehicle", "Evil", "wake", "--timeout", "30"),
+        ("--vehicle", "Evil", "wake", "--wake-timeout", "30"),
     ],
 )
 def test_a_hostile_car_name_on_a_terminal(evil_car: Served, args: tuple[str, ...]) -> None:
