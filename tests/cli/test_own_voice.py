@@ -84,56 +84,17 @@ def test_logout_removes_every_stored_credential_whatever_the_setting(carctl_home
     assert invoke("--json", "auth", "status").code == 77
 
 
-def _interrupt_after(args: tuple[str, ...], marker: bytes) -> tuple[int, str]:
-    """Run carctl on a pseudo-terminal and press Ctrl-C (SIGINT) once `marker` shows."""
-    import os
-    import pty
-    import select
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    main, child = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "carctl", *args],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        start_new_session=True,
-    )
-    os.close(child)
-    out, sent, deadline = b"", False, time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(main, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            out += data
-        if not sent and marker in out:
-            time.sleep(0.3)
-            os.killpg(process.pid, signal.SIGINT)
-            sent = True
-        if process.poll() is not None and not ready:
-            break
-    os.close(main)
-    assert sent, out.decode(errors="replace")
-    return process.wait(timeout=10), out.decode(errors="replace")
-
-
 def test_ctrl_c_stops_the_served_mock_quietly(carctl_home: Path) -> None:
-    code, text = _interrupt_after(("mock", "serve", "--port", "0"), b"Ctrl-C to stop")
+    screen = run_in_terminal("mock", "serve", "--port", "0", interrupt_after="Ctrl-C to stop")
+    code, text = screen.code, screen.text
     assert code == 0, text
     assert "error:" not in text and "Traceback" not in text
     assert text.rstrip().endswith("carctl mock: stopped.")
 
 
 def test_ctrl_c_at_the_password_prompt_ends_the_line(carctl_home: Path) -> None:
-    code, text = _interrupt_after(("auth", "login", "--email", OWNER), b"Password: ")
+    screen = run_in_terminal("auth", "login", "--email", OWNER, interrupt_after="Password: ")
+    code, text = screen.code, screen.raw
     assert code == 130, text
     after_prompt = text.split("Password: ", 1)[1]
     assert after_prompt.lstrip(" ").startswith("\r\n"), repr(after_prompt)  # not "Password: error:"

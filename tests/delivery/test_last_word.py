@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FastClock, Served, invoke, sign_in
+from tests.conftest import FastClock, Served, invoke
+from tests.delivery.test_processes import recover as recover_at
+from tests.delivery.test_processes import start_outage, stats
 
 M3, MY = "1492931337131", "1492931337242"
 
@@ -26,12 +28,7 @@ M3, MY = "1492931337131", "1492931337242"
 @pytest.fixture
 def outage(served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path) -> Served:
     """Signed in to the served mock; both cars awake; every API request answers 500."""
-    monkeypatch.setenv("CARCTL_API_URL", served.url)
-    for car in (M3, MY):
-        served.admin("PATCH", f"/__mock__/vehicles/{car}", json={"state": "online"})
-    sign_in()
-    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
-    return served
+    return start_outage(served, monkeypatch)
 
 
 @pytest.fixture
@@ -52,13 +49,7 @@ def db(carctl_home: Path) -> sqlite3.Connection:
 
 def recover(served: Served, carctl_home: Path) -> None:
     """The outage ends, and the breaker's cool-down is over."""
-    served.admin("DELETE", "/__mock__/faults")
-    with db(carctl_home) as conn:
-        conn.execute("DELETE FROM api_health")
-
-
-def stats(served: Served) -> dict[str, Any]:
-    return served.admin("GET", "/__mock__/stats")  # type: ignore[no-any-return]
+    recover_at(served, carctl_home / "state" / "state.db")
 
 
 def executed(served: Served, car: str) -> list[str]:
@@ -69,6 +60,17 @@ def entry_row(carctl_home: Path, entry_id: int) -> dict[str, Any]:
     with db(carctl_home) as conn:
         conn.row_factory = sqlite3.Row
         return dict(conn.execute("SELECT * FROM queue WHERE id = ?", (entry_id,)).fetchone())
+
+
+def queue_run() -> subprocess.CompletedProcess[str]:
+    """`carctl --json queue run` as cron runs it: a process of its own, to the end."""
+    return subprocess.run(
+        [sys.executable, "-m", "carctl", "--json", "queue", "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def carctl(*args: str) -> subprocess.Popen[str]:
@@ -155,13 +157,7 @@ def test_an_entry_queued_by_name_is_superseded_by_a_direct_command(
     assert direct.code == 0, direct.output
     row = entry_row(carctl_home, entry_id)
     assert (row["status"], row["vehicle_id"]) == ("superseded", MY), row
-    run = subprocess.run(
-        [sys.executable, "-m", "carctl", "--json", "queue", "run"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = queue_run()
     assert run.returncode == 0, run.stderr
     assert executed(outage, MY) == ["auto_conditioning_stop"]
 
@@ -245,13 +241,7 @@ def test_a_clock_that_was_fast_cannot_send_an_expired_command(
     assert row["created_at"] > time.time() + 3000  # it really was queued an hour ahead
     recover(outage, carctl_home)
     time.sleep(1.2)  # its one second passes, for real
-    run = subprocess.run(
-        [sys.executable, "-m", "carctl", "--json", "queue", "run"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = queue_run()
     assert run.returncode == 0, run.stderr
     assert executed(outage, MY) == []
     assert entry_row(carctl_home, entry_id)["status"] == "expired"
@@ -271,13 +261,7 @@ def test_a_live_holders_lease_is_not_taken_when_it_runs_out(
     wait_for(lambda: rules_fired(outage), "the command is on the wire")
     with db(carctl_home) as conn:  # the lease runs out (a suspended laptop, a long wake)
         conn.execute("UPDATE queue SET lease_until = 0 WHERE id = ?", (entry_id,))
-    second = subprocess.run(
-        [sys.executable, "-m", "carctl", "--json", "queue", "run"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    second = queue_run()
     # 75: something is still pending (the first runner's entry), and it sent nothing
     assert second.returncode == 75, second.stderr
     assert "Traceback" not in second.stderr

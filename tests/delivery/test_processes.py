@@ -21,6 +21,10 @@ M3, MY = "1492931337131", "1492931337242"
 
 @pytest.fixture
 def queued(served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path) -> Served:
+    return start_outage(served, monkeypatch)
+
+
+def start_outage(served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:
     """Signed in to the served mock; both cars awake; an outage is under way."""
     monkeypatch.setenv("CARCTL_API_URL", served.url)
     for car in (M3, MY):

@@ -6,6 +6,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -34,11 +35,14 @@ def run_in_terminal(
     columns: int = 80,
     timeout: float = 60,
     answers: list[tuple[str, str]] | None = None,
+    interrupt_after: str | None = None,
 ) -> Screen:
     """Run `python -m carctl ARGS` with stdin, stdout and stderr on one pseudo-terminal.
 
-    `answers` are (prompt, reply) pairs, typed in order, each once its prompt shows.
+    `answers` are (prompt, reply) pairs, typed in order, each once its prompt shows;
+    `interrupt_after` presses Ctrl-C (SIGINT to the process group) once that text shows.
     """
+    interrupted = False
     pending = list(answers or [])
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
@@ -70,6 +74,10 @@ def run_in_terminal(
                 screen = b"".join(chunks).decode("utf-8", errors="replace")
                 while pending and screen.count(pending[0][0]) > _typed(answers, pending):
                     os.write(main, (pending.pop(0)[1] + "\r").encode())
+                if interrupt_after and not interrupted and interrupt_after in screen:
+                    time.sleep(0.3)  # let it settle where a person would press the keys
+                    os.killpg(process.pid, signal.SIGINT)
+                    interrupted = True
             elif process.poll() is not None:
                 break
         code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -77,6 +85,8 @@ def run_in_terminal(
         os.close(main)
         if process.poll() is None:
             process.kill()
+    if interrupt_after is not None:
+        assert interrupted, f"{interrupt_after!r} never showed: {b''.join(chunks)!r}"
     return Screen(code, b"".join(chunks).decode("utf-8", errors="replace"))
 
 
