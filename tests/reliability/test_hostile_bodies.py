@@ -156,3 +156,38 @@ def test_nesting_too_deep_is_a_protocol_error(depth: int, tmp_path: Path) -> Non
     assert human_code == 69
     assert "RecursionError" not in human_err and "Traceback" not in human_err
     assert "error: the vehicle API answered GET /api/1/vehicles with" in human_err
+
+
+def test_a_worker_facing_a_trickled_answer_lets_go_in_time(
+    monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> None:
+    """The worker's requests have a total deadline too: it gives up and keeps no lease."""
+    from carctl.delivery.queue import NewCommand, Queue
+    from tests.conftest import invoke
+
+    monkeypatch.setattr("carctl.delivery.worker.RUN_DEADLINE_S", 1.0)
+    body = json.dumps({"response": {"id": 1, "state": "online"}}).encode() * 50
+    script = response(200, {"content-type": "application/json"}, body)
+    script.trickle_s = 0.3
+    with raw_server(script) as url:
+        monkeypatch.setenv("CARCTL_API_URL", url)
+        monkeypatch.setenv("CARCTL_TOKEN", TOKEN)
+        queue = Queue(carctl_home / "state" / "state.db")
+        (entry,) = queue.add(
+            scope=f"default@{url}",
+            origin=url,
+            vehicle_id="1",
+            vehicle_name="Model 3",
+            commands=[NewCommand("auto_conditioning_start", {}, "climate", "key-1")],
+            ttl_s=600,
+            now=time.time(),
+        )
+        started = time.monotonic()
+        result = invoke("--json", "queue", "run")
+        elapsed = time.monotonic() - started
+    assert script.requests, "the worker never reached the server"
+    assert result.code == 75, result.output
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    after = queue.get(entry.id)
+    assert after is not None and after.status == "pending" and after.lease_owner is None
+    assert "did not finish answering within 1 s" in (after.last_error or "")
