@@ -96,6 +96,12 @@ class Guard:
                 if admission.probe or retry + 1 >= MAX_ATTEMPTS:
                     raise
                 if not self.store.transact(partial(rules.can_retry, now=failed_at)):
+                    tokens = self.store.read().tokens
+                    exc.message += (
+                        "; not retried: the retry budget is spent after the recent failures "
+                        f"({tokens:.1f} of 10 tokens, retries need more than 5; one comes back "
+                        "each minute)"
+                    )
                     raise
                 delay = next_delay(exc, retry, now=failed_at, rng=self.rng)
                 if failed_at + delay > self.deadline:

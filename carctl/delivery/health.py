@@ -4,8 +4,12 @@ Budget (after gRPC retry throttling): 10 tokens; a retryable failure costs 1,
 a success refunds 0.1; retries are sent only while tokens > 5. Tokens also
 come back at one a minute, so yesterday's outage does not throttle today.
 
-Breaker: opens after 5 consecutive server-side or network failures, when the
-budget is exhausted, or while a `Retry-After` deadline is in the future. While
+The budget limits retries, not first attempts: while the breaker is closed, a
+command's first request is always sent, so one failure minutes after an outage
+does not stop carctl from trying.
+
+Breaker: opens after 5 consecutive server-side or network failures; a
+`Retry-After` deadline in the future holds every request until it passes. While
 open nothing is sent; commands go to the queue. After a cool-down (30 s,
 doubling after each failed probe up to 5 min, each drawn from
 [cool-down/2, cool-down] so clients spread out) one process wins the right to
@@ -129,8 +133,7 @@ def record_failure(
         health.last_failure = _summary(error)
     if error.retry_at is not None and error.retry_at > now:
         health.retry_after_until = max(health.retry_after_until or 0.0, error.retry_at)
-    exhausted = health.tokens <= RETRY_THRESHOLD
-    if probe or (health.state == "closed" and (health.failures >= OPEN_AFTER or exhausted)):
+    if probe or (health.state == "closed" and health.failures >= OPEN_AFTER):
         if health.state == "closed":
             health.cooldown = COOLDOWN_START_S
             health.opened_at = now

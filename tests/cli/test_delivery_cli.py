@@ -301,3 +301,23 @@ def test_a_locked_state_database_is_a_clear_error(
     assert "stop the other carctl process" in result.stderr
     assert "Traceback" not in result.output
     assert invoke("climate", "on").code == 0  # once released, all is well
+
+
+def test_a_spent_budget_stops_retries_not_first_attempts(
+    known: Endpoint, carctl_home: Path
+) -> None:
+    """Minutes after an outage: one 500 is not retried, but the next command is still sent."""
+    import sqlite3
+
+    with sqlite3.connect(carctl_home / "state" / "state.db") as db:
+        db.execute("UPDATE api_health SET tokens = 4.0")  # what the outage left
+    known.faults({"status": 500, "path": "/api/1/vehicles/*/command/*", "count": 1})
+    failed = invoke("--json", "climate", "on")
+    assert failed.code == 75, failed.output
+    message = failed.json()["error"]["message"]
+    assert "not retried: the retry budget is spent after the recent failures" in message
+    assert known.requests(f"/api/1/vehicles/{M3}/command/auto_conditioning_start", 500) == 1
+    after = invoke("--json", "climate", "off")  # the breaker is closed: it goes out
+    assert after.code == 0, after.output
+    assert [c["name"] for c in executed(known)] == ["auto_conditioning_stop"]
+    assert queued_entries() == []  # the direct "off" superseded the queued "on"

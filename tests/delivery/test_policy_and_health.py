@@ -56,7 +56,18 @@ def test_budget_costs_refunds_and_threshold() -> None:
     rules.record_failure(health, error=failure(), now=T0, rng=rng, probe=False)
     assert health.tokens == pytest.approx(4.4)
     assert not rules.can_retry(health, now=T0)  # retries only while tokens > 5
-    assert health.state == "open"  # an exhausted budget opens the breaker
+    assert health.state == "closed"  # the budget limits retries, not first attempts
+    assert rules.admit(health, now=T0).send  # the next command's first request goes out
+
+
+def test_only_consecutive_failures_open_the_breaker() -> None:
+    health = Health("o", tokens_at=T0, tokens=3.0)  # a spent budget after an outage
+    rng = random.Random(0)
+    for count in range(1, 5):
+        rules.record_failure(health, error=failure(), now=T0, rng=rng, probe=False)
+        assert health.state == "closed", count
+    rules.record_failure(health, error=failure(), now=T0, rng=rng, probe=False)
+    assert health.state == "open"  # the fifth in a row
 
 
 def test_tokens_come_back_with_quiet_time() -> None:
