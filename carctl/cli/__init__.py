@@ -45,7 +45,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "precondition",
         "The morning routine: wake, temperature, climate on, vent.",
     ),
-    "queue": ("carctl.cli.queue", "queue", "Commands waiting for the API: list, cancel, run."),
+    "queue": (
+        "carctl.cli.queue",
+        "queue",
+        "Commands waiting for the API: list, retry, cancel, run.",
+    ),
     "status": ("carctl.cli.vehicle", "status", "What the car reports, without waking it."),
     "vehicles": ("carctl.cli.vehicle", "vehicles", "List the cars on the account."),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),

@@ -67,7 +67,7 @@ def _breaker(app: AppContext) -> dict[str, Any]:
 @click.option("--all", "all_", is_flag=True, help="With no subcommand: list finished ones too.")
 @click.pass_context
 def queue(ctx: click.Context, all_: bool) -> None:
-    """What waits to be delivered: list, show, cancel, run, worker.
+    """What waits to be delivered: list, show, retry, cancel, run, worker.
 
     Commands that could not be sent because the vehicle API was failing wait
     here until they are delivered, or until they expire.
@@ -201,12 +201,55 @@ def cancel(app: AppContext, entry_id: int | None, all_: bool) -> None:
     app.output.result(app.command, {"cancelled": ids}, human=human)
 
 
-def _runner(app: AppContext) -> Any:
+def _runner(app: AppContext, *, probe_now: bool = False) -> Any:
     import random
 
     from carctl.delivery.worker import Runner
 
-    return Runner(app.paths, app.env, clock=app.clock, rng=random.Random())
+    return Runner(app.paths, app.env, clock=app.clock, rng=random.Random(), probe_now=probe_now)
+
+
+@queue.command()
+@click.argument("entry_id", type=int, metavar="ID", required=False, shell_complete=queue_ids)
+@click.option("--all", "all_", is_flag=True, help="Try every pending entry now.")
+@pass_app
+def retry(app: AppContext, entry_id: int | None, all_: bool) -> None:
+    """Try a queued entry (or --all) now, for when you know the service is back.
+
+    The first request goes out as a single probe even while the breaker is
+    open (a Retry-After from the service is still honoured); it counts
+    against the retry budget like any other. Exits 0 when it was delivered.
+    """
+    from carctl.errors import UsageError
+
+    if (entry_id is None) == (not all_):
+        raise UsageError("give an entry ID or --all", hint="`carctl queue` lists the IDs")
+    store = _queue(app)
+    try:
+        ids = store.due_now(entry_id, now=app.clock.now())
+    finally:
+        store.close()
+    runner = _runner(app, probe_now=True)
+    try:
+        result = app.run(runner.one_pass(due_only=True))
+        entries = [e for e in (runner.queue.get(i) for i in ids) if e is not None]
+    finally:
+        runner.close()
+    data = {"entries": [e.to_json() for e in entries], "pending": result.pending}
+    lines = [f"#{e.id} {_what(e, str(app.settings.get('units')))}: {e.status}" for e in entries]
+    waiting = [e for e in entries if e.status == "pending"]
+    if not ids:
+        app.output.result(app.command, data, human="Nothing was pending.")
+        return
+    if waiting:
+        error = TemporaryError(
+            "; ".join(lines) + (f" ({waiting[0].last_error})" if waiting[0].last_error else ""),
+            hint="the worker keeps trying until it expires; `carctl queue show "
+            f"{waiting[0].id}` has the details",
+        )
+        error.data = data
+        raise error
+    app.output.result(app.command, data, human="\n".join(lines))
 
 
 @queue.command()

@@ -44,8 +44,10 @@ class Guard:
         clock: Clock,
         rng: random.Random,
         deadline: float,
+        probe_now: bool = False,
     ) -> None:
         self.store = store
+        self.probe_now = probe_now  # the owner asked for one attempt now (`queue retry`)
         self.clock = clock
         self.rng = rng
         self.deadline = deadline
@@ -70,6 +72,11 @@ class Guard:
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()
         admission = self.store.transact(partial(rules.admit, now=now))
+        if not admission.send and self.probe_now and admission.reason != "retry_after":
+            # one probe on the owner's word, even before the cool-down is over; a
+            # `Retry-After` is the service's own request, and is still honoured
+            admission = rules.Admission(True, probe=True)
+        self.probe_now = False
         if not admission.send:
             raise self.refused(admission)
         retry = 0

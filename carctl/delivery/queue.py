@@ -639,6 +639,29 @@ class Queue:
         )
         return float(when) if when is not None else None
 
+    def due_now(self, entry_id: int | None, *, now: float) -> list[int]:
+        """Make one pending entry (or all, `None`) due at once: the owner asks for a try now."""
+
+        def work(db: sqlite3.Connection) -> list[int]:
+            trusted = self._trusted(db, now)
+            if entry_id is not None:
+                row = db.execute("SELECT status FROM queue WHERE id = ?", (entry_id,)).fetchone()
+                if row is None:
+                    raise CarctlError(
+                        f"there is no queue entry #{entry_id}",
+                        hint="`carctl queue list --all` lists them",
+                    )
+                if row[0] != "pending":
+                    raise CarctlError(f"entry #{entry_id} is already {row[0]}; nothing to retry")
+                ids = [entry_id]
+            else:
+                ids = [r[0] for r in db.execute("SELECT id FROM queue WHERE status = 'pending'")]
+            for found in ids:
+                db.execute("UPDATE queue SET next_attempt_at = ? WHERE id = ?", (trusted, found))
+            return ids
+
+        return self._transaction(work)
+
     def cancel(self, entry_id: int | None, *, now: float) -> list[int]:
         """Cancel one pending entry, or all (`None`).
 

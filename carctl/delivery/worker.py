@@ -186,8 +186,15 @@ class Runner:
     """Deliver queued entries with the credentials of the profile that queued them."""
 
     def __init__(
-        self, paths: Paths, env: Mapping[str, str], *, clock: Clock, rng: random.Random
+        self,
+        paths: Paths,
+        env: Mapping[str, str],
+        *,
+        clock: Clock,
+        rng: random.Random,
+        probe_now: bool = False,
     ) -> None:
+        self.probe_now = probe_now  # `queue retry`: the first request is sent as a probe
         self.paths = paths
         self.env = env
         self.clock = clock
@@ -211,7 +218,9 @@ class Runner:
             clock=self.clock,
             rng=self.rng,
             deadline=self.clock.now() + RUN_DEADLINE_S,
+            probe_now=self.probe_now,
         )
+        self.probe_now = False
         try:
             async with open_client(
                 settings=settings,

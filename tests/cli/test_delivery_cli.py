@@ -321,3 +321,46 @@ def test_a_spent_budget_stops_retries_not_first_attempts(
     assert after.code == 0, after.output
     assert [c["name"] for c in executed(known)] == ["auto_conditioning_stop"]
     assert queued_entries() == []  # the direct "off" superseded the queued "on"
+
+
+def _open_breaker(carctl_home: Path) -> None:
+    with sqlite3.connect(carctl_home / "state" / "state.db") as db:
+        db.execute(
+            "UPDATE api_health SET state = 'open', failures = 5, cooldown = 300, open_until = ?",
+            (time.time() + 10**5,),
+        )
+
+
+def test_queue_retry_probes_now_when_the_owner_knows_better(
+    known: Endpoint, carctl_home: Path
+) -> None:
+    known.faults(OUTAGE)
+    assert invoke("climate", "on").code == 75
+    (entry,) = queued_entries()
+    _open_breaker(carctl_home)
+    known.faults()  # the service is back; the breaker does not know it yet
+    before = requests_seen(known)
+    waiting = invoke("queue", "run")
+    assert waiting.code == 75 and requests_seen(known) == before  # the breaker holds it
+    retried = invoke("queue", "retry", str(entry["id"]))
+    assert retried.code == 0, retried.output
+    assert retried.stdout.strip() == f"#{entry['id']} climate on: delivered"
+    assert [c["name"] for c in executed(known)] == ["auto_conditioning_start"]
+    health = invoke("--json", "queue").json()["data"]["breaker"]
+    assert health["state"] == "closed"  # the probe's success closed it
+
+
+def test_queue_retry_sends_one_probe_into_an_outage(known: Endpoint, carctl_home: Path) -> None:
+    known.faults(OUTAGE)
+    assert invoke("climate", "on").code == 75
+    _open_breaker(carctl_home)
+    before = requests_seen(known)
+    retried = invoke("--json", "queue", "retry", "--all")
+    assert retried.code == 75, retried.output
+    assert requests_seen(known) == before + 1  # one probe, no retries
+    assert retried.json()["error"]["message"].startswith("#1 climate on: pending")
+    assert executed(known) == []
+    missing = invoke("queue", "retry", "99")
+    assert missing.code == 1
+    assert missing.stderr.startswith("error: there is no queue entry #99")
+    assert invoke("queue", "retry").code == 2
