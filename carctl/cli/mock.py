@@ -299,15 +299,44 @@ def stats(app: AppContext, url: str | None) -> None:
     from carctl.builtin import control
 
     data = control(app.paths.state_db, "GET", "/__mock__/stats", url=url)
-    lines = [
-        f"{row['count']:>5}  {row['status'] or 'drop'}  {row['method']} {row['path']}"
-        for row in data["requests"]
-    ]
-    lines += [
-        f"executed: {c['at']} {c['name']} {c['params'] or ''} on {c['vehicle']}"
-        for c in data["commands"]
-    ]
-    app.output.result(app.command, data, human="\n".join(lines) or "no requests yet")
+    app.output.result(app.command, data, human=_stats_tables(app, data))
+
+
+def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
+    """Two tables with headers: what was asked, and what was executed on a car."""
+    import json
+
+    def draw(console: Any) -> None:
+        from rich import box
+        from rich.table import Table
+
+        if not data["requests"]:
+            console.print("No requests yet.")
+            return
+        style = box.SIMPLE if app.output.color else None
+        asked = Table(box=style, show_edge=False, pad_edge=False, title=None)
+        for column, justify in (("Count", "right"), ("Status", "right"), ("Method", "left")):
+            asked.add_column(column, justify=justify)  # type: ignore[arg-type]
+        asked.add_column("Path", overflow="fold")
+        for row in data["requests"]:
+            status = str(row["status"]) if row["status"] else "dropped"
+            asked.add_row(str(row["count"]), status, row["method"], row["path"])
+        console.print(asked)
+        console.print()
+        if not data["commands"]:
+            console.print("Executed on a car: nothing.")
+            return
+        done = Table(box=style, show_edge=False, pad_edge=False)
+        for column in ("At", "Car", "Command"):
+            done.add_column(column, no_wrap=True)
+        done.add_column("Parameters", overflow="fold")
+        for command in data["commands"]:
+            params = json.dumps(command["params"], sort_keys=True) if command["params"] else ""
+            done.add_row(command["at"], str(command["vehicle"]), command["name"], params)
+        console.print("Executed on a car:")
+        console.print(done)
+
+    return draw
 
 
 @mock.command()

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import password_grant, run_carctl
+from tests.conftest import invoke, password_grant, run_carctl, sign_in
 
 
 @contextmanager
@@ -285,3 +285,18 @@ def test_an_unexpected_exception_is_exit_70_with_the_log_path(
     assert str(carctl_home / "log" / "carctl.log") in err
     assert "Traceback" not in err
     assert "Traceback" in (carctl_home / "log" / "carctl.log").read_text()
+
+
+def test_mock_stats_is_a_table_with_headers(carctl_home: Path) -> None:
+    assert invoke("mock", "stats").stdout.strip() == "No requests yet."
+    sign_in()
+    assert invoke("--vehicle", "Model Y", "vent").code == 0
+    shown = invoke("mock", "stats")
+    assert shown.code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0].split() == ["Count", "Status", "Method", "Path"]
+    assert any(line.split()[:3] == ["1", "200", "POST"] for line in lines[1:])
+    assert "Executed on a car:" in lines
+    header = lines[lines.index("Executed on a car:") + 1]
+    assert header.split() == ["At", "Car", "Command", "Parameters"]
+    assert "window_control" in shown.stdout
