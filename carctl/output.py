@@ -48,6 +48,8 @@ class Output:
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     warnings: list[str] = field(default_factory=list)
+    verbose: int = 0  # -v: transaction ids, attempts and evidence in full
+    units: str = "metric"  # how temperatures are said to a person
     _consoles: dict[str, Console] = field(default_factory=dict)
 
     @classmethod
@@ -169,6 +171,9 @@ class Output:
             )
             return
         console = self.console(stderr=True)
+        if queued and not self.verbose:
+            self._queued(console, error, queued, data)
+            return
         console.print(self.styled("error:", "bold red"), "", end="")
         console.print(error.message, markup=False)
         if error.http is not None:
@@ -192,6 +197,45 @@ class Output:
             label = "queued:" if queued else "hint:"
             console.print(self.styled(label, "bold"), "", end="")
             console.print(error.hint, markup=False)
+
+    def _queued(self, console: Console, error: CarctlError, queued: Any, data: Any) -> None:
+        """Three lines of good news about a bad situation: what waits, why, what comes next.
+
+        Transaction ids, attempts and the request history are for `-v`, `--json`,
+        `carctl queue show` and the log.
+        """
+        from datetime import datetime
+
+        from carctl.vehicle.routines import describe
+        from carctl.vehicle.service import Command
+
+        steps = queued.get("steps") or [{"command": c, "params": {}} for c in queued["commands"]]
+        words = [
+            describe(Command(s["command"], s.get("params") or {}), self.units)[1] for s in steps
+        ]
+        car = queued.get("vehicle") or "your car"
+        what = ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
+        diagnosis = (data or {}).get("diagnosis") if isinstance(data, dict) else None
+        why = (diagnosis or {}).get("summary") or error.message
+        until = datetime.fromisoformat(queued["expires_at"]).strftime("%H:%M")
+        first = queued["ids"][0]
+        by = {
+            "started": "carctl delivers it",
+            "running": "carctl delivers it",
+            "off": "`carctl queue run` delivers it",
+        }.get(queued.get("worker"), "carctl delivers it")
+        console.print(self.styled("queued:", "bold yellow"), f"{what} for {car}")
+        console.print(self.styled("why:", "bold"), why)
+        ids = queued["ids"]
+        drop = (
+            f"`carctl queue cancel {first}` to drop it"
+            if len(ids) == 1
+            else f"`carctl queue cancel ID` to drop one ({', '.join(f'#{i}' for i in ids)})"
+        )
+        console.print(
+            self.styled("next:", "bold"),
+            f"{by} when the service recovers, until {until} — `carctl queue` to follow, {drop}",
+        )
 
     def envelope(
         self,

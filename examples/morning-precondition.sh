@@ -56,7 +56,7 @@ errors=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
 "$carctl" --quiet precondition --temp "$temp" --vent --expires-at "$deadline" \
     </dev/null >/dev/null 2>"$errors"
 code=$?
-reason=$(grep -m1 '^error:' "$errors" | sed 's/^error: //')
+reason=$(grep -m1 -e '^error:' -e '^why:' "$errors" | sed -e 's/^error: //' -e 's/^why: //')
 rm -f "$errors"
 
 case $code in

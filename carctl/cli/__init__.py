@@ -6,6 +6,7 @@ click and carctl's small modules, never httpx, rich, keyring or the mock.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -256,6 +257,9 @@ def _report(args: list[str], error: CarctlError) -> int:
 
     app = context.last_app
     output = app.output if app is not None else Output.create(json_flag=_json_requested(args))
+    if app is not None and error.queued:
+        with contextlib.suppress(CarctlError):  # the owner's units, when the config says
+            output.units = str(app.settings.get("units"))
     output.error(
         app.command if app else "",
         error,

@@ -45,7 +45,9 @@ class AppContext:
 
     @cached_property
     def output(self) -> Output:
-        return Output.create(json_flag=self.json, quiet=self.quiet, env=self.env)
+        output = Output.create(json_flag=self.json, quiet=self.quiet, env=self.env)
+        output.verbose = self.verbose
+        return output
 
     @cached_property
     def paths(self) -> Paths:

@@ -40,12 +40,15 @@ def diagnose(
         return {
             "likely": "rate_limit",
             "evidence": "The vehicle API is limiting requests for this car; carctl waits as asked.",
+            "summary": "the vehicle API is limiting requests for this car; carctl waits as asked",
         }
     if isinstance(error, NetworkError) and not answered:
         return {
             "likely": "network",
             "evidence": f"No answer from the vehicle API{since}: {error.message}. Your network "
             "or the service's front door is down; `carctl doctor` tells which.",
+            "summary": f"no answer from the vehicle API{since} — your network or the service's "
+            "front door is down (`carctl doctor` tells which)",
         }
     gateway = bool(error.http and error.http.excerpt and "gateway" in error.http.excerpt)
     count = len(failing) or 1
@@ -58,4 +61,6 @@ def diagnose(
     )
     if health.state == "open":
         evidence += " carctl has paused sending to give it air."
-    return {"likely": "gateway" if gateway else "service", "evidence": evidence}
+    what = "error pages from a gateway in front of it" if gateway else f"HTTP {statuses}"
+    summary = f"the vehicle service has been failing{since} — {what}, not your network or sign-in"
+    return {"likely": "gateway" if gateway else "service", "evidence": evidence, "summary": summary}

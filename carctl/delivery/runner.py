@@ -147,6 +147,8 @@ class Delivery:
             .astimezone()
             .isoformat(timespec="seconds"),
             "worker": worker,
+            "steps": [{"command": e.command, "params": e.arguments} for e in entries],
+            "vehicle": vehicle.display_name,
         }
         if not vehicle.id.startswith(BY_NAME):
             error.vehicle = error.vehicle or vehicle.ref()

@@ -6,6 +6,7 @@ how a test lets a cool-down or an expiry pass without waiting.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -79,15 +80,35 @@ def test_outage_queues_then_queue_run_delivers_once(
 
 def test_the_human_message_says_what_why_and_what_next(known: Endpoint) -> None:
     known.faults(OUTAGE)
-    result = invoke("climate", "on")
+    result = invoke("climate", "on", "--temp", "21")
     assert result.code == 75
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("error: the vehicle API failed: HTTP 500 on GET /api/1/vehicles/")
-    assert lines[1].endswith("· 3 attempts")
-    assert lines[2].startswith("  why: The vehicle service is failing: the last 3 requests")
-    assert "Your network reached the server" in lines[2]
-    assert lines[3].startswith("queued: #1 auto_conditioning_start for Model 3, expires ")
-    assert "`carctl queue cancel 1`" in lines[3] and "--no-queue" in lines[3]
+    assert len(lines) == 3, lines  # what waits, why, what comes next
+    assert lines[0] == "queued: temperature set to 21.0 °C and climate on for Model 3"
+    assert re.fullmatch(
+        r"why: the vehicle service has been failing since \d\d:\d\d — HTTP 500, "
+        "not your network or sign-in",
+        lines[1],
+    ), lines[1]
+    assert re.fullmatch(
+        r"next: `carctl queue run` delivers it when the service recovers, until \d\d:\d\d — "
+        r"`carctl queue` to follow, `carctl queue cancel ID` to drop one \(#1, #2\)",
+        lines[2],
+    ), lines[2]
+    assert "txid" not in result.stderr and "attempt" not in result.stderr
+
+
+def test_the_details_are_for_verbose_and_json(known: Endpoint) -> None:
+    known.faults(OUTAGE)
+    verbose = invoke("-v", "vent")
+    assert verbose.code == 75
+    assert "· 3 attempts" in verbose.stderr and "txid" in verbose.stderr
+    assert "why: The vehicle service is failing: the last 3 requests" in verbose.stderr
+    document = invoke("--json", "vent").json()
+    assert document["error"]["http"]["txid"] and document["queued"]["ids"]
+    assert document["queued"]["steps"] == [
+        {"command": "window_control", "params": {"command": "vent", "lat": 0, "lon": 0}}
+    ]
 
 
 def test_the_breaker_opens_and_later_commands_send_nothing(
