@@ -67,7 +67,9 @@ class Guard:
                 f"{plural(health.failures, 'failure')} in a row"
                 f"{last}; carctl sends nothing until it has had time to recover{when}"
             )
-        return BreakerOpenError(message, hint="`carctl queue` shows what waits to be delivered")
+        error = BreakerOpenError(message, hint="`carctl queue` shows what waits to be delivered")
+        error.retry_at = admission.until  # a worker waits until then, instead of asking again
+        return error
 
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()

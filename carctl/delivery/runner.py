@@ -192,13 +192,14 @@ async def deliver_batch(
             wait = max(wait, error.retry_at - now)
         queue.retry_later(entries, error, now=now, wait=wait, tried=tried)
         counts["waiting"] += len(entries)
-        log.info(
-            "queue: %s for %s waits %.0f s: %s",
-            ", ".join(f"#{e.id}" for e in entries),
-            vehicle.display_name,
-            wait,
-            error.message,
-        )
+        if entries[0].last_error != error.message:  # a state is logged once, not every pass
+            log.info(
+                "queue: %s for %s waits %.0f s: %s",
+                ", ".join(f"#{e.id}" for e in entries),
+                vehicle.display_name,
+                wait,
+                error.message,
+            )
 
     try:
         if first.vehicle_id.startswith(BY_NAME):

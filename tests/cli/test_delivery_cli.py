@@ -385,3 +385,23 @@ def test_queue_retry_sends_one_probe_into_an_outage(known: Endpoint, carctl_home
     assert missing.code == 1
     assert missing.stderr.startswith("error: there is no queue entry #99")
     assert invoke("queue", "retry").code == 2
+
+
+def test_a_worker_waits_out_an_open_breaker_and_says_so_once(
+    known: Endpoint, carctl_home: Path
+) -> None:
+    known.faults(OUTAGE)
+    assert invoke("climate", "on").code == 75
+    _open_breaker(carctl_home)
+    for _ in range(3):
+        assert invoke("queue", "run").code == 75
+    (entry,) = queued_entries()
+    with sqlite3.connect(carctl_home / "state" / "state.db") as db:
+        (open_until,) = db.execute("SELECT open_until FROM api_health").fetchone()
+        (next_attempt,) = db.execute(
+            "SELECT next_attempt_at FROM queue WHERE id = ?", (entry["id"],)
+        ).fetchone()
+    assert open_until > time.time() + 60  # the breaker's cool-down: minutes away
+    assert next_attempt >= open_until - 1  # not every second or two until then
+    log = (carctl_home / "log" / "carctl.log").read_text()
+    assert log.count("waits") == 1, log  # the same state, logged once
