@@ -33,6 +33,53 @@ def _hhmm(moment: float | None) -> str:
     return "–" if moment is None else time.strftime("%H:%M", time.localtime(moment))
 
 
+def _short_error(entry: Entry) -> str:
+    """A table cell: "HTTP 500", "breaker open", "by #5" (superseded), "at 06:41:07" (done)."""
+    if entry.status in ("delivered", "cancelled", "expired") and entry.finished_at:
+        return f"at {_hhmmss(entry.finished_at)}"  # the status says what; this says when
+    if entry.status == "failed":
+        return f"HTTP {entry.last_status}" if entry.last_status else "refused"
+    if entry.status == "superseded":
+        by = (entry.last_error or "").rsplit("superseded by ", 1)[-1]
+        return f"by {by}" if by else "superseded"
+    if entry.last_status:
+        return f"HTTP {entry.last_status}"
+    text = (entry.last_error or "").lower()
+    if "sends nothing" in text or "asked carctl to wait" in text:
+        return "breaker open"
+    if text:
+        return "no answer" if "connect" in text or "answer" in text else text[:20]
+    return ""
+
+
+def _hhmmss(moment: float | None) -> str:
+    return "–" if moment is None else time.strftime("%H:%M:%S", time.localtime(moment))
+
+
+def _short_age(app: AppContext, moment: float) -> str:
+    seconds = max(0, round(app.clock.now() - moment))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
+
+
+def _short_what(entry: Entry, units: str) -> str:
+    """The owner's words, short enough for a column: "21.0 °C", "climate on", "vent"."""
+    params = entry.arguments if entry.command in ("set_temps", "window_control") else {}
+    if entry.command == "set_temps":
+        from carctl.vehicle.inputs import format_temperature
+
+        driver = params.get("driver_temp")
+        if isinstance(driver, int | float):
+            return f"set {format_temperature(float(driver), units)}"
+        return "set temperature"
+    if entry.command == "window_control":
+        return "close windows" if params.get("command") == "close" else "vent"
+    return _what(entry, units)
+
+
 def _error_text(entry: Entry) -> str:
     if not entry.last_error:
         return ""
@@ -108,32 +155,35 @@ def list_(app: AppContext, all_: bool) -> None:
         if not entries:
             console.print("Nothing queued." if not all_ else "The queue is empty.", markup=False)
         else:
-            table = Table(box=box.SIMPLE if app.output.color else None, show_edge=False)
-            for column in (
-                "#",
-                "Command",
-                "Car",
-                "Status",
-                "Age",
-                "Expires",
-                "Tries",
-                "Last error",
-            ):
-                table.add_column(column)
+            table = Table(
+                box=box.SIMPLE if app.output.color else None,
+                show_edge=False,
+                pad_edge=False,
+                padding=(0, 1),
+            )
+            units = str(app.settings.get("units"))
+            table.add_column("#", justify="right", no_wrap=True)
+            table.add_column("What", no_wrap=True, overflow="ellipsis", max_width=14)
+            table.add_column("Car", no_wrap=True, overflow="ellipsis", max_width=10)
+            table.add_column("Status", no_wrap=True)
+            table.add_column("Age", no_wrap=True, justify="right")
+            table.add_column("Expires", no_wrap=True)
+            table.add_column("Tries", no_wrap=True, justify="right")
+            table.add_column("Last", no_wrap=True, overflow="ellipsis", max_width=14)
             for e in entries:
                 table.add_row(
                     str(e.id),
-                    _what(e, str(app.settings.get("units"))),
+                    _short_what(e, units),
                     e.vehicle_name,
                     e.status,
-                    _age(app, e.created_at),
+                    _short_age(app, e.created_at),
                     _hhmm(e.expires_at),
                     str(e.attempts),
-                    _error_text(e),
+                    _short_error(e),
                 )
             console.print(table)
         state = breaker["state"]
-        line = f"API {app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']}/10"
+        line = f"API {app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']:.1f}/10"
         if state != "closed" and breaker.get("open_until"):
             line += f", next try after {_hhmm(breaker['open_until'])}"
         console.print(line, markup=False)

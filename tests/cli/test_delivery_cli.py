@@ -405,3 +405,25 @@ def test_a_worker_waits_out_an_open_breaker_and_says_so_once(
     assert next_attempt >= open_until - 1  # not every second or two until then
     log = (carctl_home / "log" / "carctl.log").read_text()
     assert log.count("waits") == 1, log  # the same state, logged once
+
+
+def test_the_queue_fits_80_columns_one_line_per_entry(known: Endpoint) -> None:
+    known.admin("PATCH", "/__mock__/vehicles/1492931337242", {"state": "online"})
+    known.faults(OUTAGE)
+    for args in (("climate", "on", "--temp", "21"), ("vent",), ("--vehicle", "Model Y", "vent")):
+        assert invoke(*args).code == 75
+    assert invoke("queue", "cancel", "1").code == 0
+    assert invoke("climate", "off").code == 75  # supersedes #2 (climate on)
+    listing = invoke("queue", "list", "--all")
+    assert listing.code == 0, listing.output
+    lines = listing.stdout.splitlines()
+    assert lines[0].split() == ["#", "What", "Car", "Status", "Age", "Expires", "Tries", "Last"]
+    rows = {line.split()[0]: line for line in lines[1:6]}
+    assert set(rows) == {"1", "2", "3", "4", "5"}, lines  # one line each
+    assert all(len(line) <= 80 for line in lines[:6]), lines
+    assert "set 21.0 °C" in rows["1"] and "cancelled" in rows["1"] and " at " in rows["1"]
+    assert "superseded" in rows["2"] and "by #5" in rows["2"]
+    assert "HTTP 500" in rows["3"] or "breaker open" in rows["3"]
+    assert "txid" not in listing.stdout  # the full diagnosis lives in `queue show`
+    shown = invoke("queue", "show", "3")
+    assert "HTTP 500" in shown.stdout
