@@ -536,28 +536,46 @@ async def api(doc: Doctor) -> Finding:
 
 
 async def vehicle(doc: Doctor) -> Finding:
+    """The chosen car — or, with several and none chosen, every car — without waking one."""
     from carctl.vehicle.service import choose
 
     assert doc.settings is not None
     cars = doc.fact("api", "vehicles", [])
     selector = doc.settings.get("vehicle")
-    car = choose(cars, str(selector) if selector is not None else None)
-    facts = {"vehicle": car.to_json()}
-    name = f"{car.display_name} ({car.vin})"
-    if car.in_service:
-        return Finding(
-            FAIL, f"{name} is in service", "commands work again after the service visit", facts
-        )
-    if car.state == "offline":
+    if selector is not None:
+        chosen = [choose(cars, str(selector))]
+    elif len(cars) > 1:
+        chosen = list(cars)  # no default: every car is someone's morning
+    else:
+        chosen = [choose(cars, None)]  # one car (or none: the account has no car)
+    facts: dict[str, Any] = {"vehicles": [car.to_json() for car in chosen]}
+    if len(chosen) == 1:
+        facts["vehicle"] = chosen[0].to_json()
+    problems, states = [], []
+    for car in chosen:
+        name = f"{car.display_name} ({car.vin})"
+        if car.in_service:
+            problems.append((f"{name} is in service", "commands work again after the visit"))
+        elif car.state == "offline":
+            problems.append(
+                (
+                    f"{name} is offline: it has no connection to the vehicle service",
+                    "the car needs mobile coverage (a garage or car park may block it); it "
+                    "cannot be woken until it is back online",
+                )
+            )
+        else:
+            states.append(f"{name} is {car.state}")
+    if problems:
         return Finding(
             FAIL,
-            f"{name} is offline: it has no connection to the vehicle service",
-            "the car needs mobile coverage (a garage or car park may block it); it cannot "
-            "be woken until it is back online",
+            "; ".join(p for p, _ in problems) + ("; " + "; ".join(states) if states else ""),
+            problems[0][1],
             facts,
         )
-    note = " (doctor does not wake it; commands do)" if car.state == "asleep" else ""
-    return Finding(PASS, f"{name} is {car.state}{note}", facts=facts)
+    asleep = any(car.state == "asleep" for car in chosen)
+    note = " (doctor does not wake a car; commands do)" if asleep else ""
+    return Finding(PASS, "; ".join(states) + note, facts=facts)
 
 
 async def queue(doc: Doctor) -> Finding:

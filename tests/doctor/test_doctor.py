@@ -231,3 +231,16 @@ def test_doctor_as_a_process_exits_1_on_failure(car: Endpoint) -> None:  # noqa:
     result = run_carctl("doctor")
     assert result.returncode == 1
     assert "Verdict: vehicle" in result.stdout
+
+
+def test_several_cars_and_no_default_are_all_checked(carctl_home: Path) -> None:
+    from tests.conftest import sign_in
+
+    sign_in()  # no terminal: two cars, no default chosen
+    assert invoke("config", "get", "vehicle").stdout.strip() in ("", "None")
+    report = invoke("--json", "doctor").json()["data"]
+    check = next(c for c in report["checks"] if c["id"] == "vehicle")
+    assert check["status"] == "pass", check
+    assert "Model 3 (5YJ3E7EA1MF000621) is asleep" in check["detail"]
+    assert "Model Y (7SAYGDEE0NF000242) is online" in check["detail"]
+    assert report["verdict"] == "ok", report["evidence"]
