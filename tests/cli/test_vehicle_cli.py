@@ -291,8 +291,18 @@ def test_ctrl_c_during_a_wake(car: Endpoint) -> None:
 
 
 def test_the_demo_leaves_the_users_home_untouched(
-    carctl_home: Path, memory_keyring: Any, real_clock: None
+    carctl_home: Path,
+    memory_keyring: Any,
+    real_clock: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    scratch = tmp_path / "scratch"  # the demo's own temporary home goes here, and must go
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
     result = invoke("demo")
     assert result.code == 0, result.output
     for line in (
@@ -310,7 +320,7 @@ def test_the_demo_leaves_the_users_home_untouched(
         assert line in result.stdout
     assert not carctl_home.exists()
     assert memory_keyring.entries == {}
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("carctl-demo-*"))
+    assert list(scratch.iterdir()) == []
 
 
 def test_the_demo_runs_each_command_once(real_clock: None) -> None:
