@@ -38,7 +38,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError, StateError, UsageError
+from carctl.errors import CarctlError, StateError
 from carctl.processes import Holder, alive, boot_id
 from carctl.vehicle.model import Vehicle
 
@@ -639,23 +639,26 @@ class Queue:
         )
         return float(when) if when is not None else None
 
+    @staticmethod
+    def _pending_ids(db: sqlite3.Connection, entry_id: int | None, verb: str) -> list[int]:
+        """The one entry asked for (which must be pending), or every pending one."""
+        if entry_id is None:
+            return [r[0] for r in db.execute("SELECT id FROM queue WHERE status = 'pending'")]
+        row = db.execute("SELECT status FROM queue WHERE id = ?", (entry_id,)).fetchone()
+        if row is None:
+            raise CarctlError(
+                f"there is no queue entry #{entry_id}", hint="`carctl queue list --all` lists them"
+            )
+        if row[0] != "pending":
+            raise CarctlError(f"entry #{entry_id} is already {row[0]}; nothing to {verb}")
+        return [entry_id]
+
     def due_now(self, entry_id: int | None, *, now: float) -> list[int]:
         """Make one pending entry (or all, `None`) due at once: the owner asks for a try now."""
 
         def work(db: sqlite3.Connection) -> list[int]:
             trusted = self._trusted(db, now)
-            if entry_id is not None:
-                row = db.execute("SELECT status FROM queue WHERE id = ?", (entry_id,)).fetchone()
-                if row is None:
-                    raise CarctlError(
-                        f"there is no queue entry #{entry_id}",
-                        hint="`carctl queue list --all` lists them",
-                    )
-                if row[0] != "pending":
-                    raise CarctlError(f"entry #{entry_id} is already {row[0]}; nothing to retry")
-                ids = [entry_id]
-            else:
-                ids = [r[0] for r in db.execute("SELECT id FROM queue WHERE status = 'pending'")]
+            ids = self._pending_ids(db, entry_id, "retry")
             for found in ids:
                 db.execute("UPDATE queue SET next_attempt_at = ? WHERE id = ?", (trusted, found))
             return ids
@@ -670,17 +673,7 @@ class Queue:
         """
 
         def work(db: sqlite3.Connection) -> list[int]:
-            if entry_id is not None:
-                row = db.execute("SELECT status FROM queue WHERE id = ?", (entry_id,)).fetchone()
-                if row is None:
-                    raise UsageError(
-                        f"there is no queue entry #{entry_id}", hint="`carctl queue` lists them"
-                    )
-                if row[0] != "pending":
-                    raise UsageError(f"entry #{entry_id} is already {row[0]}; nothing to cancel")
-                ids = [entry_id]
-            else:
-                ids = [r[0] for r in db.execute("SELECT id FROM queue WHERE status = 'pending'")]
+            ids = self._pending_ids(db, entry_id, "cancel")
             for found in ids:
                 db.execute(
                     "UPDATE queue SET status = 'cancelled', finished_at = ?, lease_owner = NULL,"

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import FastClock, Served, invoke
+from tests.delivery.test_processes import carctl, start_outage, stats
 from tests.delivery.test_processes import recover as recover_at
-from tests.delivery.test_processes import start_outage, stats
 
 M3, MY = "1492931337131", "1492931337242"
 
@@ -70,15 +70,6 @@ def queue_run() -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
-    )
-
-
-def carctl(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "carctl", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from carctl.delivery.queue import NewCommand, Queue
-from carctl.errors import ServiceError, UsageError
+from carctl.errors import CarctlError, ServiceError
 from carctl.processes import Holder
 from carctl.vehicle.model import Vehicle
 
@@ -164,9 +164,10 @@ def test_cancel(queue: Queue) -> None:
         queue, cmd("set_temps", "temperature", "a", driver_temp=21), cmd("honk_horn", "h", "b")
     )
     assert queue.cancel(one, now=T0) == [one]
-    with pytest.raises(UsageError, match=f"entry #{one} is already cancelled"):
+    with pytest.raises(CarctlError, match=f"entry #{one} is already cancelled") as done:
         queue.cancel(one, now=T0)
-    with pytest.raises(UsageError, match="there is no queue entry #99"):
+    assert done.value.exit_code == 1  # an answer about the queue, not a usage mistake
+    with pytest.raises(CarctlError, match="there is no queue entry #99"):
         queue.cancel(99, now=T0)
     assert queue.cancel(None, now=T0) == [two]
     assert queue.pending() == 0
