@@ -84,7 +84,11 @@ def test_a_queue_entry_with_unreadable_parameters(
         "auto_conditioning_start",
         "auto_conditioning_start",
     ]  # the unreadable vent was never sent
-    assert invoke("queue", "cancel", "2").code in (0, 2)
+    failed = invoke("--json", "queue", "show", "2")  # the pass failed it, with the reason
+    assert failed.code == 78 and "its parameters are not a JSON object" in failed.stdout
+    cancelled = invoke("queue", "cancel", "2")
+    assert cancelled.code == 1
+    assert cancelled.stderr.startswith("error: entry #2 is already failed; nothing to cancel")
 
 
 def test_a_dropped_column(three_queued: Endpoint, carctl_home: Path) -> None:
