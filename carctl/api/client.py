@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -199,18 +201,8 @@ class ApiClient:
         (each retry, the re-send after a 401) and may raise to stop it: that is how
         a queued command is checked for expiry and supersession at the last moment.
         """
-        if self.guard is not None:
-            return await self.guard.call(
-                lambda: self._request_once(
-                    method,
-                    path,
-                    params=params,
-                    json_body=json_body,
-                    idempotency_key=idempotency_key,
-                    before_send=before_send,
-                )
-            )
-        return await self._request_once(
+        once = partial(
+            self._request_once,
             method,
             path,
             params=params,
@@ -218,6 +210,7 @@ class ApiClient:
             idempotency_key=idempotency_key,
             before_send=before_send,
         )
+        return await (self.guard.call(once) if self.guard is not None else once())
 
     async def _request_once(
         self,
@@ -295,16 +288,12 @@ def _ms(started: float) -> int:
     return max(0, round((time.monotonic() - started) * 1000))
 
 
-def _builtin_state_error(cause: str) -> CarctlError:
-    from pathlib import Path
-
+def _builtin_state_error(where: Path, cause: str) -> CarctlError:
+    """The built-in endpoint's file (`where`) is unusable: read-only home, or damaged."""
     from carctl.files import cannot_write
     from carctl.state import recovery_hint
 
-    where = Path(cause.split(" state in ", 1)[1].split(": ", 1)[0])
-    lowered = cause.lower()
-    read_only = any(word in lowered for word in ("read-only", "readonly", "unable to open"))
-    if read_only and not _writable(where.parent):
+    if not _writable(where.parent):
         return cannot_write(where.parent, "the directory is read-only")
     return StateError(cause, hint=recovery_hint(where, cause))
 
@@ -333,8 +322,9 @@ def network_error(exc: httpx.HTTPError, method: str, path: str, elapsed_ms: int)
         what = "the vehicle API did not answer in time"
     elif isinstance(exc, httpx.ConnectError):
         lowered = cause.lower()
-        if "built-in endpoint's state in " in cause:  # the built-in mock's own file, not a network
-            return _builtin_state_error(cause)
+        state_path = getattr(exc, "state_path", None)  # the built-in endpoint's own file
+        if state_path is not None:
+            return _builtin_state_error(Path(state_path), cause)
         if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
             what = f"the TLS handshake with the vehicle API failed ({cause})"
         elif "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:

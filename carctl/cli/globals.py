@@ -52,23 +52,19 @@ def _options() -> list[click.Option]:
             help=help,
         )
 
+    def valued(decl: str, metavar: str, help: str, complete: Any) -> click.Option:
+        return click.Option(
+            [decl],
+            metavar=metavar,
+            expose_value=False,
+            callback=_store,
+            help=help,
+            shell_complete=complete,
+        )
+
     return [
-        click.Option(
-            ["--vehicle"],
-            metavar="CAR",
-            expose_value=False,
-            callback=_store,
-            help="Car by name, VIN or id.",
-            shell_complete=complete_vehicles,
-        ),
-        click.Option(
-            ["--profile"],
-            metavar="NAME",
-            expose_value=False,
-            callback=_store,
-            help="Settings profile to use.",
-            shell_complete=complete_profiles,
-        ),
+        valued("--vehicle", "CAR", "Car by name, VIN or id.", complete_vehicles),
+        valued("--profile", "NAME", "Settings profile to use.", complete_profiles),
         flag("--json", "json_", help="Print one JSON document on stdout."),
         flag("-q", "--quiet", "quiet", help="Print nothing on success."),
         flag("-v", "--verbose", "verbose", help="Explain what carctl does.", count=True),

@@ -232,10 +232,8 @@ def show(app: AppContext, entry_id: int) -> None:
 @pass_app
 def cancel(app: AppContext, entry_id: int | None, all_: bool) -> None:
     """Cancel a pending entry (or --all), so it is never sent."""
-    from carctl.errors import UsageError
 
-    if (entry_id is None) == (not all_):
-        raise UsageError("give an entry ID or --all", hint="`carctl queue` lists the IDs")
+    _one_or_all(entry_id, all_)
     store = _queue(app)
     try:
         ids = store.cancel(entry_id, now=app.clock.now())
@@ -249,6 +247,14 @@ def cancel(app: AppContext, entry_id: int | None, all_: bool) -> None:
         else f"Cancelled {', '.join(f'#{i}' for i in ids)}; they will not be sent."
     )
     app.output.result(app.command, {"cancelled": ids}, human=human)
+
+
+def _one_or_all(entry_id: int | None, all_: bool) -> None:
+    """`cancel` and `retry` take exactly one of an entry ID and --all."""
+    from carctl.errors import UsageError
+
+    if (entry_id is None) == (not all_):
+        raise UsageError("give an entry ID or --all", hint="`carctl queue` lists the IDs")
 
 
 def _runner(app: AppContext, *, probe_now: bool = False) -> Any:
@@ -270,10 +276,8 @@ def retry(app: AppContext, entry_id: int | None, all_: bool) -> None:
     open (a Retry-After from the service is still honoured); it counts
     against the retry budget like any other. Exits 0 when it was delivered.
     """
-    from carctl.errors import UsageError
 
-    if (entry_id is None) == (not all_):
-        raise UsageError("give an entry ID or --all", hint="`carctl queue` lists the IDs")
+    _one_or_all(entry_id, all_)
     store = _queue(app)
     try:
         ids = store.due_now(entry_id, now=app.clock.now())

@@ -23,6 +23,17 @@ from carctl.mock.store import MockStoreError, SqliteStore
 BUILTIN_URL = "http://builtin.carctl.invalid"
 
 
+class StateUnusable(httpx.ConnectError):
+    """The built-in endpoint's own file cannot be used: a local problem, never the network.
+
+    `state_path` names the file, so the client can say so without parsing the message.
+    """
+
+    def __init__(self, message: str, *, request: httpx.Request, state_path: Path) -> None:
+        super().__init__(message, request=request)
+        self.state_path = state_path
+
+
 class BuiltinTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
@@ -33,6 +44,7 @@ class BuiltinTransport(httpx.AsyncBaseTransport):
         rng: random.Random | None = None,
     ) -> None:
         seed = load_seed(seed_path) if seed_path else None
+        self.db_path = db_path
         self.app = create_app(store=SqliteStore(db_path, seed), clock=clock, rng=rng, admin=True)
         self._inner = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 0))
 
@@ -44,7 +56,7 @@ class BuiltinTransport(httpx.AsyncBaseTransport):
                 "Server disconnected without sending a response.", request=request
             ) from None
         except MockStoreError as exc:
-            raise httpx.ConnectError(str(exc), request=request) from None
+            raise StateUnusable(str(exc), request=request, state_path=self.db_path) from None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
