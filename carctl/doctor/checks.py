@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from carctl import __version__
-from carctl.doctor.model import FAIL, PASS, WARN, Check, Doctor, Finding
+from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Check, Doctor, Finding
 from carctl.errors import AuthError, CarctlError
 from carctl.text import plural
 
@@ -278,6 +278,14 @@ async def session(doc: Doctor) -> Finding:
     store = doc.fact("credentials", "credentials")
     current, location = await in_thread(lambda: load_session(store, doc.env), 12.0)
     login = login_command(doc.settings.profile)
+    if current is None and doc.results.get("network", None) and not doc.passed("network"):
+        return Finding(
+            SKIP,
+            f"could not check: no session is kept for {doc.endpoint.label} (sessions are kept "
+            "per address) and that address does not answer",
+            "check the address first (carctl config get api_url)",
+            {"signed_in": None},
+        )
     if current is None:
         return Finding(
             FAIL, f"not signed in to {doc.endpoint.label}", f"run `{login}`", {"signed_in": False}
@@ -345,10 +353,18 @@ async def network(doc: Doctor) -> Finding:
             "the built-in endpoint runs inside carctl: no network involved",
             facts={"reachable": True},
         )
+    from carctl.api.proxy import proxy_for
+
     parts = urlsplit(doc.endpoint.api_url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    steps: list[str] = []
+    proxy = proxy_for(doc.endpoint.api_url, doc.env)
+    facts: dict[str, Any] = {"proxy": proxy.label if proxy else None}
+    steps: list[str] = [f"via proxy {proxy.label}"] if proxy else []
+    if proxy:  # the client talks to the proxy: that is the road to test
+        host, port = proxy.host, proxy.port
+    else:
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    what_host = f"the proxy {proxy.label}" if proxy else host
     try:
         addresses = await in_thread(
             lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM), 5.0
@@ -356,9 +372,11 @@ async def network(doc: Doctor) -> Finding:
     except (OSError, TimeoutError) as exc:
         return Finding(
             FAIL,
-            f"{host} does not resolve: {exc}",
-            "check the host name in api_url, your DNS and your connection",
-            {"reachable": False, "stage": "dns"},
+            "; ".join([*steps, f"{host} does not resolve: {_os_error(exc)}"]),
+            f"check the proxy setting ({proxy.url})"
+            if proxy
+            else "check the host name in api_url, your DNS and your connection",
+            {**facts, "reachable": False, "stage": "dns"},
         )
     steps.append(f"DNS {host} → {addresses[0][4][0]}")
     started = time.monotonic()
@@ -368,17 +386,19 @@ async def network(doc: Doctor) -> Finding:
             CONNECT_TIMEOUT_S + 1,
         )
     except (OSError, TimeoutError) as exc:
-        what = "timed out" if isinstance(exc, TimeoutError | socket.timeout) else str(exc)
+        what = "timed out" if isinstance(exc, TimeoutError | socket.timeout) else _os_error(exc)
         return Finding(
             FAIL,
             f"{'; '.join(steps)}; TCP connect to port {port} failed: {what}",
-            "the API's port does not answer from here: check your connection, VPN or "
-            "firewall — or whether the service is up",
-            {"reachable": False, "stage": "tcp"},
+            f"{what_host} does not answer: check the proxy setting and whether the proxy runs"
+            if proxy
+            else "the API's port does not answer from here: check the address and port in "
+            "api_url, your connection, VPN or firewall — or whether the service is up",
+            {**facts, "reachable": False, "stage": "tcp"},
         )
     steps.append(f"TCP {port} in {(time.monotonic() - started) * 1000:.0f} ms")
     try:
-        if parts.scheme == "https":
+        if parts.scheme == "https" and not proxy:  # through a proxy, /status below tests TLS
             steps.append(await in_thread(lambda: _tls(sock, host, doc.clock.now()), 6.0))
     except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
         return Finding(
@@ -386,13 +406,13 @@ async def network(doc: Doctor) -> Finding:
             f"{'; '.join(steps)}; TLS failed: {exc}",
             "a wrong clock, an intercepting proxy or an expired certificate; check the date "
             "and the network you are on",
-            {"reachable": False, "stage": "tls"},
+            {**facts, "reachable": False, "stage": "tls"},
         )
     finally:
         sock.close()
     import httpx
 
-    facts: dict[str, Any] = {"reachable": True}
+    facts["reachable"] = True
     try:
         async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
             started = time.monotonic()
@@ -421,6 +441,12 @@ async def network(doc: Doctor) -> Finding:
             facts,
         )
     return Finding(PASS, "; ".join(steps), facts=facts)
+
+
+def _os_error(exc: BaseException) -> str:
+    """'connection refused', not '[Errno 111] Connection refused'."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
 
 
 def _tls(sock: socket.socket, host: str, now: float) -> str:
@@ -456,6 +482,8 @@ def _failures(doc: Doctor) -> dict[str, Any]:
     groups: dict[str, dict[str, Any]] = {}
     streak: list[Any] = []
     for row in recent:
+        if row.path.startswith("/oauth2/"):  # the sign-in service: not the vehicle API's story
+            continue
         if row.outcome == "ok" or (row.status is not None and row.status < 500):
             streak = []
             continue
@@ -467,6 +495,26 @@ def _failures(doc: Doctor) -> dict[str, Any]:
         if row.txid:
             group["txids"] = [*group["txids"], row.txid][-3:]
     return {"groups": groups, "streak": streak, "total": len(recent)}
+
+
+def failure_story(history: dict[str, Any]) -> str:
+    """The failures that are still going on, told once: the check and the verdict both say it.
+
+    Only the unbroken run of failures up to now counts; a success ends a story, so
+    the report never mixes this morning's count with the last hour's.
+    """
+    streak = history.get("streak", [])
+    if not streak:
+        return ""
+    statuses = "/".join(sorted({str(r.status or r.outcome) for r in streak}))
+    txids = ", ".join(r.txid for r in streak[-3:] if r.txid)
+    what = (
+        "the last request"
+        if len(streak) == 1
+        else f"the last {len(streak)} requests since {_hhmm(streak[0].at)}"
+    )
+    verb = "returned" if statuses[:1].isdigit() else "ended in"
+    return f"{what} {verb} {statuses}" + (f" (txids {txids})" if txids else "")
 
 
 async def api(doc: Doctor) -> Finding:
@@ -501,11 +549,9 @@ async def api(doc: Doctor) -> Finding:
     notes = [f"breaker {breaker}"]
     if health.retry_after_until and health.retry_after_until > now:
         notes.append(f"asked to wait until {_hhmm(health.retry_after_until)}")
-    for status, group in sorted(history["groups"].items()):
-        notes.append(
-            f"{group['count']}× {status} between {_hhmm(group['first'])} and "
-            f"{_hhmm(group['last'])} (txids {', '.join(group['txids'])})"
-        )
+    story = failure_story(history)
+    if story:
+        notes.append(story)
     error = facts.get("error")
     if isinstance(error, CarctlError):
         status = f"HTTP {error.http.status}" if error.http and error.http.status else error.code
@@ -626,8 +672,8 @@ CHECKS: list[Check] = [
     Check("config", "config and directories", config),
     Check("state", "state database", state, needs=("config",)),
     Check("credentials", "credential store", credentials, needs=("config",), timeout_s=15),
-    Check("session", "session", session, needs=("credentials",), timeout_s=20),
     Check("network", "network to the API", network, needs=("config",), network=True, timeout_s=15),
+    Check("session", "session", session, needs=("credentials",), timeout_s=20),
     Check("api", "vehicle API", api, needs=("session", "network"), network=True, timeout_s=20),
     Check("vehicle", "the car", vehicle, needs=("api",), network=True),
     Check("queue", "queue and worker", queue, needs=("config",)),

@@ -98,6 +98,36 @@ def _failed(results: dict[str, Result], check: str) -> Result | None:
     return result if result is not None and result.status == FAIL else None
 
 
+def sentence(*parts: str) -> str:
+    """Clauses joined into readable sentences: each capitalized, each ended once."""
+    done = []
+    for part in parts:
+        text = part.strip().rstrip(".").strip()
+        if text:
+            done.append(text[:1].upper() + text[1:] + ".")
+    return " ".join(done)
+
+
+# What a verdict may call fine, by the check that must have passed to say so.
+FINE = (
+    ("config", "your config"),
+    ("credentials", "the credential store"),
+    ("network", "your network"),
+    ("session", "sign-in"),
+)
+
+
+def fine(doc: Doctor, among: tuple[str, ...], *, tls: bool = False) -> str:
+    """'your config and the credential store are fine' — only what this run found fine."""
+    named = [words for check, words in FINE if check in among and doc.passed(check)]
+    if tls and doc.passed("network"):
+        named.insert(named.index("your network") + 1, "TLS")
+    if not named:
+        return ""
+    listed = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]
+    return f"{listed} {'are' if len(named) > 1 else 'is'} fine"
+
+
 def verdict(doc: Doctor) -> Verdict:
     results = doc.results
     for check in ("versions", "config", "state", "credentials"):
@@ -105,79 +135,91 @@ def verdict(doc: Doctor) -> Verdict:
         if failed:
             return Verdict(
                 "setup",
-                f"Your setup needs attention: {failed.detail}. {failed.remediation}".strip(),
+                sentence(f"your setup needs attention: {failed.detail}", failed.remediation),
             )
     failed = _failed(results, "network")
     if failed:
         api = doc.endpoint.api_url if doc.endpoint else "the vehicle API"
+        proxy = failed.facts.get("proxy")
+        where = (
+            f"the proxy {proxy}" if proxy else "this computer's connection (Wi-Fi, VPN, firewall)"
+        )
+        good = fine(doc, ("config", "credentials"))
         return Verdict(
             "network",
-            f"carctl cannot reach {api}: {failed.detail}. Your config and credentials are "
-            "fine; check this computer's connection (Wi-Fi, VPN, firewall).",
+            sentence(
+                f"cannot reach {api}{f' through the proxy {proxy}' if proxy else ''}: "
+                f"{failed.detail}",
+                f"{good}; check {where}" if good else f"check {where}",
+            ),
         )
     failed = _failed(results, "session")
     if failed:
-        return Verdict("setup", f"You are not signed in: {failed.detail}. {failed.remediation}.")
+        lead = "you are not signed in" if failed.facts.get("signed_in") is False else failed.title
+        return Verdict("setup", sentence(f"{lead}: {failed.detail}", failed.remediation))
     service = _service_evidence(doc)
     if service:
         return Verdict("service", service)
     failed = _failed(results, "api")
     if failed:
-        return Verdict("setup" if "sign in" in failed.remediation else "service", failed.detail)
+        kind = "setup" if "sign in" in failed.remediation else "service"
+        return Verdict(
+            kind, sentence(f"the vehicle API failed: {failed.detail}", failed.remediation)
+        )
     failed = _failed(results, "vehicle")
     if failed:
         return Verdict(
             "vehicle",
-            f"The car is the problem: {failed.detail}. Your setup, network and the vehicle "
-            f"service are fine. {failed.remediation}.",
+            sentence(
+                f"the car is the problem: {failed.detail}",
+                "your setup, network and the vehicle service are fine",
+                failed.remediation,
+            ),
         )
     failed = next((r for r in results.values() if r.status == FAIL), None)
     if failed:
-        return Verdict("setup", f"{failed.title}: {failed.detail}")
+        return Verdict("setup", sentence(f"{failed.title}: {failed.detail}", failed.remediation))
     account = doc.fact("session", "account") or "you"
-    car = doc.fact("vehicle", "vehicle")
-    car_text = f"; {car['display_name']} is {car['state']}" if car else ""
+    if doc.offline or "api" not in results or results["api"].status == SKIP:
+        return Verdict(
+            "ok",
+            sentence(
+                f"setup looks right: signed in as {account}; the network, the vehicle API "
+                "and the car were not checked" + (" (--offline)" if doc.offline else "")
+            ),
+        )
+    cars = doc.fact("vehicle", "vehicles") or []
+    car_text = (
+        "; " + ", ".join(f"{c['display_name']} is {c['state']}" for c in cars) if cars else ""
+    )
     return Verdict(
-        "ok", f"Everything works: signed in as {account}, the vehicle API answers{car_text}."
+        "ok",
+        sentence(f"everything works: signed in as {account}, the vehicle API answers{car_text}"),
     )
 
 
 def _service_evidence(doc: Doctor) -> str | None:
     """The vehicle service is failing: from the API check and the request log."""
-    from datetime import datetime
+    from carctl.doctor.checks import failure_story
 
     api = doc.results.get("api")
     if api is None or "error" not in api.facts or "sign in" in api.remediation:
         status = doc.fact("network", "status")
         if isinstance(status, int) and status >= 500 and (api is None or api.status != PASS):
-            return (
-                f"The vehicle service reports it is down (/status answered {status}). "
-                "Your network reached it; queued commands will be delivered when it recovers."
+            return sentence(
+                f"the vehicle service reports it is down (/status answered {status})",
+                "your network reached it; queued commands will be delivered when it recovers",
             )
         return None
-    history = api.facts.get("history", {})
-    streak = history.get("streak", [])
-    if streak:
-        statuses = "/".join(sorted({str(r.status or r.outcome) for r in streak}))
-        since = datetime.fromtimestamp(streak[0].at).strftime("%H:%M")
-        txids = ", ".join(r.txid for r in streak[-3:] if r.txid)
-        failing = (
-            f"The vehicle service is failing: {len(streak)} of the last {len(streak)} requests "
-            f"since {since} returned {statuses} (txids {txids})."
-        )
-    else:
-        failing = f"The vehicle service is failing: {api.detail}."
-    fine = ["your network" if doc.passed("network") else None]
-    if doc.endpoint and doc.endpoint.api_url.startswith("https"):
-        fine.append("TLS")
-    if doc.passed("session"):
-        fine.append("sign-in")
-    named = [f for f in fine if f]
-    good = ""
-    if named:
-        listed = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]
-        good = f" {listed[0].upper()}{listed[1:]} {'are' if len(named) > 1 else 'is'} fine;"
-    return f"{failing}{good} queued commands will be delivered when it recovers."
+    story = failure_story(api.facts.get("history", {})) or api.detail
+    https = bool(doc.endpoint and doc.endpoint.api_url.startswith("https"))
+    good = fine(doc, ("network", "session"), tls=https)
+    return sentence(
+        f"the vehicle service is failing: {story}",
+        f"{good}; queued commands will be delivered when it recovers"
+        if good
+        else "queued commands will be delivered when it recovers",
+    )
 
 
 def summary(results: list[Result]) -> dict[str, int]:

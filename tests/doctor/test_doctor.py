@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,47 @@ from tests.cli.test_vehicle_cli import M3, car  # noqa: F401 - the `car` fixture
 from tests.conftest import OWNER, PASSWORD, Endpoint, Served, invoke, run_carctl, sign_in
 
 
-def doctor(*args: str) -> tuple[int, dict[str, Any], str]:
+def doctor(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     """Run doctor twice: JSON for the facts, plain text for what a person reads."""
-    as_json = invoke("--json", "doctor", *args)
-    as_text = invoke("doctor", *args)
+    as_json = invoke("--json", "doctor", *args, env=env)
+    as_text = invoke("doctor", *args, env=env)
     assert as_json.code == as_text.code, (as_json.output, as_text.output)
     assert "Traceback" not in as_json.output + as_text.output
-    return as_json.code, as_json.json()["data"], as_text.stdout
+    report = as_json.json()["data"]
+    never_contradicts(report)
+    readable(report["evidence"])
+    return as_json.code, report, as_text.stdout
+
+
+# What the verdict may call fine, and the check that must then have passed.
+FINE = {
+    "your config": "config",
+    "the credential store": "credentials",
+    "sign-in": "session",
+    "your network": "network",
+    "the vehicle service": "api",
+}
+
+
+def never_contradicts(report: dict[str, Any]) -> None:
+    """A verdict never calls fine what a check of the same run did not find fine."""
+    evidence = report["evidence"].lower()
+    found = statuses(report)
+    for clause in re.findall(r"([^.;:]*) (?:is|are) fine", evidence):
+        for phrase, check in FINE.items():
+            if phrase in clause:
+                assert found.get(check) in ("pass", "warn"), (phrase, found, evidence)
+    if "answers" in evidence:
+        assert found.get("api") in ("pass", "warn"), evidence
+
+
+def readable(evidence: str) -> None:
+    """One sentence or a few: capitalized, no doubled stops, no hint said twice."""
+    assert evidence[:1].isupper(), evidence
+    assert ".." not in evidence and ". ." not in evidence, evidence
+    assert evidence.endswith((".", ")")), evidence
+    hints = re.findall(r"`carctl [^`]+`|carctl auth login", evidence)
+    assert len(hints) == len(set(hints)), evidence
 
 
 def statuses(report: dict[str, Any]) -> dict[str, str]:
@@ -72,7 +107,7 @@ def test_a_closed_port_is_the_network() -> None:
     assert report["verdict"] == "network"
     assert statuses(report)["network"] == "fail"
     assert "TCP connect to port" in report["evidence"]
-    assert "Verdict: network — carctl cannot reach" in text
+    assert "Verdict: network — Cannot reach" in text
 
 
 def test_dns_failure_is_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,3 +279,66 @@ def test_several_cars_and_no_default_are_all_checked(carctl_home: Path) -> None:
     assert "Model 3 (5YJ3E7EA1MF000621) is asleep" in check["detail"]
     assert "Model Y (7SAYGDEE0NF000242) is online" in check["detail"]
     assert report["verdict"] == "ok", report["evidence"]
+
+
+def test_a_wrong_port_is_the_network_and_the_session_could_not_be_checked(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    with carctl_serve() as (closed, _server):
+        pass  # a port that was just free again: nothing listens on it
+    code, report, text = doctor(env={"CARCTL_API_URL": closed})
+    assert code == 1
+    assert report["verdict"] == "network", report["evidence"]
+    session = next(c for c in report["checks"] if c["id"] == "session")
+    assert session["status"] == "skip", session
+    assert "could not check" in session["detail"], session
+    assert "kept per address" in session["detail"], session
+    assert "not signed in" not in report["evidence"]
+    assert "Verdict: network — Cannot reach" in text
+
+
+def test_the_verdict_and_the_api_check_count_the_same_failures(car: Endpoint) -> None:  # noqa: F811
+    car.faults({"status": 500, "path": "/api/1/*"})
+    assert invoke("climate", "on").code == 75
+    car.faults()
+    assert invoke("status").code == 0  # a success in between ends the first streak
+    car.faults({"status": 500, "path": "/api/1/*"})
+    assert invoke("vent").code == 75
+    code, report, _ = doctor()
+    assert report["verdict"] == "service"
+    api = next(c for c in report["checks"] if c["id"] == "api")
+    in_verdict = re.findall(r"the last (\d+) requests", report["evidence"])
+    in_check = re.findall(r"the last (\d+) requests", api["detail"])
+    assert in_verdict and in_verdict == in_check[:1], (report["evidence"], api["detail"])
+    # the scenario is what it claims: the mock answered 500 more often than the last streak
+    rows = car.admin("GET", "/__mock__/stats")["requests"]
+    failed = sum(r["count"] for r in rows if r["status"] == 500)
+    assert 0 < int(in_verdict[0]) < failed, (in_verdict, failed)
+
+
+def test_offline_never_says_the_api_answers(car: Endpoint) -> None:  # noqa: F811
+    code, report, text = doctor("--offline")
+    assert code == 0 and report["verdict"] == "ok"
+    assert "answers" not in report["evidence"]
+    assert "--offline" in report["evidence"] or "not checked" in report["evidence"]
+
+
+def test_network_checks_go_through_the_proxy_the_client_uses(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    with carctl_serve() as (gone, _server):
+        pass
+    proxy = gone.replace("http://", "")
+    code, report, _ = doctor(env={"HTTP_PROXY": f"http://{proxy}", "NO_PROXY": ""})
+    network = next(c for c in report["checks"] if c["id"] == "network")
+    assert network["status"] == "fail", network
+    assert f"proxy {proxy}" in network["detail"], network
+    assert report["verdict"] == "network"
+    assert "proxy" in report["evidence"]
+    code, report, _ = doctor(env={"HTTP_PROXY": f"http://{proxy}", "NO_PROXY": "127.0.0.1"})
+    assert statuses(report)["network"] == "pass", report
+    assert "proxy" not in next(c for c in report["checks"] if c["id"] == "network")["detail"]
