@@ -112,26 +112,23 @@ def _bundle(app: AppContext, doc: Any, report: dict[str, Any], target: Path) -> 
 
 
 def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
-    from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     color = app.output.color
-    if color:
-        table = Table(box=box.SIMPLE, show_edge=False)
-        for column in ("", "Check", "Detail", "What to do"):
-            table.add_column(column, overflow="fold")
+    if color:  # one row a check; its remedy under its detail, where the eye already is
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
+        table.add_column(width=1)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold", ratio=1)
         for check in report["checks"]:
             status = check["status"]
-            mark = app.output.styled(MARKS[status], COLOURS[status])
-            table.add_row(mark, check["title"], check["detail"], check["remediation"])
+            detail = Text(check["detail"])
+            if check["remediation"] and status in ("warn", "fail"):
+                detail.append(f"\n→ {check['remediation']}", style=COLOURS[status])
+            mark = Text(MARKS[status], style=COLOURS[status])
+            table.add_row(mark, Text(check["title"], style="bold"), detail)
         console.print(table)
-    else:  # pipes and support e-mails: one line per check, its remedy under it
-        for check in report["checks"]:
-            console.print(
-                f"{PLAIN[check['status']]:<5} {check['title']}: {check['detail']}", markup=False
-            )
-            if check["remediation"] and check["status"] in ("warn", "fail"):
-                console.print(f"      → {check['remediation']}", markup=False)
     counts = report["summary"]
     console.print(
         f"{counts['pass']} passed, {counts['warn']} warning{'s' if counts['warn'] != 1 else ''}, "

@@ -497,7 +497,7 @@ def _failures(doc: Doctor) -> dict[str, Any]:
     return {"groups": groups, "streak": streak, "total": len(recent)}
 
 
-def failure_story(history: dict[str, Any]) -> str:
+def failure_story(history: dict[str, Any], *, txids: bool = True) -> str:
     """The failures that are still going on, told once: the check and the verdict both say it.
 
     Only the unbroken run of failures up to now counts; a success ends a story, so
@@ -507,14 +507,14 @@ def failure_story(history: dict[str, Any]) -> str:
     if not streak:
         return ""
     statuses = "/".join(sorted({str(r.status or r.outcome) for r in streak}))
-    txids = ", ".join(r.txid for r in streak[-3:] if r.txid)
+    ids = ", ".join(r.txid for r in streak[-3:] if r.txid) if txids else ""
     what = (
         "the last request"
         if len(streak) == 1
         else f"the last {len(streak)} requests since {_hhmm(streak[0].at)}"
     )
     verb = "returned" if statuses[:1].isdigit() else "ended in"
-    return f"{what} {verb} {statuses}" + (f" (txids {txids})" if txids else "")
+    return f"{what} {verb} {statuses}" + (f" (txids {ids})" if ids else "")
 
 
 async def api(doc: Doctor) -> Finding:

@@ -69,7 +69,10 @@ async def _run_one(doc: Doctor, check: Check) -> Result:
         return result(SKIP, "skipped: --offline")
     missing = [need for need in check.needs if not doc.passed(need)]
     if missing:
-        return result(SKIP, f"skipped: needs {', '.join(missing)}")
+        from carctl.doctor.checks import BY_ID
+
+        needed = ", ".join(BY_ID[need].title for need in missing)
+        return result(SKIP, f"skipped: needs a working {needed}")
     try:
         finding = await asyncio.wait_for(check.run(doc), check.timeout_s)
     except TimeoutError:
@@ -211,7 +214,7 @@ def _service_evidence(doc: Doctor) -> str | None:
                 "your network reached it; queued commands will be delivered when it recovers",
             )
         return None
-    story = failure_story(api.facts.get("history", {})) or api.detail
+    story = failure_story(api.facts.get("history", {}), txids=False) or api.detail
     https = bool(doc.endpoint and doc.endpoint.api_url.startswith("https"))
     good = fine(doc, ("network", "session"), tls=https)
     return sentence(

@@ -90,7 +90,8 @@ def test_outage_is_the_service(car: Endpoint) -> None:  # noqa: F811
     assert report["verdict"] == "service"
     evidence = report["evidence"]
     assert evidence.startswith("The vehicle service is failing: ")
-    assert "returned 500 (txids " in evidence
+    assert "returned 500." in evidence  # one readable sentence: the txids are in the check
+    assert "returned 500 (txids " in next(c for c in report["checks"] if c["id"] == "api")["detail"]
     assert "sign-in" in evidence and "queued commands will be delivered" in evidence
     assert "Verdict: service — The vehicle service is failing" in text
     assert statuses(report)["session"] == "pass"
