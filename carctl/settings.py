@@ -8,6 +8,7 @@ the profile's table in the config file, then the built-in defaults. The file:
     api_url = "builtin"          # the in-process mock; or http(s)://host:port
     vehicle = "Model 3"          # display name, VIN or id
     units = "metric"             # or "imperial"
+    notify = "auto"              # desktop notification of queued outcomes: always, never
 
     [auth]
     require_keyring = false      # true: refuse the 0600 file fallback
@@ -79,6 +80,13 @@ def _units(value: Any) -> str:
     return str(value)
 
 
+def _notify(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ("auto", "always", "never"):
+        raise ValueError("expected auto, always or never")
+    return text
+
+
 def _vehicle(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a car's name, VIN or id")
@@ -137,6 +145,15 @@ KEYS = {
             "default car: display name, VIN or id",
         ),
         Key("units", "profile", "metric", _units, None, "metric or imperial"),
+        Key(
+            "notify",
+            "profile",
+            "auto",
+            _notify,
+            None,
+            "desktop notification when a queued command is delivered or expires: "
+            "auto (on a desktop), always or never",
+        ),
         Key(
             "auth.require_keyring",
             "auth",

@@ -134,12 +134,23 @@ def _m5_leases_and_trusted_time(db: sqlite3.Connection) -> None:
     )
 
 
+def _m6_looked(db: sqlite3.Connection) -> None:
+    """When the owner last saw the queue's outcomes, so each is told once."""
+    db.execute(
+        """CREATE TABLE looked (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            at REAL NOT NULL      -- outcomes finished after this are news
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
     _m3_api_health,
     _m4_queue,
     _m5_leases_and_trusted_time,
+    _m6_looked,
 ]
 
 

@@ -2,10 +2,14 @@
 # Precondition the car for the morning drive: wake it, 21 °C, climate on, vent.
 #
 # Meant for cron, a systemd timer or launchd: it never prompts, never colours,
-# and says in one log line what happened. Exit codes (carctl's):
-#   0   done, confirmed by the car
-#   75  the vehicle API is failing: carctl queued the steps and its background
-#       worker delivers them when the API recovers, unless the deadline passes
+# and says in one log line what happened. When the vehicle API is failing,
+# carctl queues the steps; the script then waits for them (until the
+# deadline) and logs one more line per step: delivered, or expired unsent.
+# Exit codes (carctl's):
+#   0   done, confirmed by the car (or delivered later from the queue)
+#   1   a queued step expired unsent or was refused (the log says which)
+#   75  queued and still waiting when the script stopped waiting
+#       (CARCTL_WAIT=0: do not wait; the background worker still delivers)
 #   77  signed out: run `carctl auth login` once on this machine
 #   other: failed (the log line says why)
 #
@@ -19,6 +23,8 @@
 #                    in the world asks at exactly 06:00 (default 0)
 #   CARCTL_MORNING_LOG  the log file (default $XDG_STATE_HOME or
 #                    ~/.local/state, then carctl/morning.log)
+#   CARCTL_WAIT      1 (default): after queueing, wait for the outcome and log
+#                    it; 0: exit 75 at once
 #   CARCTL_VEHICLE   which car, when the account has several (or set it once
 #                    with `carctl config set vehicle "Model 3"`)
 
@@ -28,6 +34,7 @@ carctl=${CARCTL:-carctl}
 temp=${CARCTL_TEMP:-21}
 deadline=${CARCTL_DEADLINE:-06:45}
 jitter=${CARCTL_JITTER:-0}
+wait_outcome=${CARCTL_WAIT:-1}
 log_file=${CARCTL_MORNING_LOG:-${XDG_STATE_HOME:-$HOME/.local/state}/carctl/morning.log}
 
 mkdir -p "$(dirname "$log_file")"
@@ -61,7 +68,17 @@ rm -f "$errors"
 
 case $code in
 0) log "ok: preconditioning to $temp with the windows vented" ;;
-75) log "queued: the vehicle API is failing ($reason); carctl delivers it before $deadline" ;;
+75)
+    log "queued: the vehicle API is failing ($reason); carctl delivers it before $deadline"
+    if [ "$wait_outcome" = 1 ]; then
+        # one log line per queued step as it is delivered or expires (at the deadline)
+        status=$(mktemp "${TMPDIR:-/tmp}/carctl-status.XXXXXX")
+        { "$carctl" queue wait --all </dev/null 2>/dev/null; echo $? >"$status"; } |
+            while IFS= read -r line; do log "queue: $line"; done
+        code=$(cat "$status")
+        rm -f "$status"
+    fi
+    ;;
 77) log "signed out: $reason; run 'carctl auth login' on this machine" ;;
 *) log "failed ($code): $reason" ;;
 esac

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,10 @@ class Cron:
             check=False,
         )
 
-    def morning(self, deadline: str = "23:59") -> subprocess.CompletedProcess[str]:
+    def morning(self, deadline: str = "23:59", **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["sh", str(SCRIPT)],
-            env={**self.env, "CARCTL_DEADLINE": deadline},
+            env={**self.env, "CARCTL_DEADLINE": deadline, **extra},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -96,7 +97,7 @@ def test_healthy_morning(cron: Cron, served: Served) -> None:
 
 def test_outage_morning_is_queued(cron: Cron, served: Served) -> None:
     served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
-    result = cron.morning()
+    result = cron.morning(CARCTL_WAIT="0")
     assert result.returncode == 75, result.stderr
     line = cron.last_log_line()
     assert "queued: the vehicle API is failing (the vehicle service has been failing since" in line
@@ -111,6 +112,42 @@ def test_outage_morning_is_queued(cron: Cron, served: Served) -> None:
     assert car(served)["is_climate_on"] is False
     assert no_zombies()
     assert cron.carctl("queue", "cancel", "--all").returncode == 0  # the worker then exits
+
+
+def test_the_log_says_when_the_queued_steps_arrive(cron: Cron, served: Served) -> None:
+    """The script waits after queueing and logs each step's outcome as it happens."""
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
+    script = subprocess.Popen(
+        ["sh", str(SCRIPT)],
+        env={**cron.env, "CARCTL_DEADLINE": "23:59"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if cron.log.exists() and "queued:" in cron.log.read_text():
+                break
+            time.sleep(0.1)
+        assert "queued:" in cron.log.read_text()
+        assert script.poll() is None  # still there: waiting for the outcome
+        served.admin("DELETE", "/__mock__/faults")
+        cron.carctl("queue", "retry", "--all")  # the owner (or the worker) gets it through
+        out, err = script.communicate(timeout=60)
+    finally:
+        script.kill()
+    assert script.returncode == 0, (out, err, cron.log.read_text())
+    lines = cron.log.read_text().splitlines()
+    delivered = [line for line in lines if "queue: #" in line]
+    assert len(delivered) == 3, lines
+    assert "temperature set to 21.0 °C for Model 3: delivered at " in delivered[0]
+    assert "climate on for Model 3: delivered at " in delivered[1]
+    assert "windows vented for Model 3: delivered at " in delivered[2]
+    names = [c["name"] for c in served.admin("GET", "/__mock__/stats")["commands"]]
+    assert names.count("auto_conditioning_start") == 1 and names.count("window_control") == 1
+    assert car(served)["is_climate_on"] is True
 
 
 def test_a_late_start_sends_nothing(cron: Cron, served: Served) -> None:

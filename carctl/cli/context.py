@@ -176,6 +176,7 @@ async def vehicle_service(
     cache = VehicleCache(app.paths.state_db, scope)
     health = HealthStore(app.paths.state_db, endpoint.origin)
     queue = Queue(app.paths.state_db)
+    tell_news(app, queue)
     try:
         async with app.api(total_timeout_s=deadline_s) as client:
             client.guard = Guard(
@@ -210,6 +211,31 @@ async def vehicle_service(
         cache.close()
         health.close()
         queue.close()
+
+
+def tell_news(app: AppContext, queue: Any) -> None:
+    """On a terminal: one line about queued commands delivered or expired meanwhile.
+
+    Told once (the queue marks them seen); never on a pipe, in JSON or with
+    --quiet, where a script reads the output; never a reason for a command to fail.
+    """
+    if not app.output.interactive or app.output.quiet:
+        return
+    from carctl.delivery.outcomes import since_you_looked
+
+    try:
+        news = queue.news(app.clock.now())
+    except Exception:  # a read-only or damaged state file: the command says so itself
+        return
+    if news:
+        line = since_you_looked(news, str(app.settings.get("units")))
+        app.output.console(stderr=True).print(app.output.styled(line, "cyan"))
+
+
+def start_worker(app: AppContext) -> str | None:
+    """A background worker for what is queued, when the settings allow one."""
+    start = _worker_starter(app)
+    return start() if start is not None else None
 
 
 def _worker_starter(app: AppContext) -> Callable[[], str] | None:

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from carctl.delivery.queue import Entry
 
 
+WAIT_POLL_S = 1.0
+
+
 def _queue(app: AppContext) -> Any:
     from carctl.delivery.queue import Queue
 
@@ -42,8 +45,8 @@ def _short_error(entry: Entry) -> str:
     if entry.status == "superseded":
         by = (entry.last_error or "").rsplit("superseded by ", 1)[-1]
         return f"by {by}" if by else "superseded"
-    if entry.last_status:
-        return f"HTTP {entry.last_status}"
+    if entry.last_status:  # "500 · 06:02": what the service said, and when
+        return f"{entry.last_status} · {_hhmm(entry.sending_at or entry.created_at)}"
     text = (entry.last_error or "").lower()
     if "sends nothing" in text or "asked carctl to wait" in text:
         return "breaker open"
@@ -128,10 +131,16 @@ def queue(ctx: click.Context, all_: bool) -> None:
 @pass_app
 def list_(app: AppContext, all_: bool) -> None:
     """List queued commands, the breaker's state and whether a worker runs."""
+    from carctl.cli.context import tell_news
     from carctl.delivery.worker import running
 
     store = _queue(app)
     try:
+        if all_:  # the outcomes are on the screen: none of them is news any more
+            if app.output.interactive:
+                store.looked(app.clock.now())
+        else:
+            tell_news(app, store)
         entries = store.entries(include_finished=all_)
         for problem in store.unreadable():
             app.output.warn(
@@ -185,7 +194,7 @@ def list_(app: AppContext, all_: bool) -> None:
         state = breaker["state"]
         line = f"API {app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']:.1f}/10"
         if state != "closed" and breaker.get("open_until"):
-            line += f", next try after {_hhmm(breaker['open_until'])}"
+            line += f", next try after {_hhmmss(breaker['open_until'])}"
         console.print(line, markup=False)
         console.print(f"worker: {'running' if worker else 'not running'}", markup=False)
 
@@ -257,12 +266,24 @@ def _one_or_all(entry_id: int | None, all_: bool) -> None:
         raise UsageError("give an entry ID or --all", hint="`carctl queue` lists the IDs")
 
 
-def _runner(app: AppContext, *, probe_now: bool = False) -> Any:
+def _runner(app: AppContext, *, probe_now: bool = False, notify: bool = False) -> Any:
+    """A queue runner; with `notify`, outcomes also become a desktop notification."""
     import random
 
-    from carctl.delivery.worker import Runner
+    from carctl.delivery.worker import Runner, desktop_notifier
 
-    return Runner(app.paths, app.env, clock=app.clock, rng=random.Random(), probe_now=probe_now)
+    tell = None
+    if notify:
+        units = str(app.settings.get("units"))
+        tell = desktop_notifier(str(app.settings.get("notify")), app.env, units)
+    return Runner(
+        app.paths,
+        app.env,
+        clock=app.clock,
+        rng=random.Random(),
+        probe_now=probe_now,
+        on_outcomes=tell,
+    )
 
 
 @queue.command()
@@ -313,7 +334,7 @@ def run(app: AppContext) -> None:
 
     Exits 0 when nothing is left pending, 75 when something still waits.
     """
-    runner = _runner(app)
+    runner = _runner(app, notify=not app.output.interactive)  # cron: nobody watches
     try:
         result = app.run(runner.one_pass(due_only=False))
     finally:
@@ -356,7 +377,7 @@ def worker(app: AppContext, until_empty: bool) -> None:
                 human="Another worker is already running.",
             )
             return
-        runner = _runner(app)
+        runner = _runner(app, notify=True)
 
         async def main() -> Any:
             stop = asyncio.Event()
@@ -376,3 +397,96 @@ def worker(app: AppContext, until_empty: bool) -> None:
     )
     if result.pending and until_empty:
         raise click.exceptions.Exit(int(ExitCode.TEMPFAIL))
+
+
+@queue.command()
+@click.argument("entry_ids", type=int, metavar="[ID]...", nargs=-1, shell_complete=queue_ids)
+@click.option("--all", "all_", is_flag=True, help="Wait for every entry pending now.")
+@click.option(
+    "--timeout",
+    metavar="DURATION",
+    help="Give up waiting after this long (e.g. 45m); the entries stay queued.",
+)
+@pass_app
+def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str | None) -> None:
+    """Wait until queued entries are delivered or expire, one line each (for scripts).
+
+    The worker delivers; this only watches (and starts a worker when none
+    runs). Exits 0 when each was delivered (or replaced by a later command),
+    1 when one expired, was refused or was cancelled, 75 when --timeout came first.
+    """
+    from carctl.cli.context import start_worker
+    from carctl.delivery.outcomes import OUTCOMES, outcome
+    from carctl.errors import CarctlError, UsageError
+    from carctl.text import plural
+    from carctl.vehicle.inputs import parse_duration
+
+    if bool(entry_ids) == all_:
+        raise UsageError("give entry IDs or --all", hint="`carctl queue` lists the IDs")
+    limit = parse_duration(timeout, option="--timeout") if timeout else None
+    units = str(app.settings.get("units"))
+    store = _queue(app)
+
+    async def watch() -> tuple[list[int], dict[int, Entry]]:
+        started = app.clock.now()
+        if all_:
+            ids = [e.id for e in store.entries()]
+        else:
+            for entry_id in entry_ids:
+                if store.get(entry_id) is None:
+                    raise CarctlError(
+                        f"there is no queue entry #{entry_id}",
+                        hint="`carctl queue list --all` lists them",
+                    )
+            ids = list(entry_ids)
+        if ids:
+            start_worker(app)
+        done: dict[int, Entry] = {}
+        while True:
+            store.expire_now(app.clock.now())  # a deadline passes even with no worker
+            for entry_id in ids:
+                entry = store.get(entry_id)
+                if entry_id in done or entry is None or entry.status == "pending":
+                    continue
+                done[entry_id] = entry
+                app.output.print(
+                    outcome(entry, units)
+                    if entry.status in OUTCOMES
+                    else f"#{entry.id} {_what(entry, units)} for {entry.vehicle_name}: "
+                    f"{entry.status}"
+                )
+                _flush()
+            if len(done) == len(ids) or (limit is not None and app.clock.now() - started >= limit):
+                return ids, done
+            await app.clock.sleep(WAIT_POLL_S)
+
+    try:
+        ids, done = app.run(watch())
+    finally:
+        store.close()
+    pending = [i for i in ids if i not in done]
+    data = {"entries": [e.to_json() for e in done.values()], "pending": pending}
+    bad = [e for e in done.values() if e.status in ("expired", "failed", "cancelled")]
+    if pending:
+        error: CarctlError = TemporaryError(
+            f"{plural(len(pending), 'entry', 'entries')} still pending after {timeout}",
+            hint="they stay queued and the worker keeps trying; `carctl queue` to follow",
+        )
+    elif bad:
+        error = CarctlError(
+            f"{len(bad)} of {plural(len(done), 'entry', 'entries')} not delivered: "
+            + ", ".join(f"#{e.id} {e.status}" for e in bad),
+            hint="`carctl queue show ID` says why",
+        )
+    else:
+        app.output.result(app.command, data, human=None if ids else "Nothing was pending.")
+        return
+    error.data = data
+    raise error
+
+
+def _flush() -> None:
+    """Each outcome reaches a pipe (the morning script's log) as it happens."""
+    import sys
+
+    sys.stdout.flush()

@@ -110,6 +110,7 @@ class Entry:
 
 
 _COLUMNS = [f.name for f in fields(Entry)]
+_FINISHED_AT = _COLUMNS.index("finished_at")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM queue"  # noqa: S608 - fixed column names
 STATUSES = ("pending", "delivered", "failed", "expired", "cancelled", "superseded")
 _TEXT = ("scope", "origin", "vehicle_id", "vehicle_name", "command", "slot", "idempotency_key")
@@ -175,6 +176,17 @@ class NewCommand:
     params: dict[str, Any]
     slot: str
     idempotency_key: str
+
+
+def _readable(rows: list[tuple[Any, ...]]) -> list[Entry]:
+    """The rows as entries; one that is not as carctl wrote it is left out."""
+    found = []
+    for row in rows:
+        try:
+            found.append(entry_from_row(row))
+        except UnreadableEntry:
+            continue
+    return found
 
 
 class Queue:
@@ -623,6 +635,51 @@ class Queue:
             except UnreadableEntry as problem:
                 problems.append(problem)
         return problems
+
+    def news(self, now: float, *, horizon_s: float = 86400) -> list[Entry]:
+        """Outcomes (delivered, expired, failed) the owner has not been told of; now told.
+
+        Read and marked in one transaction, so two commands started together
+        never both tell the same news. With no mark yet, the last day counts.
+        """
+
+        def work(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            row = db.execute("SELECT at FROM looked WHERE id = 1").fetchone()
+            since = row[0] if row and isinstance(row[0], int | float) else now - horizon_s
+            rows = db.execute(
+                f"{_SELECT} WHERE status IN ('delivered', 'expired', 'failed')"
+                " AND finished_at > ? ORDER BY finished_at, id",
+                (since,),
+            ).fetchall()
+            # another process's clock may run ahead of ours: what was told stays told
+            told = [r[_FINISHED_AT] for r in rows if isinstance(r[_FINISHED_AT], int | float)]
+            latest = max(told, default=now)
+            self._looked(db, max(now, latest))
+            return list(rows)
+
+        return _readable(self._transaction(work))
+
+    def looked(self, now: float) -> None:
+        """The owner has just seen the queue (a listing, a pass they ran): nothing is news."""
+        self._transaction(lambda db: self._looked(db, now))
+
+    @staticmethod
+    def _looked(db: sqlite3.Connection, now: float) -> None:
+        db.execute(
+            "INSERT INTO looked (id, at) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET at = max(at, excluded.at)",
+            (now,),
+        )
+
+    def finished_between(self, since: float, until: float) -> list[Entry]:
+        """Entries that reached an outcome in (since, until]: what a pass or a wait reports."""
+        return _readable(
+            self._read(
+                f"{_SELECT} WHERE status IN ('delivered', 'expired', 'failed')"
+                " AND finished_at > ? AND finished_at <= ? ORDER BY finished_at, id",
+                (since, until),
+            )
+        )
 
     def expire_now(self, now: float) -> None:
         self._transaction(lambda db: self._expire(db, now))

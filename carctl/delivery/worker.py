@@ -20,7 +20,7 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,6 +29,7 @@ from carctl.api.connect import open_client
 from carctl.clock import Clock
 from carctl.delivery.guard import Guard
 from carctl.delivery.health import HealthStore
+from carctl.delivery.outcomes import OUTCOMES, outcome
 from carctl.delivery.queue import Entry, Queue
 from carctl.delivery.runner import deliver_batch
 from carctl.errors import CarctlError, StateError
@@ -193,7 +194,9 @@ class Runner:
         clock: Clock,
         rng: random.Random,
         probe_now: bool = False,
+        on_outcomes: Callable[[list[Entry]], None] | None = None,
     ) -> None:
+        self.on_outcomes = on_outcomes  # told once a pass what was delivered, expired, failed
         self.probe_now = probe_now  # `queue retry`: the first request is sent as a probe
         self.paths = paths
         self.env = env
@@ -269,6 +272,15 @@ class Runner:
         after = {e.id: e for e in self.queue.entries(include_finished=True)}
         result.expired = sorted(i for i in before if after.get(i) and after[i].status == "expired")
         result.pending = self.queue.pending()
+        outcomes = [after[i] for i in sorted(before) if i in after and after[i].status in OUTCOMES]
+        for entry in outcomes:
+            if entry.status == "expired":  # delivered and failed are logged as they happen
+                log.info("queue: %s", outcome(entry))
+        if outcomes and self.on_outcomes is not None:
+            try:
+                self.on_outcomes(outcomes)
+            except Exception:  # telling the owner must never cost a delivery
+                log.exception("telling the owner of the outcomes failed")
         return result
 
     async def loop(self, *, until_empty: bool, stop: asyncio.Event | None = None) -> PassResult:
@@ -294,6 +306,22 @@ class Runner:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=wait)
+
+
+def desktop_notifier(
+    mode: str, env: Mapping[str, str], units: str = "metric"
+) -> Callable[[list[Entry]], None]:
+    """Outcomes as one desktop notification a pass (see carctl.notify)."""
+
+    def tell(entries: list[Entry]) -> None:
+        from carctl.delivery.outcomes import notification
+        from carctl.notify import notify
+
+        title, body = notification(entries, units)
+        shown = notify(title, body, mode=mode, env=env)
+        log.info("notification: %s", shown)
+
+    return tell
 
 
 def _origin(api_url: str) -> str:

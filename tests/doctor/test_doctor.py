@@ -308,7 +308,7 @@ def test_the_verdict_and_the_api_check_count_the_same_failures(car: Endpoint) ->
     car.faults({"status": 500, "path": "/api/1/*"})
     assert invoke("vent").code == 75
     code, report, _ = doctor()
-    assert report["verdict"] == "service"
+    assert code == 1 and report["verdict"] == "service"
     api = next(c for c in report["checks"] if c["id"] == "api")
     in_verdict = re.findall(r"the last (\d+) requests", report["evidence"])
     in_check = re.findall(r"the last (\d+) requests", api["detail"])
@@ -320,7 +320,7 @@ def test_the_verdict_and_the_api_check_count_the_same_failures(car: Endpoint) ->
 
 
 def test_offline_never_says_the_api_answers(car: Endpoint) -> None:  # noqa: F811
-    code, report, text = doctor("--offline")
+    code, report, _ = doctor("--offline")
     assert code == 0 and report["verdict"] == "ok"
     assert "answers" not in report["evidence"]
     assert "--offline" in report["evidence"] or "not checked" in report["evidence"]
@@ -341,5 +341,6 @@ def test_network_checks_go_through_the_proxy_the_client_uses(
     assert report["verdict"] == "network"
     assert "proxy" in report["evidence"]
     code, report, _ = doctor(env={"HTTP_PROXY": f"http://{proxy}", "NO_PROXY": "127.0.0.1"})
+    assert code == 0, report
     assert statuses(report)["network"] == "pass", report
     assert "proxy" not in next(c for c in report["checks"] if c["id"] == "network")["detail"]
