@@ -8,15 +8,17 @@ commands (sign-in, finding the car, waking it, climate, vent, status).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from carctl.api.connect import open_client
 from carctl.api.credentials import Credentials, FileStore, entry_name
 from carctl.api.oauth import login_with_password
-from carctl.clock import Clock
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.settings import BUILTIN, DEFAULT_PROFILE, load_settings
 from carctl.text import plural
@@ -33,7 +35,53 @@ CAR = "Model 3"
 TEMPERATURE = 21.0
 WARMER = 22.0
 
-Say = Callable[[str], None]
+SEOUL = timezone(timedelta(hours=9), "KST")
+STORY_START = datetime(2021, 11, 20, 6, 0, tzinfo=SEOUL).timestamp()
+STORY_TZ = "KST-9"  # POSIX form: needs no time zone database
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+class Narrator(Protocol):
+    """How the story reaches the screen: the CLI draws it, tests read it."""
+
+    def act(self, clock: str, title: str) -> None: ...
+
+    def say(self, text: str, *, ok: bool = False) -> None: ...
+
+    def queued(self, error: Any) -> None: ...
+
+
+class StoryClock:
+    """The story's clock: 06:00 in Seoul when the demo starts, moving with real time.
+
+    Every time carctl prints during the demo (a diagnosis's "since 06:05", a
+    deadline) comes from here, so the story never mixes its clock with the
+    real one. Acts jump it forward; it never runs backwards.
+    """
+
+    def __init__(self, start: float = STORY_START) -> None:
+        self.offset = start - time.time()
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    def jump_to(self, moment: float) -> None:
+        self.offset = max(self.offset, moment - time.time())
+
+    def at(self, minutes: int) -> str:
+        """Jump to 06:MM of the story and say it: "06:05"."""
+        self.jump_to(STORY_START + minutes * 60)
+        return time.strftime("%H:%M", time.localtime(self.now()))
+
+
+def sparkline(values: list[float]) -> str:
+    """ "▁▂▄▆▇█": the cabin warming, one block per reading."""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(SPARK[round((v - low) / span * (len(SPARK) - 1))] for v in values)
 
 
 def demo_env(home: Path) -> dict[str, str]:
@@ -44,7 +92,24 @@ def demo_env(home: Path) -> dict[str, str]:
 
 
 async def run_demo(
-    home: Path, *, clock: Clock, say: Say, reporter: Reporter | None = None
+    home: Path, *, narrator: Narrator, reporter: Reporter | None = None
+) -> dict[str, Any]:
+    """The story, told through `narrator`, on the story's clock and in Seoul's time zone."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = STORY_TZ
+    time.tzset()
+    try:
+        return await _story(home, StoryClock(), narrator, reporter)
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+async def _story(
+    home: Path, clock: StoryClock, narrator: Narrator, reporter: Reporter | None
 ) -> dict[str, Any]:
     env = demo_env(home)
     paths = resolve_paths(env)
@@ -54,59 +119,84 @@ async def run_demo(
     credentials = Credentials(entry_name(DEFAULT_PROFILE, BUILTIN), store, store, env)
     story: dict[str, Any] = {"home": str(home), "steps": []}
 
-    def step(name: str, text: str, **facts: Any) -> None:
+    def step(name: str, text: str, *, ok: bool = True, show: bool = True, **facts: Any) -> None:
         story["steps"].append({"step": name, "detail": text, **facts})
-        say(text)
+        if show:
+            narrator.say(text, ok=ok)
 
-    say("06:00 in Seoul, 20 November 2021. It is 2 °C outside; the car has slept all night.")
+    narrator.act(clock.at(0), "Before the drive: 2 °C outside, the car asleep all night")
     async with open_client(
         settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
     ) as client:
         signed = await login_with_password(
             client, credentials, email=ACCOUNT, password=PASSWORD, login_command="carctl demo"
         )
-        step("sign_in", f"Signed in as {signed.session.account} (built-in vehicle API).")
+        step("sign_in", f"Signed in as {signed.session.account} (built-in vehicle API)")
         cache = VehicleCache(paths.state_db, entry_name(DEFAULT_PROFILE, BUILTIN))
         try:
             service = VehicleService(client, cache, clock=clock, reporter=reporter)
             car = await service.locate(CAR)
-            step("find", f"Found {car.label} ({car.vin}): {car.state}.", state=car.state)
+            step("find", f"Found {car.label} ({car.vin}): {car.state}", state=car.state)
             woke = await service.wake(car, timeout=60)
-            step("wake", f"Woke it: online after {woke.waited_s:.1f} s.", waited_s=woke.waited_s)
+            step("wake", f"Woke it: online after {woke.waited_s:.1f} s", waited_s=woke.waited_s)
             climate = await routines.climate(service, CAR, on=True, temp=TEMPERATURE)
             step(
                 "climate_on",
                 f"Climate on at {format_temperature(TEMPERATURE)}"
-                + (" — confirmed by the car." if climate.confirmed else " — sent."),
+                + (" — confirmed by the car" if climate.confirmed else " — sent"),
                 confirmed=climate.confirmed,
             )
             vented = await routines.windows(service, CAR, close=False)
             step(
                 "vent",
-                "Windows vented" + (" — confirmed by the car." if vented.confirmed else " — sent."),
+                "Windows vented" + (" — confirmed by the car" if vented.confirmed else " — sent"),
                 confirmed=vented.confirmed,
             )
             await _status_step(service, step, "status")
         finally:
             cache.close()
-        await _outage_act(paths, env, settings, credentials, clock, step, say)
-    say("The cabin warms while the night air goes out. Nothing was lost, nothing ran twice.")
+        await _outage_act(paths, env, settings, credentials, clock, step, narrator)
     return story
 
 
-async def _status_step(service: VehicleService, step: Callable[..., None], name: str) -> None:
+async def _status_step(
+    service: VehicleService, step: Callable[..., None], name: str, warming: str = ""
+) -> None:
     status = await routines.status(service, CAR, wake_first=False)
     state = status.climate or {}
+    cabin = (
+        f"{warming}\nOutside"
+        if warming
+        else (f"Cabin {format_temperature(state.get('inside_temp'))}; outside")
+    )
     step(
         name,
-        f"Status: {status.vehicle.state}, cabin "
-        f"{format_temperature(state.get('inside_temp'))}, outside "
-        f"{format_temperature(state.get('outside_temp'))}, climate "
+        f"{cabin} "
+        f"{format_temperature(state.get('outside_temp'))}; climate "
         f"{'on' if state.get('is_climate_on') else 'off'} at "
-        f"{format_temperature(state.get('driver_temp_setting'))}, windows "
-        f"{'vented' if (status.windows or {}).get('vented') else 'closed'}.",
+        f"{format_temperature(state.get('driver_temp_setting'))}; windows "
+        f"{'vented' if (status.windows or {}).get('vented') else 'closed'}",
+        ok=False,
         status=status.to_json(),
     )
+
+
+async def _cabin_readings(
+    paths: Any, service: VehicleService, minutes: int, every: int
+) -> list[float]:
+    """The car's own cabin readings while the story's clock moves on (the mock's clock too)."""
+    from carctl import builtin
+
+    readings: list[float] = []
+    for _ in range(0, minutes + 1, every):
+        status = await routines.status(service, CAR, wake_first=False)
+        inside = (status.climate or {}).get("inside_temp")
+        if isinstance(inside, int | float):
+            readings.append(float(inside))
+        await builtin.control_async(
+            paths.state_db, "POST", "/__mock__/clock", {"advance": every * 60}, None
+        )
+    return readings
 
 
 async def _outage_act(
@@ -114,9 +204,9 @@ async def _outage_act(
     env: dict[str, str],
     settings: Any,
     credentials: Credentials,
-    clock: Clock,
+    clock: StoryClock,
     step: Callable[..., None],
-    say: Say,
+    narrator: Narrator,
 ) -> None:
     """The service fails with 500s; the command is queued, then delivered on recovery."""
     import random
@@ -129,7 +219,7 @@ async def _outage_act(
     from carctl.delivery.worker import Runner
     from carctl.errors import CarctlError
 
-    say("06:05. The vehicle API starts answering every request with 500 server error.")
+    narrator.act(clock.at(5), "The vehicle API fails: every request answers 500")
     await builtin.control_async(
         paths.state_db, "PUT", "/__mock__/faults", {"rules": [OUTAGE_RULE]}, None
     )
@@ -150,22 +240,16 @@ async def _outage_act(
                 origin=BUILTIN,
                 clock=clock,
                 ttl_s=30 * 60,
+                start_worker=lambda: "started",  # the pass at 06:20 plays the worker
             )
             service = VehicleService(client, cache, clock=clock, delivery=delivery)
+            narrator.say(f"$ carctl climate on --temp {WARMER:g}")
             try:
                 await routines.set_temperature(service, CAR, temp=WARMER)
             except CarctlError as exc:
-                queued = exc.queued or {}
-                diagnosis = (exc.data or {}).get("diagnosis", {})
-                step(
-                    "queued",
-                    f"Set {format_temperature(WARMER)}: {exc.attempts or 1} attempts failed "
-                    f"(HTTP {exc.http.status if exc.http else '–'}); queued as "
-                    f"#{', #'.join(map(str, queued.get('ids', [])))}.",
-                    queued=queued,
-                )
-                say(f"  {diagnosis.get('evidence', exc.message)}")
-        say("06:20. The service recovers.")
+                step("queued", exc.message, show=False, queued=exc.queued or {})
+                narrator.queued(exc)  # exactly as an owner sees it
+        narrator.act(clock.at(20), "The service recovers")
         await builtin.control_async(paths.state_db, "DELETE", "/__mock__/faults", None, None)
         runner = Runner(paths, env, clock=clock, rng=rng)
         try:
@@ -174,18 +258,23 @@ async def _outage_act(
             runner.close()
         step(
             "delivered",
-            f"The queue delivered {plural(result.delivered, 'command')}, "
-            + ("exactly once." if result.delivered == 1 else "each exactly once."),
+            f"The worker delivered {plural(result.delivered, 'queued command')}, "
+            + ("exactly once" if result.delivered == 1 else "each exactly once"),
             delivered=result.delivered,
         )
-        await builtin.control_async(
-            paths.state_db, "POST", "/__mock__/clock", {"advance": 15 * 60}, None
-        )
-        say("06:35.")
+        narrator.act(clock.at(35), "Ready to drive: the cabin over the last 15 minutes")
         async with open_client(
             settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
         ) as client:
-            await _status_step(VehicleService(client, cache, clock=clock), step, "warming")
+            service = VehicleService(client, cache, clock=clock)
+            readings = await _cabin_readings(paths, service, minutes=15, every=1)
+            warming = (
+                f"Cabin {format_temperature(readings[0])} {sparkline(readings)} "
+                f"{format_temperature(readings[-1])} in 15 min"
+                if len(readings) > 1
+                else ""
+            )
+            await _status_step(service, step, "warming", warming)
     finally:
         health.close()
         queue.close()

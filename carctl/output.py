@@ -172,7 +172,7 @@ class Output:
             return
         console = self.console(stderr=True)
         if queued and not self.verbose:
-            self._queued(console, error, queued, data)
+            self.queued_message(console, error, queued, data)
             return
         console.print(self.styled("error:", "bold red"), "", end="")
         console.print(error.message, markup=False)
@@ -198,7 +198,7 @@ class Output:
             console.print(self.styled(label, "bold"), "", end="")
             console.print(error.hint, markup=False)
 
-    def _queued(self, console: Console, error: CarctlError, queued: Any, data: Any) -> None:
+    def queued_message(self, console: Console, error: CarctlError, queued: Any, data: Any) -> None:
         """Three lines of good news about a bad situation: what waits, why, what comes next.
 
         Transaction ids, attempts and the request history are for `-v`, `--json`,
@@ -217,7 +217,7 @@ class Output:
         what = ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
         diagnosis = (data or {}).get("diagnosis") if isinstance(data, dict) else None
         why = (diagnosis or {}).get("summary") or error.message
-        until = datetime.fromisoformat(queued["expires_at"]).strftime("%H:%M")
+        until = datetime.fromisoformat(queued["expires_at"]).astimezone().strftime("%H:%M")
         first = queued["ids"][0]
         by = {
             "started": "carctl delivers it",

@@ -12,7 +12,7 @@ from tests.conftest import OWNER, PASSWORD, run_carctl
 def test_demo_then_sign_in_and_climate_on_builtin(carctl_home: Path) -> None:
     demo = run_carctl("demo")
     assert demo.returncode == 0, demo.stderr
-    assert "Climate on at 21.0 °C — confirmed by the car." in demo.stdout
+    assert "Climate on at 21.0 °C — confirmed by the car" in demo.stdout
     assert not carctl_home.exists()  # the demo ran in its own throw-away home
 
     login = run_carctl("auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD)

@@ -307,15 +307,18 @@ def test_the_demo_leaves_the_users_home_untouched(
     assert result.code == 0, result.output
     for line in (
         "Signed in as owner@example.com",
-        "Found Model 3 (5YJ3E7EA1MF000621): asleep.",
+        "Found Model 3 (5YJ3E7EA1MF000621): asleep",
         "Woke it: online after",
-        "Climate on at 21.0 °C — confirmed by the car.",
-        "Windows vented — confirmed by the car.",
-        "climate on at 21.0 °C, windows vented.",
-        "Set 22.0 °C: 3 attempts failed (HTTP 500); queued as #1.",
-        "The vehicle service is failing: the last 3 requests",
-        "The queue delivered 1 command, exactly once.",
-        "climate on at 22.0 °C, windows vented.",
+        "Climate on at 21.0 °C — confirmed by the car",
+        "Windows vented — confirmed by the car",
+        "climate on at 21.0 °C; windows vented",
+        "06:05 The vehicle API fails: every request answers 500",
+        "queued: temperature set to 22.0 °C for Model 3",
+        "why: the vehicle service has been failing since 06:05 — HTTP 500",
+        "next: carctl delivers it when the service recovers, until 06:35",
+        "The worker delivered 1 queued command, exactly once",
+        "in 15 min\n    Outside 2.0 °C; climate on at 22.0 °C; windows vented",
+        "Nothing was lost, nothing ran twice.",
     ):
         assert line in result.stdout
     assert not carctl_home.exists()

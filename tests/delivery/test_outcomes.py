@@ -188,3 +188,21 @@ def test_queue_wait_bad_input() -> None:
     assert bad.code == 2 and "--timeout 'soon' is not a duration" in bad.output
     empty = invoke("queue", "wait", "--all")
     assert empty.code == 0 and "Nothing was pending." in empty.stdout
+
+
+def test_the_queued_message_speaks_local_time(car: Endpoint) -> None:  # noqa: F811
+    """The deadline in "until HH:MM" is the owner's clock, not UTC."""
+    import re
+    import time
+
+    car.faults(OUTAGE)
+    result = run_carctl("climate", "on", "--expires-in", "30m", env={"TZ": "KST-9"})
+    assert result.returncode == 75, result.stderr
+    until = re.search(r"until (\d\d:\d\d)", result.stderr)
+    assert until, result.stderr
+    expires = invoke("--json", "queue").json()["data"]["entries"][0]["expires_at"]
+    from datetime import datetime, timedelta, timezone
+
+    moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+    seoul = moment.astimezone(timezone(timedelta(hours=9))).strftime("%H:%M")
+    assert until.group(1) == seoul, (until.group(1), seoul, time.tzname)
