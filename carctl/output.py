@@ -218,24 +218,27 @@ class Output:
         diagnosis = (data or {}).get("diagnosis") if isinstance(data, dict) else None
         why = (diagnosis or {}).get("summary") or error.message
         until = datetime.fromisoformat(queued["expires_at"]).astimezone().strftime("%H:%M")
-        first = queued["ids"][0]
-        by = {
-            "started": "carctl delivers it",
-            "running": "carctl delivers it",
-            "off": "`carctl queue run` delivers it",
-        }.get(queued.get("worker"), "carctl delivers it")
-        console.print(self.styled("queued:", "bold yellow"), f"{what} for {car}")
-        console.print(self.styled("why:", "bold"), why)
         ids = queued["ids"]
+        one = len(ids) == 1
+        it = "it" if one else "them"
+        by = (
+            f"`carctl queue run` sends {it}"
+            if queued.get("worker") == "off"
+            else f"carctl sends {it} on recovery"
+        )
         drop = (
-            f"`carctl queue cancel {first}` to drop it"
-            if len(ids) == 1
-            else f"`carctl queue cancel ID` to drop one ({', '.join(f'#{i}' for i in ids)})"
+            f"`carctl queue cancel {ids[0]}` drops it"
+            if one
+            else f"`carctl queue cancel ID` drops one ({', '.join(f'#{i}' for i in ids)})"
         )
-        console.print(
-            self.styled("next:", "bold"),
-            f"{by} when the service recovers, until {until} — `carctl queue` to follow, {drop}",
-        )
+        headline = f"{what} for {car}"
+        follow = " — `carctl queue` to follow"
+        if len("queued: " + headline + follow) <= min(console.width, 80):
+            headline += follow
+        # three lines on an 80-column terminal; longer names wrap between words
+        console.print(self.styled("queued:", "bold yellow"), headline, soft_wrap=False)
+        console.print(self.styled("why:", "bold"), why, soft_wrap=False)
+        console.print(self.styled("next:", "bold"), f"{by}, until {until}; {drop}", soft_wrap=False)
 
     def envelope(
         self,

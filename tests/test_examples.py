@@ -100,7 +100,7 @@ def test_outage_morning_is_queued(cron: Cron, served: Served) -> None:
     result = cron.morning(CARCTL_WAIT="0")
     assert result.returncode == 75, result.stderr
     line = cron.last_log_line()
-    assert "queued: the vehicle API is failing (the vehicle service has been failing since" in line
+    assert "queued: the vehicle API is failing (the service has answered HTTP 500 since" in line
     assert line.endswith("carctl delivers it before 23:59")
     listing = cron.carctl("--json", "queue")
     entries = json.loads(listing.stdout)["data"]["entries"]

@@ -135,8 +135,9 @@ def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
         f"{counts['fail']} failed, {counts['skip']} skipped.",
         markup=False,
     )
-    console.print(app.output.styled(f"Verdict: {report['verdict']}", "bold"), "— ", end="")
-    console.print(report["evidence"], markup=False)
+    verdict = Text(f"Verdict: {report['verdict']}", style="bold" if color else "")
+    verdict.append(f" — {report['evidence']}", style="")
+    console.print(verdict, soft_wrap=False)  # wrapped at word boundaries, not mid-word
     if "bundle" in report:
         bundle = report["bundle"]
         console.print(

@@ -192,9 +192,9 @@ def list_(app: AppContext, all_: bool) -> None:
                 )
             console.print(table)
         state = breaker["state"]
-        line = f"API {app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']:.1f}/10"
+        line = f"{app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']:.1f}/10"
         if state != "closed" and breaker.get("open_until"):
-            line += f", next try after {_hhmmss(breaker['open_until'])}"
+            line += f", next try at {_hhmmss(breaker['open_until'])}"
         console.print(line, markup=False)
         console.print(f"worker: {'running' if worker else 'not running'}", markup=False)
 

@@ -47,8 +47,8 @@ def diagnose(
             "likely": "network",
             "evidence": f"No answer from the vehicle API{since}: {error.message}. Your network "
             "or the service's front door is down; `carctl doctor` tells which.",
-            "summary": f"no answer from the vehicle API{since} — your network or the service's "
-            "front door is down (`carctl doctor` tells which)",
+            "summary": f"no answer from the vehicle API{since}: your network or the service's "
+            "(`carctl doctor` tells which)",
         }
     gateway = bool(error.http and error.http.excerpt and "gateway" in error.http.excerpt)
     count = len(failing) or 1
@@ -61,6 +61,10 @@ def diagnose(
     )
     if health.state == "open":
         evidence += " carctl has paused sending to give it air."
-    what = "error pages from a gateway in front of it" if gateway else f"HTTP {statuses}"
-    summary = f"the vehicle service has been failing{since} — {what}, not your network or sign-in"
+    what = (
+        "a gateway in front of it has sent error pages"
+        if gateway
+        else (f"the service has answered HTTP {statuses}")
+    )
+    summary = f"{what}{since}, not your network or sign-in"
     return {"likely": "gateway" if gateway else "service", "evidence": evidence, "summary": summary}

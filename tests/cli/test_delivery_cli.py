@@ -86,16 +86,28 @@ def test_the_human_message_says_what_why_and_what_next(known: Endpoint) -> None:
     assert len(lines) == 3, lines  # what waits, why, what comes next
     assert lines[0] == "queued: temperature set to 21.0 °C and climate on for Model 3"
     assert re.fullmatch(
-        r"why: the vehicle service has been failing since \d\d:\d\d — HTTP 500, "
-        "not your network or sign-in",
+        r"why: the service has answered HTTP 500 since \d\d:\d\d, not your network or sign-in",
         lines[1],
     ), lines[1]
     assert re.fullmatch(
-        r"next: `carctl queue run` delivers it when the service recovers, until \d\d:\d\d — "
-        r"`carctl queue` to follow, `carctl queue cancel ID` to drop one \(#1, #2\)",
+        r"next: `carctl queue run` sends them, until \d\d:\d\d; "
+        r"`carctl queue cancel ID` drops one \(#1, #2\)",
         lines[2],
     ), lines[2]
     assert "txid" not in result.stderr and "attempt" not in result.stderr
+
+
+def test_one_queued_command_reads_in_three_rows_with_where_to_follow(known: Endpoint) -> None:
+    known.faults(OUTAGE)
+    result = invoke("vent")
+    assert result.code == 75
+    lines = result.stderr.splitlines()
+    assert lines[0] == "queued: windows vented for Model 3 — `carctl queue` to follow"
+    assert re.fullmatch(
+        r"next: `carctl queue run` sends it, until \d\d:\d\d; `carctl queue cancel 1` drops it",
+        lines[2],
+    ), lines[2]
+    assert len(lines) == 3 and all(len(line) <= 80 for line in lines), lines
 
 
 def test_the_details_are_for_verbose_and_json(known: Endpoint) -> None:
@@ -423,7 +435,7 @@ def test_the_queue_fits_80_columns_one_line_per_entry(known: Endpoint) -> None:
     assert all(len(line) <= 80 for line in lines[:6]), lines
     assert "set 21.0 °C" in rows["1"] and "cancelled" in rows["1"] and " at " in rows["1"]
     assert "superseded" in rows["2"] and "by #5" in rows["2"]
-    assert "HTTP 500" in rows["3"] or "breaker open" in rows["3"]
+    assert "500 · " in rows["3"] or "breaker open" in rows["3"]
     assert "txid" not in listing.stdout  # the full diagnosis lives in `queue show`
     shown = invoke("queue", "show", "3")
     assert "HTTP 500" in shown.stdout
