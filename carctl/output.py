@@ -221,24 +221,27 @@ class Output:
         ids = queued["ids"]
         one = len(ids) == 1
         it = "it" if one else "them"
-        by = (
-            f"`carctl queue run` sends {it}"
-            if queued.get("worker") == "off"
-            else f"carctl sends {it} on recovery"
-        )
+        if queued.get("worker") != "off":
+            by = "sent on recovery, until"
+        else:
+            by = f"`carctl queue run` sends {it}, until" if one else "`carctl queue run` before"
         drop = (
             f"`carctl queue cancel {ids[0]}` drops it"
             if one
-            else f"`carctl queue cancel ID` drops one ({', '.join(f'#{i}' for i in ids)})"
+            else "`carctl queue cancel ID` drops one"
         )
         headline = f"{what} for {car}"
+        if not one:
+            headline += f" ({', '.join(f'#{i}' for i in ids)})"
         follow = " — `carctl queue` to follow"
         if len("queued: " + headline + follow) <= min(console.width, 80):
             headline += follow
-        # three lines on an 80-column terminal; longer names wrap between words
-        console.print(self.styled("queued:", "bold yellow"), headline, soft_wrap=False)
-        console.print(self.styled("why:", "bold"), why, soft_wrap=False)
-        console.print(self.styled("next:", "bold"), f"{by}, until {until}; {drop}", soft_wrap=False)
+        # three lines on an 80-column terminal, longer names wrapped between words there;
+        # on a pipe, one line each for the script that reads them
+        soft = not console.is_terminal
+        console.print(self.styled("queued:", "bold yellow"), headline, soft_wrap=soft)
+        console.print(self.styled("why:", "bold"), why, soft_wrap=soft)
+        console.print(self.styled("next:", "bold"), f"{by} {until}; {drop}", soft_wrap=soft)
 
     def envelope(
         self,

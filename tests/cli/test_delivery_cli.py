@@ -84,14 +84,13 @@ def test_the_human_message_says_what_why_and_what_next(known: Endpoint) -> None:
     assert result.code == 75
     lines = result.stderr.splitlines()
     assert len(lines) == 3, lines  # what waits, why, what comes next
-    assert lines[0] == "queued: temperature set to 21.0 °C and climate on for Model 3"
+    assert lines[0] == "queued: temperature set to 21.0 °C and climate on for Model 3 (#1, #2)"
     assert re.fullmatch(
         r"why: the service has answered HTTP 500 since \d\d:\d\d, not your network or sign-in",
         lines[1],
     ), lines[1]
     assert re.fullmatch(
-        r"next: `carctl queue run` sends them, until \d\d:\d\d; "
-        r"`carctl queue cancel ID` drops one \(#1, #2\)",
+        r"next: `carctl queue run` before \d\d:\d\d; `carctl queue cancel ID` drops one",
         lines[2],
     ), lines[2]
     assert "txid" not in result.stderr and "attempt" not in result.stderr

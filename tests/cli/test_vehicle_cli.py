@@ -315,7 +315,7 @@ def test_the_demo_leaves_the_users_home_untouched(
         "06:05 The vehicle API fails: every request answers 500",
         "queued: temperature set to 22.0 °C for Model 3",
         "why: the service has answered HTTP 500 since 06:05, not your network or sign-in",
-        "next: carctl sends it on recovery, until 06:35; `carctl queue cancel 1` drops it",
+        "next: sent on recovery, until 06:35; `carctl queue cancel 1` drops it",
         "The worker delivered 1 queued command, exactly once",
         "in 15 min\n    Outside 2.0 °C; climate on at 22.0 °C; windows vented",
         "Nothing was lost, nothing ran twice.",
