@@ -427,6 +427,8 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
     units = str(app.settings.get("units"))
     store = _queue(app)
 
+    gone: list[int] = []
+
     async def watch() -> tuple[list[int], dict[int, Entry]]:
         started = app.clock.now()
         if all_:
@@ -444,9 +446,14 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
         done: dict[int, Entry] = {}
         while True:
             store.expire_now(app.clock.now())  # a deadline passes even with no worker
-            for entry_id in ids:
+            for entry_id in list(ids):
                 entry = store.get(entry_id)
-                if entry_id in done or entry is None or entry.status == "pending":
+                if entry is None:  # the state file was replaced under us: nothing to wait for
+                    app.output.warn(f"entry #{entry_id} is no longer in the queue")
+                    ids.remove(entry_id)
+                    gone.append(entry_id)
+                    continue
+                if entry_id in done or entry.status == "pending":
                     continue
                 done[entry_id] = entry
                 app.output.print(
@@ -465,8 +472,13 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
     finally:
         store.close()
     pending = [i for i in ids if i not in done]
-    data = {"entries": [e.to_json() for e in done.values()], "pending": pending}
-    bad = [e for e in done.values() if e.status in ("expired", "failed", "cancelled")]
+    data = {"entries": [e.to_json() for e in done.values()], "pending": pending, "gone": gone}
+    bad = [
+        f"#{e.id} {e.status}"
+        for e in done.values()
+        if e.status in ("expired", "failed", "cancelled")
+    ]
+    bad += [f"#{i} no longer in the queue" for i in gone]
     if pending:
         error: CarctlError = TemporaryError(
             f"{plural(len(pending), 'entry', 'entries')} still pending after {timeout}",
@@ -474,12 +486,12 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
         )
     elif bad:
         error = CarctlError(
-            f"{len(bad)} of {plural(len(done), 'entry', 'entries')} not delivered: "
-            + ", ".join(f"#{e.id} {e.status}" for e in bad),
+            f"{len(bad)} of {plural(len(done) + len(gone), 'entry', 'entries')} not delivered: "
+            + ", ".join(bad),
             hint="`carctl queue show ID` says why",
         )
     else:
-        app.output.result(app.command, data, human=None if ids else "Nothing was pending.")
+        app.output.result(app.command, data, human=None if done else "Nothing was pending.")
         return
     error.data = data
     raise error

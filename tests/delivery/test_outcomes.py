@@ -206,3 +206,28 @@ def test_the_queued_message_speaks_local_time(car: Endpoint) -> None:  # noqa: F
     moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
     seoul = moment.astimezone(timezone(timedelta(hours=9))).strftime("%H:%M")
     assert until.group(1) == seoul, (until.group(1), seoul, time.tzname)
+
+
+def test_queue_wait_says_so_when_an_entry_vanishes(
+    car: Endpoint,  # noqa: F811
+    carctl_home: Path,
+    fast_clock: type,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The state file replaced or edited while a script waits: exit 1, never a hang."""
+    import sqlite3
+
+    car.faults(OUTAGE)
+    assert invoke("climate", "on").code == 75
+    original = fast_clock.sleep
+
+    async def sleep(self: object, seconds: float) -> None:
+        with sqlite3.connect(carctl_home / "state" / "state.db") as db:
+            db.execute("DELETE FROM queue WHERE id = 1")
+        await original(self, seconds)
+
+    monkeypatch.setattr(fast_clock, "sleep", sleep)
+    result = invoke("queue", "wait", "1")
+    assert result.code == 1, result.output
+    assert "warning: entry #1 is no longer in the queue" in result.stderr
+    assert "1 of 1 entry not delivered: #1 no longer in the queue" in result.stderr
