@@ -22,6 +22,7 @@ from carctl.api.oauth import login_with_password
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.settings import BUILTIN, DEFAULT_PROFILE, load_settings
 from carctl.text import plural
+from carctl.timefmt import hhmm
 from carctl.vehicle import routines
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.inputs import format_temperature
@@ -74,7 +75,7 @@ class StoryClock:
     def at(self, minutes: int) -> str:
         """Jump to 06:MM of the story and say it: "06:05"."""
         self.jump_to(STORY_START + minutes * 60)
-        return time.strftime("%H:%M", time.localtime(self.now()))
+        return hhmm(self.now())
 
 
 def sparkline(values: list[float]) -> str:
@@ -216,7 +217,7 @@ async def _outage_act(
     from carctl.delivery.health import HealthStore
     from carctl.delivery.queue import Queue
     from carctl.delivery.runner import Delivery
-    from carctl.delivery.worker import Runner
+    from carctl.delivery.worker import RUN_DEADLINE_S, Runner
     from carctl.errors import CarctlError
 
     narrator.act(clock.at(5), "The vehicle API fails: every request answers 500")
@@ -228,16 +229,22 @@ async def _outage_act(
     cache = VehicleCache(paths.state_db, entry_name(DEFAULT_PROFILE, BUILTIN))
     rng = random.Random(2021)
     try:
+        guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + RUN_DEADLINE_S)
         async with open_client(
-            settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
+            settings=settings,
+            paths=paths,
+            env=env,
+            clock=clock,
+            credentials=credentials,
+            guard=guard,
         ) as client:
-            client.guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + 20)
             delivery = Delivery(
                 queue=queue,
                 health=health,
                 request_log=client.request_log,
                 scope=entry_name(DEFAULT_PROFILE, BUILTIN),
                 origin=BUILTIN,
+                api_url=BUILTIN,
                 clock=clock,
                 ttl_s=30 * 60,
                 start_worker=lambda: "started",  # the pass at 06:20 plays the worker

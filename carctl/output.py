@@ -206,6 +206,7 @@ class Output:
         """
         from datetime import datetime
 
+        from carctl.timefmt import hhmm
         from carctl.vehicle.routines import describe
         from carctl.vehicle.service import Command
 
@@ -217,7 +218,7 @@ class Output:
         what = ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
         diagnosis = (data or {}).get("diagnosis") if isinstance(data, dict) else None
         why = (diagnosis or {}).get("summary") or error.message
-        until = datetime.fromisoformat(queued["expires_at"]).astimezone().strftime("%H:%M")
+        until = hhmm(datetime.fromisoformat(queued["expires_at"]).timestamp())
         ids = queued["ids"]
         one = len(ids) == 1
         it = "it" if one else "them"

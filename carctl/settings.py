@@ -95,7 +95,7 @@ def _vehicle(value: Any) -> str:
 
 def _ttl(value: Any) -> str:
     """A duration such as 30m or 1h (stored as written); at most 24 hours."""
-    from carctl.vehicle.inputs import parse_duration
+    from carctl.timefmt import parse_duration
 
     try:
         parse_duration(str(value), option="queue.ttl")

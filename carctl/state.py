@@ -144,6 +144,11 @@ def _m6_looked(db: sqlite3.Connection) -> None:
     )
 
 
+def _m7_queue_api_url(db: sqlite3.Connection) -> None:
+    """The queue keeps the address to deliver to; its name now says so (it is no origin)."""
+    db.execute("ALTER TABLE queue RENAME COLUMN origin TO api_url")
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
@@ -151,6 +156,7 @@ MIGRATIONS: list[Migration] = [
     _m4_queue,
     _m5_leases_and_trusted_time,
     _m6_looked,
+    _m7_queue_api_url,
 ]
 
 

@@ -8,18 +8,18 @@ observer (`-v`), and turned into data or a `CarctlError` carrying status,
 method, path, txid, elapsed time and a safe excerpt. Redirects are never
 followed: a credential sent to one origin is never replayed to another.
 
-Authenticated requests take their bearer token from the `SessionManager`; a 401
-leads to one refresh and one more try, never more.
+Authenticated requests take their bearer token from an `Authorizer` (the
+session manager); a 401 leads to one refresh and one more try, never more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -43,9 +43,40 @@ from carctl.errors import (
     StateError,
 )
 
-if TYPE_CHECKING:
-    from carctl.api.oauth import SessionManager
-    from carctl.delivery.guard import Guard
+T = TypeVar("T")
+
+
+class Authorizer(Protocol):
+    """Where bearer tokens come from (`carctl.api.oauth.SessionManager`)."""
+
+    async def access_token(self) -> str:
+        """A token to send; renewed first when it is about to expire."""
+        ...
+
+    async def refresh_after_401(self, used: str, reply: Reply) -> str:
+        """One renewal after the API refused `used`."""
+        ...
+
+    def rejected_fresh_token(self, reply: Reply) -> AuthError:
+        """Why a token renewed a moment ago was refused too."""
+        ...
+
+    async def renew(self) -> None:
+        """Renew the stored session now, whatever its age (doctor's check)."""
+        ...
+
+
+class Admission(Protocol):
+    """What decides whether, and how often, a call goes out (`carctl.delivery.guard.Guard`).
+
+    Defined here, implemented in the delivery layer: the client never imports
+    the layer above it.
+    """
+
+    async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run `attempt` once or more, or refuse to."""
+        ...
+
 
 REQUEST_TOTAL_S = 20.0  # connect + send + all reads of one exchange, unless the run says less
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
@@ -64,6 +95,7 @@ class ApiClient:
         clock: Clock | None = None,
         observer: Observer | None = None,
         total_timeout_s: float = REQUEST_TOTAL_S,
+        guard: Admission | None = None,
     ) -> None:
         self.http = http
         self.total_timeout_s = total_timeout_s
@@ -71,8 +103,8 @@ class ApiClient:
         self.request_log = request_log
         self.clock = clock or SystemClock()
         self.observer = observer
-        self.session: SessionManager | None = None
-        self.guard: Guard | None = None  # breaker, budget and retries; None: one attempt
+        self.session: Authorizer | None = None
+        self.guard = guard  # breaker, budget and retries; None: one attempt
 
     # -- the wire ------------------------------------------------------------------
 
@@ -211,6 +243,12 @@ class ApiClient:
             before_send=before_send,
         )
         return await (self.guard.call(once) if self.guard is not None else once())
+
+    async def renew_session(self) -> None:
+        """Prove the stored session can be renewed (doctor); raises what renewing raised."""
+        if self.session is None:
+            raise AuthError("not signed in", hint="run `carctl auth login`")
+        await self.session.renew()
 
     async def _request_once(
         self,

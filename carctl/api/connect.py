@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from carctl.api.client import ApiClient, Observer
+from carctl.api.client import Admission, ApiClient, Observer
 from carctl.api.credentials import (
     ENV_ACCESS,
     ENV_REFRESH,
@@ -139,6 +139,7 @@ async def open_client(
     with_session: bool = True,
     credentials: Credentials | None = None,
     total_timeout_s: float | None = None,
+    guard: Admission | None = None,
 ) -> AsyncIterator[ApiClient]:
     """An API client for this run; its session loads lazily on the first request."""
     from carctl.api.client import REQUEST_TOTAL_S
@@ -153,6 +154,7 @@ async def open_client(
         clock=clock,
         observer=observer,
         total_timeout_s=min(REQUEST_TOTAL_S, total_timeout_s or REQUEST_TOTAL_S),
+        guard=guard,
     )
     try:
         if with_session:

@@ -326,6 +326,11 @@ class SessionManager:
         assert session.access_token is not None
         return session.access_token
 
+    async def renew(self) -> None:
+        loaded = self.load()
+        self.session = loaded
+        await self.refresh(stale=loaded.access_token if loaded else None)
+
     def rejected_fresh_token(self, reply: Reply) -> AuthError:
         """A second 401 right after a refresh: say why, clocks included."""
         said = reply.api_message() or "unauthorized"

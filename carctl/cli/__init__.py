@@ -15,20 +15,8 @@ from typing import Any
 import click
 
 from carctl import __version__
+from carctl.cli.completers import complete_profiles, complete_vehicles
 from carctl.errors import CarctlError, Interrupted, UsageError
-
-
-def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
-    from carctl.cli.complete import profiles
-
-    return profiles(ctx, param, incomplete)
-
-
-def complete_vehicles(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
-    from carctl.cli.complete import vehicles
-
-    return vehicles(ctx, param, incomplete)
-
 
 # name -> (module, attribute, one-line help shown by `carctl --help` without importing it)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {

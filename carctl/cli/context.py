@@ -101,6 +101,7 @@ class AppContext:
         with_session: bool = True,
         credentials: Any = None,
         total_timeout_s: float | None = None,
+        guard: Any = None,
     ) -> AsyncIterator[ApiClient]:
         from carctl.api.connect import open_client
 
@@ -115,6 +116,7 @@ class AppContext:
             with_session=with_session,
             credentials=credentials,
             total_timeout_s=total_timeout_s,
+            guard=guard,
         ) as client:
             yield client
 
@@ -167,8 +169,8 @@ async def vehicle_service(
     from carctl.delivery.health import HealthStore
     from carctl.delivery.queue import Queue
     from carctl.delivery.runner import Delivery
+    from carctl.timefmt import parse_duration
     from carctl.vehicle.cache import VehicleCache
-    from carctl.vehicle.inputs import parse_duration
     from carctl.vehicle.service import VehicleService
 
     endpoint = app.endpoint
@@ -178,10 +180,10 @@ async def vehicle_service(
     queue = Queue(app.paths.state_db)
     tell_news(app, queue)
     try:
-        async with app.api(total_timeout_s=deadline_s) as client:
-            client.guard = Guard(
-                health, clock=app.clock, rng=random.Random(), deadline=app.clock.now() + deadline_s
-            )
+        guard = Guard(
+            health, clock=app.clock, rng=random.Random(), deadline=app.clock.now() + deadline_s
+        )
+        async with app.api(total_timeout_s=deadline_s, guard=guard) as client:
             if app.verbose:
                 state = health.read()
                 app.output.info(
@@ -193,7 +195,8 @@ async def vehicle_service(
                 health=health,
                 request_log=client.request_log,
                 scope=scope,
-                origin=endpoint.api_url,
+                origin=endpoint.origin,
+                api_url=endpoint.api_url,
                 clock=app.clock,
                 ttl_s=parse_duration(str(app.settings.get("queue.ttl")), option="queue.ttl"),
                 use_queue=not app.no_queue,

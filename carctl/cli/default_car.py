@@ -21,14 +21,6 @@ if TYPE_CHECKING:
     from carctl.vehicle.model import Vehicle
 
 
-def quoted(name: str) -> str:
-    return f'"{name}"' if any(c.isspace() for c in name) else name
-
-
-def set_command(name: str) -> str:
-    return f"carctl config set vehicle {quoted(name)}"
-
-
 def current_default(app: AppContext, cars: list[Vehicle]) -> Vehicle | None:
     """The configured car among `cars` (None when none is set or it is not among them)."""
     from carctl.vehicle.service import choose
@@ -51,6 +43,8 @@ def save_default(app: AppContext, car: Vehicle) -> None:
 
 def choose_at_sign_in(app: AppContext, cars: list[Vehicle]) -> tuple[Vehicle | None, str]:
     """The default car after signing in, and one line saying so (or how to choose)."""
+    from carctl.vehicle.service import set_default_command
+
     if not cars:
         return None, ""
     existing = current_default(app, cars)
@@ -62,7 +56,7 @@ def choose_at_sign_in(app: AppContext, cars: list[Vehicle]) -> tuple[Vehicle | N
     if not app.output.interactive:
         return None, (
             f"This account has {len(cars)} cars; choose the default with "
-            f"`{set_command(cars[0].display_name)}` (or pass --vehicle NAME)."
+            f"`{set_default_command(cars[0].display_name)}` (or pass --vehicle NAME)."
         )
     chosen = _ask(cars)
     save_default(app, chosen)

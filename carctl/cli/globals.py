@@ -39,7 +39,7 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 
 
 def _options() -> list[click.Option]:
-    from carctl.cli import complete_profiles, complete_vehicles
+    from carctl.cli.completers import complete_profiles, complete_vehicles
 
     def flag(*decls: str, help: str, count: bool = False) -> click.Option:
         return click.Option(

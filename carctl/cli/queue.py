@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -10,6 +9,7 @@ import click
 from carctl.cli.complete import queue_ids
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import ExitCode, TemporaryError
+from carctl.timefmt import hhmm, hhmmss
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,31 +32,23 @@ def _age(app: AppContext, moment: float) -> str:
     return ago(app.clock.now() - moment)
 
 
-def _hhmm(moment: float | None) -> str:
-    return "–" if moment is None else time.strftime("%H:%M", time.localtime(moment))
-
-
 def _short_error(entry: Entry) -> str:
     """A table cell: "HTTP 500", "breaker open", "by #5" (superseded), "at 06:41:07" (done)."""
     if entry.status in ("delivered", "cancelled", "expired") and entry.finished_at:
-        return f"at {_hhmmss(entry.finished_at)}"  # the status says what; this says when
+        return f"at {hhmmss(entry.finished_at)}"  # the status says what; this says when
     if entry.status == "failed":
         return f"HTTP {entry.last_status}" if entry.last_status else "refused"
     if entry.status == "superseded":
         by = (entry.last_error or "").rsplit("superseded by ", 1)[-1]
         return f"by {by}" if by else "superseded"
     if entry.last_status:  # "500 · 06:02": what the service said, and when
-        return f"{entry.last_status} · {_hhmm(entry.sending_at or entry.created_at)}"
+        return f"{entry.last_status} · {hhmm(entry.sending_at or entry.created_at)}"
     text = (entry.last_error or "").lower()
     if "sends nothing" in text or "asked carctl to wait" in text:
         return "breaker open"
     if text:
         return "no answer" if "connect" in text or "answer" in text else text[:20]
     return ""
-
-
-def _hhmmss(moment: float | None) -> str:
-    return "–" if moment is None else time.strftime("%H:%M:%S", time.localtime(moment))
 
 
 def _short_age(app: AppContext, moment: float) -> str:
@@ -186,7 +178,7 @@ def list_(app: AppContext, all_: bool) -> None:
                     e.vehicle_name,
                     e.status,
                     _short_age(app, e.created_at),
-                    _hhmm(e.expires_at),
+                    hhmm(e.expires_at),
                     str(e.attempts),
                     _short_error(e),
                 )
@@ -194,7 +186,7 @@ def list_(app: AppContext, all_: bool) -> None:
         state = breaker["state"]
         line = f"{app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']:.1f}/10"
         if state != "closed" and breaker.get("open_until"):
-            line += f", next try at {_hhmmss(breaker['open_until'])}"
+            line += f", next try at {hhmmss(breaker['open_until'])}"
         console.print(line, markup=False)
         console.print(f"worker: {'running' if worker else 'not running'}", markup=False)
 
@@ -419,7 +411,7 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
     from carctl.delivery.outcomes import OUTCOMES, outcome
     from carctl.errors import CarctlError, UsageError
     from carctl.text import plural
-    from carctl.vehicle.inputs import parse_duration
+    from carctl.timefmt import parse_duration
 
     if bool(entry_ids) == all_:
         raise UsageError("give entry IDs or --all", hint="`carctl queue` lists the IDs")

@@ -69,7 +69,7 @@ def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | N
         from rich import box
         from rich.table import Table
 
-        from carctl.cli.default_car import set_command
+        from carctl.vehicle.service import set_default_command
 
         table = Table(box=box.SIMPLE if output.color else None, show_edge=False, pad_edge=False)
         table.add_column("Name", overflow="fold")  # a long name wraps; it is never cut
@@ -81,7 +81,7 @@ def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | N
             table.add_row(vehicle.display_name, state, vehicle.vin, vehicle.id, mark)
         console.print(table)
         if default is None and len(vehicles) > 1:
-            example = set_command(vehicles[0].display_name)
+            example = set_default_command(vehicles[0].display_name)
             console.print(f"No default car: name one with --vehicle, or `{example}`.")
 
     return draw

@@ -7,18 +7,14 @@ problem.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from carctl.api.request_log import Exchange
 from carctl.delivery.health import Health
 from carctl.errors import CarctlError, NetworkError, RateLimitedError
+from carctl.timefmt import hhmm
 
 WINDOW_S = 30 * 60.0
-
-
-def _hhmm(moment: float) -> str:
-    return datetime.fromtimestamp(moment).strftime("%H:%M")
 
 
 def diagnose(
@@ -33,7 +29,7 @@ def diagnose(
         failing.append(exchange)
     failing.reverse()
     answered = [e for e in failing if e.status is not None]
-    since = f" since {_hhmm(failing[0].at)}" if failing else ""
+    since = f" since {hhmm(failing[0].at)}" if failing else ""
     txids = ", ".join(e.txid for e in answered[-3:] if e.txid)
     txid_text = f" (txids {txids})" if txids else ""
     if isinstance(error, RateLimitedError):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
@@ -22,6 +21,7 @@ from carctl.delivery.health import HealthStore
 from carctl.delivery.policy import MAX_ATTEMPTS, next_delay
 from carctl.errors import CarctlError, TemporaryError
 from carctl.text import plural
+from carctl.timefmt import hhmmss
 
 T = TypeVar("T")
 
@@ -30,10 +30,6 @@ class BreakerOpenError(TemporaryError):
     """Nothing was sent: the vehicle API has been failing and carctl is giving it air."""
 
     code = "breaker_open"
-
-
-def _clock_time(moment: float) -> str:
-    return datetime.fromtimestamp(moment).strftime("%H:%M:%S")
 
 
 class Guard:
@@ -56,9 +52,9 @@ class Guard:
 
     def refused(self, admission: rules.Admission) -> BreakerOpenError:
         health = self.store.read()
-        since = f" since {_clock_time(health.first_failure_at)}" if health.first_failure_at else ""
+        since = f" since {hhmmss(health.first_failure_at)}" if health.first_failure_at else ""
         last = f" (last: {health.last_failure})" if health.last_failure else ""
-        when = f"; next try after {_clock_time(admission.until)}" if admission.until else ""
+        when = f"; next try after {hhmmss(admission.until)}" if admission.until else ""
         if admission.reason == "retry_after":
             message = f"the vehicle API asked carctl to wait{when}"
         else:

@@ -7,18 +7,14 @@ and `carctl queue wait` in the morning script's log.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from carctl.delivery.queue import Entry
+from carctl.timefmt import hhmm
 
 OUTCOMES = ("delivered", "expired", "failed")
 VERBS = {"delivered": "delivered", "expired": "expired unsent", "failed": "refused by the car"}
 MOST = 3  # named one by one; beyond that, counted
-
-
-def hhmm(moment: float | None) -> str:
-    return "–" if moment is None else time.strftime("%H:%M", time.localtime(moment))
 
 
 def what(entry: Entry, units: str = "metric") -> str:

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from carctl.errors import CarctlError, StateError
 from carctl.processes import Holder, alive, boot_id
+from carctl.timefmt import iso
 from carctl.vehicle.model import Vehicle
 
 log = logging.getLogger("carctl.queue")
@@ -53,7 +54,7 @@ T = TypeVar("T")
 class Entry:
     id: int
     scope: str  # profile@origin: whose credentials deliver it
-    origin: str  # the api_url it is for
+    api_url: str  # where to deliver it: the api_url of the run that queued it
     vehicle_id: str
     vehicle_name: str
     command: str
@@ -85,8 +86,6 @@ class Entry:
         return self.scope.split("@", 1)[0]
 
     def to_json(self) -> dict[str, Any]:
-        from carctl.vehicle.routines import iso
-
         return {
             "id": self.id,
             "vehicle": {"id": self.vehicle_id, "display_name": self.vehicle_name},
@@ -105,7 +104,7 @@ class Entry:
             ),
             "finished_at": iso(self.finished_at),
             "profile": self.profile,
-            "api": self.origin,
+            "api": self.api_url,
         }
 
 
@@ -113,7 +112,7 @@ _COLUMNS = [f.name for f in fields(Entry)]
 _FINISHED_AT = _COLUMNS.index("finished_at")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM queue"  # noqa: S608 - fixed column names
 STATUSES = ("pending", "delivered", "failed", "expired", "cancelled", "superseded")
-_TEXT = ("scope", "origin", "vehicle_id", "vehicle_name", "command", "slot", "idempotency_key")
+_TEXT = ("scope", "api_url", "vehicle_id", "vehicle_name", "command", "slot", "idempotency_key")
 _TIMES = ("created_at", "expires_at", "next_attempt_at")
 
 
@@ -257,7 +256,7 @@ class Queue:
         self,
         *,
         scope: str,
-        origin: str,
+        api_url: str,
         vehicle_id: str,
         vehicle_name: str,
         commands: Iterable[NewCommand],
@@ -287,13 +286,13 @@ class Queue:
             ids = []
             for command in items:
                 cursor = db.execute(
-                    "INSERT INTO queue (scope, origin, vehicle_id, vehicle_name, command, params,"
+                    "INSERT INTO queue (scope, api_url, vehicle_id, vehicle_name, command, params,"
                     " slot, idempotency_key, batch, created_at, expires_at, attempts,"
                     " next_attempt_at, status, last_status, last_txid, last_error)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?, ?)",
                     (
                         scope,
-                        origin,
+                        api_url,
                         vehicle_id,
                         vehicle_name,
                         command.name,

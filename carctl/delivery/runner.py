@@ -32,6 +32,7 @@ from carctl.errors import (
     UsageError,
 )
 from carctl.processes import Holder
+from carctl.timefmt import hhmm
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import Command, VehicleService
 
@@ -57,10 +58,6 @@ def permanent(error: CarctlError) -> bool:
     return isinstance(error, RefusedError) and error.http is None  # the car said no
 
 
-def _hhmm(moment: float) -> str:
-    return datetime.fromtimestamp(moment).strftime("%H:%M")
-
-
 @dataclass
 class Delivery:
     """A direct run's link to the queue."""
@@ -69,7 +66,8 @@ class Delivery:
     health: HealthStore
     request_log: RequestLog | None
     scope: str
-    origin: str
+    origin: str  # the endpoint's origin: what the request log and the breaker are keyed by
+    api_url: str  # the address the queue delivers to
     clock: Clock
     ttl_s: float
     use_queue: bool = True
@@ -128,7 +126,7 @@ class Delivery:
             )
         entries = self.queue.add(
             scope=self.scope,
-            origin=self.origin,
+            api_url=self.api_url,
             vehicle_id=vehicle.id,
             vehicle_name=vehicle.display_name,
             commands=[NewCommand(c.name, c.params, c.slot, c.idempotency_key) for c in commands],
@@ -159,7 +157,7 @@ class Delivery:
             "off": "`carctl queue run` (or `carctl queue worker`) delivers it",
         }[worker]
         error.hint = (
-            f"{what} for {vehicle.display_name}, expires {_hhmm(deadline)}; {delivery}. "
+            f"{what} for {vehicle.display_name}, expires {hhmm(deadline)}; {delivery}. "
             f"`carctl queue` shows it, `carctl queue cancel {ids[0]}` cancels it"
             + (" (and the rest with --all)" if len(ids) > 1 else "")
             + "; --no-queue does not queue"

@@ -212,9 +212,9 @@ class Runner:
         first = batch[0]
         base = load_settings(self.paths.config_file, env=self.env, profile=first.profile)
         settings = dataclasses.replace(
-            base, values={**base.values, "api_url": Value("api_url", first.origin, "queue")}
+            base, values={**base.values, "api_url": Value("api_url", first.api_url, "queue")}
         )
-        health = HealthStore(self.paths.state_db, _origin(first.origin))
+        health = HealthStore(self.paths.state_db, _origin(first.api_url))
         cache = VehicleCache(self.paths.state_db, first.scope)
         guard = Guard(
             health,
@@ -233,8 +233,8 @@ class Runner:
                 insecure=True,  # the run that queued it already passed the http:// check
                 observer=lambda _: self.queue.renew(batch, owner=self.owner, now=self.clock.now()),
                 total_timeout_s=RUN_DEADLINE_S,
+                guard=guard,
             ) as client:
-                client.guard = guard
                 service = VehicleService(
                     client,
                     cache,

@@ -15,7 +15,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from carctl import __version__
 from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Check, Doctor, Finding
 from carctl.errors import AuthError, CarctlError
 from carctl.text import plural
+from carctl.timefmt import hhmm
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 3.0
@@ -55,10 +55,6 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
         future.set_exception(error)
     else:
         future.set_result(value)
-
-
-def _hhmm(moment: float) -> str:
-    return datetime.fromtimestamp(moment).strftime("%H:%M")
 
 
 # -- this computer ----------------------------------------------------------------------
@@ -334,10 +330,7 @@ def _client(doc: Doctor) -> Any:
 
 async def _renew(doc: Doctor) -> None:
     async with _client(doc) as client:
-        assert client.session is not None
-        loaded = client.session.load()
-        client.session.session = loaded
-        await client.session.refresh(stale=loaded.access_token if loaded else None)
+        await client.renew_session()
 
 
 # -- the way to the API -----------------------------------------------------------------
@@ -511,7 +504,7 @@ def failure_story(history: dict[str, Any], *, txids: bool = True) -> str:
     what = (
         "the last request"
         if len(streak) == 1
-        else f"the last {len(streak)} requests since {_hhmm(streak[0].at)}"
+        else f"the last {len(streak)} requests since {hhmm(streak[0].at)}"
     )
     verb = "returned" if statuses[:1].isdigit() else "ended in"
     return f"{what} {verb} {statuses}" + (f" (txids {ids})" if ids else "")
@@ -548,7 +541,7 @@ async def api(doc: Doctor) -> Finding:
     facts.update({"history": history, "breaker": breaker})
     notes = [f"breaker {breaker}"]
     if health.retry_after_until and health.retry_after_until > now:
-        notes.append(f"asked to wait until {_hhmm(health.retry_after_until)}")
+        notes.append(f"asked to wait until {hhmm(health.retry_after_until)}")
     story = failure_story(history)
     if story:
         notes.append(story)

@@ -10,13 +10,12 @@ import re
 from datetime import datetime, timedelta
 
 from carctl.errors import UsageError
+from carctl.timefmt import DAY_S, parse_duration
 
 MIN_TEMP_C = 15.0
 MAX_TEMP_C = 28.0
-MAX_EXPIRY_S = 24 * 3600.0
 
 _TEMPERATURE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*(°?\s*[cCfF])?\s*$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|min|s|sec)", re.IGNORECASE)
 
 
 def f_to_c(fahrenheit: float) -> float:
@@ -63,23 +62,6 @@ def format_temperature(celsius: float | None, units: str = "metric") -> str:
     return f"{celsius:.1f} °C"
 
 
-def parse_duration(text: str, *, option: str = "--expires-in") -> float:
-    """Seconds from `40m`, `1h30m`, `90s`, `1.5h`; at most 24 hours."""
-    compact = text.strip().replace(" ", "")
-    parts = list(_DURATION_PART.finditer(compact))
-    if not compact or not parts or "".join(p.group(0) for p in parts) != compact:
-        raise UsageError(f"{option} {text!r} is not a duration", hint="e.g. 40m, 1h30m or 90s")
-    seconds = 0.0
-    for part in parts:
-        number, unit = float(part.group(1)), part.group(2).lower()
-        seconds += number * {"h": 3600, "m": 60, "min": 60, "s": 1, "sec": 1}[unit]
-    if seconds <= 0:
-        raise UsageError(f"{option} {text!r} must be longer than zero")
-    if seconds > MAX_EXPIRY_S:
-        raise UsageError(f"{option} {text!r} is more than 24 hours", hint="e.g. 40m")
-    return seconds
-
-
 def parse_clock_time(text: str, *, now: float, option: str = "--expires-at") -> float:
     """A local `HH:MM` later today, or an ISO date and time, as an epoch time.
 
@@ -113,7 +95,7 @@ def parse_clock_time(text: str, *, now: float, option: str = "--expires-at") -> 
     when = moment.timestamp()
     if when <= now:
         raise UsageError(f"{option} {text!r} is already past")
-    if when - now > MAX_EXPIRY_S:
+    if when - now > DAY_S:
         raise UsageError(f"{option} {text!r} is more than 24 hours away")
     return when
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from carctl.errors import CarctlError
+from carctl.timefmt import iso
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import Command, VehicleService, Wake
@@ -28,12 +28,6 @@ CLIMATE_FIELDS = (
     "is_climate_on",
     "is_preconditioning",
 )
-
-
-def iso(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass

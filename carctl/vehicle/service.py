@@ -1,9 +1,10 @@
 """Finding the car, asking its state without waking it, waking it, and sending commands.
 
-Commands go through a `Sender`. `DirectSender` sends once; the delivery layer
-(retries, budget, breaker, queue) provides another with the same shape, so
-the routines built on this service do not change when it lands. Every command
-carries an `Idempotency-Key`, kept when the same command is sent again.
+Commands go out through the API client (whose guard retries within the
+budget and breaker); what a run could not send is handed to a `Fallback`
+(the delivery layer's queue), defined here so this layer never imports the
+one above. Every command carries an `Idempotency-Key`, kept when the same
+command is sent again — from the queue too.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from carctl.api.client import ApiClient
 from carctl.clock import Clock
 from carctl.errors import (
+    CarctlError,
     NotFoundError,
     RefusedError,
     UnreachableError,
@@ -25,8 +27,28 @@ from carctl.errors import (
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.model import Vehicle
 
-if TYPE_CHECKING:
-    from carctl.delivery.runner import Delivery
+
+class Fallback(Protocol):
+    """What a run does around its commands beyond sending them (the delivery layer).
+
+    Defined here, implemented above (`carctl.delivery.runner.Delivery`): the
+    vehicle layer never imports the layer that queues.
+    """
+
+    def sent(self, vehicle: Vehicle, command: Command) -> None:
+        """A command was carried out directly: older queued ones in its slot are void."""
+
+    def instead(
+        self,
+        error: CarctlError,
+        vehicle: Vehicle | None,
+        commands: list[Command],
+        *,
+        expires_at: float | None,
+        selector: str | None = None,
+    ) -> None:
+        """A run could not send `commands`: keep them for later (or say why not)."""
+
 
 FIRST_POLL_S = 0.5
 POLL_GROWTH = 1.5
@@ -79,31 +101,20 @@ BeforeSend = Callable[[], None]  # runs right before each request that can execu
 Seen = Callable[[list[Vehicle], bool], None]  # cars a lookup learned; True: the whole account
 
 
-class Sender(Protocol):
-    async def send(
-        self, vehicle: Vehicle, command: Command, before_send: BeforeSend | None = None
-    ) -> Outcome: ...
-
-
-class DirectSender:
-    """Send once; every failure surfaces as its `CarctlError`."""
-
-    def __init__(self, client: ApiClient) -> None:
-        self.client = client
-
-    async def send(
-        self, vehicle: Vehicle, command: Command, before_send: BeforeSend | None = None
-    ) -> Outcome:
-        data = await self.client.request(
-            "POST",
-            f"/api/1/vehicles/{vehicle.id}/command/{command.name}",
-            json_body=command.params or None,
-            idempotency_key=command.idempotency_key,
-            before_send=before_send,
-        )
-        result = data.get("result") if isinstance(data, dict) else None
-        reason = data.get("reason") if isinstance(data, dict) else None
-        return Outcome(result is True, reason if isinstance(reason, str) else "")
+async def _send(
+    client: ApiClient, vehicle: Vehicle, command: Command, before_send: BeforeSend | None
+) -> Outcome:
+    """One command request (the client's guard may retry it); failures are `CarctlError`s."""
+    data = await client.request(
+        "POST",
+        f"/api/1/vehicles/{vehicle.id}/command/{command.name}",
+        json_body=command.params or None,
+        idempotency_key=command.idempotency_key,
+        before_send=before_send,
+    )
+    result = data.get("result") if isinstance(data, dict) else None
+    reason = data.get("reason") if isinstance(data, dict) else None
+    return Outcome(result is True, reason if isinstance(reason, str) else "")
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,7 @@ def choose(vehicles: list[Vehicle], selector: str | None) -> Vehicle:
         raise UsageError(
             f"this account has {len(vehicles)} cars: {names}",
             hint="choose one with --vehicle NAME, or set a default: "
-            f"carctl config set vehicle {_quoted(vehicles[0].display_name)}",
+            f"{set_default_command(vehicles[0].display_name)}",
         )
     wanted = selector.strip().casefold()
     exact = [
@@ -146,8 +157,10 @@ def choose(vehicles: list[Vehicle], selector: str | None) -> Vehicle:
     raise UsageError(f"no car {selector!r} on this account; its cars: {names}")
 
 
-def _quoted(name: str) -> str:
-    return f'"{name}"' if " " in name else name
+def set_default_command(name: str) -> str:
+    """The command that makes `name` the default car, ready to copy (quoted if it has spaces)."""
+    shown = f'"{name}"' if any(c.isspace() for c in name) else name
+    return f"carctl config set vehicle {shown}"
 
 
 class VehicleService:
@@ -158,8 +171,7 @@ class VehicleService:
         *,
         clock: Clock,
         reporter: Reporter | None = None,
-        sender: Sender | None = None,
-        delivery: Delivery | None = None,
+        delivery: Fallback | None = None,
         on_seen: Seen | None = None,
     ) -> None:
         self.delivery = delivery
@@ -168,7 +180,6 @@ class VehicleService:
         self.cache = cache
         self.clock = clock
         self.reporter = reporter or QuietReporter()
-        self.sender = sender or DirectSender(client)
 
     async def vehicles(self) -> list[Vehicle]:
         """The account's cars and their states; never wakes one."""
@@ -281,10 +292,10 @@ class VehicleService:
         if closing and "lat" not in command.params:  # it needs a position near the car: its own
             command = await self._with_position(vehicle, command)
         try:
-            outcome = await self.sender.send(vehicle, command, before_send)
+            outcome = await _send(self.client, vehicle, command, before_send)
         except VehicleUnavailableError:
             await self.wake(await self.current(vehicle), timeout=timeout)
-            outcome = await self.sender.send(vehicle, command, before_send)
+            outcome = await _send(self.client, vehicle, command, before_send)
         if not outcome.result:
             raise RefusedError(
                 f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cli.test_vehicle_cli import M3, car, executed  # noqa: F401 - the `car` fixture
-from tests.conftest import Endpoint, FastClock, invoke
+from tests.conftest import Endpoint, FastClock, Served, invoke, sign_in
 
 OUTAGE = {"status": 500, "path": "/api/1/*"}
 
@@ -438,3 +438,26 @@ def test_the_queue_fits_80_columns_one_line_per_entry(known: Endpoint) -> None:
     assert "txid" not in listing.stdout  # the full diagnosis lives in `queue show`
     shown = invoke("queue", "show", "3")
     assert "HTTP 500" in shown.stdout
+
+
+def test_the_diagnosis_remembers_failures_whatever_the_address_case(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request log is keyed by origin; the diagnosis must read it by origin too."""
+    shouting = served.url.replace("127.0.0.1", "LOCALHOST")
+    monkeypatch.setenv("CARCTL_API_URL", shouting)
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    served.admin("PUT", "/__mock__/faults", json={"rules": [OUTAGE]})
+    result = invoke("--json", "climate", "on")
+    assert result.code == 75, result.output
+    diagnosis = result.json()["data"]["diagnosis"]
+    attempts = sum(
+        r["count"]
+        for r in served.admin("GET", "/__mock__/stats")["requests"]
+        if r["path"].startswith("/api/1/") and r["status"] == 500
+    )
+    assert attempts >= 3
+    assert f"the last {attempts} requests" in diagnosis["evidence"], diagnosis
+    entry = invoke("--json", "queue").json()["data"]["entries"][0]
+    assert entry["api"] == shouting  # the address to deliver to, as the owner gave it

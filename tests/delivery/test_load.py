@@ -58,14 +58,17 @@ async def test_outage_load_and_recovery(
     runner = Runner(paths, env, clock=clock, rng=rng)
 
     async def command(temp: float) -> str:
-        async with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
-            client.guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + 20)
+        guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + 20)
+        async with open_client(
+            settings=settings, paths=paths, env=env, clock=clock, guard=guard
+        ) as client:
             delivery = Delivery(
                 queue=queue,
                 health=health,
                 request_log=client.request_log,
                 scope=scope,
                 origin=served.url,
+                api_url=served.url,
                 clock=clock,
                 ttl_s=30 * 60,
             )

@@ -53,7 +53,7 @@ def queue(tmp_path: Path, mono: Monotonic) -> Queue:
 def add(queue: Queue, *commands: NewCommand, vehicle: str = "v1", now: float = T0) -> list[int]:
     entries = queue.add(
         scope=SCOPE,
-        origin="builtin",
+        api_url="builtin",
         vehicle_id=vehicle,
         vehicle_name=vehicle.upper(),
         commands=commands,
@@ -186,7 +186,7 @@ def test_expiry_survives_a_clock_stepped_back(queue: Queue, mono: Monotonic) -> 
     """Queued while the wall clock was an hour fast; 20 real seconds later the clock is right."""
     entries = queue.add(
         scope=SCOPE,
-        origin="builtin",
+        api_url="builtin",
         vehicle_id="v1",
         vehicle_name="V1",
         commands=[cmd("window_control", "windows", "k", command="vent")],

@@ -175,7 +175,7 @@ def test_a_worker_facing_a_trickled_answer_lets_go_in_time(
         queue = Queue(carctl_home / "state" / "state.db")
         (entry,) = queue.add(
             scope=f"default@{url}",
-            origin=url,
+            api_url=url,
             vehicle_id="1",
             vehicle_name="Model 3",
             commands=[NewCommand("auto_conditioning_start", {}, "climate", "key-1")],
