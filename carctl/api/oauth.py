@@ -40,7 +40,7 @@ TOKEN_PATH = "/oauth2/v3/token"  # noqa: S105 - a URL path, not a secret
 REVOKE_PATH = "/oauth2/v3/revoke"
 REFRESH_AHEAD_S = 300.0
 FRESH_TOKEN_S = 120.0
-SKEW_WARN_S = 300.0
+SKEW_WARN_S = 60.0  # a clock this far off is worth a warning (tokens carry times)
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, as an HTTP header needs
 
 
@@ -340,7 +340,7 @@ class SessionManager:
             skew = clock_skew(reply.headers, now)
             measured = (
                 f"; this computer's clock is {describe_skew(skew)} the API's"
-                if skew is not None and abs(skew) >= 60
+                if skew is not None and abs(skew) >= SKEW_WARN_S
                 else ""
             )
             return AuthError(

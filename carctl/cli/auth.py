@@ -71,7 +71,12 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
     account is owner@example.com, password ventilate-0600.
     """
     from carctl.api.connect import credentials_for, login_command
-    from carctl.api.oauth import describe_skew, login_with_password, login_with_refresh_token
+    from carctl.api.oauth import (
+        SKEW_WARN_S,
+        describe_skew,
+        login_with_password,
+        login_with_refresh_token,
+    )
 
     if password_stdin and with_token:
         raise UsageError("--password-stdin and --with-token cannot be used together")
@@ -133,7 +138,7 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
             "by anyone who can act as your user. `carctl config set auth.require_keyring true` "
             "refuses this."
         )
-    if result.skew is not None and abs(result.skew) >= 300:
+    if result.skew is not None and abs(result.skew) >= SKEW_WARN_S:
         app.output.warn(
             f"this computer's clock is {describe_skew(result.skew)} the vehicle API's; "
             "carctl measures token lifetimes from when it received them, but set the clock "

@@ -346,14 +346,11 @@ def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
 def clock(app: AppContext, advance: str | None, url: str | None) -> None:
     """Show, or move forward, the mock's simulated time."""
     from carctl.builtin import control
-    from carctl.mock.durations import parse_duration
+    from carctl.timefmt import parse_duration
 
     if advance is None:
         data = control(app.paths.state_db, "GET", "/__mock__/clock", url=url)
     else:
-        try:
-            seconds = parse_duration(advance)
-        except ValueError as exc:
-            raise UsageError(f"--advance: {exc}") from None
+        seconds = parse_duration(advance, option="--advance", most=10 * 365 * 86400.0)
         data = control(app.paths.state_db, "POST", "/__mock__/clock", {"advance": seconds}, url=url)
     app.output.result(app.command, data, human=f"mock time: {data['now']}")

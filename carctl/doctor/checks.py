@@ -337,7 +337,7 @@ async def _renew(doc: Doctor) -> None:
 
 
 async def network(doc: Doctor) -> Finding:
-    from carctl.api.oauth import clock_skew, describe_skew
+    from carctl.api.oauth import SKEW_WARN_S, clock_skew, describe_skew
 
     assert doc.endpoint is not None
     if doc.endpoint.origin == "builtin":
@@ -423,7 +423,7 @@ async def network(doc: Doctor) -> Finding:
     skew = clock_skew(response.headers, doc.clock.now())
     if skew is not None:
         facts["skew"] = skew
-        if abs(skew) >= 60:
+        if abs(skew) >= SKEW_WARN_S:
             steps.append(f"this computer's clock is {describe_skew(skew)} the server's")
             return Finding(WARN, "; ".join(steps), "set the clock: timedatectl set-ntp true", facts)
     if response.status_code >= 500:

@@ -13,6 +13,7 @@ from tests.conftest import (
     OWNER,
     PASSWORD,
     Endpoint,
+    FastClock,
     Served,
     invoke,
     login,
@@ -396,3 +397,14 @@ def test_an_environment_token_that_is_not_one(served: Served, value: str) -> Non
     assert result.code == 77
     assert "CARCTL_TOKEN does not hold a token" in result.stderr
     assert served.admin("GET", "/__mock__/stats")["requests"] == []
+
+
+def test_sign_in_warns_of_a_clock_as_far_off_as_doctor_does(
+    served: Served, monkeypatch: pytest.MonkeyPatch, fast_clock: type[FastClock]
+) -> None:
+    """One threshold for a clock that is off: sign-in and doctor agree (two minutes is off)."""
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    fast_clock.offset = 120.0  # this computer's clock, two minutes ahead of the mock's
+    login = invoke("auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD + "\n")
+    assert login.code == 0, login.output
+    assert "this computer's clock is 2 min ahead of the vehicle API's" in login.stderr, login.stderr

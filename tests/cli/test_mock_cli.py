@@ -197,7 +197,15 @@ def test_builtin_show_reset_clock_and_stats(carctl_home: Path) -> None:
     stats = json.loads(run_carctl("--json", "mock", "stats").stdout)
     assert set(stats["data"]) == {"requests", "commands", "executions", "concurrency"}
     bad = run_carctl("mock", "clock", "--advance", "soon")
-    assert bad.returncode == 2 and "--advance: expected a duration" in bad.stderr
+    assert bad.returncode == 2 and "--advance 'soon' is not a duration" in bad.stderr
+    # one grammar for durations: what --expires-in refuses, --advance refuses too
+    bare = run_carctl("mock", "clock", "--advance", "90")
+    expires = run_carctl("climate", "on", "--expires-in", "90")
+    assert bare.returncode == expires.returncode == 2, (bare.stderr, expires.stderr)
+    assert "'90' is not a duration" in bare.stderr and "'90' is not a duration" in expires.stderr
+    assert "hint: e.g. 40m, 1h30m or 90s" in bare.stderr
+    days = run_carctl("--json", "mock", "clock", "--advance", "2d")
+    assert days.returncode == 0, days.stderr
 
 
 def test_control_commands_reach_a_served_mock() -> None:
