@@ -1,7 +1,7 @@
 """Cross-process locks on files, for work that must happen once at a time.
 
 A token refresh must be single-flight across every carctl process of the user
-(a rotated refresh token used twice ends the session), and later the queue
+(a rotated refresh token used twice ends the session), and the looping queue
 worker must be single. `flock` is released by the kernel when a process dies,
 so a crash never leaves a stale lock behind.
 """
@@ -55,12 +55,27 @@ def _release(fd: int) -> None:
 
 
 @contextlib.contextmanager
-def held(path: Path, *, timeout: float = 30.0) -> Iterator[None]:
-    fd = _acquire(path, timeout)
+def unless_held(path: Path) -> Iterator[int | None]:
+    """Take the lock only if nobody holds it: its file descriptor, or None when taken.
+
+    For "one at a time, and the second one leaves" (the looping queue worker).
+    """
+    private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        yield
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield None
+                return
+        try:
+            yield fd
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        _release(fd)
+        os.close(fd)
 
 
 @contextlib.asynccontextmanager

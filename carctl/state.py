@@ -227,10 +227,10 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        _migrate(db)
+        _migrate(db, path)
         (version,) = db.execute("PRAGMA schema_version").fetchone()
         if _SCHEMA_CHECKED.get(path) != version:  # checked again only when the schema changed
-            restored = restore_schema(db)
+            restored = restore_schema(db, path)
             if restored:
                 log.warning("%s was changed outside carctl; restored %s", path, ", ".join(restored))
             (_SCHEMA_CHECKED[path],) = db.execute("PRAGMA schema_version").fetchone()
@@ -239,6 +239,9 @@ def connect(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         db.close()
         raise StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
+    except StateError:
+        db.close()
+        raise
     return db
 
 
@@ -272,7 +275,7 @@ def schema_damage(db: sqlite3.Connection) -> list[str]:
     return missing
 
 
-def restore_schema(db: sqlite3.Connection) -> list[str]:
+def restore_schema(db: sqlite3.Connection, path: Path) -> list[str]:
     """Put back tables and columns removed from the file by hand; rows are kept.
 
     A restored column is empty (NULL): rows that need it become unreadable
@@ -282,8 +285,8 @@ def restore_schema(db: sqlite3.Connection) -> list[str]:
     if not damage:
         return []
     schema = reference_schema()
-    db.execute("BEGIN IMMEDIATE")
-    try:
+
+    def work(db: sqlite3.Connection) -> None:
         for item in damage:
             table, _, column = item.partition(".")
             if not column:
@@ -291,10 +294,8 @@ def restore_schema(db: sqlite3.Connection) -> list[str]:
             else:
                 kind = schema[table][1][column]
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+
+    immediate(db, path, work)
     return damage
 
 
@@ -325,17 +326,15 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _migrate(db: sqlite3.Connection) -> None:
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
     (version,) = db.execute("PRAGMA user_version").fetchone()
     if version >= len(MIGRATIONS):
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
+
+    def work(db: sqlite3.Connection) -> None:
         (version,) = db.execute("PRAGMA user_version").fetchone()  # another process may have won
         for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
             migration(db)
             db.execute(f"PRAGMA user_version = {number}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+
+    immediate(db, path, work)

@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from carctl.api import DEADLINE_S
 from carctl.api.bodies import (
     ACCEPT_ENCODING,
     MAX_BODY_BYTES,
@@ -78,7 +79,7 @@ class Admission(Protocol):
         ...
 
 
-REQUEST_TOTAL_S = 20.0  # connect + send + all reads of one exchange, unless the run says less
+REQUEST_TOTAL_S = DEADLINE_S  # connect + send + all reads of one exchange, unless the run says less
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
 USER_AGENT = "carctl"
 

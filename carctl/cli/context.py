@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
+from carctl.api import DEADLINE_S
 from carctl.output import Output
 from carctl.paths import Paths, resolve_paths
 
@@ -159,7 +160,7 @@ last_app: AppContext | None = None
 
 @contextlib.asynccontextmanager
 async def vehicle_service(
-    app: AppContext, *, deadline_s: float = 20.0
+    app: AppContext, *, deadline_s: float = DEADLINE_S
 ) -> AsyncIterator[VehicleService]:
     """One run of a car command: client, breaker and retries, queue, cache, spinner."""
     import random

@@ -129,6 +129,13 @@ def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
             mark = Text(MARKS[status], style=COLOURS[status])
             table.add_row(mark, Text(check["title"], style="bold"), detail)
         console.print(table)
+    else:  # pipes and support e-mails: one line per check, its remedy under it
+        for check in report["checks"]:
+            console.print(
+                f"{PLAIN[check['status']]:<5} {check['title']}: {check['detail']}", markup=False
+            )
+            if check["remediation"] and check["status"] in ("warn", "fail"):
+                console.print(f"      → {check['remediation']}", markup=False)
     counts = report["summary"]
     console.print(
         f"{counts['pass']} passed, {counts['warn']} warning{'s' if counts['warn'] != 1 else ''}, "

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from carctl.api import DEADLINE_S
 from carctl.cli.context import AppContext, pass_app, vehicle_service
 
 T = TypeVar("T")
@@ -26,7 +27,7 @@ def run_options(f: F, *, queues: bool = True) -> F:
     return click.option(
         "--timeout",
         type=click.FloatRange(1, 600),
-        default=20.0,
+        default=DEADLINE_S,
         show_default=True,
         metavar="SECONDS",
         help="Stop retrying a failing API after this long"
@@ -48,7 +49,9 @@ def expiry_options(f: F) -> F:
     )(f)
 
 
-def _run(app: AppContext, work: Callable[[Any], Awaitable[T]], *, deadline_s: float = 20.0) -> T:
+def _run(
+    app: AppContext, work: Callable[[Any], Awaitable[T]], *, deadline_s: float = DEADLINE_S
+) -> T:
     async def go() -> T:
         async with vehicle_service(app, deadline_s=deadline_s) as service:
             return await work(service)

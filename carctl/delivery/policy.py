@@ -22,7 +22,6 @@ BASE_S = 0.5
 CAP_S = 4.0
 QUEUE_BASE_S = 2.0
 QUEUE_CAP_S = 60.0
-DEFAULT_DEADLINE_S = 20.0
 
 
 def retryable(error: CarctlError) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from carctl.api import DEADLINE_S
 from carctl.api.connect import open_client
 from carctl.clock import Clock
 from carctl.delivery.guard import Guard
@@ -44,7 +45,7 @@ from carctl.vehicle.service import VehicleService
 log = logging.getLogger("carctl.worker")
 MIN_SLEEP_S = 0.2
 MAX_SLEEP_S = 30.0
-RUN_DEADLINE_S = 20.0
+RUN_DEADLINE_S = DEADLINE_S  # each delivery attempt, as a direct run
 
 
 def lock_path(paths: Paths) -> Path:
@@ -54,32 +55,18 @@ def lock_path(paths: Paths) -> Path:
 @contextlib.contextmanager
 def single(paths: Paths) -> Iterator[bool]:
     """Hold the worker lock if nobody else does; yields whether we got it."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no flock, the worker is not single
-        yield True
-        return
-    path = lock_path(paths)
-    try:
-        private_dir(path.parent)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except (OSError, StateError):  # a read-only home: no worker can be running there
-        yield True
-        return
-    try:
+    from carctl.locks import unless_held
+
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        try:
+            fd = stack.enter_context(unless_held(lock_path(paths)))
+        except (OSError, StateError):  # a read-only home: no worker can be running there
             yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+            return
+        if fd is not None:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())  # who holds it, for a person looking
+        yield fd is not None
 
 
 def running(paths: Paths) -> bool:

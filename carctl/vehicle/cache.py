@@ -8,7 +8,6 @@ asked of `/vehicles/{id}`, which does not wake the car.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sqlite3
@@ -64,8 +63,9 @@ class VehicleCache:
         db = self._connection()
         if db is None:
             return
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        from carctl.state import immediate
+
+        def work(db: sqlite3.Connection) -> None:
             keep = [v.id for v in vehicles]
             marks = ",".join("?" * len(keep)) or "''"
             db.execute(
@@ -74,9 +74,10 @@ class VehicleCache:
             )
             for vehicle in vehicles:
                 self._upsert(db, vehicle, now)
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(db)
+
+        try:
+            immediate(db, self.db_path, work)
+        except (StateError, sqlite3.Error) as exc:  # a cache: its failure only costs a lookup
             log.warning("vehicle cache write failed: %s", exc)
 
     def seen(self, vehicle: Vehicle, now: float, snapshot: dict[str, Any] | None = None) -> None:
@@ -128,8 +129,3 @@ class VehicleCache:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-def _rollback(db: sqlite3.Connection) -> None:
-    with contextlib.suppress(sqlite3.Error):
-        db.execute("ROLLBACK")

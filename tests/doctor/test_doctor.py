@@ -344,3 +344,20 @@ def test_network_checks_go_through_the_proxy_the_client_uses(
     assert code == 0, report
     assert statuses(report)["network"] == "pass", report
     assert "proxy" not in next(c for c in report["checks"] if c["id"] == "network")["detail"]
+
+
+def test_on_a_pipe_each_check_is_one_line_with_its_remedy_under_it(car: Endpoint) -> None:  # noqa: F811
+    car.faults({"status": 500, "path": "/api/1/*"})
+    result = run_carctl("doctor")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok    carctl and Python: carctl "), lines
+    assert any(
+        line.startswith("FAIL  vehicle API: listing the cars failed: HTTP 500") for line in lines
+    )
+    failed = next(i for i, line in enumerate(lines) if line.startswith("FAIL  vehicle API"))
+    assert lines[failed + 1].startswith("      → the fault is the service's"), lines
+    assert any(
+        line.startswith("skip  the car: skipped: needs a working vehicle API") for line in lines
+    )
+    assert lines[-1].startswith("Verdict: service — The vehicle service is failing")
+    assert "\x1b[" not in result.stdout
