@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 log = logging.getLogger("carctl.notify")
-MODES = ("auto", "always", "never")
 TIMEOUT_S = 5.0
 
 Run = Callable[..., Any]

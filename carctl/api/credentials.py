@@ -296,14 +296,6 @@ class Credentials:
     require_keyring: bool = False
     warn: Warn = field(default=lambda _message: None)
 
-    @property
-    def env_access_token(self) -> str | None:
-        return self.env.get(ENV_ACCESS) or None
-
-    @property
-    def env_refresh_token(self) -> str | None:
-        return self.env.get(ENV_REFRESH) or None
-
     def stores(self) -> list[Store]:
         if self.primary is self.fallback_file:
             return [self.primary]

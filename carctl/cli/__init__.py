@@ -20,15 +20,19 @@ from carctl.errors import CarctlError, Interrupted, UsageError
 
 # name -> (module, attribute, one-line help shown by `carctl --help` without importing it)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "api": ("carctl.cli.api", "api", "Send one request to the vehicle API (support, scripts)."),
+    "api": ("carctl.cli.api", "api", "Send one request to the vehicle API and print its response."),
     "auth": ("carctl.cli.auth", "auth", "Sign in, see where the session lives, sign out."),
-    "climate": ("carctl.cli.vehicle", "climate", "Climate on or off, or set the temperature."),
+    "climate": (
+        "carctl.cli.vehicle",
+        "climate",
+        "Turn the climate on or off, or set the temperature.",
+    ),
     "doctor": (
         "carctl.cli.doctor",
         "doctor",
-        "Find out what is wrong: setup, network, service, car.",
+        "Find out what is wrong: setup, network, service or car.",
     ),
-    "demo": ("carctl.cli.demo", "demo", "The 06:00 story, end to end, on the built-in API."),
+    "demo": ("carctl.cli.demo", "demo", "The morning of 20 November 2021, end to end, built in."),
     "precondition": (
         "carctl.cli.vehicle",
         "precondition",
@@ -37,13 +41,21 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "queue": (
         "carctl.cli.queue",
         "queue",
-        "Commands waiting for the API: list, retry, cancel, run.",
+        "What waits to be delivered: list, retry, cancel, run, wait.",
     ),
     "status": ("carctl.cli.vehicle", "status", "What the car reports, without waking it."),
-    "vehicles": ("carctl.cli.vehicle", "vehicles", "List the cars on the account."),
+    "vehicles": (
+        "carctl.cli.vehicle",
+        "vehicles",
+        "List the cars on the account (never wakes one).",
+    ),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
     "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),
-    "completion": ("carctl.cli.completion", "completion", "Print the shell completion script."),
+    "completion": (
+        "carctl.cli.completion",
+        "completion",
+        "Print the shell completion script (bash, zsh or fish).",
+    ),
     "config": ("carctl.cli.config", "config", "Show and change settings (config.toml)."),
     "mock": ("carctl.cli.mock", "mock", "Run and control the mock vehicle API."),
 }

@@ -44,7 +44,9 @@ def _fields(pairs: tuple[str, ...]) -> dict[str, Any]:
 )
 @pass_app
 def api(app: AppContext, path: str, method: str | None, fields: tuple[str, ...]) -> None:
-    """Send one request to the vehicle API and print its `response`.
+    """Send one request to the vehicle API and print its response.
+
+    For support and scripts: the `response` member of the answer, signed in.
 
     PATH is an Owner API path such as /api/1/vehicles. Example:
     carctl api -X POST /api/1/vehicles/1492931337131/command/set_temps

@@ -22,7 +22,7 @@ def script(shell: str) -> str:
 @click.command()
 @click.argument("shell", type=click.Choice(SHELLS))
 def completion(shell: str) -> None:
-    """Print the completion script for SHELL (bash, zsh or fish).
+    """Print the shell completion script (bash, zsh or fish).
 
     \b
     bash:  carctl completion bash > ~/.local/share/bash-completion/completions/carctl

@@ -149,10 +149,6 @@ def command_name(ctx: click.Context) -> str:
     return " ".join(reversed(parts))
 
 
-def current_command() -> str:
-    return command_name(click.get_current_context())
-
-
 # The context of the command being run, so that errors raised from it are
 # rendered with its output settings and command name.
 last_app: AppContext | None = None

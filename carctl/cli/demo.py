@@ -17,7 +17,9 @@ from carctl.cli.context import AppContext, pass_app
 )
 @pass_app
 def demo(app: AppContext, keep: bool) -> None:
-    """The morning of 20 November 2021, end to end, against the built-in vehicle API.
+    """The morning of 20 November 2021, end to end, built in.
+
+    It runs against the built-in vehicle API.
 
     Signs in with the demo account, finds the sleeping Model 3, wakes it, turns
     the climate on, vents the windows and shows the status. It runs in a

@@ -33,7 +33,10 @@ COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 def doctor(
     app: AppContext, only: tuple[str, ...], offline: bool, list_: bool, bundle: Path | None
 ) -> None:
-    """Check setup, network, the vehicle service and the car; say which one is at fault.
+    """Find out what is wrong: setup, network, service or car.
+
+    Checks setup, network, the vehicle service and the car, and says which one
+    is at fault.
 
     Exits 0 when no check failed, 1 otherwise. Never wakes the car and never
     sends it a command.

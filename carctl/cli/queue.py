@@ -109,7 +109,9 @@ def _breaker(app: AppContext) -> dict[str, Any]:
 @click.option("--all", "all_", is_flag=True, help="With no subcommand: list finished ones too.")
 @click.pass_context
 def queue(ctx: click.Context, all_: bool) -> None:
-    """What waits to be delivered: list, show, retry, cancel, run, worker.
+    """What waits to be delivered: list, retry, cancel, run, wait.
+
+    Also `show` (one entry in full) and `worker` (deliver until stopped).
 
     Commands that could not be sent because the vehicle API was failing wait
     here until they are delivered, or until they expire.

@@ -101,7 +101,9 @@ def vehicles(app: AppContext) -> None:
 @read_options
 @pass_app
 def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: float) -> None:
-    """What the car reports: state, temperatures, climate, windows, battery.
+    """What the car reports, without waking it.
+
+    State, temperatures, climate, windows and battery.
 
     Without --wake, a sleeping car stays asleep and carctl shows what it
     reported last.
@@ -128,7 +130,9 @@ def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: floa
 @read_options
 @pass_app
 def wake(app: AppContext, timeout: float, wake_timeout: float) -> None:
-    """Wake the car and wait until it is online (a spinner shows the time).
+    """Wake the car and wait until it is online.
+
+    On a terminal a spinner shows the time it takes.
 
     --wake-timeout is how long to wait for the car, as for every command that
     wakes it; --timeout bounds the retries when the API itself fails.
@@ -166,7 +170,9 @@ def _report(app: AppContext, result: Any) -> None:
 
 @click.group()
 def climate() -> None:
-    """Turn the climate on or off, or set the temperature (15–28 °C, or e.g. 70F)."""
+    """Turn the climate on or off, or set the temperature.
+
+    Temperatures are 15–28 °C, or in °F such as 70F."""
 
 
 @climate.command("on")
@@ -277,7 +283,9 @@ def vent(
     expires_in: str | None,
     expires_at: str | None,
 ) -> None:
-    """Vent the windows a little, or close them with --close."""
+    """Vent the windows, or close them with --close.
+
+    Venting opens them a little; closing needs the car's position."""
     from carctl.vehicle import routines
 
     deadline = _expiry(app, expires_in, expires_at)
@@ -306,7 +314,9 @@ def precondition(
     expires_in: str | None,
     expires_at: str | None,
 ) -> None:
-    """The morning routine: wake, set the temperature, climate on, vent — step by step.
+    """The morning routine: wake, temperature, climate on, vent.
+
+    Step by step, each confirmed or reported.
 
     If the vehicle API fails part-way, the remaining steps are queued together
     and delivered when it recovers, unless --expires-in/--expires-at has passed.

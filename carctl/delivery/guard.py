@@ -48,7 +48,6 @@ class Guard:
         self.rng = rng
         self.deadline = deadline
         self.attempts = 0  # requests sent in this run
-        self.retries = 0
 
     def refused(self, admission: rules.Admission) -> BreakerOpenError:
         health = self.store.read()
@@ -113,7 +112,6 @@ class Guard:
                     raise
                 await self.clock.sleep(delay)
                 retry += 1
-                self.retries += 1
                 again = self.store.transact(partial(rules.admit, now=self.clock.now()))
                 if not again.send:  # another process opened the breaker meanwhile
                     raise

@@ -24,11 +24,6 @@ QUEUE_BASE_S = 2.0
 QUEUE_CAP_S = 60.0
 
 
-def retryable(error: CarctlError) -> bool:
-    """5xx, 429, connection failures and timeouts; never a 4xx or a refusal."""
-    return error.retryable
-
-
 def backoff(retry: int, rng: random.Random, *, base: float = BASE_S, cap: float = CAP_S) -> float:
     """Seconds before retry number `retry` (0 for the first retry)."""
     return rng.uniform(0.0, min(cap, base * 2**retry))

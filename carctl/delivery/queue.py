@@ -670,16 +670,6 @@ class Queue:
             (now,),
         )
 
-    def finished_between(self, since: float, until: float) -> list[Entry]:
-        """Entries that reached an outcome in (since, until]: what a pass or a wait reports."""
-        return _readable(
-            self._read(
-                f"{_SELECT} WHERE status IN ('delivered', 'expired', 'failed')"
-                " AND finished_at > ? AND finished_at <= ? ORDER BY finished_at, id",
-                (since, until),
-            )
-        )
-
     def expire_now(self, now: float) -> None:
         self._transaction(lambda db: self._expire(db, now))
 

@@ -131,9 +131,6 @@ class _Reader:
         got = repr(self.table[key]) if key in self.table else "nothing"
         return SeedError(f"{self.source}{at}: {self.where}{key}: expected {expected}, got {got}")
 
-    def has(self, key: str) -> bool:
-        return key in self.table
-
     def text_value(self, key: str, default: str | None = None) -> str:
         value = self.table.get(key, default)
         if not isinstance(value, str) or (default is None and not value):

@@ -16,7 +16,7 @@ from typing import Any
 from carctl.mock.accounts import Account, TokenBook, password_digest
 from carctl.mock.car import SimVehicle
 from carctl.mock.faults import FaultPlan, FaultRule
-from carctl.mock.seed import Seed, Settings, load_seed
+from carctl.mock.seed import Seed, Settings
 
 KEEP_COMMANDS = 1000
 KEEP_IDEMPOTENCY = 2000
@@ -186,7 +186,3 @@ class World:
 
     def rate_remaining(self, vehicle_id: str, kind: str, limit: int) -> int:
         return max(0, limit - len(self.rate_log.get(f"{vehicle_id}:{kind}", [])))
-
-
-def default_world(now: float) -> World:
-    return World.from_seed(load_seed(), now=now)

@@ -132,3 +132,16 @@ def test_mistakes_answer_in_carctls_voice() -> None:
     as_json = invoke("--json", "vnet")
     assert as_json.code == 2
     assert as_json.json()["error"]["hint"].startswith("did you mean `carctl vent`?")
+
+
+def test_the_command_list_says_what_each_command_says_of_itself() -> None:
+    """`carctl --help` lists commands without importing them: its words must not drift."""
+    import importlib
+
+    from carctl.cli import LAZY_COMMANDS
+
+    for name, (module, attribute, short) in LAZY_COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        first = (command.help or "").strip().split("\n\n")[0].replace("\n", " ")
+        assert first == short, (name, short, first)
+        assert len(f"  {name:<14}{short}") <= 80, name
