@@ -14,18 +14,6 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-DOCTOR_CHECKS = (
-    "versions",
-    "config",
-    "state",
-    "credentials",
-    "session",
-    "network",
-    "api",
-    "vehicle",
-    "queue",
-)
-
 
 def _paths(ctx: click.Context) -> Any:
     from carctl.paths import resolve_paths
@@ -117,4 +105,6 @@ def queue_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> li
 def doctor_checks(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    return [CompletionItem(name) for name in DOCTOR_CHECKS if name.startswith(incomplete)]
+    from carctl.doctor.checks import REGISTRY
+
+    return [CompletionItem(name) for name in REGISTRY.ids() if name.startswith(incomplete)]

@@ -41,18 +41,19 @@ def doctor(
     Exits 0 when no check failed, 1 otherwise. Never wakes the car and never
     sends it a command.
     """
-    from carctl.doctor.checks import BY_ID, CHECKS
+    from carctl.doctor.checks import REGISTRY
 
     if list_:
-        rows = [{"id": c.id, "title": c.title, "network": c.network} for c in CHECKS]
+        rows = [{"id": c.id, "title": c.title, "network": c.network} for c in REGISTRY]
         app.output.result(
-            app.command, rows, human="\n".join(f"{c.id:<12} {c.title}" for c in CHECKS)
+            app.command, rows, human="\n".join(f"{c.id:<12} {c.title}" for c in REGISTRY)
         )
         return
-    unknown = [name for name in only if name not in BY_ID]
+    unknown = [name for name in only if name not in REGISTRY.ids()]
     if unknown:
         raise UsageError(
-            f"no check named {unknown[0]!r}", hint=f"checks: {', '.join(BY_ID)} (see --list)"
+            f"no check named {unknown[0]!r}",
+            hint=f"checks: {', '.join(REGISTRY.ids())} (see --list)",
         )
     report, doc = app.run(_diagnose(app, list(only) or None, offline))
     failed = any(check["status"] == "fail" for check in report["checks"])

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from carctl import __version__
-from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Check, Doctor, Finding
+from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Doctor, Finding, Registry
 from carctl.errors import AuthError, CarctlError
 from carctl.text import plural
 from carctl.timefmt import hhmm
@@ -60,6 +60,10 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
 # -- this computer ----------------------------------------------------------------------
 
 
+REGISTRY = Registry()
+
+
+@REGISTRY.check("versions", "carctl and Python", order=10)
 async def versions(doc: Doctor) -> Finding:
     detail = (
         f"carctl {__version__}, Python {platform.python_version()}, "
@@ -68,6 +72,7 @@ async def versions(doc: Doctor) -> Finding:
     return Finding(PASS, detail, facts={"carctl": __version__, "python": platform.python_version()})
 
 
+@REGISTRY.check("config", "config and directories", order=20)
 async def config(doc: Doctor) -> Finding:
     from carctl.api.connect import endpoint_for
     from carctl.settings import load_settings
@@ -149,6 +154,7 @@ def _loose_modes(doc: Doctor) -> list[tuple[Path, str]]:
     return found
 
 
+@REGISTRY.check("state", "state database", order=30, needs=("config",))
 async def state(doc: Doctor) -> Finding:
     """The state file is consistent, and carctl can read every row it will need."""
     path = doc.paths.state_db
@@ -216,6 +222,7 @@ def _inspect_state(path: Path) -> tuple[str, list[str]]:
     return str(verdict), problems
 
 
+@REGISTRY.check("credentials", "credential store", order=40, needs=("config",), timeout_s=15)
 async def credentials(doc: Doctor) -> Finding:
     from carctl.api.connect import credentials_for
     from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
@@ -265,6 +272,7 @@ async def credentials(doc: Doctor) -> Finding:
     )
 
 
+@REGISTRY.check("session", "session", order=60, needs=("credentials",), timeout_s=20)
 async def session(doc: Doctor) -> Finding:
     from carctl.api.connect import login_command
     from carctl.api.credentials import ENV_ACCESS
@@ -336,6 +344,9 @@ async def _renew(doc: Doctor) -> None:
 # -- the way to the API -----------------------------------------------------------------
 
 
+@REGISTRY.check(
+    "network", "network to the API", order=50, needs=("config",), network=True, timeout_s=15
+)
 async def network(doc: Doctor) -> Finding:
     from carctl.api.oauth import SKEW_WARN_S, clock_skew, describe_skew
 
@@ -510,6 +521,9 @@ def failure_story(history: dict[str, Any], *, txids: bool = True) -> str:
     return f"{what} {verb} {statuses}" + (f" (txids {ids})" if ids else "")
 
 
+@REGISTRY.check(
+    "api", "vehicle API", order=70, needs=("session", "network"), network=True, timeout_s=20
+)
 async def api(doc: Doctor) -> Finding:
     from carctl.delivery.health import HealthStore
     from carctl.vehicle.model import Vehicle
@@ -574,6 +588,7 @@ async def api(doc: Doctor) -> Finding:
     return Finding(PASS, detail, facts=facts)
 
 
+@REGISTRY.check("vehicle", "the car", order=80, needs=("api",), network=True)
 async def vehicle(doc: Doctor) -> Finding:
     """The chosen car — or, with several and none chosen, every car — without waking one."""
     from carctl.vehicle.service import choose
@@ -617,6 +632,7 @@ async def vehicle(doc: Doctor) -> Finding:
     return Finding(PASS, "; ".join(states) + note, facts=facts)
 
 
+@REGISTRY.check("queue", "queue and worker", order=90, needs=("config",))
 async def queue(doc: Doctor) -> Finding:
     from carctl.delivery.queue import Queue
     from carctl.delivery.worker import running
@@ -658,17 +674,3 @@ async def queue(doc: Doctor) -> Finding:
             WARN, detail, "run `carctl queue run` (or `carctl queue worker`) to deliver", facts
         )
     return Finding(PASS, detail, facts=facts)
-
-
-CHECKS: list[Check] = [
-    Check("versions", "carctl and Python", versions),
-    Check("config", "config and directories", config),
-    Check("state", "state database", state, needs=("config",)),
-    Check("credentials", "credential store", credentials, needs=("config",), timeout_s=15),
-    Check("network", "network to the API", network, needs=("config",), network=True, timeout_s=15),
-    Check("session", "session", session, needs=("credentials",), timeout_s=20),
-    Check("api", "vehicle API", api, needs=("session", "network"), network=True, timeout_s=20),
-    Check("vehicle", "the car", vehicle, needs=("api",), network=True),
-    Check("queue", "queue and worker", queue, needs=("config",)),
-]
-BY_ID = {check.id: check for check in CHECKS}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -78,6 +78,53 @@ class Check:
     id: str
     title: str
     run: Run
+    order: int = 0  # where it runs and is listed
     needs: tuple[str, ...] = ()  # checks that must have passed (or warned) first
     network: bool = False  # skipped with --offline
     timeout_s: float = 10.0
+
+
+class Registry:
+    """Every doctor check, in order: the one list that running, --list and completion read.
+
+    A check is added with the `check` decorator where it is written; a new
+    check touches no other file.
+    """
+
+    def __init__(self, checks: list[Check] | None = None) -> None:
+        self._checks = sorted(checks or [], key=lambda c: c.order)
+
+    def check(
+        self,
+        id: str,
+        title: str,
+        *,
+        order: int,
+        needs: tuple[str, ...] = (),
+        network: bool = False,
+        timeout_s: float = 10.0,
+    ) -> Callable[[Run], Run]:
+        def add(run: Run) -> Run:
+            unknown = [need for need in needs if need not in self.ids()]
+            if unknown or id in self.ids():
+                raise ValueError(f"doctor check {id!r}: unknown needs {unknown} or a second {id!r}")
+            self._checks = sorted(
+                [*self._checks, Check(id, title, run, order, needs, network, timeout_s)],
+                key=lambda c: c.order,
+            )
+            return run
+
+        return add
+
+    def __iter__(self) -> Iterator[Check]:
+        return iter(list(self._checks))
+
+    def ids(self) -> list[str]:
+        return [c.id for c in self._checks]
+
+    def get(self, check_id: str) -> Check:
+        return next(c for c in self._checks if c.id == check_id)
+
+    def with_run(self, check_id: str, run: Run) -> Registry:
+        """A copy with one check's work replaced (tests: a check that crashes)."""
+        return Registry([replace(c, run=run) if c.id == check_id else c for c in self._checks])

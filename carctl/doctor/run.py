@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from carctl.doctor.checks import CHECKS
+from carctl.doctor import checks
 from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Check, Doctor, Result
 from carctl.errors import CarctlError
 
@@ -21,10 +21,10 @@ log = logging.getLogger("carctl.doctor")
 
 
 async def run_checks(doc: Doctor, only: list[str] | None = None) -> list[Result]:
-    chosen = [c for c in CHECKS if only is None or c.id in only]
-    wanted = {c.id for c in chosen}
+    registry = checks.REGISTRY
+    wanted = {c.id for c in registry if only is None or c.id in only}
     results = []
-    for check in CHECKS:
+    for check in registry:
         if check.id not in wanted and not _needed(check.id, wanted):
             continue
         result = await _run_one(doc, check)
@@ -36,13 +36,11 @@ async def run_checks(doc: Doctor, only: list[str] | None = None) -> list[Result]
 
 def _needed(check_id: str, wanted: set[str]) -> bool:
     """A check runs quietly when a chosen one depends on it (config feeds everyone)."""
-    from carctl.doctor.checks import BY_ID
-
     pending = list(wanted)
     seen: set[str] = set()
     while pending:
         current = pending.pop()
-        for need in BY_ID[current].needs:
+        for need in checks.REGISTRY.get(current).needs:
             if need == check_id:
                 return True
             if need not in seen:
@@ -69,9 +67,7 @@ async def _run_one(doc: Doctor, check: Check) -> Result:
         return result(SKIP, "skipped: --offline")
     missing = [need for need in check.needs if not doc.passed(need)]
     if missing:
-        from carctl.doctor.checks import BY_ID
-
-        needed = ", ".join(BY_ID[need].title for need in missing)
+        needed = ", ".join(checks.REGISTRY.get(need).title for need in missing)
         return result(SKIP, f"skipped: needs a working {needed}")
     try:
         finding = await asyncio.wait_for(check.run(doc), check.timeout_s)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
@@ -198,7 +197,7 @@ def test_offline_named_checks_and_list(car: Endpoint) -> None:  # noqa: F811
     assert unknown.code == 2 and "no check named 'nonsense'" in unknown.stderr
 
 
-@pytest.mark.parametrize("check_id", [c.id for c in checks.CHECKS])
+@pytest.mark.parametrize("check_id", checks.REGISTRY.ids())
 def test_a_crashing_check_fails_and_the_run_goes_on(
     car: Endpoint,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -207,18 +206,13 @@ def test_a_crashing_check_fails_and_the_run_goes_on(
     async def crash(doc: Any) -> Any:
         raise RuntimeError("boom")
 
-    patched = [dataclasses.replace(c, run=crash) if c.id == check_id else c for c in checks.CHECKS]
-    monkeypatch.setattr(checks, "CHECKS", patched)
-    monkeypatch.setattr(checks, "BY_ID", {c.id: c for c in patched})
-    import carctl.doctor.run as run
-
-    monkeypatch.setattr(run, "CHECKS", patched)
+    monkeypatch.setattr(checks, "REGISTRY", checks.REGISTRY.with_run(check_id, crash))
     code, report, _ = doctor()
     assert code == 1
     crashed = next(c for c in report["checks"] if c["id"] == check_id)
     assert crashed["status"] == "fail"
     assert crashed["detail"] == "the check itself failed: RuntimeError: boom"
-    assert [c["id"] for c in report["checks"]] == [c.id for c in checks.CHECKS]
+    assert [c["id"] for c in report["checks"]] == checks.REGISTRY.ids()
     queue = report["checks"][-1]  # the last check still ran (unless it needed the crashed one)
     assert queue["status"] != "skip" or check_id == "config"
 
@@ -361,3 +355,27 @@ def test_on_a_pipe_each_check_is_one_line_with_its_remedy_under_it(car: Endpoint
     )
     assert lines[-1].startswith("Verdict: service — The vehicle service is failing")
     assert "\x1b[" not in result.stdout
+
+
+def test_the_registry_is_the_one_list_of_checks() -> None:
+    from carctl.cli.complete import doctor_checks
+    from carctl.doctor.model import Finding, Registry
+
+    registry = Registry()
+
+    @registry.check("later", "runs second", order=20)
+    async def later(doc: Any) -> Finding:
+        return Finding("pass", "")
+
+    @registry.check("first", "runs first", order=10)
+    async def first(doc: Any) -> Finding:
+        return Finding("pass", "")
+
+    assert registry.ids() == ["first", "later"]  # by order, not by where they are written
+    with pytest.raises(ValueError, match="unknown needs"):
+        registry.check("orphan", "needs a missing check", order=30, needs=("nope",))(first)
+    with pytest.raises(ValueError, match="a second 'first'"):
+        registry.check("first", "again", order=40)(first)
+    offered = [item.value for item in doctor_checks(None, None, "")]  # type: ignore[arg-type]
+    assert offered == checks.REGISTRY.ids()  # completion offers exactly the registry's checks
+    assert checks.REGISTRY.ids().index("network") < checks.REGISTRY.ids().index("session")
