@@ -35,7 +35,7 @@ from carctl.delivery.guard import Guard
 from carctl.delivery.health import HealthStore
 from carctl.delivery.queue import Queue
 from carctl.delivery.runner import Delivery
-from carctl.delivery.worker import Runner
+from carctl.delivery.worker import QueueRunner
 from carctl.errors import CarctlError
 from carctl.mock import create_app
 from carctl.mock.clock import ManualClock
@@ -96,7 +96,7 @@ async def simulate(
     health = HealthStore(paths.state_db, url)
     queue = Queue(paths.state_db)
     cache = VehicleCache(paths.state_db, scope)
-    runner = Runner(paths, env, clock=clock, rng=rng)
+    runner = QueueRunner(paths, env, clock=clock, rng=rng)
     for car in ("1492931337131", "1492931337242"):
         await admin(url, "PATCH", f"/__mock__/vehicles/{car}", {"state": "online"})
     async with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:

@@ -217,7 +217,7 @@ async def _outage_act(
     from carctl.delivery.health import HealthStore
     from carctl.delivery.queue import Queue
     from carctl.delivery.runner import Delivery
-    from carctl.delivery.worker import RUN_DEADLINE_S, Runner
+    from carctl.delivery.worker import RUN_DEADLINE_S, QueueRunner
     from carctl.errors import CarctlError
 
     narrator.act(clock.at(5), "The vehicle API fails: every request answers 500")
@@ -258,7 +258,7 @@ async def _outage_act(
                 narrator.queued(exc)  # exactly as an owner sees it
         narrator.act(clock.at(20), "The service recovers")
         await builtin.control_async(paths.state_db, "DELETE", "/__mock__/faults", None, None)
-        runner = Runner(paths, env, clock=clock, rng=rng)
+        runner = QueueRunner(paths, env, clock=clock, rng=rng)
         try:
             result = await runner.one_pass(due_only=False)
         finally:

@@ -264,13 +264,13 @@ def _runner(app: AppContext, *, probe_now: bool = False, notify: bool = False) -
     """A queue runner; with `notify`, outcomes also become a desktop notification."""
     import random
 
-    from carctl.delivery.worker import Runner, desktop_notifier
+    from carctl.delivery.worker import QueueRunner, desktop_notifier
 
     tell = None
     if notify:
         units = str(app.settings.get("units"))
         tell = desktop_notifier(str(app.settings.get("notify")), app.env, units)
-    return Runner(
+    return QueueRunner(
         app.paths,
         app.env,
         clock=app.clock,
@@ -361,9 +361,9 @@ def worker(app: AppContext, until_empty: bool) -> None:
     import asyncio
     import signal
 
-    from carctl.delivery.worker import single
+    from carctl.delivery.worker import single_worker
 
-    with single(app.paths) as mine:
+    with single_worker(app.paths) as mine:
         if not mine:
             app.output.result(
                 app.command,

@@ -16,7 +16,7 @@ from functools import partial
 from typing import TypeVar
 
 from carctl.clock import Clock
-from carctl.delivery import health as rules
+from carctl.delivery import health as health_rules
 from carctl.delivery.health import HealthStore
 from carctl.delivery.policy import MAX_ATTEMPTS, next_delay
 from carctl.errors import CarctlError, TemporaryError
@@ -49,7 +49,7 @@ class Guard:
         self.deadline = deadline
         self.attempts = 0  # requests sent in this run
 
-    def refused(self, admission: rules.Admission) -> BreakerOpenError:
+    def refused(self, admission: health_rules.Admission) -> BreakerOpenError:
         health = self.store.read()
         since = f" since {hhmmss(health.first_failure_at)}" if health.first_failure_at else ""
         last = f" (last: {health.last_failure})" if health.last_failure else ""
@@ -68,11 +68,11 @@ class Guard:
 
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()
-        admission = self.store.transact(partial(rules.admit, now=now))
+        admission = self.store.transact(partial(health_rules.admit, now=now))
         if not admission.send and self.probe_now and admission.reason != "retry_after":
             # one probe on the owner's word, even before the cool-down is over; a
             # `Retry-After` is the service's own request, and is still honoured
-            admission = rules.Admission(True, probe=True)
+            admission = health_rules.Admission(True, probe=True)
         self.probe_now = False
         if not admission.send:
             raise self.refused(admission)
@@ -84,13 +84,15 @@ class Guard:
             except CarctlError as exc:
                 if not exc.retryable:
                     if exc.http is not None and exc.http.status is not None:
-                        self.store.transact(partial(rules.record_success, now=self.clock.now()))
+                        self.store.transact(
+                            partial(health_rules.record_success, now=self.clock.now())
+                        )
                     raise
                 exc.attempts = retry + 1
                 failed_at = self.clock.now()
                 self.store.transact(
                     partial(
-                        rules.record_failure,
+                        health_rules.record_failure,
                         error=exc,
                         now=failed_at,
                         rng=self.rng,
@@ -99,7 +101,7 @@ class Guard:
                 )
                 if admission.probe or retry + 1 >= MAX_ATTEMPTS:
                     raise
-                if not self.store.transact(partial(rules.can_retry, now=failed_at)):
+                if not self.store.transact(partial(health_rules.can_retry, now=failed_at)):
                     tokens = self.store.read().tokens
                     exc.message += (
                         "; not retried: the retry budget is spent after the recent failures "
@@ -112,10 +114,10 @@ class Guard:
                     raise
                 await self.clock.sleep(delay)
                 retry += 1
-                again = self.store.transact(partial(rules.admit, now=self.clock.now()))
+                again = self.store.transact(partial(health_rules.admit, now=self.clock.now()))
                 if not again.send:  # another process opened the breaker meanwhile
                     raise
                 admission = again
                 continue
-            self.store.transact(partial(rules.record_success, now=self.clock.now()))
+            self.store.transact(partial(health_rules.record_success, now=self.clock.now()))
             return value

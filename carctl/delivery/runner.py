@@ -92,7 +92,7 @@ class Delivery:
                 scope=self.scope, vehicles=vehicles, complete=complete, now=self.clock.now()
             )
 
-    def instead(
+    def keep_for_later(
         self,
         error: CarctlError,
         vehicle: Vehicle | None,

@@ -53,7 +53,7 @@ def lock_path(paths: Paths) -> Path:
 
 
 @contextlib.contextmanager
-def single(paths: Paths) -> Iterator[bool]:
+def single_worker(paths: Paths) -> Iterator[bool]:
     """Hold the worker lock if nobody else does; yields whether we got it."""
     from carctl.locks import unless_held
 
@@ -71,7 +71,7 @@ def single(paths: Paths) -> Iterator[bool]:
 
 def running(paths: Paths) -> bool:
     """Is a looping worker alive (holding the lock)?"""
-    with single(paths) as free:
+    with single_worker(paths) as free:
         return not free
 
 
@@ -170,7 +170,7 @@ class PassResult:
             setattr(self, key, getattr(self, key) + value)
 
 
-class Runner:
+class QueueRunner:
     """Deliver queued entries with the credentials of the profile that queued them."""
 
     def __init__(

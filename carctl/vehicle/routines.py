@@ -176,7 +176,7 @@ async def perform(
     except CarctlError as exc:
         if service.delivery is not None:
             known = vehicle or service.known(selector)
-            service.delivery.instead(
+            service.delivery.keep_for_later(
                 exc, known, plan[sent:], expires_at=expires_at, selector=selector
             )
         raise

@@ -38,7 +38,7 @@ class Fallback(Protocol):
     def sent(self, vehicle: Vehicle, command: Command) -> None:
         """A command was carried out directly: older queued ones in its slot are void."""
 
-    def instead(
+    def keep_for_later(
         self,
         error: CarctlError,
         vehicle: Vehicle | None,

@@ -21,7 +21,7 @@ from carctl.delivery.guard import Guard
 from carctl.delivery.health import HealthStore
 from carctl.delivery.queue import Queue
 from carctl.delivery.runner import Delivery
-from carctl.delivery.worker import Runner
+from carctl.delivery.worker import QueueRunner
 from carctl.errors import CarctlError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
@@ -55,7 +55,7 @@ async def test_outage_load_and_recovery(
     health = HealthStore(paths.state_db, served.url)
     queue = Queue(paths.state_db)
     cache = VehicleCache(paths.state_db, scope)
-    runner = Runner(paths, env, clock=clock, rng=rng)
+    runner = QueueRunner(paths, env, clock=clock, rng=rng)
 
     async def command(temp: float) -> str:
         guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + 20)
