@@ -174,10 +174,12 @@ def test_the_request_log_holds_no_secret(
     sign_in()
     assert invoke("api", VEHICLES + "?secret=query").code == 0
     with sqlite3.connect(carctl_home / "state" / "state.db") as db:
+        db.row_factory = sqlite3.Row
         rows = db.execute("SELECT * FROM request_log").fetchall()
-    paths = [row[4] for row in rows]
+    paths = [row["path"] for row in rows]
     assert paths == [TOKEN, VEHICLES, VEHICLES]  # sign-in lists the cars; no query string
-    assert all(row[7] for row in rows)  # every row has its txid
+    assert all(row["txid"] for row in rows)  # every row has its txid
+    rows = [tuple(row) for row in rows]
     text = repr(rows)
     stored = json.loads((carctl_home / "state" / "credentials.json").read_text())
     for entry in stored["entries"].values():

@@ -328,7 +328,9 @@ def test_an_environment_refresh_token_keeps_working_across_rotations(
         result = invoke("api", VEHICLES, env=env)
         assert result.code == 0, result.output
         served.clock.advance(9 * 3600)
-    assert served.admin("GET", "/__mock__/stats")  # server still fine
+    stats = served.admin("GET", "/__mock__/stats")["requests"]
+    renewals = [r for r in stats if r["path"] == TOKEN and r["status"] == 200]
+    assert sum(r["count"] for r in renewals) >= 3  # each 9-hour step renewed the token
     status = invoke("--json", "auth", "status", env=env).json()["data"]
     assert status["store"]["kind"] == "env"
     assert "CARCTL_REFRESH_TOKEN" in status["store"]["detail"]
