@@ -185,3 +185,69 @@ def test_the_request_log_holds_no_secret(
     for entry in stored["entries"].values():
         assert entry["access_token"] not in text and entry["refresh_token"] not in text
     assert PASSWORD not in text
+
+
+def test_a_failing_renewal_keeps_the_session(
+    served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> None:
+    """The token endpoint fails (503) while a renewal is due: say so, and lose nothing."""
+    from tests.conftest import FastClock, invoke
+
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    stored = (carctl_home / "state" / "credentials.json").read_text()
+    FastClock.offset += 8 * 3600  # the access token has expired: the next request renews it
+    served.clock.advance(8 * 3600)
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 503, "path": TOKEN}]})
+    failed = invoke("--json", "api", VEHICLES)
+    assert failed.code == 75, failed.output
+    error = failed.json()["error"]
+    assert error["code"] != "auth" and "HTTP 503" in error["message"]
+    assert (carctl_home / "state" / "credentials.json").read_text() == stored  # nothing lost
+    assert token_requests(served, status=503) >= 1  # the renewal really was attempted
+    served.admin("DELETE", "/__mock__/faults")
+    again = invoke("api", VEHICLES)
+    assert again.code == 0, again.output  # the kept session renews now, no new sign-in
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "words"),
+    [
+        (200, {"content-type": "application/json"}, b"{}", "access token"),
+        (200, {"content-type": "application/json"}, b"", "access token"),
+        (302, {"location": "https://elsewhere.example/token"}, b"", "redirect"),
+    ],
+)
+def test_a_renewal_answered_oddly_keeps_the_session(
+    served: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    carctl_home: Path,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    words: str,
+) -> None:
+    """A token endpoint that answers 200 without a token, or a redirect: exit 69, nothing lost."""
+    from tests.conftest import FastClock, invoke
+    from tests.support.raw_server import raw_server, response
+
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    path = carctl_home / "state" / "credentials.json"
+    signed = json.loads(path.read_text())
+    (entry,) = signed["entries"].values()
+    script = response(status, headers, body)
+    with raw_server(script) as url:
+        # the same session, kept for the odd server's address (sessions are per address)
+        signed["entries"] = {f"default@{url}": entry}
+        path.write_text(json.dumps(signed))
+        stored = path.read_text()
+        monkeypatch.setenv("CARCTL_API_URL", url)
+        FastClock.offset += 8 * 3600  # expired: the next request renews first
+        failed = invoke("--json", "api", VEHICLES)
+    assert [line.split()[1] for line in script.requests] == [TOKEN.encode()]  # it tried, once
+    assert failed.code == 69, failed.output
+    error = failed.json()["error"]
+    assert error["code"] != "auth"
+    assert words.lower() in (error["message"] + " " + (error["hint"] or "")).lower(), error
+    assert path.read_text() == stored  # the session is kept for when the service is right
