@@ -26,6 +26,7 @@ except ImportError:  # Windows: no flock; locks degrade to no-ops there
     fcntl = None
 
 POLL_S = 0.02
+WAIT_S = 30.0  # how long to wait for another process before saying so
 
 
 def _acquire(path: Path, timeout: float) -> int:
@@ -79,9 +80,9 @@ def unless_held(path: Path) -> Iterator[int | None]:
 
 
 @contextlib.asynccontextmanager
-async def held_async(path: Path, *, timeout: float = 30.0) -> AsyncIterator[None]:
+async def held_async(path: Path, *, timeout: float | None = None) -> AsyncIterator[None]:
     """Wait for the lock in a thread, so the event loop keeps running meanwhile."""
-    fd = await asyncio.to_thread(_acquire, path, timeout)
+    fd = await asyncio.to_thread(_acquire, path, WAIT_S if timeout is None else timeout)
     try:
         yield
     finally:

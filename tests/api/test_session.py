@@ -251,3 +251,31 @@ def test_a_renewal_answered_oddly_keeps_the_session(
     assert error["code"] != "auth"
     assert words.lower() in (error["message"] + " " + (error["hint"] or "")).lower(), error
     assert path.read_text() == stored  # the session is kept for when the service is right
+
+
+def test_a_renewal_held_up_by_another_process_says_so(
+    served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
+) -> None:
+    """Another carctl holds the refresh lock for too long: a clear message, nothing lost."""
+    import fcntl
+
+    from carctl import locks
+    from tests.conftest import FastClock, invoke
+
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    sign_in()
+    monkeypatch.setattr(locks, "WAIT_S", 0.3)
+    from carctl.api.connect import endpoint_for, lock_path
+
+    origin = endpoint_for(served.url).origin
+    lock = lock_path(resolve_paths(dict(os.environ)), f"default@{origin}")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    FastClock.offset += 8 * 3600  # a renewal is due
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as another process renewing would
+        blocked = invoke("api", VEHICLES)
+    assert blocked.code == 78, blocked.output
+    assert f"error: another carctl process holds {lock} for more than 0.3 s" in blocked.stderr
+    assert "hint: wait for it to finish, or stop it" in blocked.stderr
+    assert token_requests(served) == 1  # only the sign-in: the blocked run renewed nothing
+    assert invoke("api", VEHICLES).code == 0  # once it is free, the session renews
