@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ CLIENT_ID = "carctl"
 TOKEN_PATH = "/oauth2/v3/token"  # noqa: S105 - a URL path, not a secret
 REVOKE_PATH = "/oauth2/v3/revoke"
 REFRESH_AHEAD_S = 300.0
+log = logging.getLogger("carctl.auth")
 FRESH_TOKEN_S = 120.0
 SKEW_WARN_S = 60.0  # a clock this far off is worth a warning (tokens carry times)
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, as an HTTP header needs
@@ -370,6 +372,7 @@ class SessionManager:
                 and not self._needs_refresh(current)
             )
             if renewed_elsewhere:
+                log.info("the session was renewed by another process while this one waited")
                 self.session = current
                 return current
             if not current.refresh_token:

@@ -103,6 +103,10 @@ def test_processes_refreshing_at_once_send_one_refresh(
         assert code == 0, out + err
         assert json.loads(out)["ok"] is True
     assert token_requests(served, status=None) == 2  # the sign-in and one refresh
+    # the race really happened: the others wanted to renew too, and waited for the one that did
+    log = (carctl_home / "log" / "carctl.log").read_text()
+    waited = log.count("the session was renewed by another process while this one waited")
+    assert waited >= 2, f"only {waited} of 3 processes overlapped the renewal"
     # the stored refresh token is the newest: it still works, and it works once
     stored = next(iter(json.loads(path.read_text())["entries"].values()))["refresh_token"]
     with served.client() as client:

@@ -81,6 +81,11 @@ def test_workers_cron_runs_and_a_direct_command_at_once(queued: Served, carctl_h
     assert invoke("queue", "run").code == 0  # nothing left
 
 
+def sent_to_the_car(served: Served) -> int:
+    rows = stats(served)["requests"]
+    return sum(r["count"] for r in rows if r["path"].endswith("/command/window_control"))
+
+
 def test_a_worker_killed_mid_send_loses_nothing_and_repeats_nothing(
     queued: Served, carctl_home: Path
 ) -> None:
@@ -117,9 +122,12 @@ def test_a_worker_killed_mid_send_loses_nothing_and_repeats_nothing(
         again = invoke("--json", "queue", "run")
         assert again.code == 0, again.output
         assert again.json()["data"]["delivered"] == 1
-        time.sleep(1.5)  # let the killed worker's slow request reach the car too
+        # the killed worker's slow request still reaches the car: wait until the mock saw both
+        while time.monotonic() < deadline and sent_to_the_car(queued) < 2:
+            time.sleep(0.05)
     finally:
         del queued.clock.sleep  # type: ignore[attr-defined]
+    assert sent_to_the_car(queued) == 2  # the killed worker's send and the redelivery
     done = stats(queued)
     assert [c["name"] for c in done["commands"]] == ["window_control"]
     assert list(done["executions"].values()) == [1]
