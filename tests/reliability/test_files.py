@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import subprocess
@@ -19,8 +20,11 @@ def run_limited(*args: str, max_file_bytes: int) -> subprocess.CompletedProcess[
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
 
+    # a process that cannot write a file cannot write coverage data either: not measured
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     return subprocess.run(
         [sys.executable, "-m", "carctl", *args],
+        env=env,
         preexec_fn=limit,
         capture_output=True,
         text=True,
