@@ -29,12 +29,8 @@ from typing import Any
 
 import httpx
 
-from carctl.api.connect import open_client
 from carctl.api.oauth import login_with_password
-from carctl.delivery.guard import Guard
-from carctl.delivery.health import HealthStore
 from carctl.delivery.queue import Queue
-from carctl.delivery.runner import Delivery
 from carctl.delivery.worker import QueueRunner
 from carctl.errors import CarctlError
 from carctl.mock import create_app
@@ -43,9 +39,8 @@ from carctl.mock.seed import load_seed
 from carctl.mock.server import RunningServer
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
+from carctl.stack import Queueing, car_run
 from carctl.vehicle import routines
-from carctl.vehicle.cache import VehicleCache
-from carctl.vehicle.service import VehicleService
 
 CARS = ("Model 3", "Model Y")
 
@@ -92,40 +87,28 @@ async def simulate(
     paths = resolve_paths(env)
     settings = load_settings(paths.config_file, env=env)
     rng = random.Random(seed)
-    scope = f"default@{url}"
-    health = HealthStore(paths.state_db, url)
     queue = Queue(paths.state_db)
-    cache = VehicleCache(paths.state_db, scope)
-    runner = QueueRunner(paths, env, clock=clock, rng=rng)
+    runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
+    parts: dict[str, Any] = {"settings": settings, "paths": paths, "env": env, "clock": clock}
     for car in ("1492931337131", "1492931337242"):
         await admin(url, "PATCH", f"/__mock__/vehicles/{car}", {"state": "online"})
-    async with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
-        assert client.session is not None and client.session.credentials is not None
+    async with car_run(**parts) as run:
+        assert run.client.session is not None
         await login_with_password(
-            client,
-            client.session.credentials,
+            run.client,
+            run.client.session.credentials,  # type: ignore[attr-defined]
             email="owner@example.com",
             password="ventilate-0600",  # noqa: S106 - the mock's seed account
             login_command="",
         )
-        await VehicleService(client, cache, clock=clock).vehicles()
+        await run.service.vehicles()
 
     async def command(index: int) -> str:
         car = CARS[index % 2]
         kind = (index // 2) % 3
         expires = clock.now() + 60 if index % 5 == 4 else None
-        async with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
-            client.guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + 20)
-            delivery = Delivery(
-                queue=queue,
-                health=health,
-                request_log=client.request_log,
-                scope=scope,
-                origin=url,
-                clock=clock,
-                ttl_s=30 * 60,
-            )
-            service = VehicleService(client, cache, clock=clock, delivery=delivery)
+        async with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
+            service = run.service
             try:
                 if kind == 0:
                     await routines.climate(service, car, on=index % 4 < 2, expires_at=expires)
@@ -171,7 +154,7 @@ async def simulate(
             delays.append(max(0.0, entry.finished_at - recovered))
     stats = await admin(url, "GET", "/__mock__/stats")
     finished = queue.entries(include_finished=True, limit=10_000)
-    for closer in (runner, queue, cache, health):
+    for closer in (runner, queue):
         closer.close()
     return {
         "commands": len(outcomes),

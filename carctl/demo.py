@@ -16,15 +16,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from carctl.api.connect import open_client
 from carctl.api.credentials import Credentials, FileStore, entry_name
 from carctl.api.oauth import login_with_password
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.settings import BUILTIN, DEFAULT_PROFILE, load_settings
+from carctl.stack import Queueing, car_run
 from carctl.text import plural
 from carctl.timefmt import hhmm
 from carctl.vehicle import routines
-from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.service import Reporter, VehicleService
 
@@ -126,37 +125,38 @@ async def _story(
             narrator.say(text, ok=ok)
 
     narrator.act(clock.at(0), "Before the drive: 2 °C outside, the car asleep all night")
-    async with open_client(
-        settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
-    ) as client:
+    async with car_run(
+        settings=settings,
+        paths=paths,
+        env=env,
+        clock=clock,
+        credentials=credentials,
+        reporter=reporter,
+    ) as run:
         signed = await login_with_password(
-            client, credentials, email=ACCOUNT, password=PASSWORD, login_command="carctl demo"
+            run.client, credentials, email=ACCOUNT, password=PASSWORD, login_command="carctl demo"
         )
         step("sign_in", f"Signed in as {signed.session.account} (built-in vehicle API)")
-        cache = VehicleCache(paths.state_db, entry_name(DEFAULT_PROFILE, BUILTIN))
-        try:
-            service = VehicleService(client, cache, clock=clock, reporter=reporter)
-            car = await service.locate(CAR)
-            step("find", f"Found {car.label} ({car.vin}): {car.state}", state=car.state)
-            woke = await service.wake(car, timeout=60)
-            step("wake", f"Woke it: online after {woke.waited_s:.1f} s", waited_s=woke.waited_s)
-            climate = await routines.climate(service, CAR, on=True, temp=TEMPERATURE)
-            step(
-                "climate_on",
-                f"Climate on at {format_temperature(TEMPERATURE)}"
-                + (" — confirmed by the car" if climate.confirmed else " — sent"),
-                confirmed=climate.confirmed,
-            )
-            vented = await routines.windows(service, CAR, close=False)
-            step(
-                "vent",
-                "Windows vented" + (" — confirmed by the car" if vented.confirmed else " — sent"),
-                confirmed=vented.confirmed,
-            )
-            await _status_step(service, step, "status")
-        finally:
-            cache.close()
-        await _outage_act(paths, env, settings, credentials, clock, step, narrator)
+        service = run.service
+        car = await service.locate(CAR)
+        step("find", f"Found {car.label} ({car.vin}): {car.state}", state=car.state)
+        woke = await service.wake(car, timeout=60)
+        step("wake", f"Woke it: online after {woke.waited_s:.1f} s", waited_s=woke.waited_s)
+        climate = await routines.climate(service, CAR, on=True, temp=TEMPERATURE)
+        step(
+            "climate_on",
+            f"Climate on at {format_temperature(TEMPERATURE)}"
+            + (" — confirmed by the car" if climate.confirmed else " — sent"),
+            confirmed=climate.confirmed,
+        )
+        vented = await routines.windows(service, CAR, close=False)
+        step(
+            "vent",
+            "Windows vented" + (" — confirmed by the car" if vented.confirmed else " — sent"),
+            confirmed=vented.confirmed,
+        )
+        await _status_step(service, step, "status")
+    await _outage_act(paths, env, settings, credentials, clock, step, narrator)
     return story
 
 
@@ -213,76 +213,53 @@ async def _outage_act(
     import random
 
     from carctl import builtin
-    from carctl.delivery.guard import Guard
-    from carctl.delivery.health import HealthStore
-    from carctl.delivery.queue import Queue
-    from carctl.delivery.runner import Delivery
-    from carctl.delivery.worker import RUN_DEADLINE_S, QueueRunner
+    from carctl.delivery.worker import QueueRunner
     from carctl.errors import CarctlError
 
     narrator.act(clock.at(5), "The vehicle API fails: every request answers 500")
     await builtin.control_async(
         paths.state_db, "PUT", "/__mock__/faults", {"rules": [OUTAGE_RULE]}, None
     )
-    health = HealthStore(paths.state_db, BUILTIN)
-    queue = Queue(paths.state_db)
-    cache = VehicleCache(paths.state_db, entry_name(DEFAULT_PROFILE, BUILTIN))
     rng = random.Random(2021)
-    try:
-        guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + RUN_DEADLINE_S)
-        async with open_client(
-            settings=settings,
-            paths=paths,
-            env=env,
-            clock=clock,
-            credentials=credentials,
-            guard=guard,
-        ) as client:
-            delivery = Delivery(
-                queue=queue,
-                health=health,
-                request_log=client.request_log,
-                scope=entry_name(DEFAULT_PROFILE, BUILTIN),
-                origin=BUILTIN,
-                api_url=BUILTIN,
-                clock=clock,
-                ttl_s=30 * 60,
-                start_worker=lambda: "started",  # the pass at 06:20 plays the worker
-            )
-            service = VehicleService(client, cache, clock=clock, delivery=delivery)
-            narrator.say(f"$ carctl climate on --temp {WARMER:g}")
-            try:
-                await routines.set_temperature(service, CAR, temp=WARMER)
-            except CarctlError as exc:
-                step("queued", exc.message, show=False, queued=exc.queued or {})
-                narrator.queued(exc)  # exactly as an owner sees it
-        narrator.act(clock.at(20), "The service recovers")
-        await builtin.control_async(paths.state_db, "DELETE", "/__mock__/faults", None, None)
-        runner = QueueRunner(paths, env, clock=clock, rng=rng)
+    # the pass at 06:20 plays the background worker
+    queueing = Queueing(ttl_s=30 * 60, start_worker=lambda: "started")
+    async with car_run(
+        settings=settings,
+        paths=paths,
+        env=env,
+        clock=clock,
+        rng=rng,
+        credentials=credentials,
+        queueing=queueing,
+    ) as run:
+        narrator.say(f"$ carctl climate on --temp {WARMER:g}")
         try:
-            result = await runner.one_pass(due_only=False)
-        finally:
-            runner.close()
-        step(
-            "delivered",
-            f"The worker delivered {plural(result.delivered, 'queued command')}, "
-            + ("exactly once" if result.delivered == 1 else "each exactly once"),
-            delivered=result.delivered,
-        )
-        narrator.act(clock.at(35), "Ready to drive: the cabin over the last 15 minutes")
-        async with open_client(
-            settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
-        ) as client:
-            service = VehicleService(client, cache, clock=clock)
-            readings = await _cabin_readings(paths, service, minutes=15, every=1)
-            warming = (
-                f"Cabin {format_temperature(readings[0])} {sparkline(readings)} "
-                f"{format_temperature(readings[-1])} in 15 min"
-                if len(readings) > 1
-                else ""
-            )
-            await _status_step(service, step, "warming", warming)
+            await routines.set_temperature(run.service, CAR, temp=WARMER)
+        except CarctlError as exc:
+            step("queued", exc.message, show=False, queued=exc.queued or {})
+            narrator.queued(exc)  # exactly as an owner sees it
+    narrator.act(clock.at(20), "The service recovers")
+    await builtin.control_async(paths.state_db, "DELETE", "/__mock__/faults", None, None)
+    runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
+    try:
+        result = await runner.one_pass(due_only=False)
     finally:
-        health.close()
-        queue.close()
-        cache.close()
+        runner.close()
+    step(
+        "delivered",
+        f"The worker delivered {plural(result.delivered, 'queued command')}, "
+        + ("exactly once" if result.delivered == 1 else "each exactly once"),
+        delivered=result.delivered,
+    )
+    narrator.act(clock.at(35), "Ready to drive: the cabin over the last 15 minutes")
+    async with car_run(
+        settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
+    ) as run:
+        readings = await _cabin_readings(paths, run.service, minutes=15, every=1)
+        warming = (
+            f"Cabin {format_temperature(readings[0])} {sparkline(readings)} "
+            f"{format_temperature(readings[-1])} in 15 min"
+            if len(readings) > 1
+            else ""
+        )
+        await _status_step(run.service, step, "warming", warming)

@@ -18,12 +18,12 @@ RANKS = {
     "api": 1,
     "vehicle": 2,
     "delivery": 3,
-    "doctor": 4,
-    "demo": 4,
     "stack": 5,
-    "output": 6,
-    "cli": 7,
-    "__main__": 8,
+    "doctor": 6,
+    "demo": 6,
+    "output": 7,
+    "cli": 8,
+    "__main__": 9,
 }
 CORE = 0  # errors, settings, state, clock, files, text, timefmt, notify, … (carctl/*.py)
 

@@ -97,6 +97,7 @@ class ApiClient:
         observer: Observer | None = None,
         total_timeout_s: float = REQUEST_TOTAL_S,
         guard: Admission | None = None,
+        authorizer: Callable[[ApiClient], Authorizer] | None = None,
     ) -> None:
         self.http = http
         self.total_timeout_s = total_timeout_s
@@ -104,7 +105,8 @@ class ApiClient:
         self.request_log = request_log
         self.clock = clock or SystemClock()
         self.observer = observer
-        self.session: Authorizer | None = None
+        # the session manager needs this client's wire for token requests: it is made here
+        self.session: Authorizer | None = authorizer(self) if authorizer is not None else None
         self.guard = guard  # breaker, budget and retries; None: one attempt
 
     # -- the wire ------------------------------------------------------------------

@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,6 +148,33 @@ async def open_client(
     from carctl.api.request_log import RequestLog
 
     endpoint = endpoint_for(settings.api_url, insecure=insecure)
+    authorizer = None
+    if with_session:
+        problem: AuthError | None = None
+        try:
+            credentials = credentials or credentials_for(
+                settings,
+                paths,
+                env,
+                endpoint,
+                warn=warn,
+                keyring_backend=keyring_backend,
+                keyring_timeout=keyring_timeout,
+            )
+        except AuthError as exc:
+            if not (env.get(ENV_ACCESS) or env.get(ENV_REFRESH)):
+                raise
+            problem = exc
+        entry = f"{settings.profile}@{endpoint.origin}"
+        authorizer = partial(
+            SessionManager,
+            credentials=credentials,
+            env=env,
+            lock_path=lock_path(paths, entry),
+            login_command=login_command(settings.profile),
+            api_label=f"{endpoint.label} (profile {settings.profile})",
+            store_problem=problem,
+        )
     client = ApiClient(
         http_client(endpoint, paths, transport),
         origin=endpoint.origin,
@@ -155,34 +183,9 @@ async def open_client(
         observer=observer,
         total_timeout_s=min(REQUEST_TOTAL_S, total_timeout_s or REQUEST_TOTAL_S),
         guard=guard,
+        authorizer=authorizer,
     )
     try:
-        if with_session:
-            problem: AuthError | None = None
-            try:
-                credentials = credentials or credentials_for(
-                    settings,
-                    paths,
-                    env,
-                    endpoint,
-                    warn=warn,
-                    keyring_backend=keyring_backend,
-                    keyring_timeout=keyring_timeout,
-                )
-            except AuthError as exc:
-                if not (env.get(ENV_ACCESS) or env.get(ENV_REFRESH)):
-                    raise
-                problem = exc
-            entry = f"{settings.profile}@{endpoint.origin}"
-            SessionManager(
-                client,
-                credentials,
-                env=env,
-                lock_path=lock_path(paths, entry),
-                login_command=login_command(settings.profile),
-                api_label=f"{endpoint.label} (profile {settings.profile})",
-                store_problem=problem,
-            )
         yield client
     finally:
         await client.aclose()

@@ -267,7 +267,6 @@ class SessionManager:
         self.store_problem = store_problem
         self.session: Session | None = None
         self.location: Location | None = None
-        client.session = self
 
     @property
     def clock(self) -> Clock:

@@ -158,59 +158,37 @@ last_app: AppContext | None = None
 async def vehicle_service(
     app: AppContext, *, deadline_s: float = DEADLINE_S
 ) -> AsyncIterator[VehicleService]:
-    """One run of a car command: client, breaker and retries, queue, cache, spinner."""
-    import random
-
+    """One run of a car command, as the stack builds it, with a spinner and the queue."""
     from carctl.cli.render import Spinner
-    from carctl.delivery.guard import Guard
-    from carctl.delivery.health import HealthStore
-    from carctl.delivery.queue import Queue
-    from carctl.delivery.runner import Delivery
+    from carctl.stack import Queueing, car_run
     from carctl.timefmt import parse_duration
-    from carctl.vehicle.cache import VehicleCache
-    from carctl.vehicle.service import VehicleService
 
-    endpoint = app.endpoint
-    scope = f"{app.settings.profile}@{endpoint.origin}"
-    cache = VehicleCache(app.paths.state_db, scope)
-    health = HealthStore(app.paths.state_db, endpoint.origin)
-    queue = Queue(app.paths.state_db)
-    tell_news(app, queue)
-    try:
-        guard = Guard(
-            health, clock=app.clock, rng=random.Random(), deadline=app.clock.now() + deadline_s
-        )
-        async with app.api(total_timeout_s=deadline_s, guard=guard) as client:
-            if app.verbose:
-                state = health.read()
-                app.output.info(
-                    f"breaker {state.describe_state(app.clock.now())}, retry budget "
-                    f"{state.tokens:.1f}/10, {queue.pending()} queued"
-                )
-            delivery = Delivery(
-                queue=queue,
-                health=health,
-                request_log=client.request_log,
-                scope=scope,
-                origin=endpoint.origin,
-                api_url=endpoint.api_url,
-                clock=app.clock,
-                ttl_s=parse_duration(str(app.settings.get("queue.ttl")), option="queue.ttl"),
-                use_queue=not app.no_queue,
-                start_worker=_worker_starter(app),
+    queueing = Queueing(
+        ttl_s=parse_duration(str(app.settings.get("queue.ttl")), option="queue.ttl"),
+        use_queue=not app.no_queue,
+        start_worker=_worker_starter(app),
+    )
+    async with car_run(
+        settings=app.settings,
+        paths=app.paths,
+        env=app.env,
+        clock=app.clock,
+        deadline_s=deadline_s,
+        insecure=app.insecure,
+        observer=app._observe,
+        warn=app.output.warn,
+        reporter=Spinner(app.output),
+        queueing=queueing,
+    ) as run:
+        tell_news(app, run.queue)
+        if app.verbose:
+            state = run.health.read()
+            pending = run.queue.pending() if run.queue is not None else 0
+            app.output.info(
+                f"breaker {state.describe_state(app.clock.now())}, retry budget "
+                f"{state.tokens:.1f}/10, {pending} queued"
             )
-            yield VehicleService(
-                client,
-                cache,
-                clock=app.clock,
-                reporter=Spinner(app.output),
-                delivery=delivery,
-                on_seen=delivery.learned,
-            )
-    finally:
-        cache.close()
-        health.close()
-        queue.close()
+        yield run.service
 
 
 def tell_news(app: AppContext, queue: Any) -> None:

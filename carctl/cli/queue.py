@@ -265,6 +265,7 @@ def _runner(app: AppContext, *, probe_now: bool = False, notify: bool = False) -
     import random
 
     from carctl.delivery.worker import QueueRunner, desktop_notifier
+    from carctl.stack import car_run
 
     tell = None
     if notify:
@@ -275,6 +276,7 @@ def _runner(app: AppContext, *, probe_now: bool = False, notify: bool = False) -
         app.env,
         clock=app.clock,
         rng=random.Random(),
+        open_run=car_run,
         probe_now=probe_now,
         on_outcomes=tell,
     )

@@ -21,15 +21,14 @@ import random
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from carctl.api import DEADLINE_S
-from carctl.api.connect import open_client
 from carctl.clock import Clock
-from carctl.delivery.guard import Guard
-from carctl.delivery.health import HealthStore
 from carctl.delivery.outcomes import OUTCOMES, outcome
 from carctl.delivery.queue import Entry, Queue
 from carctl.delivery.runner import deliver_batch
@@ -38,9 +37,7 @@ from carctl.files import private_dir
 from carctl.paths import Paths
 from carctl.processes import this_process
 from carctl.settings import Value, load_settings
-from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.model import Vehicle
-from carctl.vehicle.service import VehicleService
 
 log = logging.getLogger("carctl.worker")
 MIN_SLEEP_S = 0.2
@@ -170,6 +167,11 @@ class PassResult:
             setattr(self, key, getattr(self, key) + value)
 
 
+# The stack's `car_run` (carctl.stack): an async context manager yielding a run whose
+# `service` delivers. Given, not imported: the delivery layer does not reach above itself.
+OpenRun = Callable[..., AbstractAsyncContextManager[Any]]
+
+
 class QueueRunner:
     """Deliver queued entries with the credentials of the profile that queued them."""
 
@@ -180,9 +182,11 @@ class QueueRunner:
         *,
         clock: Clock,
         rng: random.Random,
+        open_run: OpenRun,
         probe_now: bool = False,
         on_outcomes: Callable[[list[Entry]], None] | None = None,
     ) -> None:
+        self.open_run = open_run  # the stack's `car_run`, given by whoever starts the runner
         self.on_outcomes = on_outcomes  # told once a pass what was delivered, expired, failed
         self.probe_now = probe_now  # `queue retry`: the first request is sent as a probe
         self.paths = paths
@@ -201,42 +205,26 @@ class QueueRunner:
         settings = dataclasses.replace(
             base, values={**base.values, "api_url": Value("api_url", first.api_url, "queue")}
         )
-        health = HealthStore(self.paths.state_db, _origin(first.api_url))
-        cache = VehicleCache(self.paths.state_db, first.scope)
-        guard = Guard(
-            health,
-            clock=self.clock,
-            rng=self.rng,
-            deadline=self.clock.now() + RUN_DEADLINE_S,
-            probe_now=self.probe_now,
-        )
-        self.probe_now = False
+        probe_now, self.probe_now = self.probe_now, False
         try:
-            async with open_client(
+            async with self.open_run(
                 settings=settings,
                 paths=self.paths,
                 env=self.env,
                 clock=self.clock,
+                rng=self.rng,
+                deadline_s=RUN_DEADLINE_S,
                 insecure=True,  # the run that queued it already passed the http:// check
                 observer=lambda _: self.queue.renew(batch, owner=self.owner, now=self.clock.now()),
-                total_timeout_s=RUN_DEADLINE_S,
-                guard=guard,
-            ) as client:
-                service = VehicleService(
-                    client,
-                    cache,
-                    clock=self.clock,
-                    on_seen=partial(self._adopt, first.scope),
-                )
+                probe_now=probe_now,
+                on_seen=partial(self._adopt, first.scope),
+            ) as run:
                 return await deliver_batch(
-                    service, self.queue, batch, owner=self.owner, clock=self.clock, rng=self.rng
+                    run.service, self.queue, batch, owner=self.owner, clock=self.clock, rng=self.rng
                 )
         except CarctlError as exc:  # e.g. the profile's settings no longer load
             self.queue.retry_later(batch, exc, now=self.clock.now(), wait=60, tried=False)
             return {"waiting": len(batch)}
-        finally:
-            cache.close()
-            health.close()
 
     def _adopt(self, scope: str, cars: list[Vehicle], complete: bool) -> None:
         """A lookup learned cars' ids: entries queued by name now carry them."""
@@ -309,9 +297,3 @@ def desktop_notifier(
         log.info("notification: %s", shown)
 
     return tell
-
-
-def _origin(api_url: str) -> str:
-    from carctl.api.connect import endpoint_for
-
-    return endpoint_for(api_url, insecure=True).origin

@@ -15,19 +15,14 @@ from typing import Any
 
 import pytest
 
-from carctl.api.connect import open_client
 from carctl.api.oauth import login_with_password
-from carctl.delivery.guard import Guard
-from carctl.delivery.health import HealthStore
 from carctl.delivery.queue import Queue
-from carctl.delivery.runner import Delivery
 from carctl.delivery.worker import QueueRunner
 from carctl.errors import CarctlError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
+from carctl.stack import Queueing, car_run
 from carctl.vehicle import routines
-from carctl.vehicle.cache import VehicleCache
-from carctl.vehicle.service import VehicleService
 from tests.conftest import OWNER, PASSWORD, Served
 from tests.vehicle.test_wake import LinkedClock
 
@@ -51,40 +46,26 @@ async def test_outage_load_and_recovery(
     settings = load_settings(paths.config_file, env=env)
     clock = LinkedClock(served)
     rng = random.Random(2021)
-    scope = f"default@{served.url}"
-    health = HealthStore(paths.state_db, served.url)
     queue = Queue(paths.state_db)
-    cache = VehicleCache(paths.state_db, scope)
-    runner = QueueRunner(paths, env, clock=clock, rng=rng)
+    runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
+    parts: dict[str, Any] = {"settings": settings, "paths": paths, "env": env, "clock": clock}
 
     async def command(temp: float) -> str:
-        guard = Guard(health, clock=clock, rng=rng, deadline=clock.now() + 20)
-        async with open_client(
-            settings=settings, paths=paths, env=env, clock=clock, guard=guard
-        ) as client:
-            delivery = Delivery(
-                queue=queue,
-                health=health,
-                request_log=client.request_log,
-                scope=scope,
-                origin=served.url,
-                api_url=served.url,
-                clock=clock,
-                ttl_s=30 * 60,
-            )
-            service = VehicleService(client, cache, clock=clock, delivery=delivery)
+        """One `carctl climate set` as the CLI builds it: the stack, with the queue."""
+        async with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
             try:
-                await routines.set_temperature(service, "Model 3", temp=temp)
+                await routines.set_temperature(run.service, "Model 3", temp=temp)
             except CarctlError as exc:
                 return "queued" if exc.queued else exc.code
         return "sent"
 
-    async with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
-        assert client.session is not None and client.session.credentials is not None
+    async with car_run(**parts) as run:
+        assert run.client.session is not None
+        credentials = run.client.session.credentials  # type: ignore[attr-defined]
         await login_with_password(
-            client, client.session.credentials, email=OWNER, password=PASSWORD, login_command=""
+            run.client, credentials, email=OWNER, password=PASSWORD, login_command=""
         )
-        await VehicleService(client, cache, clock=clock).vehicles()
+        await run.service.vehicles()
 
     start = clock.now()
     served.admin(
@@ -110,7 +91,7 @@ async def test_outage_load_and_recovery(
         if result.delivered:
             last_delivery = clock.now()
         served.clock.advance(1.0)
-    for closer in (runner, queue, cache, health):
+    for closer in (runner, queue):
         closer.close()
 
     stats: dict[str, Any] = served.admin("GET", "/__mock__/stats")
