@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -143,3 +146,49 @@ def test_a_session_left_in_the_file_moves_to_the_keyring(tmp_path: Path) -> None
     credentials.save(SESSION)  # the next save (e.g. a refresh) lands in the keyring
     assert not (tmp_path / "credentials.json").exists()
     assert credentials.load()[1].kind == "keyring"  # type: ignore[union-attr]
+
+
+def test_the_keyring_choice_is_remembered_for_a_day(carctl_home: Path) -> None:
+    """Detection imports every keyring backend; the answer is kept for a day, then asked again."""
+    import json as json_module
+    import re
+
+    # keyring chooses, as on an owner's machine, and never reaches a real one here
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent"
+
+    def backends_imported() -> set[str]:
+        run = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "carctl", "api", "/api/1/vehicles"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert run.returncode == 77, run.stderr[-2000:]  # not signed in: the answer, not a hang
+        return set(re.findall(r"\|\s+(keyring\.backends\.\w+)\s*$", run.stderr, re.MULTILINE))
+
+    memory = carctl_home / "state" / "keyring-backend.json"
+    first = backends_imported()
+    assert len(first) >= 2, first  # keyring looked at every backend it knows
+    remembered = json_module.loads(memory.read_text())
+    assert abs(remembered["at"] - time.time()) < 60
+    kept = remembered["backend"]
+    allowed = {kept.rsplit(".", 1)[0]} if kept else set()
+    second = backends_imported()
+    assert second <= allowed and len(second) < len(first), (second, first)  # the day's answer
+    remembered["at"] = time.time() - 24 * 3600 - 1  # a day later
+    memory.write_text(json_module.dumps(remembered))
+    third = backends_imported()
+    assert len(third) >= 2, third  # asked again
+    assert json_module.loads(memory.read_text())["at"] > remembered["at"] + 3600
+    status = subprocess.run(
+        [sys.executable, "-m", "carctl", "auth", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert status.returncode == 77 and "not signed in" in status.stderr  # and it still answers
