@@ -115,8 +115,16 @@ class Result:
         return self.stdout + self.stderr
 
 
-def invoke(*args: str, input: str = "", env: dict[str, str] | None = None) -> Result:
-    """carctl in this process (fast, sees in-process keyrings): main()'s error mapping included."""
+def invoke(
+    *args: str, input: str = "", env: dict[str, str] | None = None, terminal: bool = False
+) -> Result:
+    """carctl in this process (fast, sees in-process keyrings): main()'s error mapping included.
+
+    `terminal` draws as on an 80-column terminal (colour, spinner, tables), so the
+    human-mode code runs in the suite as JSON mode does.
+    """
+    if terminal:
+        env = {"FORCE_COLOR": "1", "COLUMNS": "80", **(env or {})}
     import io
 
     from carctl.cli import _run, context

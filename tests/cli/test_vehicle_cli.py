@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -370,3 +371,27 @@ def test_imperial_units_everywhere_a_person_reads(car: Endpoint) -> None:
     assert invoke("climate", "on", "--temp", "72F").code == 75
     listing = invoke("queue")
     assert "°C" not in listing.stdout and "72 °F" in listing.stdout, listing.stdout
+
+
+def test_what_people_see_is_drawn_in_the_suite_too(car: Endpoint) -> None:
+    """Colour, tables, the spinner's terminal path and the queued message, not only JSON."""
+    drawn = []
+    for words, expected in (
+        (["vehicles"], "Model 3"),
+        (["wake"], "is online (woke in"),
+        (["status"], "cabin"),
+        (["climate", "on"], "Confirmed by the car"),
+        (["vent"], "windows vented"),
+        (["queue"], "Nothing queued."),
+    ):
+        result = invoke(*words, terminal=True)
+        assert result.code == 0, (words, result.output)
+        drawn.append(result.output)
+        assert expected in re.sub(r"\x1b\[[0-9;]*m", "", result.output), (words, result.output)
+        assert "Traceback" not in result.output
+    assert sum("\x1b[" in output for output in drawn) >= 4  # colour, as on a terminal
+    car.faults({"status": 500, "path": "/api/1/*"})
+    queued = invoke("climate", "off", terminal=True)
+    assert queued.code == 75
+    assert "\x1b[1;33mqueued:\x1b[0m" in queued.stderr  # the yellow headline, not a red error
+    assert "error:" not in queued.stderr

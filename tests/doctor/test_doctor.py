@@ -21,8 +21,10 @@ def doctor(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str
     """Run doctor twice: JSON for the facts, plain text for what a person reads."""
     as_json = invoke("--json", "doctor", *args, env=env)
     as_text = invoke("doctor", *args, env=env)
-    assert as_json.code == as_text.code, (as_json.output, as_text.output)
-    assert "Traceback" not in as_json.output + as_text.output
+    drawn = invoke("doctor", *args, env=env, terminal=True)  # the terminal layout, in colour
+    assert as_json.code == as_text.code == drawn.code, (as_json.output, as_text.output)
+    assert "Traceback" not in as_json.output + as_text.output + drawn.output
+    assert "\x1b[" in drawn.stdout and "Verdict: " in drawn.stdout
     report = as_json.json()["data"]
     never_contradicts(report)
     readable(report["evidence"])
