@@ -48,6 +48,34 @@ class CarRun:
     queue: Queue | None
 
 
+def api_client(
+    *,
+    settings: Settings,
+    paths: Paths,
+    env: Mapping[str, str],
+    clock: Clock,
+    insecure: bool = False,
+    observer: Observer | None = None,
+    warn: Warn | None = None,
+    credentials: Any = None,
+    with_session: bool = True,
+    total_timeout_s: float | None = None,
+) -> contextlib.AbstractAsyncContextManager[ApiClient]:
+    """A client with no guard: one attempt per request (sign-in, `carctl api`, doctor)."""
+    return open_client(
+        settings=settings,
+        paths=paths,
+        env=env,
+        insecure=insecure,
+        clock=clock,
+        observer=observer,
+        warn=warn,
+        credentials=credentials,
+        with_session=with_session,
+        total_timeout_s=total_timeout_s,
+    )
+
+
 @contextlib.asynccontextmanager
 async def car_run(
     *,

@@ -102,11 +102,11 @@ class AppContext:
         with_session: bool = True,
         credentials: Any = None,
         total_timeout_s: float | None = None,
-        guard: Any = None,
     ) -> AsyncIterator[ApiClient]:
-        from carctl.api.connect import open_client
+        """A client without a guard, from the stack: sign-in, `carctl api`, look-ups."""
+        from carctl.stack import api_client
 
-        async with open_client(
+        async with api_client(
             settings=self.settings,
             paths=self.paths,
             env=self.env,
@@ -117,7 +117,6 @@ class AppContext:
             with_session=with_session,
             credentials=credentials,
             total_timeout_s=total_timeout_s,
-            guard=guard,
         ) as client:
             yield client
 

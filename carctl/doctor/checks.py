@@ -322,11 +322,14 @@ async def session(doc: Doctor) -> Finding:
 
 
 def _client(doc: Doctor) -> Any:
-    """The API client the checks share: this profile, the store found by `credentials`."""
-    from carctl.api.connect import open_client
+    """The API client the checks share: this profile, the store found by `credentials`.
+
+    From the stack, without a guard: doctor asks once and never adds retries to an outage.
+    """
+    from carctl.stack import api_client
 
     assert doc.settings is not None
-    return open_client(
+    return api_client(
         settings=doc.settings,
         paths=doc.paths,
         env=doc.env,
