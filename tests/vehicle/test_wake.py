@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from carctl.api.connect import open_client
 from carctl.api.oauth import login_with_password
 from carctl.errors import UnreachableError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
-from carctl.vehicle.cache import VehicleCache
+from carctl.stack import car_run
 from carctl.vehicle.service import VehicleService
 from tests.conftest import OWNER, PASSWORD, Served
 
@@ -43,16 +42,14 @@ async def service(
     env = dict(os.environ)
     paths = resolve_paths(env)
     clock = LinkedClock(served)
-    async with open_client(
-        settings=load_settings(paths.config_file, env=env), paths=paths, env=env, clock=clock
-    ) as client:
-        assert client.session is not None and client.session.credentials is not None
+    settings = load_settings(paths.config_file, env=env)
+    async with car_run(settings=settings, paths=paths, env=env, clock=clock) as run:
+        assert run.client.session is not None
+        credentials = run.client.session.credentials  # type: ignore[attr-defined]
         await login_with_password(
-            client, client.session.credentials, email=OWNER, password=PASSWORD, login_command=""
+            run.client, credentials, email=OWNER, password=PASSWORD, login_command=""
         )
-        cache = VehicleCache(paths.state_db, "test")
-        yield VehicleService(client, cache, clock=clock), clock
-        cache.close()
+        yield run.service, clock
 
 
 def wake_ups(served: Served) -> int:
