@@ -129,6 +129,27 @@ def test_a_direct_command_supersedes_an_entry_a_worker_has_claimed(
     assert sent == [newer], f"executed on the car: {sent}"  # the queued one never ran
 
 
+def test_an_entry_cancelled_after_its_claim_is_not_sent(
+    outage: Served, carctl_home: Path, real_latency: None
+) -> None:
+    """The owner cancels while the worker holds the entry (its car lookup is slow)."""
+    queued = invoke("--json", "--vehicle", "Model Y", "climate", "on")
+    assert queued.code == 75, queued.output
+    (entry_id,) = queued.json()["queued"]["ids"]
+    recover(outage, carctl_home)
+    slow = {"method": "GET", "path": "/api/1/vehicles/*", "latency": 2, "count": 1}
+    outage.admin("PUT", "/__mock__/faults", json={"rules": [slow]})
+    worker = carctl("queue", "run")
+    wait_for(lambda: entry_row(carctl_home, entry_id)["lease_owner"] == worker.pid, "the claim")
+    wait_for(lambda: rules_fired(outage), "the slow lookup began")
+    cancelled = invoke("queue", "cancel", str(entry_id))
+    assert cancelled.code == 0, cancelled.output
+    out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, out + err
+    assert entry_row(carctl_home, entry_id)["status"] == "cancelled"
+    assert stats(outage)["commands"] == []  # nothing reached the car
+
+
 def _rules(served: Served) -> list[dict[str, Any]]:
     shown = served.admin("GET", "/__mock__/faults")
     return list(shown["rules"] if isinstance(shown, dict) else shown)
