@@ -89,13 +89,15 @@ class Output:
     def console(self, *, stderr: bool = False) -> Console:
         key = "err" if stderr else "out"
         if key not in self._consoles:
+            file = self.stderr if stderr else self.stdout
             self._consoles[key] = literal_console()(
-                file=self.stderr if stderr else self.stdout,
+                file=file,
                 no_color=not self.color,
                 color_system="auto" if self.color else None,
                 force_terminal=self.color,
                 highlight=False,
-                soft_wrap=True,
+                # on a terminal, long lines wrap between words; on a pipe, a line stays whole
+                soft_wrap=not (self.color or _isatty(file)),
                 emoji=False,
                 markup=False,
             )
@@ -237,12 +239,9 @@ class Output:
         follow = " — `carctl queue` to follow"
         if len("queued: " + headline + follow) <= min(console.width, 80):
             headline += follow
-        # three lines on an 80-column terminal, longer names wrapped between words there;
-        # on a pipe, one line each for the script that reads them
-        soft = not console.is_terminal
-        console.print(self.styled("queued:", "bold yellow"), headline, soft_wrap=soft)
-        console.print(self.styled("why:", "bold"), why, soft_wrap=soft)
-        console.print(self.styled("next:", "bold"), f"{by} {until}; {drop}", soft_wrap=soft)
+        console.print(self.styled("queued:", "bold yellow"), headline)
+        console.print(self.styled("why:", "bold"), why)
+        console.print(self.styled("next:", "bold"), f"{by} {until}; {drop}")
 
     def envelope(
         self,

@@ -148,8 +148,7 @@ def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
     )
     verdict = Text(f"Verdict: {report['verdict']}", style="bold" if color else "")
     verdict.append(f" — {report['evidence']}", style="")
-    # on a terminal, wrapped between words; on a pipe, one line for grep and e-mail
-    console.print(verdict, soft_wrap=not console.is_terminal)
+    console.print(verdict)
     if "bundle" in report:
         bundle = report["bundle"]
         console.print(
