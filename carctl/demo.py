@@ -12,7 +12,9 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,7 +22,7 @@ from carctl.api.credentials import Credentials, FileStore, entry_name
 from carctl.api.oauth import login_with_password
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.settings import BUILTIN, DEFAULT_PROFILE, load_settings
-from carctl.stack import Queueing, car_run
+from carctl.stack import CarRun, Queueing, car_run
 from carctl.text import plural
 from carctl.timefmt import hhmm
 from carctl.vehicle import routines
@@ -125,14 +127,11 @@ async def _story(
             narrator.say(text, ok=ok)
 
     narrator.act(clock.at(0), "Before the drive: 2 °C outside, the car asleep all night")
-    async with car_run(
-        settings=settings,
-        paths=paths,
-        env=env,
-        clock=clock,
-        credentials=credentials,
-        reporter=reporter,
-    ) as run:
+    # every run of the story: the demo's home, its session file, the story's clock
+    story_run = partial(
+        car_run, settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
+    )
+    async with story_run(reporter=reporter) as run:
         signed = await login_with_password(
             run.client, credentials, email=ACCOUNT, password=PASSWORD, login_command="carctl demo"
         )
@@ -156,7 +155,7 @@ async def _story(
             confirmed=vented.confirmed,
         )
         await _status_step(service, step, "status")
-    await _outage_act(paths, env, settings, credentials, clock, step, narrator)
+    await _outage_act(story_run, paths, env, clock, step, narrator)
     return story
 
 
@@ -201,10 +200,9 @@ async def _cabin_readings(
 
 
 async def _outage_act(
+    story_run: Callable[..., AbstractAsyncContextManager[CarRun]],
     paths: Any,
     env: dict[str, str],
-    settings: Any,
-    credentials: Credentials,
     clock: StoryClock,
     step: Callable[..., None],
     narrator: Narrator,
@@ -223,15 +221,7 @@ async def _outage_act(
     rng = random.Random(2021)
     # the pass at 06:20 plays the background worker
     queueing = Queueing(ttl_s=30 * 60, start_worker=lambda: "started")
-    async with car_run(
-        settings=settings,
-        paths=paths,
-        env=env,
-        clock=clock,
-        rng=rng,
-        credentials=credentials,
-        queueing=queueing,
-    ) as run:
+    async with story_run(rng=rng, queueing=queueing) as run:
         narrator.say(f"$ carctl climate on --temp {WARMER:g}")
         try:
             await routines.set_temperature(run.service, CAR, temp=WARMER)
@@ -252,9 +242,7 @@ async def _outage_act(
         delivered=result.delivered,
     )
     narrator.act(clock.at(35), "Ready to drive: the cabin over the last 15 minutes")
-    async with car_run(
-        settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
-    ) as run:
+    async with story_run() as run:
         readings = await _cabin_readings(paths, run.service, minutes=15, every=1)
         warming = (
             f"Cabin {format_temperature(readings[0])} {sparkline(readings)} "

@@ -87,6 +87,23 @@ def rules_fired(served: Served) -> bool:
     return all(rule["fired"] >= (rule["count"] or 1) for rule in _rules(served))
 
 
+def claimed_during_a_slow_lookup(
+    outage: Served, carctl_home: Path, words: tuple[str, ...]
+) -> tuple[int, subprocess.Popen[str]]:
+    """Queue `words` for the Model Y, then start `queue run` and return once it holds the
+    entry and its car lookup (2 s, real time) is under way: the owner acts meanwhile."""
+    queued = invoke("--json", "--vehicle", "Model Y", *words)
+    assert queued.code == 75, queued.output
+    (entry_id,) = queued.json()["queued"]["ids"]
+    recover(outage, carctl_home)
+    slow = {"method": "GET", "path": "/api/1/vehicles/*", "latency": 2, "count": 1}
+    outage.admin("PUT", "/__mock__/faults", json={"rules": [slow]})
+    worker = carctl("queue", "run")
+    wait_for(lambda: entry_row(carctl_home, entry_id)["lease_owner"] == worker.pid, "the claim")
+    wait_for(lambda: rules_fired(outage), "the slow lookup began")
+    return entry_id, worker
+
+
 @pytest.mark.parametrize(
     ("queued_words", "direct_words", "older", "newer"),
     [
@@ -108,16 +125,7 @@ def test_a_direct_command_supersedes_an_entry_a_worker_has_claimed(
     older: str,
     newer: str,
 ) -> None:
-    queued = invoke("--json", "--vehicle", "Model Y", *queued_words)
-    assert queued.code == 75, queued.output
-    (entry_id,) = queued.json()["queued"]["ids"]
-    recover(outage, carctl_home)
-    # the worker's car lookup is slow (2 s, real time); the owner acts meanwhile
-    slow = {"method": "GET", "path": "/api/1/vehicles/*", "latency": 2, "count": 1}
-    outage.admin("PUT", "/__mock__/faults", json={"rules": [slow]})
-    worker = carctl("queue", "run")
-    wait_for(lambda: entry_row(carctl_home, entry_id)["lease_owner"] == worker.pid, "the claim")
-    wait_for(lambda: rules_fired(outage), "the slow lookup began")
+    entry_id, worker = claimed_during_a_slow_lookup(outage, carctl_home, queued_words)
     direct = invoke("--vehicle", "Model Y", *direct_words)
     assert direct.code == 0, direct.output
     out, err = worker.communicate(timeout=60)
@@ -133,15 +141,7 @@ def test_an_entry_cancelled_after_its_claim_is_not_sent(
     outage: Served, carctl_home: Path, real_latency: None
 ) -> None:
     """The owner cancels while the worker holds the entry (its car lookup is slow)."""
-    queued = invoke("--json", "--vehicle", "Model Y", "climate", "on")
-    assert queued.code == 75, queued.output
-    (entry_id,) = queued.json()["queued"]["ids"]
-    recover(outage, carctl_home)
-    slow = {"method": "GET", "path": "/api/1/vehicles/*", "latency": 2, "count": 1}
-    outage.admin("PUT", "/__mock__/faults", json={"rules": [slow]})
-    worker = carctl("queue", "run")
-    wait_for(lambda: entry_row(carctl_home, entry_id)["lease_owner"] == worker.pid, "the claim")
-    wait_for(lambda: rules_fired(outage), "the slow lookup began")
+    entry_id, worker = claimed_during_a_slow_lookup(outage, carctl_home, ("climate", "on"))
     cancelled = invoke("queue", "cancel", str(entry_id))
     assert cancelled.code == 0, cancelled.output
     out, err = worker.communicate(timeout=60)
