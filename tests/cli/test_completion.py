@@ -65,9 +65,14 @@ def complete(shell: str, words: list[str], env: dict[str, str] | None = None) ->
     return [line.split("\t")[0] for line in result.stdout.splitlines() if line]
 
 
-@pytest.mark.parametrize("shell", SHELLS)
 def zsh_complete(path: Path, words: list[str], env: dict[str, str] | None) -> list[str]:
-    """Type `words` and a Tab into an interactive zsh; what it completed or listed."""
+    """Type `words` and a Tab into an interactive zsh; what it completed or listed.
+
+    Each Tab is followed by Ctrl-X, bound to print the line as it stands between
+    markers. zsh reads keys in order and completes before it reads the next one, so
+    everything printed before the marker is what the Tab produced, however slowly
+    carctl answered: the test waits for the marker, never for a quiet moment.
+    """
     import fcntl
     import pty
     import select
@@ -90,42 +95,37 @@ def zsh_complete(path: Path, words: list[str], env: dict[str, str] | None) -> li
     )
     os.close(child)
 
-    def read(until: str | None = None, quiet_s: float = 0.6, limit_s: float = 20) -> str:
-        out, last, end = "", time.monotonic(), time.monotonic() + limit_s
-        while time.monotonic() < end:
-            if until is not None and until in out:
-                break
-            if until is None and time.monotonic() - last > quiet_s:
-                break
+    def read(until: str, limit_s: float = 30) -> str:
+        out, end = "", time.monotonic() + limit_s
+        while until not in out:
+            if time.monotonic() > end:
+                raise AssertionError(f"zsh never printed {until!r}; it printed {out!r}")
             if select.select([main], [], [], 0.05)[0]:
                 try:
                     out += os.read(main, 65536).decode(errors="replace")
                 except OSError:
                     break
-                last = time.monotonic()
         return out
 
-    def line_now() -> str:
-        os.write(main, b"\x18")  # Ctrl-X: print the line as it now stands
-        return read(until=">\r\n").split("BUF<", 1)[1].split(">\r\n", 1)[0]
+    def tab() -> tuple[str, str]:
+        """Press Tab, then Ctrl-X; what the Tab printed, and the line after it."""
+        os.write(main, b"\t\x18")
+        shown, _, rest = read(until="BUF>\r\n").partition("\r\n<BUF")
+        return shown, rest.split("BUF>\r\n", 1)[0]
 
     try:
         setup = (
             f"PS1='> '; autoload -U compinit; compinit -u; source {path}; "
-            "dump() { print -r -- $'\\n'\"BUF<$BUFFER>\" }; zle -N dump; bindkey '^X' dump; "
-            "print READY"
+            "dump() { print -r -- $'\\n'\"<BUF$BUFFER\"'BUF>' }; zle -N dump; bindkey '^X' dump; "
+            "print READ''Y"
         )
         os.write(main, (setup + "\n").encode())
         read(until="READY\r\n")
-        read()
         typed = " ".join(words)
-        os.write(main, (typed + "\t").encode())
-        shown = read()
-        buffer = line_now()
+        os.write(main, typed.encode())
+        shown, buffer = tab()
         if not listing(shown) and buffer != typed and not ended(buffer):
-            os.write(main, b"\t")  # a common prefix went in: the second Tab lists the rest
-            shown = read()
-            buffer = line_now()
+            shown, buffer = tab()  # a common prefix went in: the second Tab lists the rest
     finally:
         shell.kill()
         shell.wait()
