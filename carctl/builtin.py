@@ -8,7 +8,6 @@ with `--admin` (both through the same `/__mock__/` control API).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +38,18 @@ def control(
     url: str | None = None,
 ) -> Any:
     """One call to the mock's control API; `url` targets a served mock instead."""
-    return asyncio.run(control_async(state_db, method, path, body, url))
-
-
-async def control_async(
-    state_db: Path, method: str, path: str, body: dict[str, Any] | None, url: str | None
-) -> Any:
     import httpx
 
     from carctl.mock.store import MockStoreError
     from carctl.state import recovery_hint
 
     if url is None:
-        client = httpx.AsyncClient(transport=transport(state_db), base_url=builtin_url())
+        client = httpx.Client(transport=transport(state_db), base_url=builtin_url())
     else:
-        client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=10.0)
-    async with client:
+        client = httpx.Client(base_url=url.rstrip("/"), timeout=10.0)
+    with client:
         try:
-            response = await client.request(method, path, json=body)
+            response = client.request(method, path, json=body)
         except MockStoreError as exc:
             raise StateError(str(exc), hint=recovery_hint(state_db, str(exc))) from None
         except httpx.ConnectError as exc:

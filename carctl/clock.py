@@ -6,7 +6,6 @@ Token expiry, retries, the breaker and the queue all read the time through a
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Protocol
 
@@ -16,12 +15,12 @@ class Clock(Protocol):
         """Seconds since the epoch."""
         ...
 
-    async def sleep(self, seconds: float) -> None: ...
+    def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:
     def now(self) -> float:
         return time.time()
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))

@@ -8,11 +8,10 @@ commands (sign-in, finding the car, waking it, climate, vent, status).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -67,8 +66,8 @@ class StoryClock:
     def now(self) -> float:
         return time.time() + self.offset
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
 
     def jump_to(self, moment: float) -> None:
         self.offset = max(self.offset, moment - time.time())
@@ -93,15 +92,13 @@ def demo_env(home: Path) -> dict[str, str]:
     return env
 
 
-async def run_demo(
-    home: Path, *, narrator: Narrator, reporter: Reporter | None = None
-) -> dict[str, Any]:
+def run_demo(home: Path, *, narrator: Narrator, reporter: Reporter | None = None) -> dict[str, Any]:
     """The story, told through `narrator`, on the story's clock and in Seoul's time zone."""
     saved = os.environ.get("TZ")
     os.environ["TZ"] = STORY_TZ
     time.tzset()
     try:
-        return await _story(home, StoryClock(), narrator, reporter)
+        return _story(home, StoryClock(), narrator, reporter)
     finally:
         if saved is None:
             os.environ.pop("TZ", None)
@@ -110,7 +107,7 @@ async def run_demo(
         time.tzset()
 
 
-async def _story(
+def _story(
     home: Path, clock: StoryClock, narrator: Narrator, reporter: Reporter | None
 ) -> dict[str, Any]:
     env = demo_env(home)
@@ -131,38 +128,38 @@ async def _story(
     story_run = partial(
         car_run, settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
     )
-    async with story_run(reporter=reporter) as run:
-        signed = await login_with_password(
+    with story_run(reporter=reporter) as run:
+        signed = login_with_password(
             run.client, credentials, email=ACCOUNT, password=PASSWORD, login_command="carctl demo"
         )
         step("sign_in", f"Signed in as {signed.session.account} (built-in vehicle API)")
         service = run.service
-        car = await service.locate(CAR)
+        car = service.locate(CAR)
         step("find", f"Found {car.label} ({car.vin}): {car.state}", state=car.state)
-        woke = await service.wake(car, timeout=60)
+        woke = service.wake(car, timeout=60)
         step("wake", f"Woke it: online after {woke.waited_s:.1f} s", waited_s=woke.waited_s)
-        climate = await routines.climate(service, CAR, on=True, temp=TEMPERATURE)
+        climate = routines.climate(service, CAR, on=True, temp=TEMPERATURE)
         step(
             "climate_on",
             f"Climate on at {format_temperature(TEMPERATURE)}"
             + (" — confirmed by the car" if climate.confirmed else " — sent"),
             confirmed=climate.confirmed,
         )
-        vented = await routines.windows(service, CAR, close=False)
+        vented = routines.windows(service, CAR, close=False)
         step(
             "vent",
             "Windows vented" + (" — confirmed by the car" if vented.confirmed else " — sent"),
             confirmed=vented.confirmed,
         )
-        await _status_step(service, step, "status")
-    await _outage_act(story_run, paths, env, clock, step, narrator)
+        _status_step(service, step, "status")
+    _outage_act(story_run, paths, env, clock, step, narrator)
     return story
 
 
-async def _status_step(
+def _status_step(
     service: VehicleService, step: Callable[..., None], name: str, warming: str = ""
 ) -> None:
-    status = await routines.status(service, CAR, wake_first=False)
+    status = routines.status(service, CAR, wake_first=False)
     state = status.climate or {}
     cabin = (
         f"{warming}\nOutside"
@@ -181,26 +178,22 @@ async def _status_step(
     )
 
 
-async def _cabin_readings(
-    paths: Any, service: VehicleService, minutes: int, every: int
-) -> list[float]:
+def _cabin_readings(paths: Any, service: VehicleService, minutes: int, every: int) -> list[float]:
     """The car's own cabin readings while the story's clock moves on (the mock's clock too)."""
     from carctl import builtin
 
     readings: list[float] = []
     for _ in range(0, minutes + 1, every):
-        status = await routines.status(service, CAR, wake_first=False)
+        status = routines.status(service, CAR, wake_first=False)
         inside = (status.climate or {}).get("inside_temp")
         if isinstance(inside, int | float):
             readings.append(float(inside))
-        await builtin.control_async(
-            paths.state_db, "POST", "/__mock__/clock", {"advance": every * 60}, None
-        )
+        builtin.control(paths.state_db, "POST", "/__mock__/clock", {"advance": every * 60})
     return readings
 
 
-async def _outage_act(
-    story_run: Callable[..., AbstractAsyncContextManager[CarRun]],
+def _outage_act(
+    story_run: Callable[..., AbstractContextManager[CarRun]],
     paths: Any,
     env: dict[str, str],
     clock: StoryClock,
@@ -215,24 +208,22 @@ async def _outage_act(
     from carctl.errors import CarctlError
 
     narrator.act(clock.at(5), "The vehicle API fails: every request answers 500")
-    await builtin.control_async(
-        paths.state_db, "PUT", "/__mock__/faults", {"rules": [OUTAGE_RULE]}, None
-    )
+    builtin.control(paths.state_db, "PUT", "/__mock__/faults", {"rules": [OUTAGE_RULE]})
     rng = random.Random(2021)
     # the pass at 06:20 plays the background worker
     queueing = Queueing(ttl_s=30 * 60, start_worker=lambda: "started")
-    async with story_run(rng=rng, queueing=queueing) as run:
+    with story_run(rng=rng, queueing=queueing) as run:
         narrator.say(f"$ carctl climate on --temp {WARMER:g}")
         try:
-            await routines.set_temperature(run.service, CAR, temp=WARMER)
+            routines.set_temperature(run.service, CAR, temp=WARMER)
         except CarctlError as exc:
             step("queued", exc.message, show=False, queued=exc.queued or {})
             narrator.queued(exc)  # exactly as an owner sees it
     narrator.act(clock.at(20), "The service recovers")
-    await builtin.control_async(paths.state_db, "DELETE", "/__mock__/faults", None, None)
+    builtin.control(paths.state_db, "DELETE", "/__mock__/faults")
     runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
     try:
-        result = await runner.one_pass(due_only=False)
+        result = runner.one_pass(due_only=False)
     finally:
         runner.close()
     step(
@@ -242,12 +233,12 @@ async def _outage_act(
         delivered=result.delivered,
     )
     narrator.act(clock.at(35), "Ready to drive: the cabin over the last 15 minutes")
-    async with story_run() as run:
-        readings = await _cabin_readings(paths, run.service, minutes=15, every=1)
+    with story_run() as run:
+        readings = _cabin_readings(paths, run.service, minutes=15, every=1)
         warming = (
             f"Cabin {format_temperature(readings[0])} {sparkline(readings)} "
             f"{format_temperature(readings[-1])} in 15 min"
             if len(readings) > 1
             else ""
         )
-        await _status_step(run.service, step, "warming", warming)
+        _status_step(run.service, step, "warming", warming)

@@ -8,11 +8,10 @@ so a crash never leaves a stale lock behind.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +78,10 @@ def unless_held(path: Path) -> Iterator[int | None]:
         os.close(fd)
 
 
-@contextlib.asynccontextmanager
-async def held_async(path: Path, *, timeout: float | None = None) -> AsyncIterator[None]:
-    """Wait for the lock in a thread, so the event loop keeps running meanwhile."""
-    fd = await asyncio.to_thread(_acquire, path, WAIT_S if timeout is None else timeout)
+@contextlib.contextmanager
+def held(path: Path, *, timeout: float | None = None) -> Iterator[None]:
+    """Hold the lock at `path`, waiting up to `timeout` (default `WAIT_S`) for it."""
+    fd = _acquire(path, WAIT_S if timeout is None else timeout)
     try:
         yield
     finally:

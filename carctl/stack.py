@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ def api_client(
     credentials: Any = None,
     with_session: bool = True,
     total_timeout_s: float | None = None,
-) -> contextlib.AbstractAsyncContextManager[ApiClient]:
+) -> contextlib.AbstractContextManager[ApiClient]:
     """A client with no guard: one attempt per request (sign-in, `carctl api`, doctor)."""
     return open_client(
         settings=settings,
@@ -76,8 +76,8 @@ def api_client(
     )
 
 
-@contextlib.asynccontextmanager
-async def car_run(
+@contextlib.contextmanager
+def car_run(
     *,
     settings: Settings,
     paths: Paths,
@@ -93,7 +93,7 @@ async def car_run(
     queueing: Queueing | None = None,
     probe_now: bool = False,
     on_seen: Seen | None = None,
-) -> AsyncIterator[CarRun]:
+) -> Iterator[CarRun]:
     """Everything one run of car commands needs, closed again when it ends."""
     endpoint = endpoint_for(settings.api_url, insecure=insecure)
     scope = f"{settings.profile}@{endpoint.origin}"
@@ -108,7 +108,7 @@ async def car_run(
         probe_now=probe_now,
     )
     try:
-        async with open_client(
+        with open_client(
             settings=settings,
             paths=paths,
             env=env,

@@ -53,11 +53,8 @@ class FastClock:
 
         return time.time() + FastClock.offset
 
-    async def sleep(self, seconds: float) -> None:
-        import asyncio
-
+    def sleep(self, seconds: float) -> None:
         FastClock.offset += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -110,14 +110,14 @@ class Decoder:
         yield from self._through(index + 1, decoded(), finishing=finishing)
 
 
-async def read_bounded(
-    raw: AsyncIterator[bytes], content_encoding: str | None, *, limit: int = MAX_BODY_BYTES
+def read_bounded(
+    raw: Iterator[bytes], content_encoding: str | None, *, limit: int = MAX_BODY_BYTES
 ) -> bytes:
     """The decoded body, or `BodyTooLarge` as soon as it (or any layer) passes `limit`."""
     decoder = Decoder(content_encoding, limit=limit)
     body = bytearray()
     received = 0
-    async for chunk in raw:
+    for chunk in raw:
         received += len(chunk)
         if received > limit:
             raise BodyTooLarge

@@ -1,4 +1,4 @@
-"""The async HTTP client of the vehicle API: one `httpx.AsyncClient` per run.
+"""The HTTP client of the vehicle API: one synchronous `httpx.Client` per run.
 
 Every exchange is bounded: in time as a whole (connect, send and every read
 within one total deadline, so a server trickling a byte every few seconds
@@ -14,9 +14,8 @@ session manager); a 401 leads to one refresh and one more try, never more.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -34,6 +33,7 @@ from carctl.api.bodies import (
 )
 from carctl.api.request_log import Exchange, RequestLog
 from carctl.api.responses import Reply, error_for, response_data
+from carctl.api.transport import past_deadline, within
 from carctl.clock import Clock, SystemClock
 from carctl.errors import (
     AuthError,
@@ -50,11 +50,11 @@ T = TypeVar("T")
 class Authorizer(Protocol):
     """Where bearer tokens come from (`carctl.api.oauth.SessionManager`)."""
 
-    async def access_token(self) -> str:
+    def access_token(self) -> str:
         """A token to send; renewed first when it is about to expire."""
         ...
 
-    async def refresh_after_401(self, used: str, reply: Reply) -> str:
+    def refresh_after_401(self, used: str, reply: Reply) -> str:
         """One renewal after the API refused `used`."""
         ...
 
@@ -62,7 +62,7 @@ class Authorizer(Protocol):
         """Why a token renewed a moment ago was refused too."""
         ...
 
-    async def renew(self) -> None:
+    def renew(self) -> None:
         """Renew the stored session now, whatever its age (doctor's check)."""
         ...
 
@@ -74,7 +74,7 @@ class Admission(Protocol):
     the layer above it.
     """
 
-    async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    def call(self, attempt: Callable[[], T]) -> T:
         """Run `attempt` once or more, or refuse to."""
         ...
 
@@ -89,7 +89,7 @@ Observer = Callable[[Exchange], None]
 class ApiClient:
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.Client,
         *,
         origin: str,
         request_log: RequestLog | None = None,
@@ -111,7 +111,7 @@ class ApiClient:
 
     # -- the wire ------------------------------------------------------------------
 
-    async def exchange(
+    def exchange(
         self,
         method: str,
         path: str,
@@ -137,8 +137,13 @@ class ApiClient:
             data=form,
         )
         try:
-            async with asyncio.timeout(self.total_timeout_s):
-                response, body = await self._send(request)
+            with within(self.total_timeout_s):
+                try:
+                    response, body = self._send(request)
+                except httpx.TimeoutException:
+                    if past_deadline():
+                        raise TimeoutError from None
+                    raise
         except TimeoutError:
             elapsed = _ms(started)
             error = _too_slow(method, path, elapsed, self.total_timeout_s)
@@ -162,8 +167,8 @@ class ApiClient:
             elapsed_ms=elapsed,
         )
 
-    async def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
-        response = await self.http.send(request, stream=True, follow_redirects=False)
+    def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        response = self.http.send(request, stream=True, follow_redirects=False)
         try:
             encoding = response.headers.get("content-encoding")
             try:
@@ -172,7 +177,7 @@ class ApiClient:
                     if len(body) > MAX_BODY_BYTES:
                         raise BodyTooLarge
                 else:
-                    body = await read_bounded(response.aiter_raw(), encoding)
+                    body = read_bounded(_until_deadline(response.iter_raw()), encoding)
             except BodyTooLarge:
                 raise _TooLarge(
                     f"the answer is larger than {MAX_BODY_BYTES // 1024 // 1024} MiB"
@@ -180,7 +185,7 @@ class ApiClient:
             except UnreadableEncoding as exc:
                 raise _BadEncoding(str(exc)) from None
         finally:
-            await response.aclose()
+            response.close()
         return response, body
 
     def record(self, reply: Reply, outcome: str, error: str | None = None) -> None:
@@ -219,7 +224,7 @@ class ApiClient:
 
     # -- the Owner API ---------------------------------------------------------------
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -245,15 +250,15 @@ class ApiClient:
             idempotency_key=idempotency_key,
             before_send=before_send,
         )
-        return await (self.guard.call(once) if self.guard is not None else once())
+        return self.guard.call(once) if self.guard is not None else once()
 
-    async def renew_session(self) -> None:
+    def renew_session(self) -> None:
         """Prove the stored session can be renewed (doctor); raises what renewing raised."""
         if self.session is None:
             raise AuthError("not signed in", hint="run `carctl auth login`")
-        await self.session.renew()
+        self.session.renew()
 
-    async def _request_once(
+    def _request_once(
         self,
         method: str,
         path: str,
@@ -265,24 +270,20 @@ class ApiClient:
     ) -> Any:
         if self.session is None:
             raise AuthError("not signed in", hint="run `carctl auth login`")
-        token = await self.session.access_token()
+        token = self.session.access_token()
         headers = {"authorization": f"Bearer {token}"}
         if idempotency_key:
             headers["idempotency-key"] = idempotency_key
         if before_send is not None:
             before_send()
-        reply = await self.exchange(
-            method, path, headers=headers, params=params, json_body=json_body
-        )
+        reply = self.exchange(method, path, headers=headers, params=params, json_body=json_body)
         if reply.status == 401:
             self.record(reply, "auth", reply.api_message())
-            fresh = await self.session.refresh_after_401(token, reply)
+            fresh = self.session.refresh_after_401(token, reply)
             headers["authorization"] = f"Bearer {fresh}"
             if before_send is not None:
                 before_send()
-            reply = await self.exchange(
-                method, path, headers=headers, params=params, json_body=json_body
-            )
+            reply = self.exchange(method, path, headers=headers, params=params, json_body=json_body)
             if reply.status == 401:
                 error = self.session.rejected_fresh_token(reply)
                 self.record(reply, error.code, error.message)
@@ -302,8 +303,8 @@ class ApiClient:
         self.record(reply, error.code, error.message)
         raise error
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def close(self) -> None:
+        self.http.close()
         if self.request_log is not None:
             self.request_log.close()
 
@@ -314,6 +315,18 @@ class _TooLarge(httpx.HTTPError):
 
 class _BadEncoding(httpx.HTTPError):
     pass
+
+
+def _until_deadline(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The body's chunks, ending in `TimeoutError` once the exchange's deadline has passed.
+
+    The transport bounds every socket read by the deadline; this also bounds a
+    body that some other transport (the built-in mock, a test's) hands over slowly.
+    """
+    for chunk in chunks:
+        if past_deadline():
+            raise TimeoutError
+        yield chunk
 
 
 def _too_slow(method: str, path: str, elapsed_ms: int, limit_s: float) -> CarctlError:

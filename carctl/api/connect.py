@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -103,8 +103,14 @@ def lock_path(paths: Paths, entry: str) -> Path:
     return paths.state_dir / "locks" / f"refresh-{hashlib.sha256(entry.encode()).hexdigest()[:16]}"
 
 
-def http_client(endpoint: Endpoint, paths: Paths, transport: Any = None) -> Any:
-    """httpx never follows redirects here, and the built-in endpoint ignores proxies."""
+def http_client(
+    endpoint: Endpoint, paths: Paths, env: Mapping[str, str], transport: Any = None
+) -> Any:
+    """httpx never follows redirects here, and the built-in endpoint ignores proxies.
+
+    The proxy is chosen by `carctl.api.proxy` from this run's environment, the
+    same choice doctor tests the road for (and the same rules httpx follows).
+    """
     import httpx
 
     from carctl.api.client import DEFAULT_TIMEOUT
@@ -115,17 +121,23 @@ def http_client(endpoint: Endpoint, paths: Paths, transport: Any = None) -> Any:
 
         base_url = builtin.builtin_url()
         transport = transport or builtin.transport(paths.state_db)
-    return httpx.AsyncClient(
+    elif transport is None:
+        from carctl.api.proxy import proxy_for
+        from carctl.api.transport import transport as wire
+
+        proxy = proxy_for(base_url, env)
+        transport = wire(base_url, proxy=proxy.url if proxy else None)
+    return httpx.Client(
         transport=transport,
         base_url=base_url,
         timeout=DEFAULT_TIMEOUT,
         follow_redirects=False,
-        trust_env=endpoint.origin != BUILTIN,
+        trust_env=False,
     )
 
 
-@contextlib.asynccontextmanager
-async def open_client(
+@contextlib.contextmanager
+def open_client(
     *,
     settings: Settings,
     paths: Paths,
@@ -141,7 +153,7 @@ async def open_client(
     credentials: Credentials | None = None,
     total_timeout_s: float | None = None,
     guard: Admission | None = None,
-) -> AsyncIterator[ApiClient]:
+) -> Iterator[ApiClient]:
     """An API client for this run; its session loads lazily on the first request."""
     from carctl.api.client import REQUEST_TOTAL_S
     from carctl.api.oauth import SessionManager
@@ -176,7 +188,7 @@ async def open_client(
             store_problem=problem,
         )
     client = ApiClient(
-        http_client(endpoint, paths, transport),
+        http_client(endpoint, paths, env, transport),
         origin=endpoint.origin,
         request_log=RequestLog(paths.state_db),
         clock=clock,
@@ -188,4 +200,4 @@ async def open_client(
     try:
         yield client
     finally:
-        await client.aclose()
+        client.close()

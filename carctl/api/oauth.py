@@ -34,7 +34,7 @@ from carctl.api.credentials import (
 from carctl.api.responses import Reply, error_for, redirect_error
 from carctl.clock import Clock
 from carctl.errors import AuthError, CarctlError, ProtocolError
-from carctl.locks import held_async
+from carctl.locks import held
 
 CLIENT_ID = "carctl"
 TOKEN_PATH = "/oauth2/v3/token"  # noqa: S105 - a URL path, not a secret
@@ -98,11 +98,11 @@ class TokenSet:
     skew: float | None  # this computer's clock minus the server's, when it said
 
 
-async def token_request(
+def token_request(
     client: ApiClient, fields: dict[str, str], *, purpose: str, login_command: str
 ) -> TokenSet:
     """POST the token endpoint; OAuth errors become precise `AuthError`s (exit 77)."""
-    reply = await client.exchange("POST", TOKEN_PATH, form=fields)
+    reply = client.exchange("POST", TOKEN_PATH, form=fields)
     if reply.status == 200:
         data = reply.json if isinstance(reply.json, dict) else {}
         access = data.get("access_token")
@@ -289,7 +289,7 @@ class SessionManager:
             return False
         return session.expires_at - self.clock.now() <= REFRESH_AHEAD_S
 
-    async def access_token(self) -> str:
+    def access_token(self) -> str:
         if self.session is None:
             self.session = self.load()
         session = self.session
@@ -304,11 +304,11 @@ class SessionManager:
                     "the session has expired and cannot be renewed",
                     hint=f"run `{self.login_command}`",
                 )
-            session = await self.refresh(stale=session.access_token)
+            session = self.refresh(stale=session.access_token)
         assert session.access_token is not None
         return session.access_token
 
-    async def refresh_after_401(self, used: str, reply: Reply) -> str:
+    def refresh_after_401(self, used: str, reply: Reply) -> str:
         """One refresh after the API refused `used`; the caller tries once more."""
         if self.env.get(ENV_ACCESS):
             raise AuthError(
@@ -323,14 +323,14 @@ class SessionManager:
                 hint=f"run `{self.login_command}`",
                 http=reply.details(),
             )
-        session = await self.refresh(stale=used)
+        session = self.refresh(stale=used)
         assert session.access_token is not None
         return session.access_token
 
-    async def renew(self) -> None:
+    def renew(self) -> None:
         loaded = self.load()
         self.session = loaded
-        await self.refresh(stale=loaded.access_token if loaded else None)
+        self.refresh(stale=loaded.access_token if loaded else None)
 
     def rejected_fresh_token(self, reply: Reply) -> AuthError:
         """A second 401 right after a refresh: say why, clocks included."""
@@ -359,9 +359,9 @@ class SessionManager:
 
     # -- refreshing --------------------------------------------------------------------
 
-    async def refresh(self, *, stale: str | None) -> Session:
+    def refresh(self, *, stale: str | None) -> Session:
         """Renew the session once, even when several processes want to at the same time."""
-        async with held_async(self.lock_path):
+        with held(self.lock_path):
             current = self.load() if self.credentials is not None else self.session
             if current is None:
                 raise self._not_signed_in()
@@ -377,7 +377,7 @@ class SessionManager:
             if not current.refresh_token:
                 raise self._not_signed_in()
             try:
-                tokens = await token_request(
+                tokens = token_request(
                     self.client,
                     {
                         "grant_type": "refresh_token",
@@ -420,10 +420,10 @@ class SignIn:
     skew: float | None
 
 
-async def login_with_password(
+def login_with_password(
     client: ApiClient, credentials: Credentials, *, email: str, password: str, login_command: str
 ) -> SignIn:
-    tokens = await token_request(
+    tokens = token_request(
         client,
         {"grant_type": "password", "client_id": CLIENT_ID, "email": email, "password": password},
         purpose="login",
@@ -433,11 +433,11 @@ async def login_with_password(
     return SignIn(session, credentials.save(session), tokens.skew)
 
 
-async def login_with_refresh_token(
+def login_with_refresh_token(
     client: ApiClient, credentials: Credentials, *, refresh_token: str, login_command: str
 ) -> SignIn:
     """Adopt a refresh token from elsewhere: renew it at once (which also proves it works)."""
-    tokens = await token_request(
+    tokens = token_request(
         client,
         {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": refresh_token},
         purpose="refresh",
@@ -445,14 +445,14 @@ async def login_with_refresh_token(
     )
     if tokens.refresh_token is None:
         tokens.refresh_token = refresh_token
-    account = tokens.account or await _account_from_api(client, tokens.access_token)
+    account = tokens.account or _account_from_api(client, tokens.access_token)
     session = _session_from(tokens, now=client.clock.now(), account=account, seed=None)
     return SignIn(session, credentials.save(session), tokens.skew)
 
 
-async def _account_from_api(client: ApiClient, access_token: str) -> str | None:
+def _account_from_api(client: ApiClient, access_token: str) -> str | None:
     try:
-        reply = await client.exchange(
+        reply = client.exchange(
             "GET", "/api/1/users/me", headers={"authorization": f"Bearer {access_token}"}
         )
         data = client.interpret(reply)
@@ -470,13 +470,13 @@ class SignOut:
     removed: list[Location]
 
 
-async def logout(client: ApiClient, credentials: Credentials) -> SignOut:
+def logout(client: ApiClient, credentials: Credentials) -> SignOut:
     """Revoke the refresh token on the server (best effort), then delete it here."""
     session, _ = credentials.load()
     revoked, problem = False, None
     if session is not None and session.refresh_token:
         try:
-            reply = await client.exchange(
+            reply = client.exchange(
                 "POST",
                 REVOKE_PATH,
                 form={"token": session.refresh_token, "token_type_hint": "refresh_token"},

@@ -57,15 +57,15 @@ def api(app: AppContext, path: str, method: str | None, fields: tuple[str, ...])
     body = _fields(fields)
     verb = (method or ("POST" if body else "GET")).upper()
 
-    async def send() -> Any:
+    def send() -> Any:
         from carctl.errors import ExitCode, NotFoundError
 
-        async with app.api() as client:
+        with app.api() as client:
             try:
-                return await client.request(verb, path, json_body=body or None)
+                return client.request(verb, path, json_body=body or None)
             except NotFoundError as exc:  # an answer, not a mistake in how carctl was called
                 exc.exit_code = ExitCode.FAILURE
                 raise
 
-    data = app.run(send())
+    data = app.run(send)
     app.output.result(app.command, data, human=json.dumps(data, indent=2, ensure_ascii=False))

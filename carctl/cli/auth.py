@@ -108,23 +108,23 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
         app.settings, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
     )
 
-    async def sign_in() -> Any:
-        async with app.api(credentials=credentials) as client:
+    def sign_in() -> Any:
+        with app.api(credentials=credentials) as client:
             if with_token:
-                signed = await login_with_refresh_token(
+                signed = login_with_refresh_token(
                     client, credentials, refresh_token=secret, login_command=command
                 )
             else:
                 assert email is not None
-                signed = await login_with_password(
+                signed = login_with_password(
                     client, credentials, email=email, password=secret, login_command=command
                 )
-            return signed, await _cars(app, client)
+            return signed, _cars(app, client)
 
     asks_again = not with_token and not password_stdin and app.output.interactive
     for tries_left in range(PASSWORD_TRIES - 1, -1, -1):
         try:
-            result, cars = app.run(sign_in())
+            result, cars = app.run(sign_in)
             break
         except AuthError as exc:
             if not (asks_again and tries_left and exc.message.startswith("wrong password")):
@@ -170,7 +170,7 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
     )
 
 
-async def _cars(app: AppContext, client: Any) -> list[Any]:
+def _cars(app: AppContext, client: Any) -> list[Any]:
     """The account's cars, to show and to remember (names for later, even mid-outage)."""
     from carctl.errors import CarctlError
     from carctl.vehicle.cache import VehicleCache
@@ -178,7 +178,7 @@ async def _cars(app: AppContext, client: Any) -> list[Any]:
 
     cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
     try:
-        return await VehicleService(client, cache, clock=app.clock).vehicles()
+        return VehicleService(client, cache, clock=app.clock).vehicles()
     except CarctlError:
         return []  # signing in worked; the list can wait
     finally:
@@ -209,11 +209,11 @@ def logout(app: AppContext) -> None:
         lenient, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
     )
 
-    async def run() -> Any:
-        async with app.api(with_session=False) as client:
-            return await sign_out(client, credentials)
+    def run() -> Any:
+        with app.api(with_session=False) as client:
+            return sign_out(client, credentials)
 
-    result = app.run(run())
+    result = app.run(run)
     for variable in (ENV_ACCESS, ENV_REFRESH):
         if app.env.get(variable):
             app.output.warn(f"{variable} is set in the environment; unset it as well")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, update_wrapper
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -74,14 +74,12 @@ class AppContext:
 
         return SystemClock()
 
-    def run(self, coroutine: Coroutine[Any, Any, R]) -> R:
-        """Run the async core; the log file is set up first, so failures land in it."""
-        import asyncio
-
+    def run(self, work: Callable[[], R]) -> R:
+        """Run the core's `work`; the log file is set up first, so failures land in it."""
         from carctl.logs import setup_logging
 
         setup_logging(self.paths.log_file, verbose=self.verbose)
-        return asyncio.run(coroutine)
+        return work()
 
     def _observe(self, exchange: Exchange) -> None:
         """`-v`: one line per HTTP exchange on stderr (never a header or a body)."""
@@ -95,18 +93,18 @@ class AppContext:
         if self.verbose:
             self.output.info(line)
 
-    @contextlib.asynccontextmanager
-    async def api(
+    @contextlib.contextmanager
+    def api(
         self,
         *,
         with_session: bool = True,
         credentials: Any = None,
         total_timeout_s: float | None = None,
-    ) -> AsyncIterator[ApiClient]:
+    ) -> Iterator[ApiClient]:
         """A client without a guard, from the stack: sign-in, `carctl api`, look-ups."""
         from carctl.stack import api_client
 
-        async with api_client(
+        with api_client(
             settings=self.settings,
             paths=self.paths,
             env=self.env,
@@ -153,10 +151,8 @@ def command_name(ctx: click.Context) -> str:
 last_app: AppContext | None = None
 
 
-@contextlib.asynccontextmanager
-async def vehicle_service(
-    app: AppContext, *, deadline_s: float = DEADLINE_S
-) -> AsyncIterator[VehicleService]:
+@contextlib.contextmanager
+def vehicle_service(app: AppContext, *, deadline_s: float = DEADLINE_S) -> Iterator[VehicleService]:
     """One run of a car command, as the stack builds it, with a spinner and the queue."""
     from carctl.cli.render import Spinner
     from carctl.stack import Queueing, car_run
@@ -167,7 +163,7 @@ async def vehicle_service(
         use_queue=not app.no_queue,
         start_worker=_worker_starter(app),
     )
-    async with car_run(
+    with car_run(
         settings=app.settings,
         paths=app.paths,
         env=app.env,

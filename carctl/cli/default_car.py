@@ -87,13 +87,13 @@ def check_name(app: AppContext, name: str) -> tuple[str, str | None]:
     from carctl.vehicle.cache import VehicleCache
     from carctl.vehicle.service import choose
 
-    async def ask() -> list[Any]:
-        async with vehicle_service(app, deadline_s=10.0) as service:
-            return await service.vehicles()
+    def ask() -> list[Any]:
+        with vehicle_service(app, deadline_s=10.0) as service:
+            return service.vehicles()
 
     warning = None
     try:
-        cars = app.run(ask())
+        cars = app.run(ask)
     except CarctlError as exc:
         cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
         try:

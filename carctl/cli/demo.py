@@ -25,8 +25,6 @@ def demo(app: AppContext, keep: bool) -> None:
     the climate on, vents the windows and shows the status. It runs in a
     throw-away directory: your own config, state and keyring are not touched.
     """
-    import asyncio
-
     from carctl.cli.render import Spinner
     from carctl.demo import run_demo
     from carctl.logs import setup_logging
@@ -37,9 +35,7 @@ def demo(app: AppContext, keep: bool) -> None:
     try:
         # the demo logs into its own home: the user's files stay untouched
         setup_logging(resolve_paths({"CARCTL_HOME": directory}).log_file)
-        story = asyncio.run(
-            run_demo(Path(directory), narrator=narrator, reporter=Spinner(app.output))
-        )
+        story = run_demo(Path(directory), narrator=narrator, reporter=Spinner(app.output))
     finally:
         if not keep:
             import shutil

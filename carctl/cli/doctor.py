@@ -55,7 +55,7 @@ def doctor(
             f"no check named {unknown[0]!r}",
             hint=f"checks: {', '.join(REGISTRY.ids())} (see --list)",
         )
-    report, doc = app.run(_diagnose(app, list(only) or None, offline))
+    report, doc = app.run(lambda: _diagnose(app, list(only) or None, offline))
     failed = any(check["status"] == "fail" for check in report["checks"])
     if bundle is not None:
         names = _bundle(app, doc, report, bundle)
@@ -67,7 +67,7 @@ def doctor(
         raise click.exceptions.Exit(1)
 
 
-async def _diagnose(app: AppContext, only: list[str] | None, offline: bool) -> Any:
+def _diagnose(app: AppContext, only: list[str] | None, offline: bool) -> Any:
     from carctl.doctor.model import Doctor
     from carctl.doctor.run import run_checks, summary, verdict
 
@@ -80,7 +80,7 @@ async def _diagnose(app: AppContext, only: list[str] | None, offline: bool) -> A
         offline=offline,
         insecure=app.insecure,
     )
-    results = await run_checks(doc, only)
+    results = run_checks(doc, only)
     found = verdict(doc)
     report = {
         "verdict": found.verdict,

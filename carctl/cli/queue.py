@@ -302,7 +302,7 @@ def retry(app: AppContext, entry_id: int | None, all_: bool) -> None:
         store.close()
     runner = _runner(app, probe_now=True)
     try:
-        result = app.run(runner.one_pass(due_only=True))
+        result = app.run(lambda: runner.one_pass(due_only=True))
         entries = [e for e in (runner.queue.get(i) for i in ids) if e is not None]
     finally:
         runner.close()
@@ -332,7 +332,7 @@ def run(app: AppContext) -> None:
     """
     runner = _runner(app, notify=not app.output.interactive)  # cron: nobody watches
     try:
-        result = app.run(runner.one_pass(due_only=False))
+        result = app.run(lambda: runner.one_pass(due_only=False))
     finally:
         runner.close()
     data = {
@@ -360,8 +360,8 @@ def worker(app: AppContext, until_empty: bool) -> None:
 
     Only one worker runs at a time; a second one exits at once.
     """
-    import asyncio
     import signal
+    import threading
 
     from carctl.delivery.worker import single_worker
 
@@ -375,15 +375,15 @@ def worker(app: AppContext, until_empty: bool) -> None:
             return
         runner = _runner(app, notify=True)
 
-        async def main() -> Any:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
+        def main() -> Any:
+            """SIGTERM and Ctrl-C end the worker between passes, never mid-send."""
+            stop = threading.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
-            return await runner.loop(until_empty=until_empty, stop=stop)
+                signal.signal(signum, lambda _signum, _frame: stop.set())
+            return runner.loop(until_empty=until_empty, stop=stop)
 
         try:
-            result = app.run(main())
+            result = app.run(main)
         finally:
             runner.close()
     app.output.result(
@@ -425,7 +425,7 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
 
     gone: list[int] = []
 
-    async def watch() -> tuple[list[int], dict[int, Entry]]:
+    def watch() -> tuple[list[int], dict[int, Entry]]:
         started = app.clock.now()
         if all_:
             ids = [e.id for e in store.entries()]
@@ -461,10 +461,10 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
                 _flush()
             if len(done) == len(ids) or (limit is not None and app.clock.now() - started >= limit):
                 return ids, done
-            await app.clock.sleep(WAIT_POLL_S)
+            app.clock.sleep(WAIT_POLL_S)
 
     try:
-        ids, done = app.run(watch())
+        ids, done = app.run(watch)
     finally:
         store.close()
     pending = [i for i in ids if i not in done]

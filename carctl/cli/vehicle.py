@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
@@ -49,14 +49,12 @@ def expiry_options(f: F) -> F:
     )(f)
 
 
-def _run(
-    app: AppContext, work: Callable[[Any], Awaitable[T]], *, deadline_s: float = DEADLINE_S
-) -> T:
-    async def go() -> T:
-        async with vehicle_service(app, deadline_s=deadline_s) as service:
-            return await work(service)
+def _run(app: AppContext, work: Callable[[Any], T], *, deadline_s: float = DEADLINE_S) -> T:
+    def go() -> T:
+        with vehicle_service(app, deadline_s=deadline_s) as service:
+            return work(service)
 
-    return app.run(go())
+    return app.run(go)
 
 
 def _selector(app: AppContext) -> str | None:

@@ -11,7 +11,7 @@ counts as a success.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
@@ -66,7 +66,7 @@ class Guard:
         error.retry_at = admission.until  # a worker waits until then, instead of asking again
         return error
 
-    async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    def call(self, attempt: Callable[[], T]) -> T:
         now = self.clock.now()
         admission = self.store.transact(partial(health_rules.admit, now=now))
         if not admission.send and self.probe_now and admission.reason != "retry_after":
@@ -80,7 +80,7 @@ class Guard:
         while True:
             self.attempts += 1
             try:
-                value = await attempt()
+                value = attempt()
             except CarctlError as exc:
                 if not exc.retryable:
                     if exc.http is not None and exc.http.status is not None:
@@ -112,7 +112,7 @@ class Guard:
                 delay = next_delay(exc, retry, now=failed_at, rng=self.rng)
                 if failed_at + delay > self.deadline:
                     raise
-                await self.clock.sleep(delay)
+                self.clock.sleep(delay)
                 retry += 1
                 again = self.store.transact(partial(health_rules.admit, now=self.clock.now()))
                 if not again.send:  # another process opened the breaker meanwhile

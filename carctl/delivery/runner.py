@@ -164,7 +164,7 @@ class Delivery:
         )
 
 
-async def deliver_batch(
+def deliver_batch(
     service: VehicleService,
     queue: Queue,
     batch: list[Entry],
@@ -201,11 +201,11 @@ async def deliver_batch(
 
     try:
         if first.vehicle_id.startswith(BY_NAME):
-            vehicle = await service.locate(first.vehicle_id[len(BY_NAME) :] or None)
+            vehicle = service.locate(first.vehicle_id[len(BY_NAME) :] or None)
         else:
-            vehicle = await service.current(vehicle)
+            vehicle = service.current(vehicle)
         if vehicle.state != "online":
-            vehicle = (await service.wake(vehicle, timeout=WAKE_TIMEOUT_S)).vehicle
+            vehicle = (service.wake(vehicle, timeout=WAKE_TIMEOUT_S)).vehicle
     except CarctlError as exc:
         if permanent(exc):
             for entry in batch:
@@ -225,9 +225,7 @@ async def deliver_batch(
 
         command = Command(entry.command, entry.arguments, entry.idempotency_key)
         try:
-            await service.command(
-                vehicle, command, timeout=WAKE_TIMEOUT_S, before_send=still_wanted
-            )
+            service.command(vehicle, command, timeout=WAKE_TIMEOUT_S, before_send=still_wanted)
         except Withdrawn:
             counts["skipped"] += 1
             now_entry = queue.get(entry.id)

@@ -11,7 +11,6 @@ because claiming entries is itself exclusive (leases in one transaction).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -20,8 +19,9 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -169,7 +169,7 @@ class PassResult:
 
 # The stack's `car_run` (carctl.stack): an async context manager yielding a run whose
 # `service` delivers. Given, not imported: the delivery layer does not reach above itself.
-OpenRun = Callable[..., AbstractAsyncContextManager[Any]]
+OpenRun = Callable[..., AbstractContextManager[Any]]
 
 
 class QueueRunner:
@@ -199,7 +199,7 @@ class QueueRunner:
     def close(self) -> None:
         self.queue.close()
 
-    async def deliver(self, batch: list[Entry]) -> dict[str, int]:
+    def deliver(self, batch: list[Entry]) -> dict[str, int]:
         first = batch[0]
         base = load_settings(self.paths.config_file, env=self.env, profile=first.profile)
         settings = dataclasses.replace(
@@ -207,7 +207,7 @@ class QueueRunner:
         )
         probe_now, self.probe_now = self.probe_now, False
         try:
-            async with self.open_run(
+            with self.open_run(
                 settings=settings,
                 paths=self.paths,
                 env=self.env,
@@ -219,7 +219,7 @@ class QueueRunner:
                 probe_now=probe_now,
                 on_seen=partial(self._adopt, first.scope),
             ) as run:
-                return await deliver_batch(
+                return deliver_batch(
                     run.service, self.queue, batch, owner=self.owner, clock=self.clock, rng=self.rng
                 )
         except CarctlError as exc:  # e.g. the profile's settings no longer load
@@ -230,7 +230,7 @@ class QueueRunner:
         """A lookup learned cars' ids: entries queued by name now carry them."""
         self.queue.adopt(scope=scope, vehicles=cars, complete=complete, now=self.clock.now())
 
-    async def one_pass(self, *, due_only: bool) -> PassResult:
+    def one_pass(self, *, due_only: bool) -> PassResult:
         result = PassResult()
         before = {e.id for e in self.queue.entries() if e.status == "pending"}
         tried: set[int] = set()
@@ -242,7 +242,7 @@ class QueueRunner:
                 self.queue.release(batch)
                 break
             tried.update(e.id for e in batch)
-            result.add(await self.deliver(batch))
+            result.add(self.deliver(batch))
         self.queue.expire_now(self.clock.now())
         after = {e.id: e for e in self.queue.entries(include_finished=True)}
         result.expired = sorted(i for i in before if after.get(i) and after[i].status == "expired")
@@ -258,29 +258,28 @@ class QueueRunner:
                 log.exception("telling the owner of the outcomes failed")
         return result
 
-    async def loop(self, *, until_empty: bool, stop: asyncio.Event | None = None) -> PassResult:
+    def loop(self, *, until_empty: bool, stop: threading.Event | None = None) -> PassResult:
         total = PassResult()
         while stop is None or not stop.is_set():
-            result = await self.one_pass(due_only=True)
+            result = self.one_pass(due_only=True)
             total.delivered += result.delivered
             total.failed += result.failed
             total.expired += result.expired
             total.pending = result.pending
             if until_empty and result.pending == 0:
                 break
-            await self._sleep(stop)
+            self._sleep(stop)
         return total
 
-    async def _sleep(self, stop: asyncio.Event | None) -> None:
+    def _sleep(self, stop: threading.Event | None) -> None:
         now = self.clock.now()
         due = self.queue.next_due()
         wait = MAX_SLEEP_S if due is None else due - now
         wait = min(MAX_SLEEP_S, max(MIN_SLEEP_S, wait))
         if stop is None:
-            await self.clock.sleep(wait)
+            self.clock.sleep(wait)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=wait)
+        stop.wait(timeout=wait)
 
 
 def desktop_notifier(

@@ -6,7 +6,6 @@ cars (which never wakes one) and the vehicle check reads that list.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 import shutil
@@ -31,30 +30,29 @@ FREE_SPACE_WARN = 50 * 1024 * 1024
 FREE_SPACE_FAIL = 5 * 1024 * 1024
 
 
-async def in_thread(work: Callable[[], T], timeout: float) -> T:
-    """Blocking work in a daemon thread: a hung call cannot stop doctor or its exit."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+def in_thread(work: Callable[[], T], timeout: float) -> T:
+    """Blocking work in a daemon thread: a hung call cannot stop doctor or its exit.
+
+    Raises `TimeoutError(timeout)` when `work` has not finished in time; the
+    thread is left to end on its own (it holds nothing doctor needs).
+    """
+    outcome: list[tuple[T | None, BaseException | None]] = []
 
     def target() -> None:
         try:
-            value = work()
-        except BaseException as exc:  # handed to the awaiting check
-            loop.call_soon_threadsafe(_settle, future, None, exc)
-        else:
-            loop.call_soon_threadsafe(_settle, future, value, None)
+            outcome.append((work(), None))
+        except BaseException as exc:  # handed to the waiting check
+            outcome.append((None, exc))
 
-    threading.Thread(target=target, daemon=True, name="doctor").start()
-    return await asyncio.wait_for(future, timeout)
-
-
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
+    thread = threading.Thread(target=target, daemon=True, name="doctor")
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise TimeoutError(timeout)
+    value, error = outcome[0]
     if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
+        raise error
+    return value  # type: ignore[return-value]
 
 
 # -- this computer ----------------------------------------------------------------------
@@ -64,7 +62,7 @@ REGISTRY = Registry()
 
 
 @REGISTRY.check("versions", "carctl and Python", order=10)
-async def versions(doc: Doctor) -> Finding:
+def versions(doc: Doctor) -> Finding:
     detail = (
         f"carctl {__version__}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()} ({platform.machine()})"
@@ -73,7 +71,7 @@ async def versions(doc: Doctor) -> Finding:
 
 
 @REGISTRY.check("config", "config and directories", order=20)
-async def config(doc: Doctor) -> Finding:
+def config(doc: Doctor) -> Finding:
     from carctl.api.connect import endpoint_for
     from carctl.settings import load_settings
 
@@ -155,12 +153,12 @@ def _loose_modes(doc: Doctor) -> list[tuple[Path, str]]:
 
 
 @REGISTRY.check("state", "state database", order=30, needs=("config",))
-async def state(doc: Doctor) -> Finding:
+def state(doc: Doctor) -> Finding:
     """The state file is consistent, and carctl can read every row it will need."""
     path = doc.paths.state_db
     if not path.exists():
         return Finding(PASS, f"{path} does not exist yet (it is created on first use)")
-    verdict, problems = await in_thread(lambda: _inspect_state(path), 8.0)
+    verdict, problems = in_thread(lambda: _inspect_state(path), 8.0)
     if verdict != "ok":
         return Finding(
             FAIL,
@@ -223,7 +221,7 @@ def _inspect_state(path: Path) -> tuple[str, list[str]]:
 
 
 @REGISTRY.check("credentials", "credential store", order=40, needs=("config",), timeout_s=15)
-async def credentials(doc: Doctor) -> Finding:
+def credentials(doc: Doctor) -> Finding:
     from carctl.api.connect import credentials_for
     from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
 
@@ -231,7 +229,7 @@ async def credentials(doc: Doctor) -> Finding:
     settings, endpoint = doc.settings, doc.endpoint
     warnings: list[str] = []
     try:
-        store = await in_thread(
+        store = in_thread(
             lambda: credentials_for(
                 settings, doc.paths, doc.env, endpoint, warn=warnings.append, fresh=True
             ),
@@ -260,7 +258,7 @@ async def credentials(doc: Doctor) -> Finding:
             facts,
         )
     try:  # a keyring that is locked, or waits for a dialog, must show up here
-        await in_thread(lambda: store.primary.load(store.entry), 12.0)
+        in_thread(lambda: store.primary.load(store.entry), 12.0)
     except AuthError as exc:
         return Finding(FAIL, f"keyring {location.detail}: {exc.message}", exc.hint or "", facts)
     secure = "secure" if location.secure else "not encrypted (a plaintext backend)"
@@ -273,14 +271,14 @@ async def credentials(doc: Doctor) -> Finding:
 
 
 @REGISTRY.check("session", "session", order=60, needs=("credentials",), timeout_s=20)
-async def session(doc: Doctor) -> Finding:
+def session(doc: Doctor) -> Finding:
     from carctl.api.connect import login_command
     from carctl.api.credentials import ENV_ACCESS
     from carctl.api.oauth import load_session
 
     assert doc.settings is not None and doc.endpoint is not None
     store = doc.fact("credentials", "credentials")
-    current, location = await in_thread(lambda: load_session(store, doc.env), 12.0)
+    current, location = in_thread(lambda: load_session(store, doc.env), 12.0)
     login = login_command(doc.settings.profile)
     if current is None and doc.results.get("network", None) and not doc.passed("network"):
         return Finding(
@@ -308,7 +306,7 @@ async def session(doc: Doctor) -> Finding:
     if doc.offline or doc.env.get(ENV_ACCESS) or not current.refresh_token:
         return Finding(PASS, detail, facts=facts)
     try:
-        await _renew(doc)
+        _renew(doc)
     except AuthError as exc:
         facts["signed_in"] = False
         return Finding(
@@ -339,9 +337,9 @@ def _client(doc: Doctor) -> Any:
     )
 
 
-async def _renew(doc: Doctor) -> None:
-    async with _client(doc) as client:
-        await client.renew_session()
+def _renew(doc: Doctor) -> None:
+    with _client(doc) as client:
+        client.renew_session()
 
 
 # -- the way to the API -----------------------------------------------------------------
@@ -350,7 +348,7 @@ async def _renew(doc: Doctor) -> None:
 @REGISTRY.check(
     "network", "network to the API", order=50, needs=("config",), network=True, timeout_s=15
 )
-async def network(doc: Doctor) -> Finding:
+def network(doc: Doctor) -> Finding:
     from carctl.api.oauth import SKEW_WARN_S, clock_skew, describe_skew
 
     assert doc.endpoint is not None
@@ -373,9 +371,7 @@ async def network(doc: Doctor) -> Finding:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     what_host = f"the proxy {proxy.label}" if proxy else host
     try:
-        addresses = await in_thread(
-            lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM), 5.0
-        )
+        addresses = in_thread(lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM), 5.0)
     except (OSError, TimeoutError) as exc:
         return Finding(
             FAIL,
@@ -388,7 +384,7 @@ async def network(doc: Doctor) -> Finding:
     steps.append(f"DNS {host} → {addresses[0][4][0]}")
     started = time.monotonic()
     try:
-        sock = await in_thread(
+        sock = in_thread(
             lambda: socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S),
             CONNECT_TIMEOUT_S + 1,
         )
@@ -406,7 +402,7 @@ async def network(doc: Doctor) -> Finding:
     steps.append(f"TCP {port} in {(time.monotonic() - started) * 1000:.0f} ms")
     try:
         if parts.scheme == "https" and not proxy:  # through a proxy, /status below tests TLS
-            steps.append(await in_thread(lambda: _tls(sock, host, doc.clock.now()), 6.0))
+            steps.append(in_thread(lambda: _tls(sock, host, doc.clock.now()), 6.0))
     except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
         return Finding(
             FAIL,
@@ -421,9 +417,9 @@ async def network(doc: Doctor) -> Finding:
 
     facts["reachable"] = True
     try:
-        async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+        with httpx.Client(timeout=5.0, follow_redirects=False) as client:
             started = time.monotonic()
-            response = await client.get(doc.endpoint.api_url + "/status")
+            response = client.get(doc.endpoint.api_url + "/status")
             latency = (time.monotonic() - started) * 1000
     except httpx.HTTPError as exc:
         return Finding(
@@ -527,7 +523,7 @@ def failure_story(history: dict[str, Any], *, txids: bool = True) -> str:
 @REGISTRY.check(
     "api", "vehicle API", order=70, needs=("session", "network"), network=True, timeout_s=20
 )
-async def api(doc: Doctor) -> Finding:
+def api(doc: Doctor) -> Finding:
     from carctl.delivery.health import HealthStore
     from carctl.vehicle.model import Vehicle
 
@@ -536,9 +532,9 @@ async def api(doc: Doctor) -> Finding:
     listing: Any = None
     latency = 0.0
     try:
-        async with _client(doc) as client:
+        with _client(doc) as client:
             started = time.monotonic()
-            listing = await client.request("GET", "/api/1/vehicles")  # never wakes a car
+            listing = client.request("GET", "/api/1/vehicles")  # never wakes a car
             latency = (time.monotonic() - started) * 1000
     except CarctlError as exc:
         facts["error"] = exc
@@ -551,8 +547,8 @@ async def api(doc: Doctor) -> Finding:
         finally:
             store.close()
 
-    history = await in_thread(lambda: _failures(doc), 5.0)  # including this check's request
-    health = await in_thread(read_health, 5.0)
+    history = in_thread(lambda: _failures(doc), 5.0)  # including this check's request
+    health = in_thread(read_health, 5.0)
     now = doc.clock.now()
     breaker = health.describe_state(now)
     facts.update({"history": history, "breaker": breaker})
@@ -592,7 +588,7 @@ async def api(doc: Doctor) -> Finding:
 
 
 @REGISTRY.check("vehicle", "the car", order=80, needs=("api",), network=True)
-async def vehicle(doc: Doctor) -> Finding:
+def vehicle(doc: Doctor) -> Finding:
     """The chosen car — or, with several and none chosen, every car — without waking one."""
     from carctl.vehicle.service import choose
 
@@ -636,7 +632,7 @@ async def vehicle(doc: Doctor) -> Finding:
 
 
 @REGISTRY.check("queue", "queue and worker", order=90, needs=("config",))
-async def queue(doc: Doctor) -> Finding:
+def queue(doc: Doctor) -> Finding:
     from carctl.delivery.queue import Queue
     from carctl.delivery.worker import running
 
@@ -660,7 +656,7 @@ async def queue(doc: Doctor) -> Finding:
             "worker": running(doc.paths),
         }
 
-    facts = await in_thread(read, 8.0)
+    facts = in_thread(read, 8.0)
     if not facts["pending"]:
         expired = (
             f"; {facts['expired_24h']} expired in the last 24 h" if facts["expired_24h"] else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,7 @@ class Doctor:
         return result is not None and result.status in (PASS, WARN)
 
 
-Run = Callable[[Doctor], Awaitable[Finding]]
+Run = Callable[[Doctor], Finding]
 
 
 @dataclass(frozen=True)

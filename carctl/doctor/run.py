@@ -7,12 +7,12 @@ not pass is `skip`, with the reason.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from carctl.api.transport import within
 from carctl.doctor import checks
 from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Check, Doctor, Result
 from carctl.errors import CarctlError
@@ -20,14 +20,14 @@ from carctl.errors import CarctlError
 log = logging.getLogger("carctl.doctor")
 
 
-async def run_checks(doc: Doctor, only: list[str] | None = None) -> list[Result]:
+def run_checks(doc: Doctor, only: list[str] | None = None) -> list[Result]:
     registry = checks.REGISTRY
     wanted = {c.id for c in registry if only is None or c.id in only}
     results = []
     for check in registry:
         if check.id not in wanted and not _needed(check.id, wanted):
             continue
-        result = await _run_one(doc, check)
+        result = _run_one(doc, check)
         doc.results[check.id] = result
         if check.id in wanted:
             results.append(result)
@@ -49,7 +49,7 @@ def _needed(check_id: str, wanted: set[str]) -> bool:
     return False
 
 
-async def _run_one(doc: Doctor, check: Check) -> Result:
+def _run_one(doc: Doctor, check: Check) -> Result:
     started = time.monotonic()
 
     def result(status: str, detail: str, remediation: str = "", facts: Any = None) -> Result:
@@ -70,11 +70,13 @@ async def _run_one(doc: Doctor, check: Check) -> Result:
         needed = ", ".join(checks.REGISTRY.get(need).title for need in missing)
         return result(SKIP, f"skipped: needs a working {needed}")
     try:
-        finding = await asyncio.wait_for(check.run(doc), check.timeout_s)
-    except TimeoutError:
+        with within(check.timeout_s):  # every exchange of the check ends by then
+            finding = check.run(doc)
+    except TimeoutError as exc:  # a blocking step (keyring, DNS, a file) ran out of time
+        limit = exc.args[0] if exc.args and isinstance(exc.args[0], float) else check.timeout_s
         return result(
             FAIL,
-            f"did not finish within {check.timeout_s:g} s",
+            f"did not finish within {limit:g} s",
             "run it again; if it hangs "
             "again, something on the way (keyring, DNS, firewall) is not answering",
         )

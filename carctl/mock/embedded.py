@@ -9,6 +9,7 @@ transport error naming the file.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,15 @@ class StateUnusable(httpx.ConnectError):
         self.state_path = state_path
 
 
-class BuiltinTransport(httpx.AsyncBaseTransport):
+class BuiltinTransport(httpx.BaseTransport):
+    """carctl's synchronous client, answered by the mock's ASGI app in this process.
+
+    The app is asynchronous (it is also what `carctl mock serve` runs), so each
+    request is run to completion on an event loop this transport owns; the
+    answer's bytes come back exactly as sent (still compressed, if they were),
+    for the client to bound and decode as it does any server's.
+    """
+
     def __init__(
         self,
         db_path: Path,
@@ -47,19 +56,34 @@ class BuiltinTransport(httpx.AsyncBaseTransport):
         self.db_path = db_path
         self.app = create_app(store=SqliteStore(db_path, seed), clock=clock, rng=rng, admin=True)
         self._inner = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 0))
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        forwarded = httpx.Request(
+            request.method, request.url, headers=request.headers, content=request.read()
+        )
         try:
-            return await self._inner.handle_async_request(request)
+            status, headers, raw = self._loop.run_until_complete(self._answer(forwarded))
         except ConnectionDropped:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
         except MockStoreError as exc:
             raise StateUnusable(str(exc), request=request, state_path=self.db_path) from None
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(raw))
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+    async def _answer(self, request: httpx.Request) -> tuple[int, httpx.Headers, bytes]:
+        response = await self._inner.handle_async_request(request)
+        raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        return response.status_code, response.headers, raw
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.run_until_complete(self._inner.aclose())
+            self._loop.close()
+            self._loop = None
 
 
 def builtin_transport(db_path: Path, **kwargs: Any) -> BuiltinTransport:
@@ -67,14 +91,10 @@ def builtin_transport(db_path: Path, **kwargs: Any) -> BuiltinTransport:
     return BuiltinTransport(db_path, **kwargs)
 
 
-async def admin_request(
-    db_path: Path, method: str, path: str, json: dict[str, Any] | None = None
-) -> Any:
+def admin_request(db_path: Path, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
     """Drive the built-in endpoint's control API (`/__mock__/...`) in-process."""
-    async with httpx.AsyncClient(
-        transport=builtin_transport(db_path), base_url=BUILTIN_URL
-    ) as client:
-        response = await client.request(method, path, json=json)
+    with httpx.Client(transport=builtin_transport(db_path), base_url=BUILTIN_URL) as client:
+        response = client.request(method, path, json=json)
         data = response.json()
         if response.status_code >= 400:
             raise ValueError(data.get("error_description") or data.get("error") or str(data))

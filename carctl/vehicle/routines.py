@@ -8,8 +8,9 @@ that were done, so a script knows how far the morning routine got.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from carctl.errors import CarctlError
@@ -50,12 +51,12 @@ class Steps:
     done: list[Step] = field(default_factory=list)
     vehicle: Vehicle | None = None
 
-    async def run(
-        self, name: str, detail: str, work: Awaitable[T], command: Command | None = None
+    def run(
+        self, name: str, detail: str, work: Callable[[], T], command: Command | None = None
     ) -> T:
         started = self.service.clock.now()
         try:
-            value = await work
+            value = work()
         except CarctlError as exc:
             exc.data = {**(exc.data or {}), "steps": [s.to_json() for s in self.done]}
             if self.vehicle is not None and exc.vehicle is None:
@@ -111,9 +112,9 @@ class Result:
         }
 
 
-async def wake(service: VehicleService, selector: str | None, *, timeout: float) -> Wake:
-    vehicle = await service.locate(selector)
-    return await service.wake(vehicle, timeout=timeout)
+def wake(service: VehicleService, selector: str | None, *, timeout: float) -> Wake:
+    vehicle = service.locate(selector)
+    return service.wake(vehicle, timeout=timeout)
 
 
 def describe(command: Command, units: str = "metric") -> tuple[str, str]:
@@ -135,18 +136,18 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
     return command.name, command.name.replace("_", " ")
 
 
-async def _awake(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
+def _awake(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
     steps.vehicle = vehicle
     if vehicle.state == "online":
         return vehicle
-    woke = await steps.run(
-        "wake", f"woke {vehicle.label}", steps.service.wake(vehicle, timeout=timeout)
+    woke = steps.run(
+        "wake", f"woke {vehicle.label}", lambda: steps.service.wake(vehicle, timeout=timeout)
     )
     steps.done[-1].detail = f"woke {vehicle.label} in {woke.waited_s:.1f} s"
     return woke.vehicle
 
 
-async def perform(
+def perform(
     steps: Steps,
     selector: str | None,
     plan: list[Command],
@@ -163,12 +164,12 @@ async def perform(
     vehicle: Vehicle | None = None
     sent = 0
     try:
-        vehicle = await service.locate(selector)
-        vehicle = await _awake(steps, vehicle, timeout)
+        vehicle = service.locate(selector)
+        vehicle = _awake(steps, vehicle, timeout)
         for command in plan:
             name, detail = describe(command)
-            await steps.run(
-                name, detail, service.command(vehicle, command, timeout=timeout), command
+            steps.run(
+                name, detail, partial(service.command, vehicle, command, timeout=timeout), command
             )
             sent += 1
             if service.delivery is not None:
@@ -183,9 +184,9 @@ async def perform(
     return vehicle
 
 
-async def _read_back(result: Result, sections: list[str]) -> dict[str, Any] | None:
+def _read_back(result: Result, sections: list[str]) -> dict[str, Any] | None:
     try:
-        data = await result.steps.service.data(result.vehicle, sections)
+        data = result.steps.service.data(result.vehicle, sections)
     except CarctlError as exc:
         result.read_back_error = exc.message
         return None
@@ -199,7 +200,7 @@ def temps(temp: float, passenger: float | None = None) -> Command:
     return Command("set_temps", {"driver_temp": temp, "passenger_temp": both})
 
 
-async def climate(
+def climate(
     service: VehicleService,
     selector: str | None,
     *,
@@ -212,16 +213,16 @@ async def climate(
     steps = Steps(service)
     plan = [temps(temp)] if temp is not None else []
     plan.append(Command("auto_conditioning_start" if on else "auto_conditioning_stop"))
-    vehicle = await perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
+    vehicle = perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
     result = Result(vehicle, steps, expires_at=expires_at)
-    if await _read_back(result, ["climate_state"]) is not None and result.climate is not None:
+    if _read_back(result, ["climate_state"]) is not None and result.climate is not None:
         result.confirmed = result.climate.get("is_climate_on") is on and (
             temp is None or result.climate.get("driver_temp_setting") == temp
         )
     return result
 
 
-async def set_temperature(
+def set_temperature(
     service: VehicleService,
     selector: str | None,
     *,
@@ -232,9 +233,9 @@ async def set_temperature(
 ) -> Result:
     steps = Steps(service)
     command = temps(temp, passenger)
-    vehicle = await perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
+    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
     result = Result(vehicle, steps, expires_at=expires_at)
-    if await _read_back(result, ["climate_state"]) is not None and result.climate is not None:
+    if _read_back(result, ["climate_state"]) is not None and result.climate is not None:
         result.confirmed = (
             result.climate.get("driver_temp_setting") == temp
             and result.climate.get("passenger_temp_setting") == command.params["passenger_temp"]
@@ -242,7 +243,7 @@ async def set_temperature(
     return result
 
 
-async def windows(
+def windows(
     service: VehicleService,
     selector: str | None,
     *,
@@ -255,14 +256,14 @@ async def windows(
         {"command": "close"} if close else {"command": "vent", "lat": 0, "lon": 0}
     )
     plan = [Command("window_control", params)]
-    vehicle = await perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
+    vehicle = perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
     result = Result(vehicle, steps, expires_at=expires_at)
-    if await _read_back(result, ["vehicle_state"]) is not None and result.windows is not None:
+    if _read_back(result, ["vehicle_state"]) is not None and result.windows is not None:
         result.confirmed = bool(result.windows["closed" if close else "vented"])
     return result
 
 
-async def precondition(
+def precondition(
     service: VehicleService,
     selector: str | None,
     *,
@@ -280,10 +281,10 @@ async def precondition(
     plan.append(Command("auto_conditioning_start"))
     if vent:
         plan.append(Command("window_control", {"command": "vent", "lat": 0, "lon": 0}))
-    vehicle = await perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
+    vehicle = perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
     result = Result(vehicle, steps, expires_at=expires_at)
     sections = ["climate_state", "vehicle_state"] if vent else ["climate_state"]
-    if await _read_back(result, sections) is not None and result.climate is not None:
+    if _read_back(result, sections) is not None and result.climate is not None:
         confirmed = result.climate.get("is_climate_on") is True and (
             temp is None or result.climate.get("driver_temp_setting") == temp
         )
@@ -327,17 +328,17 @@ def battery_summary(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-async def status(
+def status(
     service: VehicleService, selector: str | None, *, wake_first: bool, timeout: float = 60.0
 ) -> Status:
     """Live data when the car is online; otherwise what it reported last, never waking it."""
-    vehicle = await service.locate(selector)
+    vehicle = service.locate(selector)
     woke = None
     if wake_first and vehicle.state != "online":
-        woke = await service.wake(vehicle, timeout=timeout)
+        woke = service.wake(vehicle, timeout=timeout)
         vehicle = woke.vehicle
     if vehicle.state == "online":
-        data = await service.data(vehicle, ["charge_state", "climate_state", "vehicle_state"])
+        data = service.data(vehicle, ["charge_state", "climate_state", "vehicle_state"])
         return Status(
             vehicle,
             live=True,

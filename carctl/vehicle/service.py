@@ -101,11 +101,11 @@ BeforeSend = Callable[[], None]  # runs right before each request that can execu
 Seen = Callable[[list[Vehicle], bool], None]  # cars a lookup learned; True: the whole account
 
 
-async def _send(
+def _send(
     client: ApiClient, vehicle: Vehicle, command: Command, before_send: BeforeSend | None
 ) -> Outcome:
     """One command request (the client's guard may retry it); failures are `CarctlError`s."""
-    data = await client.request(
+    data = client.request(
         "POST",
         f"/api/1/vehicles/{vehicle.id}/command/{command.name}",
         json_body=command.params or None,
@@ -181,9 +181,9 @@ class VehicleService:
         self.clock = clock
         self.reporter = reporter or QuietReporter()
 
-    async def vehicles(self) -> list[Vehicle]:
+    def vehicles(self) -> list[Vehicle]:
         """The account's cars and their states; never wakes one."""
-        data = await self.client.request("GET", "/api/1/vehicles")
+        data = self.client.request("GET", "/api/1/vehicles")
         if not isinstance(data, list):
             data = []
         vehicles = [Vehicle.from_api(item) for item in data]
@@ -195,15 +195,15 @@ class VehicleService:
         if self.on_seen is not None:
             self.on_seen(vehicles, complete)
 
-    async def current(self, vehicle: Vehicle) -> Vehicle:
+    def current(self, vehicle: Vehicle) -> Vehicle:
         """The car's state now, from `/vehicles/{id}` (which does not wake it)."""
-        data = await self.client.request("GET", f"/api/1/vehicles/{vehicle.id}")
+        data = self.client.request("GET", f"/api/1/vehicles/{vehicle.id}")
         fresh = Vehicle.from_api(data)
         self.cache.seen(fresh, self.clock.now())
         self._learned([fresh], complete=False)
         return fresh
 
-    async def locate(self, selector: str | None) -> Vehicle:
+    def locate(self, selector: str | None) -> Vehicle:
         """The selected car with its live state, in one request when the cache knows it."""
         cached = self.cache.vehicles()
         if cached:
@@ -213,10 +213,10 @@ class VehicleService:
                 known = None
             if known is not None:
                 try:
-                    return await self.current(known)
+                    return self.current(known)
                 except NotFoundError:
                     pass  # gone from the account, or renamed: ask for the list
-        return choose(await self.vehicles(), selector)
+        return choose(self.vehicles(), selector)
 
     def known(self, selector: str | None) -> Vehicle | None:
         """The car as the cache knows it, when the API cannot be asked (for queueing)."""
@@ -225,7 +225,7 @@ class VehicleService:
         except (UsageError, RefusedError):
             return None
 
-    async def wake(self, vehicle: Vehicle, *, timeout: float) -> Wake:
+    def wake(self, vehicle: Vehicle, *, timeout: float) -> Wake:
         """Wake only if needed, then poll with growing intervals until online."""
         if vehicle.state == "online":
             return Wake(vehicle, woke=False, waited_s=0.0)
@@ -237,7 +237,7 @@ class VehicleService:
         started = self.clock.now()
         self.reporter.begin(f"Waking {vehicle.label}")
         try:
-            current = await self._wake_up(vehicle)
+            current = self._wake_up(vehicle)
             last_wake, delay = started, FIRST_POLL_S
             while current.state != "online":
                 elapsed = self.clock.now() - started
@@ -248,24 +248,24 @@ class VehicleService:
                         hint="a car without mobile coverage stays offline; try again later "
                         "or give it longer with --wake-timeout",
                     )
-                await self.clock.sleep(min(delay, timeout - elapsed))
+                self.clock.sleep(min(delay, timeout - elapsed))
                 delay = min(delay * POLL_GROWTH, MAX_POLL_S)
-                current = await self.current(vehicle)
+                current = self.current(vehicle)
                 if current.state == "asleep" and self.clock.now() - last_wake >= REWAKE_AFTER_S:
-                    current, last_wake = await self._wake_up(vehicle), self.clock.now()
+                    current, last_wake = self._wake_up(vehicle), self.clock.now()
         finally:
             self.reporter.end()
         return Wake(current, woke=True, waited_s=self.clock.now() - started)
 
-    async def _wake_up(self, vehicle: Vehicle) -> Vehicle:
-        data = await self.client.request("POST", f"/api/1/vehicles/{vehicle.id}/wake_up")
+    def _wake_up(self, vehicle: Vehicle) -> Vehicle:
+        data = self.client.request("POST", f"/api/1/vehicles/{vehicle.id}/wake_up")
         fresh = Vehicle.from_api(data)
         self.cache.seen(fresh, self.clock.now())
         return fresh
 
-    async def data(self, vehicle: Vehicle, sections: list[str]) -> dict[str, Any]:
+    def data(self, vehicle: Vehicle, sections: list[str]) -> dict[str, Any]:
         """`vehicle_data` for these sections (the car must be online)."""
-        data = await self.client.request(
+        data = self.client.request(
             "GET",
             f"/api/1/vehicles/{vehicle.id}/vehicle_data",
             params={"endpoints": ";".join(sections)},
@@ -275,7 +275,7 @@ class VehicleService:
         self.cache.seen(Vehicle.from_api(data) if "id" in data else vehicle, self.clock.now(), data)
         return data
 
-    async def command(
+    def command(
         self,
         vehicle: Vehicle,
         command: Command,
@@ -290,12 +290,12 @@ class VehicleService:
         """
         closing = command.name == "window_control" and command.params.get("command") == "close"
         if closing and "lat" not in command.params:  # it needs a position near the car: its own
-            command = await self._with_position(vehicle, command)
+            command = self._with_position(vehicle, command)
         try:
-            outcome = await _send(self.client, vehicle, command, before_send)
+            outcome = _send(self.client, vehicle, command, before_send)
         except VehicleUnavailableError:
-            await self.wake(await self.current(vehicle), timeout=timeout)
-            outcome = await _send(self.client, vehicle, command, before_send)
+            self.wake(self.current(vehicle), timeout=timeout)
+            outcome = _send(self.client, vehicle, command, before_send)
         if not outcome.result:
             raise RefusedError(
                 f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
@@ -303,8 +303,8 @@ class VehicleService:
             )
         return outcome
 
-    async def _with_position(self, vehicle: Vehicle, command: Command) -> Command:
-        data = await self.data(vehicle, ["drive_state", "location_data"])
+    def _with_position(self, vehicle: Vehicle, command: Command) -> Command:
+        data = self.data(vehicle, ["drive_state", "location_data"])
         drive = data.get("drive_state")
         lat = drive.get("latitude") if isinstance(drive, dict) else None
         lon = drive.get("longitude") if isinstance(drive, dict) else None

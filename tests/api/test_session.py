@@ -34,7 +34,7 @@ class FakeClock:
     def now(self) -> float:
         return self.value
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
         self.value += seconds
 
 
@@ -45,7 +45,7 @@ def token_requests(served: Served, status: int | None = 200) -> int:
     )
 
 
-async def test_access_token_is_renewed_ahead_of_expiry(
+def test_access_token_is_renewed_ahead_of_expiry(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CARCTL_API_URL", served.url)
@@ -53,21 +53,21 @@ async def test_access_token_is_renewed_ahead_of_expiry(
     paths = resolve_paths(env)
     settings = load_settings(paths.config_file, env=env)
     clock = FakeClock()
-    async with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
+    with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
         assert client.session is not None and client.session.credentials is not None
-        await login_with_password(
+        login_with_password(
             client,
             client.session.credentials,
             email=OWNER,
             password=PASSWORD,
             login_command="carctl auth login",
         )
-        await client.request("GET", VEHICLES)
+        client.request("GET", VEHICLES)
         clock.value += 8 * 3600 - 400  # still more than 5 minutes left: no renewal
-        await client.request("GET", VEHICLES)
+        client.request("GET", VEHICLES)
         assert token_requests(served) == 1
         clock.value += 200  # now within 5 minutes of expiry
-        await client.request("GET", VEHICLES)
+        client.request("GET", VEHICLES)
     assert token_requests(served) == 2
     rows = served.admin("GET", "/__mock__/stats")["requests"]
     assert not [r for r in rows if r["status"] == 401]  # renewed before the API refused it
@@ -114,15 +114,15 @@ def test_processes_refreshing_at_once_send_one_refresh(
         assert client.post(TOKEN, data=body).status_code == 200
 
 
-async def _client(served: Served, **kwargs: Any) -> ApiClient:
-    return ApiClient(httpx.AsyncClient(base_url=served.url, **kwargs), origin=served.url)
+def _client(served: Served, **kwargs: Any) -> ApiClient:
+    return ApiClient(httpx.Client(base_url=served.url, **kwargs), origin=served.url)
 
 
-async def test_a_redirect_is_never_followed(served: Served) -> None:
+def test_a_redirect_is_never_followed(served: Served) -> None:
     """The mock's sign-in form redirects to any redirect_uri: carctl must stop there."""
-    client = await _client(served)
+    client = _client(served)
     try:
-        reply = await client.exchange(
+        reply = client.exchange(
             "POST",
             "/oauth2/v3/authorize",
             form={
@@ -137,33 +137,34 @@ async def test_a_redirect_is_never_followed(served: Served) -> None:
         with pytest.raises(ProtocolError, match=r"redirected .* to https://elsewhere\.example"):
             client.interpret(reply)
     finally:
-        await client.aclose()
+        client.close()
 
 
-async def test_bodies_are_bounded() -> None:
+def test_bodies_are_bounded() -> None:
     huge = b'{"response": "' + b"x" * (5 * 1024 * 1024) + b'"}'
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=huge))
     client = ApiClient(
-        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:1"), origin="test"
+        httpx.Client(transport=transport, base_url="http://127.0.0.1:1"), origin="test"
     )
     with pytest.raises(ProtocolError, match="larger than 4 MiB"):
-        await client.exchange("GET", VEHICLES)
-    await client.aclose()
+        client.exchange("GET", VEHICLES)
+    client.close()
 
 
-async def test_a_read_timeout_is_a_network_error(served: Served) -> None:
+def test_a_read_timeout_is_a_network_error(served: Served) -> None:
     served.admin("PUT", "/__mock__/faults", json={"rules": [{"path": VEHICLES, "latency": 5}]})
     served.clock.sleep = _real_sleep  # type: ignore[method-assign]
     try:
-        client = await _client(served, timeout=httpx.Timeout(5.0, read=0.2))
+        client = _client(served, timeout=httpx.Timeout(5.0, read=0.2))
         with pytest.raises(NetworkError, match="did not answer in time"):
-            await client.exchange("GET", VEHICLES)
-        await client.aclose()
+            client.exchange("GET", VEHICLES)
+        client.close()
     finally:
         del served.clock.sleep  # type: ignore[attr-defined]
 
 
 async def _real_sleep(seconds: float) -> None:
+    """The served mock's clock sleeping for real (the server is async)."""
     import asyncio
 
     await asyncio.sleep(min(seconds, 1.0))

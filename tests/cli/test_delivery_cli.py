@@ -255,23 +255,21 @@ def test_a_send_whose_answer_was_lost_is_not_executed_twice(known: Endpoint) -> 
 
 def send_as_another_client(endpoint: Endpoint, path: str, body: Any, key: str) -> int:
     """Sign in and send one command with an Idempotency-Key, outside carctl."""
-    import asyncio
-
     import httpx
 
     from carctl import builtin
     from tests.conftest import password_grant
 
-    async def go() -> int:
+    def go() -> int:
         if endpoint.served is not None:
-            client = httpx.AsyncClient(base_url=endpoint.served.url)
+            client = httpx.Client(base_url=endpoint.served.url)
         else:
-            client = httpx.AsyncClient(
+            client = httpx.Client(
                 transport=builtin.transport(endpoint.state_db), base_url=builtin.builtin_url()
             )
-        async with client:
-            tokens = (await client.post("/oauth2/v3/token", data=password_grant())).json()
-            response = await client.post(
+        with client:
+            tokens = (client.post("/oauth2/v3/token", data=password_grant())).json()
+            response = client.post(
                 path,
                 json=body,
                 headers={
@@ -281,7 +279,7 @@ def send_as_another_client(endpoint: Endpoint, path: str, body: Any, key: str) -
             )
             return response.status_code
 
-    return asyncio.run(go())
+    return go()
 
 
 def test_a_damaged_state_database(known: Endpoint, carctl_home: Path) -> None:

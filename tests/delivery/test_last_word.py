@@ -35,7 +35,7 @@ def outage(served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path) -
 def real_latency(served: Served) -> Iterator[None]:
     """Fault latency waits in real time (the mock's clock stands still otherwise)."""
 
-    async def real_sleep(seconds: float) -> None:
+    async def real_sleep(seconds: float) -> None:  # the mock's clock: the server is async
         await asyncio.sleep(seconds)
 
     served.clock.sleep = real_sleep  # type: ignore[method-assign]
@@ -203,9 +203,9 @@ def test_a_command_that_expires_during_a_wake_is_not_sent(
 
     original = FastClock.sleep
 
-    async def both_clocks(self: FastClock, seconds: float) -> None:
+    def both_clocks(self: FastClock, seconds: float) -> None:
         outage.clock.advance(seconds)  # carctl's waiting is the car's time passing
-        await original(self, seconds)
+        original(self, seconds)
 
     monkeypatch.setattr(FastClock, "sleep", both_clocks)
     run = invoke("--json", "queue", "run")

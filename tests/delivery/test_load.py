@@ -36,7 +36,7 @@ def api_requests(served: Served) -> int:
     return sum(r["count"] for r in rows if r["path"].startswith(("/api/", "/oauth2/")))
 
 
-async def test_outage_load_and_recovery(
+def test_outage_load_and_recovery(
     served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path
 ) -> None:
     monkeypatch.setenv("CARCTL_API_URL", served.url)
@@ -50,22 +50,22 @@ async def test_outage_load_and_recovery(
     runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
     parts: dict[str, Any] = {"settings": settings, "paths": paths, "env": env, "clock": clock}
 
-    async def command(temp: float) -> str:
+    def command(temp: float) -> str:
         """One `carctl climate set` as the CLI builds it: the stack, with the queue."""
-        async with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
+        with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
             try:
-                await routines.set_temperature(run.service, "Model 3", temp=temp)
+                routines.set_temperature(run.service, "Model 3", temp=temp)
             except CarctlError as exc:
                 return "queued" if exc.queued else exc.code
         return "sent"
 
-    async with car_run(**parts) as run:
+    with car_run(**parts) as run:
         assert run.client.session is not None
         credentials = run.client.session.credentials  # type: ignore[attr-defined]
-        await login_with_password(
+        login_with_password(
             run.client, credentials, email=OWNER, password=PASSWORD, login_command=""
         )
-        await run.service.vehicles()
+        run.service.vehicles()
 
     start = clock.now()
     served.admin(
@@ -79,15 +79,15 @@ async def test_outage_load_and_recovery(
         target = start + i * EVERY_S
         if clock.now() < target:
             served.clock.advance(target - clock.now())
-        await runner.one_pass(due_only=True)  # the worker's pass
-        outcomes.append(await command(16.0 + i % 12))
+        runner.one_pass(due_only=True)  # the worker's pass
+        outcomes.append(command(16.0 + i % 12))
     during = api_requests(served) - before
     recovered_at = start + OUTAGE_S
     if clock.now() < recovered_at:
         served.clock.advance(recovered_at - clock.now())
     last_delivery = None
     while queue.pending() and clock.now() - recovered_at < 300:
-        result = await runner.one_pass(due_only=True)
+        result = runner.one_pass(due_only=True)
         if result.delivered:
             last_delivery = clock.now()
         served.clock.advance(1.0)

@@ -221,10 +221,10 @@ def test_queue_wait_says_so_when_an_entry_vanishes(
     assert invoke("climate", "on").code == 75
     original = fast_clock.sleep
 
-    async def sleep(self: object, seconds: float) -> None:
+    def sleep(self: object, seconds: float) -> None:
         with sqlite3.connect(carctl_home / "state" / "state.db") as db:
             db.execute("DELETE FROM queue WHERE id = 1")
-        await original(self, seconds)
+        original(self, seconds)
 
     monkeypatch.setattr(fast_clock, "sleep", sleep)
     result = invoke("queue", "wait", "1")

@@ -95,7 +95,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_repeats_nothing(
     rule = {"path": "/api/1/vehicles/*/command/*", "latency": 1.5, "count": 1}
     queued.admin("PUT", "/__mock__/faults", json={"rules": [rule]})
 
-    async def real_sleep(seconds: float) -> None:
+    async def real_sleep(seconds: float) -> None:  # the mock's clock: the server is async
         await asyncio.sleep(seconds)
 
     queued.clock.sleep = real_sleep  # type: ignore[method-assign]

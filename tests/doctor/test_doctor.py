@@ -205,7 +205,7 @@ def test_a_crashing_check_fails_and_the_run_goes_on(
     monkeypatch: pytest.MonkeyPatch,
     check_id: str,
 ) -> None:
-    async def crash(doc: Any) -> Any:
+    def crash(doc: Any) -> Any:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(checks, "REGISTRY", checks.REGISTRY.with_run(check_id, crash))
@@ -366,11 +366,11 @@ def test_the_registry_is_the_one_list_of_checks() -> None:
     registry = Registry()
 
     @registry.check("later", "runs second", order=20)
-    async def later(doc: Any) -> Finding:
+    def later(doc: Any) -> Finding:
         return Finding("pass", "")
 
     @registry.check("first", "runs first", order=10)
-    async def first(doc: Any) -> Finding:
+    def first(doc: Any) -> Finding:
         return Finding("pass", "")
 
     assert registry.ids() == ["first", "later"]  # by order, not by where they are written

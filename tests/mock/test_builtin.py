@@ -18,12 +18,12 @@ from tests.conftest import PASSWORD, password_grant
 MODEL_Y = "1492931337242"
 
 
-def client(db: Path, clock: ManualClock | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=BuiltinTransport(db, clock=clock), base_url=BUILTIN_URL)
+def client(db: Path, clock: ManualClock | None = None) -> httpx.Client:
+    return httpx.Client(transport=BuiltinTransport(db, clock=clock), base_url=BUILTIN_URL)
 
 
-async def login(c: httpx.AsyncClient) -> dict[str, str]:
-    response = await c.post(
+def login(c: httpx.Client) -> dict[str, str]:
+    response = c.post(
         "/oauth2/v3/token",
         json=password_grant("carctl"),
     )
@@ -31,51 +31,49 @@ async def login(c: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def test_same_behaviour_in_process(tmp_path: Path) -> None:
+def test_same_behaviour_in_process(tmp_path: Path) -> None:
     clock = ManualClock()
-    async with client(tmp_path / "state.db", clock) as c:
-        auth = await login(c)
-        cars = (await c.get("/api/1/vehicles", headers=auth)).json()
+    with client(tmp_path / "state.db", clock) as c:
+        auth = login(c)
+        cars = (c.get("/api/1/vehicles", headers=auth)).json()
         assert cars["count"] == 2 and cars["response"][0]["state"] == "asleep"
         model3 = cars["response"][0]["id_s"]
-        assert (
-            await c.get(f"/api/1/vehicles/{model3}/vehicle_data", headers=auth)
-        ).status_code == 408
-        await c.post(f"/api/1/vehicles/{model3}/wake_up", headers=auth)
+        assert (c.get(f"/api/1/vehicles/{model3}/vehicle_data", headers=auth)).status_code == 408
+        c.post(f"/api/1/vehicles/{model3}/wake_up", headers=auth)
         clock.advance(4)
-        started = await c.post(
+        started = c.post(
             f"/api/1/vehicles/{model3}/command/auto_conditioning_start",
             headers={**auth, "Idempotency-Key": "a"},
         )
         assert started.json() == {"response": {"result": True, "reason": ""}}
         assert started.headers["x-txid"]
-        stats = (await c.get("/__mock__/stats")).json()
+        stats = (c.get("/__mock__/stats")).json()
         assert stats["executions"] == {"a": 1}
 
 
-async def test_world_persists_in_the_database(tmp_path: Path) -> None:
+def test_world_persists_in_the_database(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     clock = ManualClock()
-    async with client(db, clock) as c:
-        auth = await login(c)
-        await c.post(f"/api/1/vehicles/{MODEL_Y}/command/auto_conditioning_start", headers=auth)
-    async with client(db, clock) as c:  # a new transport: only the file carries the world
-        data = await c.get(f"/api/1/vehicles/{MODEL_Y}/vehicle_data", headers=auth)
+    with client(db, clock) as c:
+        auth = login(c)
+        c.post(f"/api/1/vehicles/{MODEL_Y}/command/auto_conditioning_start", headers=auth)
+    with client(db, clock) as c:  # a new transport: only the file carries the world
+        data = c.get(f"/api/1/vehicles/{MODEL_Y}/vehicle_data", headers=auth)
         assert data.json()["response"]["climate_state"]["is_climate_on"] is True
 
 
-async def test_a_dropped_connection_looks_like_one(tmp_path: Path) -> None:
-    async with client(tmp_path / "state.db") as c:
-        await c.put("/__mock__/faults", json={"rules": ["drop=true path=/status count=1"]})
+def test_a_dropped_connection_looks_like_one(tmp_path: Path) -> None:
+    with client(tmp_path / "state.db") as c:
+        c.put("/__mock__/faults", json={"rules": ["drop=true path=/status count=1"]})
         with pytest.raises(httpx.RemoteProtocolError):
-            await c.get("/status")
-        assert (await c.get("/status")).text == "ok"
+            c.get("/status")
+        assert (c.get("/status")).text == "ok"
 
 
-async def test_no_secret_is_stored_in_the_database(tmp_path: Path) -> None:
+def test_no_secret_is_stored_in_the_database(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    async with client(db) as c:
-        response = await c.post(
+    with client(db) as c:
+        response = c.post(
             "/oauth2/v3/token",
             data=password_grant("ownerapi"),
         )
@@ -85,51 +83,50 @@ async def test_no_secret_is_stored_in_the_database(tmp_path: Path) -> None:
         assert secret.encode() not in raw
 
 
-async def test_an_unusable_database_names_the_file(tmp_path: Path) -> None:
+def test_an_unusable_database_names_the_file(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     db.write_bytes(b"this is not an sqlite database" * 100)
-    async with client(db) as c:
-        with pytest.raises(httpx.ConnectError, match=str(db)):
-            await c.get("/status")
+    with client(db) as c, pytest.raises(httpx.ConnectError, match=str(db)):
+        c.get("/status")
 
 
-async def test_a_world_from_another_version_starts_from_the_seed(tmp_path: Path) -> None:
+def test_a_world_from_another_version_starts_from_the_seed(tmp_path: Path) -> None:
     import sqlite3
 
     db = tmp_path / "state.db"
-    async with client(db) as c:
-        await c.get("/status")
+    with client(db) as c:
+        c.get("/status")
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE mock_world SET data = '{\"old\": true}'")
-    async with client(db) as c:
-        assert (await c.get("/status")).text == "ok"
-        await login(c)
+    with client(db) as c:
+        assert (c.get("/status")).text == "ok"
+        login(c)
 
 
 SCRIPT = textwrap.dedent("""
-    import asyncio, json, sys
+    import json, sys
     import httpx
     from carctl.mock.embedded import BUILTIN_URL, BuiltinTransport
 
-    async def main(db, token, prefix, n):
+    def main(db, token, prefix, n):
         transport = BuiltinTransport(__import__("pathlib").Path(db))
-        async with httpx.AsyncClient(transport=transport, base_url=BUILTIN_URL) as c:
+        with httpx.Client(transport=transport, base_url=BUILTIN_URL) as c:
             codes = []
             for i in range(n):
-                r = await c.post("/api/1/vehicles/1492931337242/command/flash_lights",
+                r = c.post("/api/1/vehicles/1492931337242/command/flash_lights",
                                  headers={"Authorization": "Bearer " + token,
                                           "Idempotency-Key": f"{prefix}-{i}"})
                 codes.append(r.status_code)
             print(json.dumps(codes))
 
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))
 """)
 
 
-async def test_two_processes_share_one_consistent_world(tmp_path: Path) -> None:
+def test_two_processes_share_one_consistent_world(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    async with client(db) as c:
-        token = (await login(c))["Authorization"].split()[1]
+    with client(db) as c:
+        token = (login(c))["Authorization"].split()[1]
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", SCRIPT, str(db), token, prefix, "12"],
@@ -140,8 +137,8 @@ async def test_two_processes_share_one_consistent_world(tmp_path: Path) -> None:
     ]
     outputs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert outputs == [[200] * 12, [200] * 12]
-    async with client(db) as c:
-        stats = (await c.get("/__mock__/stats")).json()
+    with client(db) as c:
+        stats = (c.get("/__mock__/stats")).json()
     assert len(stats["commands"]) == 24
     assert sorted(stats["executions"]) == sorted(
         [f"a-{i}" for i in range(12)] + [f"b-{i}" for i in range(12)]

@@ -49,7 +49,7 @@ def test_eight_processes_for_a_minute(
     ]
     served.admin("PUT", "/__mock__/faults", json={"rules": rules})
 
-    async def real_sleep(seconds: float) -> None:
+    async def real_sleep(seconds: float) -> None:  # the mock's clock: the server is async
         await asyncio.sleep(seconds)
 
     served.clock.sleep = real_sleep  # type: ignore[method-assign]

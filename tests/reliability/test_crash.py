@@ -58,7 +58,7 @@ def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(
     assert invoke("--vehicle", "Model 3", "vehicles").code == 0
     db = carctl_home / "state" / "state.db"
 
-    async def real_sleep(seconds: float) -> None:
+    async def real_sleep(seconds: float) -> None:  # the mock's clock: the server is async
         await asyncio.sleep(seconds)
 
     served.clock.sleep = real_sleep  # type: ignore[method-assign]

@@ -15,13 +15,12 @@ another origin.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import re
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -128,13 +127,13 @@ def answers(draw: Any) -> dict[str, Any]:
     return {"status": status, "headers": headers, "body": body}
 
 
-async def _trickle(body: bytes) -> AsyncIterator[bytes]:
+def _trickle(body: bytes) -> Iterator[bytes]:
     for index in range(len(body) or 1):
-        await asyncio.sleep(0.05)  # about 20 bytes a second: forever, for a real answer
+        time.sleep(0.05)  # about 20 bytes a second: forever, for a real answer
         yield body[index : index + 1]
 
 
-class Hostile(httpx.AsyncBaseTransport):
+class Hostile(httpx.BaseTransport):
     def __init__(self, script: list[dict[str, Any]]) -> None:
         self.script = script
         self.sent: list[httpx.Request] = []
@@ -142,7 +141,7 @@ class Hostile(httpx.AsyncBaseTransport):
     def _next(self) -> dict[str, Any]:
         return self.script.pop(0) if len(self.script) > 1 else self.script[0]
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
         answer = self._next()
         failure = answer.get("raise")
@@ -158,17 +157,16 @@ class Hostile(httpx.AsyncBaseTransport):
         )
 
 
-class _Stream(httpx.AsyncByteStream):
+class _Stream(httpx.SyncByteStream):
     """A body read from the wire as carctl reads it: raw, still encoded, maybe slowly."""
 
     def __init__(self, body: bytes, *, trickle: bool) -> None:
         self.body = body
         self.trickle = trickle
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __iter__(self) -> Iterator[bytes]:
         if self.trickle:
-            async for piece in _trickle(self.body):
-                yield piece
+            yield from _trickle(self.body)
             return
         for start in range(0, len(self.body), 65536):
             yield self.body[start : start + 65536]
@@ -182,8 +180,8 @@ def hostile(monkeypatch: pytest.MonkeyPatch) -> None:
     """carctl's HTTP client talks to the hostile transport of the current example."""
     import carctl.api.connect as connect
 
-    def http_client(endpoint: Any, paths: Any, transport: Any = None) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+    def http_client(endpoint: Any, paths: Any, env: Any, transport: Any = None) -> httpx.Client:
+        return httpx.Client(
             transport=CURRENT["transport"], base_url=endpoint.api_url, follow_redirects=False
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,24 +29,24 @@ class LinkedClock:
     def now(self) -> float:
         return self.served.clock.now()
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.served.clock.advance(seconds)
 
 
 @pytest.fixture
-async def service(
+def service(
     served: Served, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[VehicleService, LinkedClock]]:
+) -> Iterator[tuple[VehicleService, LinkedClock]]:
     monkeypatch.setenv("CARCTL_API_URL", served.url)
     env = dict(os.environ)
     paths = resolve_paths(env)
     clock = LinkedClock(served)
     settings = load_settings(paths.config_file, env=env)
-    async with car_run(settings=settings, paths=paths, env=env, clock=clock) as run:
+    with car_run(settings=settings, paths=paths, env=env, clock=clock) as run:
         assert run.client.session is not None
         credentials = run.client.session.credentials  # type: ignore[attr-defined]
-        await login_with_password(
+        login_with_password(
             run.client, credentials, email=OWNER, password=PASSWORD, login_command=""
         )
         yield run.service, clock
@@ -57,14 +57,14 @@ def wake_ups(served: Served) -> int:
     return sum(r["count"] for r in rows if r["path"] == f"/api/1/vehicles/{M3}/wake_up")
 
 
-async def test_wake_polls_with_growing_intervals(
+def test_wake_polls_with_growing_intervals(
     served: Served, service: tuple[VehicleService, LinkedClock]
 ) -> None:
     vehicles, clock = service
     served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"wake_delay": 4})
-    car = await vehicles.locate("Model 3")
+    car = vehicles.locate("Model 3")
     assert car.state == "asleep"
-    woke = await vehicles.wake(car, timeout=60)
+    woke = vehicles.wake(car, timeout=60)
     assert woke.woke and woke.vehicle.state == "online"
     assert 4 <= woke.waited_s < 6
     assert clock.slept == sorted(clock.slept) and clock.slept[0] == 0.5
@@ -72,22 +72,22 @@ async def test_wake_polls_with_growing_intervals(
     assert wake_ups(served) == 1
 
 
-async def test_a_slow_car_is_asked_again_and_polls_are_capped(
+def test_a_slow_car_is_asked_again_and_polls_are_capped(
     served: Served, service: tuple[VehicleService, LinkedClock]
 ) -> None:
     vehicles, clock = service
     served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"wake_delay": 45})
-    woke = await vehicles.wake(await vehicles.locate("Model 3"), timeout=120)
+    woke = vehicles.wake(vehicles.locate("Model 3"), timeout=120)
     assert woke.vehicle.state == "online"
     assert max(clock.slept) == 5.0  # never more than 5 s between two looks
     assert wake_ups(served) >= 2  # the wake is repeated while the car still sleeps
 
 
-async def test_a_car_that_stays_offline_times_out(
+def test_a_car_that_stays_offline_times_out(
     served: Served, service: tuple[VehicleService, LinkedClock]
 ) -> None:
     vehicles, clock = service
     served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"state": "offline"})
     with pytest.raises(UnreachableError, match=r"within 30 s \(last state: offline\)"):
-        await vehicles.wake(await vehicles.locate("Model 3"), timeout=30)
+        vehicles.wake(vehicles.locate("Model 3"), timeout=30)
     assert sum(clock.slept) == pytest.approx(30)
