@@ -167,7 +167,7 @@ class PassResult:
             setattr(self, key, getattr(self, key) + value)
 
 
-# The stack's `car_run` (carctl.stack): an async context manager yielding a run whose
+# The stack's `car_run` (carctl.stack): a context manager yielding a run whose
 # `service` delivers. Given, not imported: the delivery layer does not reach above itself.
 OpenRun = Callable[..., AbstractContextManager[Any]]
 

@@ -1,6 +1,6 @@
 """The owner's routines: status, wake, climate, vent, precondition.
 
-Each is a plain async function over a `VehicleService` that returns a result
+Each is a plain function over a `VehicleService` that returns a result
 with `to_json()` (the envelope's `data`), so the command line only parses and
 renders. Each step is recorded; when one fails, the error carries the steps
 that were done, so a script knows how far the morning routine got.
