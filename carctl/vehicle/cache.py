@@ -58,6 +58,22 @@ class VehicleCache:
             return []
         return [Vehicle(id=r[0], vin=r[1], display_name=r[2], state=r[3]) for r in rows]
 
+    def online_since(self, vehicle_id: str, since: float) -> bool:
+        """Did the car answer as online at `since` or later (by this clock)?"""
+        db = self._connection()
+        if db is None:
+            return False
+        try:
+            row = db.execute(
+                "SELECT state, seen_at FROM vehicle_cache WHERE scope = ? AND id = ?",
+                (self.scope, vehicle_id),
+            ).fetchone()
+        except sqlite3.Error:
+            return False
+        return (
+            bool(row) and row[0] == "online" and isinstance(row[1], int | float) and row[1] >= since
+        )
+
     def replace(self, vehicles: list[Vehicle], now: float) -> None:
         """The full list from the API: cars no longer on the account are forgotten."""
         db = self._connection()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError
+from carctl.errors import CarctlError, VehicleUnavailableError
 from carctl.timefmt import iso
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.model import Vehicle
@@ -68,6 +68,11 @@ class Steps:
     def to_json(self) -> list[dict[str, Any]]:
         return [step.to_json() for step in self.done]
 
+    def woke(self, wake: Wake) -> None:
+        """A wake that happened inside another step (the car fell asleep after being seen)."""
+        label = wake.vehicle.label
+        self.done.append(Step("wake", f"woke {label} in {wake.waited_s:.1f} s", wake.waited_s))
+
 
 def climate_summary(data: dict[str, Any]) -> dict[str, Any] | None:
     climate = data.get("climate_state")
@@ -113,7 +118,7 @@ class Result:
 
 
 def wake(service: VehicleService, selector: str | None, *, timeout: float) -> Wake:
-    vehicle = service.locate(selector)
+    vehicle = service.locate(selector, ask=True)
     return service.wake(vehicle, timeout=timeout)
 
 
@@ -169,7 +174,10 @@ def perform(
         for command in plan:
             name, detail = describe(command)
             steps.run(
-                name, detail, partial(service.command, vehicle, command, timeout=timeout), command
+                name,
+                detail,
+                partial(service.command, vehicle, command, timeout=timeout, on_wake=steps.woke),
+                command,
             )
             sent += 1
             if service.delivery is not None:
@@ -328,17 +336,30 @@ def battery_summary(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _live(service: VehicleService, vehicle: Vehicle) -> dict[str, Any] | None:
+    """The car's data now, or None when it is not online (or no longer is: 408)."""
+    if vehicle.state != "online":
+        return None
+    try:
+        return service.data(vehicle, ["charge_state", "climate_state", "vehicle_state"])
+    except VehicleUnavailableError:
+        return None
+
+
 def status(
     service: VehicleService, selector: str | None, *, wake_first: bool, timeout: float = 60.0
 ) -> Status:
     """Live data when the car is online; otherwise what it reported last, never waking it."""
     vehicle = service.locate(selector)
     woke = None
-    if wake_first and vehicle.state != "online":
+    data = _live(service, vehicle)
+    if data is None and vehicle.state == "online":  # asleep since it was last seen awake
+        vehicle = service.current(vehicle)
+    if data is None and wake_first and vehicle.state != "online":
         woke = service.wake(vehicle, timeout=timeout)
         vehicle = woke.vehicle
-    if vehicle.state == "online":
-        data = service.data(vehicle, ["charge_state", "climate_state", "vehicle_state"])
+        data = _live(service, vehicle)
+    if data is not None:
         return Status(
             vehicle,
             live=True,

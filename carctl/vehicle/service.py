@@ -54,6 +54,9 @@ FIRST_POLL_S = 0.5
 POLL_GROWTH = 1.5
 MAX_POLL_S = 5.0
 REWAKE_AFTER_S = 20.0
+# A car that answered as online this recently is taken as awake without asking again
+# (TeslaPy's `available(max_age=60)`): a car stays awake for minutes after any activity.
+AWAKE_FOR_S = 60.0
 
 
 class Reporter(Protocol):
@@ -203,8 +206,15 @@ class VehicleService:
         self._learned([fresh], complete=False)
         return fresh
 
-    def locate(self, selector: str | None) -> Vehicle:
-        """The selected car with its live state, in one request when the cache knows it."""
+    def locate(self, selector: str | None, *, ask: bool = False) -> Vehicle:
+        """The selected car with its state: no request when it answered as online a moment
+        ago (`AWAKE_FOR_S`), one when the cache knows it, the list otherwise.
+
+        A car taken as awake that has fallen asleep after all answers the next
+        request with 408, and each caller wakes it then (`command`, `status`):
+        one request lost in that rare case, one saved in the common one. `ask`
+        always asks (`carctl wake`: there, the car's state is the question).
+        """
         cached = self.cache.vehicles()
         if cached:
             try:
@@ -212,6 +222,8 @@ class VehicleService:
             except (UsageError, RefusedError):
                 known = None
             if known is not None:
+                if not ask and self.cache.online_since(known.id, self.clock.now() - AWAKE_FOR_S):
+                    return known
                 try:
                     return self.current(known)
                 except NotFoundError:
@@ -282,11 +294,13 @@ class VehicleService:
         *,
         timeout: float,
         before_send: BeforeSend | None = None,
+        on_wake: Callable[[Wake], None] | None = None,
     ) -> Outcome:
         """Send; a car that fell asleep meanwhile (408) is woken and asked once more.
 
         `before_send` runs before each request that can execute the command
-        (the first, every retry, the re-send after the wake) and may stop it.
+        (the first, every retry, the re-send after the wake) and may stop it;
+        `on_wake` hears of that wake (the routines report it as a step).
         """
         closing = command.name == "window_control" and command.params.get("command") == "close"
         if closing and "lat" not in command.params:  # it needs a position near the car: its own
@@ -294,7 +308,9 @@ class VehicleService:
         try:
             outcome = _send(self.client, vehicle, command, before_send)
         except VehicleUnavailableError:
-            self.wake(self.current(vehicle), timeout=timeout)
+            woke = self.wake(self.current(vehicle), timeout=timeout)
+            if on_wake is not None:
+                on_wake(woke)
             outcome = _send(self.client, vehicle, command, before_send)
         if not outcome.result:
             raise RefusedError(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Endpoint, invoke, run_carctl, sign_in
+from tests.conftest import Endpoint, FastClock, invoke, run_carctl, sign_in
 
 M3 = "1492931337131"
 M3_VIN = "5YJ3E7EA1MF000621"
@@ -107,6 +107,41 @@ def test_climate_on_wakes_sets_and_confirms(car: Endpoint) -> None:
     keys = [c["idempotency_key"] for c in commands]
     assert all(keys) and len(set(keys)) == 2
     assert set(car.admin("GET", "/__mock__/stats")["executions"].values()) == {1}
+
+
+def test_a_car_seen_awake_a_moment_ago_is_not_asked_again(
+    car: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    assert invoke("wake").code == 0  # the car answered as online just now
+    car.admin("DELETE", "/__mock__/stats")
+    data = assert_envelope(invoke("--json", "climate", "on"), "climate on")["data"]
+    assert data["confirmed"] is True and [s["step"] for s in data["steps"]] == ["climate_on"]
+    asked = sorted(r["path"] for r in car.admin("GET", "/__mock__/stats")["requests"])
+    assert asked == [  # the command and its read-back: no look-up of the car's state first
+        f"/api/1/vehicles/{M3}/command/auto_conditioning_start",
+        f"/api/1/vehicles/{M3}/vehicle_data",
+    ]
+    fast_clock.offset += 61  # a minute later, the car's state is asked again
+    assert invoke("climate", "off").code == 0
+    assert car.requests(f"/api/1/vehicles/{M3}") == 1
+
+
+def test_a_car_that_fell_asleep_since_it_was_seen_is_woken_as_a_step(car: Endpoint) -> None:
+    assert invoke("wake").code == 0
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    data = assert_envelope(invoke("--json", "climate", "on"), "climate on")["data"]
+    assert [s["step"] for s in data["steps"]] == ["wake", "climate_on"]
+    assert data["confirmed"] is True
+    command = f"/api/1/vehicles/{M3}/command/auto_conditioning_start"
+    assert car.requests(command, 408) == 1 and car.requests(command, 200) == 1
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == 2  # `carctl wake`'s, and this one
+    assert [c["name"] for c in executed(car)] == ["auto_conditioning_start"]
+    assert set(car.admin("GET", "/__mock__/stats")["executions"].values()) == {1}
+    # status does not wake it: it says what the car reported last
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    later = assert_envelope(invoke("--json", "status"), "status")["data"]
+    assert later["state"] == "asleep" and later["live"] is False
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == 2
 
 
 def test_climate_off_and_set(car: Endpoint) -> None:
