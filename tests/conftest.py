@@ -252,6 +252,9 @@ def run_carctl(
 OUTPUTS: list[str] = []  # what carctl printed, in this process and in its subprocesses
 ISSUED: set[str] = set()  # every token the mock issued in this process
 KNOWN_PASSWORDS = {PASSWORD, "wrong-password", "bad-pass-77"}
+# where sessions are meant to be: carctl's file store, and the test keyring's file
+# (`tests.support.keyrings.FileKeyring`, standing in for a real keyring)
+STORES = {"credentials.json", "test-keyring.json"}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -292,7 +295,7 @@ def secrets_scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     leaks: list[str] = []
     files = 0
     for path in base.rglob("*"):
-        if not path.is_file() or path.name == "credentials.json" or path.is_symlink():
+        if not path.is_file() or path.name in STORES or path.is_symlink():
             continue
         try:
             content = path.read_bytes().decode("utf-8", errors="replace")

@@ -152,8 +152,49 @@ def _backend_name(backend: Any) -> str:
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
+class DeferredBackend:
+    """The day's keyring backend, known by name, imported only when a session is read or kept.
+
+    Importing a backend can cost tens of milliseconds (Secret Service brings
+    D-Bus and cryptography), and most runs never need it: the token is in the
+    environment, or the session is in the file. Its name and priority come
+    from the remembered detection, so where a session would be kept is known
+    without importing anything.
+    """
+
+    def __init__(self, path: str, *, name: str, priority: float) -> None:
+        self.path = path  # module.Class, as keyring's load_keyring takes it
+        self.name = name
+        self.priority = priority
+        self._loaded: Any = None
+
+    def _backend(self) -> Any:
+        if self._loaded is None:
+            try:
+                import keyring.core
+
+                self._loaded = keyring.core.load_keyring(self.path)
+            except Exception as exc:  # gone since it was detected: uninstalled, broken
+                raise AuthError(
+                    f"the keyring backend {self.name} no longer loads: {type(exc).__name__}",
+                    hint="`carctl auth login` looks for a keyring again",
+                ) from None
+        return self._loaded
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._backend().get_password(service, username)  # type: ignore[no-any-return]
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._backend().set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._backend().delete_password(service, username)
+
+
 def usable_backend(backend: Any) -> bool:
     """False for keyring's "fail" and "null" backends and for an empty chain."""
+    if isinstance(backend, DeferredBackend):
+        return True  # it was usable when detected today
     from keyring.backends import chainer, fail, null
 
     if isinstance(backend, fail.Keyring | null.Keyring):
@@ -164,6 +205,13 @@ def usable_backend(backend: Any) -> bool:
         return float(backend.priority) > 0
     except Exception:
         return True
+
+
+def _priority(backend: Any) -> float:
+    try:
+        return float(backend.priority)
+    except Exception:
+        return 1.0
 
 
 class KeyringStore:
@@ -302,9 +350,14 @@ class Credentials:
         return [self.primary, self.fallback_file]
 
     def load(self) -> tuple[Session | None, Location | None]:
-        """The stored session and where it was found; a hung keyring is skipped, then reported."""
+        """The stored session and where it was found; a hung keyring is skipped, then reported.
+
+        The file is read first: a session is there only when no keyring could
+        take it (saving to the keyring removes it from the file), so finding it
+        there is the answer, and the keyring is not even loaded.
+        """
         stuck: KeyringTimeout | None = None
-        for store in self.stores():
+        for store in reversed(self.stores()):
             try:
                 session = store.load(self.entry)
             except KeyringTimeout as exc:
@@ -356,8 +409,8 @@ def _detect(state_dir: Path, timeout: float, *, fresh: bool) -> tuple[Any, str |
 
     Asking `keyring` to choose imports every backend it knows (tens of
     milliseconds, and most of carctl's start-up), so the choice is remembered
-    for a day in the state directory and reused: the next run imports only
-    that backend, or — when there was none — not even `keyring`.
+    for a day in the state directory and reused: the next run imports not
+    even `keyring` until a session is read from or kept in it (`DeferredBackend`).
     """
     import sys
     import time
@@ -376,11 +429,12 @@ def _detect(state_dir: Path, timeout: float, *, fresh: bool) -> tuple[Any, str |
         if cached is not None and fresh_enough:
             if not cached.get("backend"):
                 return None, str(cached.get("reason") or "no usable keyring backend")
-            import keyring.core
-
-            name = str(cached["backend"])
-            return bounded(
-                lambda: keyring.core.load_keyring(name), timeout, "load the keyring"
+            chosen = str(cached["backend"])
+            name, priority = cached.get("name"), cached.get("priority")
+            return DeferredBackend(
+                chosen,
+                name=name if isinstance(name, str) and name else chosen,
+                priority=float(priority) if isinstance(priority, int | float) else 1.0,
             ), None
     import keyring
 
@@ -392,6 +446,8 @@ def _detect(state_dir: Path, timeout: float, *, fresh: bool) -> tuple[Any, str |
     if not configured:
         record = {
             "backend": f"{type(backend).__module__}.{type(backend).__name__}" if usable else None,
+            "name": _backend_name(backend) if usable else None,
+            "priority": _priority(backend) if usable else None,
             "reason": reason,
             "at": time.time(),
         }

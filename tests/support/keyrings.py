@@ -2,7 +2,8 @@
 
 - `MemoryKeyring`: the in-memory backend of in-process tests.
 - `FileKeyring`: a backend for tests that run carctl as a process; its entries
-  live in the JSON file named by TEST_KEYRING_FILE (select it with
+  live in the JSON file named by TEST_KEYRING_FILE (name it `test-keyring.json`:
+  the secrets scan treats it as the store it stands for; select it with
   PYTHON_KEYRING_BACKEND=tests.support.keyrings.FileKeyring).
 - `HangingKeyring`: a locked keyring waiting for a dialog nobody answers.
 - `LockedKeyring`: a keyring that refuses with `KeyringLocked`.
