@@ -1,9 +1,9 @@
 """What the process benchmarks share: a served mock, a signed-in home, a timed run.
 
-`startup.py` and `peers.py` measure whole processes the way an owner's shell
-runs them: a fresh interpreter each time, wall time from fork to exit, peak
-RSS from GNU time (`/usr/bin/time -f %M`), against one `carctl mock serve` on
-loopback with the car awake.
+`peers.py` measures whole processes the way an owner's shell runs them: a
+fresh interpreter each time, wall time from fork to exit, peak RSS from GNU
+time (`/usr/bin/time -f %M`), against one `carctl mock serve` on loopback with
+the car awake.
 """
 
 from __future__ import annotations
@@ -115,7 +115,9 @@ def served_and_signed_in(vehicle: str = "Model Y") -> Iterator[Bench]:
     url = line.rsplit(" ", 1)[1].strip()
     try:
         for car in ("1492931337131", "1492931337242"):
-            admin(url, "PATCH", f"/__mock__/vehicles/{car}", {"state": "online", "idle_sleep": 86400})
+            admin(
+                url, "PATCH", f"/__mock__/vehicles/{car}", {"state": "online", "idle_sleep": 86400}
+            )
         env["CARCTL_API_URL"] = url
         subprocess.run(
             [CARCTL, "auth", "login", "--email", OWNER, "--password-stdin"],

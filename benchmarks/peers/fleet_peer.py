@@ -17,7 +17,9 @@ from tesla_fleet_api import TeslaFleetApi
 
 async def main(work: str) -> None:
     async with aiohttp.ClientSession() as session:
-        api = TeslaFleetApi(session, access_token=os.environ["PEER_TOKEN"], server=os.environ["PEER_URL"])
+        api = TeslaFleetApi(
+            session, access_token=os.environ["PEER_TOKEN"], server=os.environ["PEER_URL"]
+        )
         products = await api.products()
         vin = os.environ["PEER_VIN"]
         listed = next(p for p in products["response"] if p.get("vin") == vin)
