@@ -149,6 +149,16 @@ def _m7_queue_api_url(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE queue RENAME COLUMN origin TO api_url")
 
 
+def _m8_schema_checked(db: sqlite3.Connection) -> None:
+    """The schema version last found whole, so that a run checks it only after a change."""
+    db.execute(
+        """CREATE TABLE schema_checked (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL  -- PRAGMA schema_version when last checked
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
@@ -157,6 +167,7 @@ MIGRATIONS: list[Migration] = [
     _m5_leases_and_trusted_time,
     _m6_looked,
     _m7_queue_api_url,
+    _m8_schema_checked,
 ]
 
 
@@ -229,11 +240,15 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=NORMAL")
         _migrate(db, path)
         (version,) = db.execute("PRAGMA schema_version").fetchone()
-        if _SCHEMA_CHECKED.get(path) != version:  # checked again only when the schema changed
+        if version not in (_SCHEMA_CHECKED.get(path), _checked_version(db)):
             restored = restore_schema(db, path)
             if restored:
                 log.warning("%s was changed outside carctl; restored %s", path, ", ".join(restored))
             (_SCHEMA_CHECKED[path],) = db.execute("PRAGMA schema_version").fetchone()
+            db.execute(
+                "INSERT OR REPLACE INTO schema_checked (id, version) VALUES (1, ?)",
+                (_SCHEMA_CHECKED[path],),
+            )
         for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             make_private(own)  # the car's position and the queue are the owner's alone
     except sqlite3.DatabaseError as exc:
@@ -243,6 +258,20 @@ def connect(path: Path) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _checked_version(db: sqlite3.Connection) -> int | None:
+    """The schema version found whole by the last check, by any process.
+
+    SQLite changes `schema_version` with every change to the schema, so an
+    equal number means nothing was changed by hand since: comparing the whole
+    schema with the migrations' (a few milliseconds) is needed only then.
+    """
+    try:
+        row = db.execute("SELECT version FROM schema_checked WHERE id = 1").fetchone()
+    except sqlite3.Error:
+        return None  # the table itself is gone: the check restores it
+    return int(row[0]) if row and isinstance(row[0], int) else None
 
 
 @cache

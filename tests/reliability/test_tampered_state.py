@@ -115,3 +115,39 @@ def test_a_dropped_required_column_keeps_the_rest(
     assert invoke("--vehicle", "Model 3", "climate", "on").code == 75
     assert [e["id"] for e in invoke("--json", "queue").json()["data"]["entries"]] == [4]
     assert json.loads(invoke("--json", "queue", "cancel", "2").stdout)["ok"] is True
+
+
+CONNECT = (
+    "import sys; from pathlib import Path; from carctl import state; "
+    "state.connect(Path(sys.argv[1])).close(); "
+    "print(state.reference_schema.cache_info().misses)"
+)
+
+
+def compared_in_a_new_process(db: Path) -> bool:
+    """Did a fresh process compare the whole schema with the migrations' on opening `db`?"""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", CONNECT, str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return result.stdout.strip() == "1"
+
+
+def test_the_schema_is_compared_again_only_after_a_change(carctl_home: Path) -> None:
+    db = carctl_home / "state" / "state.db"
+    assert compared_in_a_new_process(db)  # created, then compared once
+    assert not compared_in_a_new_process(db)  # unchanged since: nothing to compare
+    tamper(carctl_home, "ALTER TABLE queue DROP COLUMN last_txid")
+    assert compared_in_a_new_process(db)  # a change by hand is noticed, and repaired
+    with sqlite3.connect(db) as conn:
+        assert "last_txid" in {row[1] for row in conn.execute("PRAGMA table_info(queue)")}
+    assert not compared_in_a_new_process(db)
+    tamper(carctl_home, "DROP TABLE schema_checked")  # even the record of the check
+    assert compared_in_a_new_process(db)
+    assert not compared_in_a_new_process(db)
