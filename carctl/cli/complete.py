@@ -8,7 +8,6 @@ touches the keyring, never prints to stderr, and gives up quietly on any error.
 from __future__ import annotations
 
 import sqlite3
-import tomllib
 from typing import Any
 
 import click
@@ -35,6 +34,8 @@ def _read_only(path: Any) -> sqlite3.Connection | None:
 
 
 def profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    import tomllib  # only here: a car name, the common completion, needs no config
+
     try:
         data = tomllib.loads(_paths(ctx).config_file.read_text(encoding="utf-8"))
         names = {"default", *data.get("profiles", {})}
