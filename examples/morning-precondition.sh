@@ -59,21 +59,28 @@ case $deadline in
     ;;
 esac
 
-errors=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
-"$carctl" --quiet precondition --temp "$temp" --vent --expires-at "$deadline" \
-    </dev/null >/dev/null 2>"$errors"
+# --json: one document on stdout, carctl's contract for scripts (README, "Output
+# and exit codes"): the reason, and the IDs of the queued steps to wait for.
+answer=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
+"$carctl" --json precondition --temp "$temp" --vent --expires-at "$deadline" \
+    </dev/null >"$answer" 2>/dev/null
 code=$?
-reason=$(grep -m1 -e '^error:' -e '^why:' "$errors" | sed -e 's/^error: //' -e 's/^why: //')
-rm -f "$errors"
+field() { sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" "$answer" | head -n 1; }
+reason=$(field summary) # why it is queued, in the owner's words
+[ -n "$reason" ] || reason=$(field message)
+ids=$(sed -n 's/.*"queued": {"ids": \[\([0-9, ]*\)\].*/\1/p' "$answer" | tr -d ,)
+rm -f "$answer"
 
 case $code in
 0) log "ok: preconditioning to $temp with the windows vented" ;;
 75)
     log "queued: the vehicle API is failing ($reason); carctl delivers it before $deadline"
-    if [ "$wait_outcome" = 1 ]; then
-        # one log line per queued step as it is delivered or expires (at the deadline)
+    if [ "$wait_outcome" = 1 ] && [ -n "$ids" ]; then
+        # one log line per queued step as it is delivered or expires (at the deadline);
+        # by ID, so that a step the worker delivered before this began is logged too
         status=$(mktemp "${TMPDIR:-/tmp}/carctl-status.XXXXXX")
-        { "$carctl" queue wait --all </dev/null 2>/dev/null; echo $? >"$status"; } |
+        # shellcheck disable=SC2086 # the IDs are words
+        { "$carctl" queue wait $ids </dev/null 2>/dev/null; echo $? >"$status"; } |
             while IFS= read -r line; do log "queue: $line"; done
         code=$(cat "$status")
         rm -f "$status"

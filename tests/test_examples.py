@@ -145,6 +145,53 @@ def test_the_log_says_when_the_queued_steps_arrive(cron: Cron, served: Served) -
     assert car(served)["is_climate_on"] is True
 
 
+def test_steps_delivered_before_the_script_starts_waiting_are_logged(
+    cron: Cron, served: Served, tmp_path: Path
+) -> None:
+    """The worker may deliver between the queueing and the wait: the log still says so."""
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
+    waiting, delivered = tmp_path / "wait-begins", tmp_path / "delivered"
+    wrapper = tmp_path / "carctl-late-wait"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = queue ] && [ "$2" = wait ]; then\n'
+        f"    touch {waiting}\n"
+        f"    while [ ! -e {delivered} ]; do sleep 0.05; done\n"
+        "fi\n"
+        f'exec {BIN / "carctl"} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    script = subprocess.Popen(
+        ["sh", str(SCRIPT)],
+        env={**cron.env, "CARCTL_DEADLINE": "23:59", "CARCTL": str(wrapper)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not waiting.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waiting.exists(), cron.log.read_text() if cron.log.exists() else "no log"
+        served.admin("DELETE", "/__mock__/faults")
+        assert cron.carctl("queue", "retry", "--all").returncode == 0
+        assert cron.carctl("queue", "run").returncode == 0  # all three delivered, by now
+        assert [e["status"] for e in queue_entries(cron)] == ["delivered"] * 3
+        delivered.touch()
+        out, err = script.communicate(timeout=60)
+    finally:
+        script.kill()
+    assert script.returncode == 0, (out, err, cron.log.read_text())
+    lines = [line for line in cron.log.read_text().splitlines() if "queue: " in line]
+    assert len(lines) == 3 and all("delivered at" in line for line in lines), lines
+
+
+def queue_entries(cron: Cron) -> list[dict[str, Any]]:
+    listing = cron.carctl("--json", "queue", "list", "--all")
+    return json.loads(listing.stdout)["data"]["entries"]  # type: ignore[no-any-return]
+
+
 def test_a_late_start_sends_nothing(cron: Cron, served: Served) -> None:
     """The laptop opened at 09:00, or a timer catching up: past the deadline, nothing goes."""
     served.admin("DELETE", "/__mock__/stats")
