@@ -50,6 +50,17 @@ class Cron:
             check=False,
         )
 
+    def start_morning(self, **extra: str) -> subprocess.Popen[str]:
+        """The script running in the background, as a timer starts it (deadline 23:59)."""
+        return subprocess.Popen(
+            ["sh", str(SCRIPT)],
+            env={**self.env, "CARCTL_DEADLINE": "23:59", **extra},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def last_log_line(self) -> str:
         return self.log.read_text().splitlines()[-1]
 
@@ -112,14 +123,7 @@ def test_outage_morning_is_queued(cron: Cron, served: Served) -> None:
 def test_the_log_says_when_the_queued_steps_arrive(cron: Cron, served: Served) -> None:
     """The script waits after queueing and logs each step's outcome as it happens."""
     served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
-    script = subprocess.Popen(
-        ["sh", str(SCRIPT)],
-        env={**cron.env, "CARCTL_DEADLINE": "23:59"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    script = cron.start_morning()
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -161,14 +165,7 @@ def test_steps_delivered_before_the_script_starts_waiting_are_logged(
         f'exec {BIN / "carctl"} "$@"\n'
     )
     wrapper.chmod(0o755)
-    script = subprocess.Popen(
-        ["sh", str(SCRIPT)],
-        env={**cron.env, "CARCTL_DEADLINE": "23:59", "CARCTL": str(wrapper)},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    script = cron.start_morning(CARCTL=str(wrapper))
     try:
         deadline = time.monotonic() + 60
         while not waiting.exists() and time.monotonic() < deadline:
