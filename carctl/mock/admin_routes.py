@@ -9,6 +9,7 @@ The contract (tests and users' scripts rely on it; extend, don't change):
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -17,6 +18,7 @@ from carctl.mock.car import VEHICLE_FIELDS
 from carctl.mock.durations import MAX_DURATION
 from carctl.mock.faults import FaultRule, FaultRuleError, parse_rule, rule_from_mapping
 from carctl.mock.http import BadBody, Call, api_error, not_found
+from carctl.mock.seed import SCHEDULE_SUPPORT
 from carctl.mock.world import Stats, iso
 
 
@@ -130,6 +132,18 @@ def vehicles_show(call: Call) -> Response:
                 "longitude": car.longitude,
                 "refusal": car.refusal or None,
                 "wake_in": None if car.wake_at is None else round(car.wake_at - call.now, 1),
+                "time_zone": car.time_zone,
+                "local_time": datetime.fromtimestamp(call.now, car.zone).strftime("%a %H:%M"),
+                "schedule_support": car.schedule_support,
+                "schedules": car.schedules,
+                "departure": car.departure or None,
+                "schedule_runs": [
+                    {**run, "started_at": iso(run["started_at"]), "ready_at": iso(run["ready_at"])}
+                    for run in car.runs[-5:]
+                ],
+                "scheduled_until": None
+                if car.scheduled_until is None
+                else iso(car.scheduled_until),
             }
         )
     return JSONResponse({"now": iso(call.now), "vehicles": cars})
@@ -156,6 +170,7 @@ def vehicle_patch(call: Call) -> Response:
         if (
             not isinstance(value, expected)
             or (key == "state" and value not in ("online", "asleep", "offline"))
+            or (key == "schedule_support" and value not in SCHEDULE_SUPPORT)
             or (isinstance(value, float) and not math.isfinite(value))
             or (isinstance(value, int | float) and not -1e6 <= value <= 1e6)
         ):

@@ -17,8 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from carctl.mock import schedules as plans
 from carctl.mock.seed import SeedVehicle
 
 CLIMATE_TAU = 360.0
@@ -60,6 +63,13 @@ class SimVehicle:
     seat_heaters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEATS.values(), 0))
     locked: bool = True
     refusal: str = ""  # set by the admin API: every command answers result false with it
+    time_zone: str = "Asia/Seoul"
+    schedule_support: str = "precondition"  # or "departure": only `set_scheduled_departure`
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    next_schedule_id: int = 1
+    departure: dict[str, Any] = field(default_factory=dict)
+    scheduled_until: float | None = None  # the climate is on for a schedule until then
+    runs: list[dict[str, Any]] = field(default_factory=list)  # what the schedules did, latest last
 
     @classmethod
     def from_seed(
@@ -86,6 +96,8 @@ class SimVehicle:
             idle_sleep=idle_sleep,
             updated_at=now,
             last_activity=now,
+            time_zone=seed.time_zone,
+            schedule_support=seed.schedule_support,
         )
 
     @classmethod
@@ -94,6 +106,10 @@ class SimVehicle:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @property
     def id_s(self) -> str:
@@ -106,7 +122,23 @@ class SimVehicle:
     # -- time ---------------------------------------------------------------
 
     def settle(self, now: float) -> None:
-        """Bring the car forward to `now`. A clock that went backwards changes nothing."""
+        """Bring the car forward to `now`, running its schedules on the way.
+
+        A clock that went backwards changes nothing.
+        """
+        while True:
+            event = self._next_event(now)
+            if event is None:
+                break
+            at, run = event
+            self._advance(at)
+            if run is None:
+                self._end_schedule(at)
+            else:
+                self._start_schedule(run, at)
+        self._advance(now)
+
+    def _advance(self, now: float) -> None:
         elapsed = now - self.updated_at
         if elapsed <= 0:
             return
@@ -130,6 +162,65 @@ class SimVehicle:
         ):
             self.state = "asleep"
         self.updated_at = now
+
+    # -- schedules ----------------------------------------------------------
+
+    def active_schedules(self) -> list[dict[str, Any]]:
+        """The schedules the car runs: its precondition schedules and its departure."""
+        active = [s for s in self.schedules if s.get("enabled")]
+        departure = plans.departure_schedule(self.departure)
+        return [*active, departure] if departure is not None else active
+
+    def _next_event(self, until: float) -> tuple[float, plans.Run | None] | None:
+        """The first schedule start or end in (updated_at, until]; None for an end."""
+        best: tuple[float, plans.Run | None] | None = None
+        if self.scheduled_until is not None and self.updated_at < self.scheduled_until <= until:
+            best = (self.scheduled_until, None)
+        for schedule in self.active_schedules():
+            run = plans.next_run(schedule, self.zone, self.updated_at)
+            if run is not None and run.start <= until and (best is None or run.start < best[0]):
+                best = (run.start, run)
+        return best
+
+    def start_due(self, now: float, schedule: dict[str, Any]) -> None:
+        """A schedule armed inside its own warming window starts at once."""
+        run = plans.current_run(schedule, self.zone, now)
+        if run is not None:
+            self._start_schedule(run, now)
+
+    def _start_schedule(self, run: plans.Run, at: float) -> None:
+        schedule = next((s for s in self.active_schedules() if s["id"] == run.schedule_id), None)
+        record: dict[str, Any] = {
+            "schedule": run.schedule_id,
+            "started_at": at,
+            "ready_at": run.ready,
+        }
+        if schedule is not None and schedule.get("one_time"):
+            self.schedules = [s for s in self.schedules if s["id"] != run.schedule_id]
+        if self.battery_level < plans.MIN_BATTERY:
+            record["skipped"] = f"battery below {plans.MIN_BATTERY:g} %"
+        elif schedule is not None and not self._near(schedule):
+            record["skipped"] = "the car is away from where the schedule was set"
+        else:
+            self.is_climate_on = True
+            self.wake_at = None
+            self.state = "online"
+            self.last_activity = max(self.last_activity, at)
+            self.scheduled_until = max(self.scheduled_until or 0.0, run.ready + plans.HOLD_S)
+        self.runs.append(record)
+        del self.runs[:-20]
+
+    def _end_schedule(self, at: float) -> None:
+        self.scheduled_until = None
+        self.is_climate_on = False
+        self.defrost_max = False
+        self.last_activity = max(self.last_activity, at)
+
+    def _near(self, schedule: dict[str, Any]) -> bool:
+        lat, lon = schedule.get("latitude"), schedule.get("longitude")
+        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+            return True
+        return distance_m(lat, lon, self.latitude, self.longitude) <= plans.SCHEDULE_RADIUS_M
 
     def touch(self, now: float) -> None:
         """Activity keeps an awake car awake for another idle period."""
@@ -178,6 +269,34 @@ class SimVehicle:
             "charge_limit_soc": 80,
             "charging_state": "Disconnected",
             "charge_port_door_open": False,
+            **self._departure_fields(now),
+            "timestamp": int(now * 1000),
+        }
+
+    def _departure_fields(self, now: float) -> dict[str, Any]:
+        """The scheduled departure as `charge_state` reports it (timdorr/tesla-api's fields)."""
+        departure = self.departure
+        enabled = bool(departure.get("enabled"))
+        schedule = plans.departure_schedule(departure)
+        run = plans.next_run(schedule, self.zone, now) if schedule is not None else None
+        return {
+            "scheduled_charging_mode": "DepartBy" if enabled else "Off",
+            "scheduled_departure_time": int(run.ready) if run is not None else None,
+            "scheduled_departure_time_minutes": int(departure.get("departure_time", 0)),
+            "preconditioning_enabled": bool(departure.get("preconditioning_enabled")),
+            "preconditioning_times": "weekdays"
+            if departure.get("preconditioning_weekdays_only")
+            else "all_week",
+            "off_peak_charging_enabled": bool(departure.get("off_peak_charging_enabled")),
+        }
+
+    def schedule_data(self, now: float) -> dict[str, Any]:
+        """`preconditioning_schedule_data` (the Fleet API's `PreconditioningScheduleState`)."""
+        runs = [plans.next_run(s, self.zone, now) for s in self.schedules if s.get("enabled")]
+        return {
+            "precondition_schedules": [dict(s) for s in self.schedules],
+            "max_num_precondition_schedules": plans.MAX_SCHEDULES,
+            "next_schedule": any(run is not None for run in runs),
             "timestamp": int(now * 1000),
         }
 
@@ -246,6 +365,8 @@ class SimVehicle:
             return self.drive_state(now, with_location=with_location)
         if name == "vehicle_config":
             return self.vehicle_config()
+        if name == "preconditioning_schedule_data":
+            return self.schedule_data(now)
         build: dict[str, Callable[[float], dict[str, Any]]] = {
             "charge_state": self.charge_state,
             "climate_state": self.climate_state,
@@ -259,6 +380,9 @@ class SimVehicle:
             "car_type": self.car_type,
             "can_actuate_trunks": True,
             "rhd": False,
+            # Not in the Owner API: the mock names the car's zone so that clients can
+            # show a schedule's time in the owner's zone too.
+            "timezone": self.time_zone,
             "timestamp": None,
         }
 
@@ -269,6 +393,14 @@ class SimVehicle:
             "gui_24_hour_time": True,
             "timestamp": int(now * 1000),
         }
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 # What the admin API may change on a car for a test set-up, with the accepted types.
@@ -284,4 +416,5 @@ VEHICLE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "wake_delay": (int, float),
     "idle_sleep": (int, float),
     "refusal": str,
+    "schedule_support": str,
 }

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from carctl.mock.car import MAX_TEMP, MIN_TEMP, SEATS, WINDOWS, SimVehicle
+from carctl.mock import schedules as plans
+from carctl.mock.car import MAX_TEMP, MIN_TEMP, SEATS, WINDOWS, SimVehicle, distance_m
 
 CLOSE_RADIUS_M = 1000.0
 
@@ -102,21 +103,121 @@ def _preconditioning_max(params: Params) -> Params:
     return {"on": _flag(params, "on")}
 
 
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
-
-
 def _climate_on(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
     car.is_climate_on = True
+    car.scheduled_until = None  # the owner's word now, not a schedule's
     return True, ""
 
 
 def _climate_off(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
     car.is_climate_on = False
     car.defrost_max = False
+    car.scheduled_until = None
+    return True, ""
+
+
+def _minutes(params: Params, key: str) -> int:
+    value = _number(params, key, low=0, high=1439)
+    if value != int(value):
+        raise InvalidField(f"{key} must be whole minutes after midnight, got {params.get(key)!r}")
+    return int(value)
+
+
+def _optional_flag(params: Params, key: str, default: bool) -> bool:
+    return default if params.get(key) in (None, "") else _flag(params, key)
+
+
+def _add_schedule(params: Params) -> Params:
+    """`add_precondition_schedule`, with the fields tesla-fleet-api and Tessie send."""
+    if params.get("days_of_week") in (None, ""):
+        raise InvalidField("days_of_week is required")
+    try:
+        days = plans.days_mask(params["days_of_week"])
+    except plans.DaysError as exc:
+        raise InvalidField(str(exc)) from None
+    lon_key = "lon" if params.get("lon") not in (None, "") else "long"
+    checked: Params = {
+        "days_of_week": days,
+        "precondition_time": _minutes(params, "precondition_time"),
+        "lat": _number(params, "lat", low=-90, high=90),
+        "lon": _number(params, lon_key, low=-180, high=180),
+        "one_time": _optional_flag(params, "one_time", False),
+        "enabled": _optional_flag(params, "enabled", True),
+    }
+    if params.get("id") not in (None, "", 0):
+        checked["id"] = int(_number(params, "id", low=1, high=2**31))
+    if isinstance(params.get("name"), str):
+        checked["name"] = params["name"][:40]
+    return checked
+
+
+def _remove_schedule(params: Params) -> Params:
+    return {"id": int(_number(params, "id", low=1, high=2**31))}
+
+
+def _departure(params: Params) -> Params:
+    """`set_scheduled_departure`: one departure time, every day or weekdays only."""
+    if params.get("enable") in (None, ""):
+        raise InvalidField("enable is required")
+    enable = _flag(params, "enable")
+    checked: Params = {
+        "enable": enable,
+        "departure_time": _minutes(params, "departure_time") if enable else 0,
+        "preconditioning_enabled": _optional_flag(params, "preconditioning_enabled", False),
+        "preconditioning_weekdays_only": _optional_flag(
+            params, "preconditioning_weekdays_only", False
+        ),
+        "off_peak_charging_enabled": _optional_flag(params, "off_peak_charging_enabled", False),
+    }
+    return checked
+
+
+def _apply_add_schedule(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
+    if car.schedule_support != "precondition":
+        return False, "not_supported"
+    schedule = {
+        "id": params.get("id") or car.next_schedule_id,
+        "name": params.get("name", ""),
+        "days_of_week": params["days_of_week"],
+        "precondition_time": params["precondition_time"],
+        "one_time": params["one_time"],
+        "enabled": params["enabled"],
+        "latitude": params["lat"],
+        "longitude": params["lon"],
+    }
+    others = [s for s in car.schedules if s["id"] != schedule["id"]]
+    if "id" in params and len(others) == len(car.schedules):
+        return False, "schedule_not_found"
+    if len(others) >= plans.MAX_SCHEDULES:
+        return False, "schedule_limit_reached"
+    if "id" not in params:
+        car.next_schedule_id += 1
+    car.schedules = sorted([*others, schedule], key=lambda s: s["id"])
+    car.start_due(now, schedule)
+    return True, ""
+
+
+def _apply_remove_schedule(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
+    if car.schedule_support != "precondition":
+        return False, "not_supported"
+    kept = [s for s in car.schedules if s["id"] != params["id"]]
+    if len(kept) == len(car.schedules):
+        return False, "schedule_not_found"
+    car.schedules = kept
+    return True, ""
+
+
+def _apply_departure(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
+    car.departure = {
+        "enabled": params["enable"],
+        "departure_time": params["departure_time"],
+        "preconditioning_enabled": params["preconditioning_enabled"],
+        "preconditioning_weekdays_only": params["preconditioning_weekdays_only"],
+        "off_peak_charging_enabled": params["off_peak_charging_enabled"],
+    }
+    schedule = plans.departure_schedule(car.departure)
+    if schedule is not None:
+        car.start_due(now, schedule)
     return True, ""
 
 
@@ -128,7 +229,7 @@ def _apply_temps(car: SimVehicle, params: Params, now: float) -> tuple[bool, str
 
 def _apply_windows(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
     if params["command"] == "close":
-        distance = _distance_m(params["lat"], params["lon"], car.latitude, car.longitude)
+        distance = distance_m(params["lat"], params["lon"], car.latitude, car.longitude)
         if distance > CLOSE_RADIUS_M:
             return False, "user_too_far"
     position = 1 if params["command"] == "vent" else 0
@@ -171,4 +272,7 @@ COMMANDS: dict[str, Command] = {
     "flash_lights": Command(_no_params, _noop),
     "door_lock": Command(_no_params, _lock(True)),
     "door_unlock": Command(_no_params, _lock(False)),
+    "add_precondition_schedule": Command(_add_schedule, _apply_add_schedule),
+    "remove_precondition_schedule": Command(_remove_schedule, _apply_remove_schedule),
+    "set_scheduled_departure": Command(_departure, _apply_departure),
 }

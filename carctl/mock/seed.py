@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carctl.mock.durations import parse_duration
 
 VEHICLE_STATES = ("online", "asleep", "offline")
+# What a car's software keeps: precondition schedules (and a scheduled departure), or
+# only the older scheduled departure.
+SCHEDULE_SUPPORT = ("precondition", "departure")
 
 
 class SeedError(ValueError):
@@ -65,6 +69,8 @@ class SeedVehicle:
     battery_level: float = 80.0
     odometer: float = 10000.0
     wake_delay: float | None = None
+    time_zone: str = "Asia/Seoul"
+    schedule_support: str = "precondition"
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,14 @@ class _Reader:
         except ValueError:
             raise self.fail(key, "a duration such as 4s or 15m") from None
 
+    def zone(self, key: str, default: str) -> str:
+        name = self.text_value(key, default)
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(key, "an IANA time zone such as Asia/Seoul") from None
+        return name
+
     def boolean(self, key: str, default: bool) -> bool:
         value = self.table.get(key, default)
         if not isinstance(value, bool):
@@ -232,6 +246,8 @@ def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
                 battery_level=v.number("battery_level", 80.0, 0, 100),
                 odometer=v.number("odometer", 10000.0, 0),
                 wake_delay=v.duration("wake_delay", None),
+                time_zone=v.zone("time_zone", "Asia/Seoul"),
+                schedule_support=_choice(v, "schedule_support", SCHEDULE_SUPPORT),
             )
         )
     ids = [vehicle.id for vehicle in vehicles]
@@ -240,6 +256,13 @@ def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
     return Seed(
         settings=settings, accounts=tuple(accounts), vehicles=tuple(vehicles), source=source
     )
+
+
+def _choice(reader: _Reader, key: str, choices: tuple[str, ...]) -> str:
+    value = reader.text_value(key, choices[0])
+    if value not in choices:
+        raise reader.fail(key, " or ".join(choices))
+    return value
 
 
 def _tables(data: dict[str, Any], key: str, source: str, text: str) -> list[dict[str, Any]]:

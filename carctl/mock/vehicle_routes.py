@@ -22,7 +22,7 @@ from carctl.mock.http import (
 )
 from carctl.mock.world import iso
 
-DATA_SECTIONS = (
+DEFAULT_SECTIONS = (
     "charge_state",
     "climate_state",
     "drive_state",
@@ -30,6 +30,9 @@ DATA_SECTIONS = (
     "vehicle_config",
     "vehicle_state",
 )
+# Only when asked for by name (`?endpoints=`), as on the real API; and only from a car
+# whose software keeps precondition schedules.
+DATA_SECTIONS = (*DEFAULT_SECTIONS, "preconditioning_schedule_data")
 
 
 def authenticate(call: Call) -> Account | Response:
@@ -158,6 +161,8 @@ def vehicle_data(call: Call) -> Response:
     data: dict[str, Any] = {**car.summary(), "user_id": account.user_id}
     with_location = "location_data" in wanted
     for name in DATA_SECTIONS:
+        if name == "preconditioning_schedule_data" and car.schedule_support != "precondition":
+            continue
         if name in wanted or (name == "drive_state" and with_location):
             data[name] = car.section(name, call.now, with_location=with_location)
     return envelope(data, headers=headers)
@@ -166,14 +171,14 @@ def vehicle_data(call: Call) -> Response:
 def _endpoints(raw: str | None) -> set[str]:
     """`?endpoints=a;b` (also comma-separated). Unknown names are ignored, as the real API does."""
     if not raw:
-        return {*DATA_SECTIONS, "location_data"}
+        return {*DEFAULT_SECTIONS, "location_data"}
     return {part.strip() for part in raw.replace(",", ";").split(";") if part.strip()}
 
 
 def data_request(call: Call) -> Response:
     """The legacy per-section endpoint `/data_request/{section}`."""
     section = call.params["section"]
-    if section not in DATA_SECTIONS:
+    if section not in DEFAULT_SECTIONS:
         return not_found(f"unknown data section {section!r}")
     found = _find(call)
     if isinstance(found, Response):
