@@ -43,6 +43,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "queue",
         "What waits to be delivered: list, retry, cancel, run, wait.",
     ),
+    "schedule": (
+        "carctl.cli.schedule",
+        "schedule",
+        "The car's own schedules: it warms itself, even when the API is down.",
+    ),
     "status": ("carctl.cli.vehicle", "status", "What the car reports, without waking it."),
     "vehicles": (
         "carctl.cli.vehicle",

@@ -49,7 +49,7 @@ def expiry_options(f: F) -> F:
     )(f)
 
 
-def _run(app: AppContext, work: Callable[[Any], T], *, deadline_s: float = DEADLINE_S) -> T:
+def with_service(app: AppContext, work: Callable[[Any], T], *, deadline_s: float = DEADLINE_S) -> T:
     def go() -> T:
         with vehicle_service(app, deadline_s=deadline_s) as service:
             return work(service)
@@ -57,19 +57,19 @@ def _run(app: AppContext, work: Callable[[Any], T], *, deadline_s: float = DEADL
     return app.run(go)
 
 
-def _selector(app: AppContext) -> str | None:
+def selected_car(app: AppContext) -> str | None:
     value = app.settings.get("vehicle")
     return str(value) if value is not None else None
 
 
-def _units(app: AppContext) -> str:
+def units_of(app: AppContext) -> str:
     return str(app.settings.get("units"))
 
 
-def _temperature(app: AppContext, text: str | None, option: str = "--temp") -> float | None:
+def temperature_option(app: AppContext, text: str | None, option: str = "--temp") -> float | None:
     from carctl.vehicle.inputs import parse_temperature
 
-    return None if text is None else parse_temperature(text, units=_units(app), option=option)
+    return None if text is None else parse_temperature(text, units=units_of(app), option=option)
 
 
 def _expiry(app: AppContext, expires_in: str | None, expires_at: str | None) -> float | None:
@@ -85,7 +85,7 @@ def vehicles(app: AppContext) -> None:
     from carctl.cli.default_car import current_default
     from carctl.cli.render import vehicles_table
 
-    cars = _run(app, lambda service: service.vehicles())
+    cars = with_service(app, lambda service: service.vehicles())
     default = current_default(app, cars)
     app.output.result(
         app.command,
@@ -109,10 +109,10 @@ def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: floa
     from carctl.cli.render import status_lines
     from carctl.vehicle import routines
 
-    result = _run(
+    result = with_service(
         app,
         lambda service: routines.status(
-            service, _selector(app), wake_first=wake_first, timeout=wake_timeout
+            service, selected_car(app), wake_first=wake_first, timeout=wake_timeout
         ),
         deadline_s=timeout,
     )
@@ -120,7 +120,7 @@ def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: floa
         app.command,
         result.to_json(),
         vehicle=result.vehicle.ref(),
-        human=status_lines(result, _units(app), app.clock.now()),
+        human=status_lines(result, units_of(app), app.clock.now()),
     )
 
 
@@ -138,9 +138,9 @@ def wake(app: AppContext, timeout: float, wake_timeout: float) -> None:
     from carctl.cli.render import wake_line
     from carctl.vehicle import routines
 
-    result = _run(
+    result = with_service(
         app,
-        lambda service: routines.wake(service, _selector(app), timeout=wake_timeout),
+        lambda service: routines.wake(service, selected_car(app), timeout=wake_timeout),
         deadline_s=timeout,
     )
     app.output.result(
@@ -162,7 +162,7 @@ def _report(app: AppContext, result: Any) -> None:
         app.command,
         result.to_json(),
         vehicle=result.vehicle.ref(),
-        human=routine_lines(app.output, result, _units(app)),
+        human=routine_lines(app.output, result, units_of(app)),
     )
 
 
@@ -189,13 +189,13 @@ def climate_on(
     """Wake the car if needed and turn the climate on."""
     from carctl.vehicle import routines
 
-    celsius = _temperature(app, temp)
+    celsius = temperature_option(app, temp)
     deadline = _expiry(app, expires_in, expires_at)
-    result = _run(
+    result = with_service(
         app,
         lambda service: routines.climate(
             service,
-            _selector(app),
+            selected_car(app),
             on=True,
             temp=celsius,
             timeout=wake_timeout,
@@ -221,10 +221,10 @@ def climate_off(
     from carctl.vehicle import routines
 
     deadline = _expiry(app, expires_in, expires_at)
-    result = _run(
+    result = with_service(
         app,
         lambda service: routines.climate(
-            service, _selector(app), on=False, timeout=wake_timeout, expires_at=deadline
+            service, selected_car(app), on=False, timeout=wake_timeout, expires_at=deadline
         ),
         deadline_s=timeout,
     )
@@ -249,15 +249,15 @@ def climate_set(
     """Set the temperature without turning the climate on."""
     from carctl.vehicle import routines
 
-    driver = _temperature(app, temp)
-    other = _temperature(app, passenger, "--passenger")
+    driver = temperature_option(app, temp)
+    other = temperature_option(app, passenger, "--passenger")
     deadline = _expiry(app, expires_in, expires_at)
     assert driver is not None
-    result = _run(
+    result = with_service(
         app,
         lambda service: routines.set_temperature(
             service,
-            _selector(app),
+            selected_car(app),
             temp=driver,
             passenger=other,
             timeout=wake_timeout,
@@ -287,10 +287,10 @@ def vent(
     from carctl.vehicle import routines
 
     deadline = _expiry(app, expires_in, expires_at)
-    result = _run(
+    result = with_service(
         app,
         lambda service: routines.windows(
-            service, _selector(app), close=close, timeout=wake_timeout, expires_at=deadline
+            service, selected_car(app), close=close, timeout=wake_timeout, expires_at=deadline
         ),
         deadline_s=timeout,
     )
@@ -300,6 +300,11 @@ def vent(
 @click.command()
 @click.option("--temp", metavar="TEMP", help="Temperature, e.g. 21 or 70F.")
 @click.option("--vent", "vent_", is_flag=True, help="Also vent the windows.")
+@click.option(
+    "--at",
+    metavar="HH:MM",
+    help="Arm the car to warm itself, ready at HH:MM (the car's time), instead of now.",
+)
 @run_options
 @expiry_options
 @pass_app
@@ -307,6 +312,7 @@ def precondition(
     app: AppContext,
     temp: str | None,
     vent_: bool,
+    at: str | None,
     timeout: float,
     wake_timeout: float,
     expires_in: str | None,
@@ -318,16 +324,22 @@ def precondition(
 
     If the vehicle API fails part-way, the remaining steps are queued together
     and delivered when it recovers, unless --expires-in/--expires-at has passed.
+
+    With --at, nothing happens now: a one-time schedule on the car warms the
+    cabin for HH:MM, and runs even if the vehicle API is down by then.
     """
     from carctl.vehicle import routines
 
-    celsius = _temperature(app, temp)
+    if at is not None:
+        _precondition_at(app, at, temp, vent_, expires_in or expires_at, timeout, wake_timeout)
+        return
+    celsius = temperature_option(app, temp)
     deadline = _expiry(app, expires_in, expires_at)
-    result = _run(
+    result = with_service(
         app,
         lambda service: routines.precondition(
             service,
-            _selector(app),
+            selected_car(app),
             temp=celsius,
             vent=vent_,
             expires_at=deadline,
@@ -336,3 +348,38 @@ def precondition(
         deadline_s=timeout,
     )
     _report(app, result)
+
+
+def _precondition_at(
+    app: AppContext,
+    at: str,
+    temp: str | None,
+    vent_: bool,
+    expiry: str | None,
+    timeout: float,
+    wake_timeout: float,
+) -> None:
+    from carctl.cli.schedule import arm
+    from carctl.errors import UsageError
+
+    if vent_:
+        raise UsageError(
+            "--vent cannot be scheduled on the car: its schedules warm the cabin only",
+            hint="drop --vent, or run `carctl vent` at the time",
+        )
+    if expiry is not None:
+        raise UsageError(
+            "--at arms the car, which needs no expiry: the schedule runs at the time itself",
+            hint="drop --expires-in/--expires-at",
+        )
+    arm(
+        app,
+        time=at,
+        days="all",
+        temp=temp,
+        once=True,
+        if_missing=False,
+        timeout=timeout,
+        wake_timeout=wake_timeout,
+        option="--at",
+    )

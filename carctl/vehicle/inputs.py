@@ -62,6 +62,17 @@ def format_temperature(celsius: float | None, units: str = "metric") -> str:
     return f"{celsius:.1f} °C"
 
 
+def parse_time_of_day(text: str, *, option: str) -> tuple[int, int] | None:
+    """`HH:MM` as (hour, minute); None when the text is not of that shape at all."""
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not found:
+        return None
+    hour, minute = int(found.group(1)), int(found.group(2))
+    if hour > 23 or minute > 59:
+        raise UsageError(f"{option} {text!r} is not a time of day", hint="e.g. 06:45")
+    return hour, minute
+
+
 def parse_clock_time(text: str, *, now: float, option: str = "--expires-at") -> float:
     """A local `HH:MM` later today, or an ISO date and time, as an epoch time.
 
@@ -69,12 +80,10 @@ def parse_clock_time(text: str, *, now: float, option: str = "--expires-at") -> 
     tomorrow: a morning command must never wait silently for the next day.
     """
     raw = text.strip()
-    found = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+    found = parse_time_of_day(raw, option=option)
     current = datetime.fromtimestamp(now).astimezone()
     if found:
-        hour, minute = int(found.group(1)), int(found.group(2))
-        if hour > 23 or minute > 59:
-            raise UsageError(f"{option} {text!r} is not a time of day", hint="e.g. 06:45")
+        hour, minute = found
         moment = current.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if moment <= current:
             tomorrow = (moment + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")

@@ -17,6 +17,7 @@ from carctl.errors import CarctlError, VehicleUnavailableError
 from carctl.timefmt import iso
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.model import Vehicle
+from carctl.vehicle.schedules import clock_text, days_text, parse_days
 from carctl.vehicle.service import Command, VehicleService, Wake
 
 T = TypeVar("T")
@@ -138,10 +139,34 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
     if command.name == "window_control":
         close = params.get("command") == "close"
         return ("close", "windows closed") if close else ("vent", "windows vented")
+    if command.name == "add_precondition_schedule":
+        return "schedule", f"schedule armed: {schedule_words(params)}"
+    if command.name == "remove_precondition_schedule":
+        return "unschedule", f"schedule {params.get('id')} removed"
+    if command.name == "set_scheduled_departure":
+        if not params.get("enable"):
+            return "departure", "scheduled departure off"
+        minutes = int(params.get("departure_time") or 0)
+        days = "weekdays" if params.get("preconditioning_weekdays_only") else "every day"
+        return "departure", f"scheduled departure armed: {days}, ready at {clock_text(minutes)}"
     return command.name, command.name.replace("_", " ")
 
 
-def _awake(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
+def schedule_words(params: dict[str, Any]) -> str:
+    """ "weekdays, ready at 06:30" from `add_precondition_schedule`'s parameters."""
+    minutes = int(params.get("precondition_time") or 0)
+    if params.get("one_time"):
+        days = "once"
+    else:
+        try:
+            days = days_text(parse_days(str(params.get("days_of_week", "All"))))
+        except CarctlError:
+            days = str(params.get("days_of_week"))
+    return f"{days}, ready at {clock_text(minutes)}"
+
+
+def awaken(steps: Steps, vehicle: Vehicle, timeout: float) -> Vehicle:
+    """The car, online: woken (and the wake recorded as a step) only when it is not."""
     steps.vehicle = vehicle
     if vehicle.state == "online":
         return vehicle
@@ -170,7 +195,7 @@ def perform(
     sent = 0
     try:
         vehicle = service.locate(selector)
-        vehicle = _awake(steps, vehicle, timeout)
+        vehicle = awaken(steps, vehicle, timeout)
         for command in plan:
             name, detail = describe(command)
             steps.run(

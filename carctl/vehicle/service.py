@@ -91,6 +91,11 @@ class Command:
             return "temperature"
         if self.name == "window_control":
             return "windows"
+        if self.name == "add_precondition_schedule":  # one per days and time: others coexist
+            days, time = self.params.get("days_of_week"), self.params.get("precondition_time")
+            return f"schedule {days} {time}"
+        if self.name == "remove_precondition_schedule":
+            return f"unschedule {self.params.get('id')}"
         return self.name
 
 
@@ -160,10 +165,14 @@ def choose(vehicles: list[Vehicle], selector: str | None) -> Vehicle:
     raise UsageError(f"no car {selector!r} on this account; its cars: {names}")
 
 
+def quoted(name: str) -> str:
+    """A car's name as a word to copy into a shell command (quoted if it has spaces)."""
+    return f'"{name}"' if any(c.isspace() for c in name) else name
+
+
 def set_default_command(name: str) -> str:
-    """The command that makes `name` the default car, ready to copy (quoted if it has spaces)."""
-    shown = f'"{name}"' if any(c.isspace() for c in name) else name
-    return f"carctl config set vehicle {shown}"
+    """The command that makes `name` the default car, ready to copy."""
+    return f"carctl config set vehicle {quoted(name)}"
 
 
 class VehicleService:
@@ -302,8 +311,7 @@ class VehicleService:
         (the first, every retry, the re-send after the wake) and may stop it;
         `on_wake` hears of that wake (the routines report it as a step).
         """
-        closing = command.name == "window_control" and command.params.get("command") == "close"
-        if closing and "lat" not in command.params:  # it needs a position near the car: its own
+        if _needs_position(command):  # a position near the car: its own
             command = self._with_position(vehicle, command)
         try:
             outcome = _send(self.client, vehicle, command, before_send)
@@ -325,17 +333,35 @@ class VehicleService:
         lat = drive.get("latitude") if isinstance(drive, dict) else None
         lon = drive.get("longitude") if isinstance(drive, dict) else None
         if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+            what = (
+                "a schedule"
+                if command.name == "add_precondition_schedule"
+                else "closing the windows"
+            )
             raise RefusedError(
-                f"{vehicle.label} did not report its position, which closing the windows needs",
+                f"{vehicle.label} did not report its position, which {what} needs",
                 hint="try again in a minute",
             )
         params = {**command.params, "lat": float(lat), "lon": float(lon)}
         return Command(command.name, params, command.idempotency_key)
 
 
+def _needs_position(command: Command) -> bool:
+    """Closing the windows, and a schedule (it runs where it was set), carry the car's position.
+
+    Sent from the queue, the position is the car's at delivery, not when it was queued.
+    """
+    if "lat" in command.params:
+        return False
+    closing = command.name == "window_control" and command.params.get("command") == "close"
+    return closing or command.name == "add_precondition_schedule"
+
+
 def _refusal_hint(reason: str) -> str | None:
     hints: dict[str, str] = {
         "user_too_far": "closing windows needs a position within 1 km of the car",
+        "schedule_limit_reached": "remove one first: carctl schedule off ID",
+        "not_supported": "this car keeps only a scheduled departure: --days all or weekdays",
         "cabin comfort remote settings not enabled": "enable remote climate in the car",
     }
     return hints.get(reason)

@@ -1,0 +1,154 @@
+"""`carctl schedule`: the car's own preconditioning schedules — list, set, off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.cli.vehicle import (
+    run_options,
+    selected_car,
+    temperature_option,
+    units_of,
+    with_service,
+)
+
+
+def report(app: AppContext, result: Any, human: Any) -> None:
+    app.output.result(app.command, result.to_json(), vehicle=result.vehicle.ref(), human=human)
+
+
+def arm(
+    app: AppContext,
+    *,
+    time: str,
+    days: str,
+    temp: str | None,
+    once: bool,
+    if_missing: bool,
+    timeout: float,
+    wake_timeout: float,
+    option: str = "the ready time",
+) -> None:
+    """Arm a schedule and say what the car holds (`schedule set`, `precondition --at`)."""
+    from carctl.cli.render_schedules import armed_lines
+    from carctl.vehicle import on_car
+    from carctl.vehicle.schedules import parse_days, parse_ready_time
+
+    minutes = parse_ready_time(time, option=option)
+    mask = parse_days(days)
+    celsius = temperature_option(app, temp)
+    result = with_service(
+        app,
+        lambda service: on_car.arm(
+            service,
+            selected_car(app),
+            minutes=minutes,
+            days=mask,
+            temp=celsius,
+            once=once,
+            timeout=wake_timeout,
+            if_missing=if_missing,
+        ),
+        deadline_s=timeout,
+    )
+    report(app, result, armed_lines(app.output, result, units_of(app)))
+
+
+@click.group(invoke_without_command=True)
+@run_options
+@pass_app
+@click.pass_context
+def schedule(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: float) -> None:
+    """The car's own schedules: it warms itself, even when the API is down.
+
+    Without a subcommand, lists what the car holds and when each next runs.
+    Times are the car's local time.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from carctl.cli.render_schedules import listing_lines
+    from carctl.vehicle import on_car
+
+    result = with_service(
+        app,
+        lambda service: on_car.listing(service, selected_car(app), timeout=wake_timeout),
+        deadline_s=timeout,
+    )
+    report(app, result, listing_lines(app.output, result, units_of(app)))
+
+
+@schedule.command("set")
+@click.argument("time", metavar="HH:MM")
+@click.option(
+    "--days",
+    default="all",
+    show_default=True,
+    metavar="DAYS",
+    help="weekdays, weekends, all, or days such as mon,wed,fri.",
+)
+@click.option("--temp", metavar="TEMP", help="The cabin temperature, e.g. 21 or 70F.")
+@click.option("--once", is_flag=True, help="Run only at the next HH:MM, then forget it.")
+@click.option(
+    "--if-missing",
+    is_flag=True,
+    help="Leave a different schedule for those days as it is, and say so (for scripts).",
+)
+@run_options
+@pass_app
+def schedule_set(
+    app: AppContext,
+    time: str,
+    days: str,
+    temp: str | None,
+    once: bool,
+    if_missing: bool,
+    timeout: float,
+    wake_timeout: float,
+) -> None:
+    """Arm a schedule on the car: the cabin is ready at HH:MM (the car's time).
+
+    Reads the car first: a schedule it already holds is not sent again, so
+    this is safe to run every evening. If the vehicle API is down, the arming
+    is queued until the first ready time.
+    """
+    arm(
+        app,
+        time=time,
+        days=days,
+        temp=temp,
+        once=once,
+        if_missing=if_missing,
+        timeout=timeout,
+        wake_timeout=wake_timeout,
+    )
+
+
+@schedule.command("off")
+@click.argument("ids", nargs=-1, type=click.IntRange(min=0), metavar="[ID]...")
+@click.option("--all", "all_", is_flag=True, help="Remove every schedule the car holds.")
+@run_options
+@pass_app
+def schedule_off(
+    app: AppContext, ids: tuple[int, ...], all_: bool, timeout: float, wake_timeout: float
+) -> None:
+    """Remove schedules from the car by ID (see `carctl schedule`), or --all."""
+    from carctl.cli.render_schedules import removed_lines
+    from carctl.errors import UsageError
+    from carctl.vehicle import on_car
+
+    if bool(ids) == all_:
+        raise UsageError(
+            "name the schedules to remove, or --all (not both)",
+            hint="`carctl schedule` lists them with their IDs",
+        )
+    result = with_service(
+        app,
+        lambda service: on_car.remove(
+            service, selected_car(app), ids=None if all_ else list(ids), timeout=wake_timeout
+        ),
+        deadline_s=timeout,
+    )
+    report(app, result, removed_lines(app.output, result, units_of(app)))
