@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import JSONResponse, Response
 
@@ -149,6 +150,14 @@ def vehicles_show(call: Call) -> Response:
     return JSONResponse({"now": iso(call.now), "vehicles": cars})
 
 
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def vehicle_patch(call: Call) -> Response:
     try:
         fields = call.fields()
@@ -171,11 +180,13 @@ def vehicle_patch(call: Call) -> Response:
             not isinstance(value, expected)
             or (key == "state" and value not in ("online", "asleep", "offline"))
             or (key == "schedule_support" and value not in SCHEDULE_SUPPORT)
+            or (key == "time_zone" and not _is_zone(value))
             or (isinstance(value, float) and not math.isfinite(value))
             or (isinstance(value, int | float) and not -1e6 <= value <= 1e6)
         ):
             return api_error(400, "invalid_field", f"{key} has the wrong type or value: {value!r}")
         setattr(car, key, value)
+        car.__dict__.pop("zone", None)  # a new time zone: read again on next use
         if key == "state":
             car.wake_at = None
             car.last_activity = call.now

@@ -417,4 +417,5 @@ VEHICLE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "idle_sleep": (int, float),
     "refusal": str,
     "schedule_support": str,
+    "time_zone": str,
 }

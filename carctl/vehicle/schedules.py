@@ -193,7 +193,6 @@ def check_time_exists(
     *,
     once: bool,
     zone_name: str,
-    option: str = "TIME",
 ) -> None:
     """Refuse a ready time that the car's clock skips or shows twice (a DST change).
 
@@ -212,13 +211,13 @@ def check_time_exists(
         wall = first.astimezone(UTC).astimezone(zone)
         if (wall.hour, wall.minute) != (first.hour, first.minute):
             raise UsageError(
-                f"{option} {clock_text(minutes)} does not exist in {zone_name} on "
+                f"{clock_text(minutes)} does not exist in {zone_name} on "
                 f"{day:%a %d %b %Y}: the clocks skip it",
                 hint="choose a time outside the hour the clocks change",
             )
         if first.utcoffset() != second.utcoffset():
             raise UsageError(
-                f"{option} {clock_text(minutes)} happens twice in {zone_name} on "
+                f"{clock_text(minutes)} happens twice in {zone_name} on "
                 f"{day:%a %d %b %Y}: the clocks go back",
                 hint="choose a time outside the hour the clocks change",
             )
