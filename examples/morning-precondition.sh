@@ -1,5 +1,19 @@
 #!/bin/sh
-# Precondition the car for the morning drive: wake it, 21 °C, climate on, vent.
+# A warm car for the morning drive, in two steps:
+#
+#   morning-precondition.sh arm     in the evening: make sure the car holds its
+#                                   own schedule (ready at 06:30, 21 °C). The car
+#                                   runs it itself, so the morning needs no request
+#                                   at all — it works when the vehicle API is down.
+#                                   Cheap and safe every evening: the car is read,
+#                                   and armed only when the schedule is missing.
+#   morning-precondition.sh         in the morning: nothing to do when the car holds
+#                                   the schedule; otherwise (a car that could not be
+#                                   armed) the direct command as before: wake it,
+#                                   21 °C, climate on, vent.
+#
+# A schedule someone changed on the car (in the app) is left as it is: the
+# evening step logs the difference and the command that would replace it.
 #
 # Meant for cron, a systemd timer or launchd: it never prompts, never colours,
 # and says in one log line what happened. When the vehicle API is failing,
@@ -17,6 +31,8 @@
 #   CARCTL           the carctl executable (default: carctl on PATH; give the
 #                    full path under cron, e.g. $HOME/.venv/bin/carctl)
 #   CARCTL_TEMP      cabin temperature (default 21; 70F works too)
+#   CARCTL_READY     when the cabin should be ready, the car's time (default 06:30)
+#   CARCTL_DAYS      the schedule's days (default weekdays; all, or mon,wed,fri)
 #   CARCTL_DEADLINE  give up at this time of day (default 06:45); a run that
 #                    starts after it sends nothing and logs "skipped"
 #   CARCTL_JITTER    wait a random 0..N seconds first, so that not every car
@@ -30,18 +46,63 @@
 
 set -u
 
+mode=${1:-morning}
 carctl=${CARCTL:-carctl}
 temp=${CARCTL_TEMP:-21}
+ready=${CARCTL_READY:-06:30}
+days=${CARCTL_DAYS:-weekdays}
 deadline=${CARCTL_DEADLINE:-06:45}
 jitter=${CARCTL_JITTER:-0}
 wait_outcome=${CARCTL_WAIT:-1}
 log_file=${CARCTL_MORNING_LOG:-${XDG_STATE_HOME:-$HOME/.local/state}/carctl/morning.log}
+# the evening step writes here the morning (car-local date) the car will warm itself
+armed_file=$(dirname "$log_file")/morning.armed
 
 mkdir -p "$(dirname "$log_file")"
 
 log() {
     printf '%s %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*" >>"$log_file"
 }
+
+# --json: one document on stdout, carctl's contract for scripts (README, "Output
+# and exit codes"); field NAME reads a string member of it.
+answer=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
+trap 'rm -f "$answer"' EXIT
+field() {
+    sed -E -n "s/.*\"$1\": \"(([^\"\\\\]|\\\\.)*)\".*/\1/p" "$answer" | head -n 1 |
+        sed 's/\\"/"/g'
+}
+
+if [ "$mode" = arm ]; then
+    "$carctl" --json schedule set "$ready" --days "$days" --temp "$temp" --if-missing \
+        </dev/null >"$answer" 2>/dev/null
+    code=$?
+    reason=$(field summary)
+    [ -n "$reason" ] || reason=$(field message)
+    next=$(field next_ready_local) # e.g. 2021-11-20T06:30+09:00
+    case $code in
+    0)
+        case $(field state) in
+        armed) log "armed: $days, ready at $ready, $temp; the car warms itself at $next" ;;
+        already) log "armed already: $days, ready at $ready; next at $next" ;;
+        differs) log "the car holds a different schedule (changed in the app?), left as it" \
+            "is; it runs at $next. To replace it: $(field replace_with)" ;;
+        esac
+        printf '%s\n' "${next%%T*}" >"$armed_file"
+        ;;
+    75) log "queued: arming waits for the vehicle API ($reason); if it is not armed by" \
+        "morning, the morning step sends the command itself" ;;
+    77) log "signed out: $reason; run 'carctl auth login' on this machine" ;;
+    *) log "arming failed ($code): $reason" ;;
+    esac
+    exit $code
+fi
+
+# The car holds this morning's schedule: it warms itself; nothing to send.
+if [ -f "$armed_file" ] && [ "$(cat "$armed_file")" = "$(date +%Y-%m-%d)" ]; then
+    log "nothing to send: the car warms itself this morning (armed the evening before)"
+    exit 0
+fi
 
 if [ "$jitter" -gt 0 ] 2>/dev/null; then
     random=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
@@ -59,17 +120,14 @@ case $deadline in
     ;;
 esac
 
-# --json: one document on stdout, carctl's contract for scripts (README, "Output
-# and exit codes"): the reason, and the IDs of the queued steps to wait for.
-answer=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
+# No schedule on the car for this morning: the direct command, as before. The
+# answer holds the reason, and the IDs of the queued steps to wait for.
 "$carctl" --json precondition --temp "$temp" --vent --expires-at "$deadline" \
     </dev/null >"$answer" 2>/dev/null
 code=$?
-field() { sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" "$answer" | head -n 1; }
 reason=$(field summary) # why it is queued, in the owner's words
 [ -n "$reason" ] || reason=$(field message)
 ids=$(sed -n 's/.*"queued": {"ids": \[\([0-9, ]*\)\].*/\1/p' "$answer" | tr -d ,)
-rm -f "$answer"
 
 case $code in
 0) log "ok: preconditioning to $temp with the windows vented" ;;

@@ -220,3 +220,96 @@ def test_a_refused_credential_file_says_why(cron: Cron) -> None:
     assert result.returncode == 77
     assert "no usable keyring backend" in cron.last_log_line()
     assert "auth.require_keyring is true" in cron.last_log_line()
+
+
+# -- the evening step: the car keeps the schedule -----------------------------------------
+
+
+def evening(cron: Cron, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(SCRIPT), "arm"],
+        env={**cron.env, **extra},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def armed_file(cron: Cron) -> Path:
+    return cron.log.parent / "morning.armed"
+
+
+def test_the_evening_step_arms_the_car_once(cron: Cron, served: Served) -> None:
+    result = evening(cron)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == result.stderr == ""
+    line = cron.last_log_line()
+    assert "armed: weekdays, ready at 06:30, 21; the car warms itself at " in line
+    schedules = car(served)["schedules"]
+    assert [(s["days_of_week"], s["precondition_time"]) for s in schedules] == [(31, 390)]
+    listing = json.loads(cron.carctl("--json", "schedule").stdout)["data"]
+    assert armed_file(cron).read_text().strip() == listing["next_ready_local"].split("T")[0]
+    commands = len(served.admin("GET", "/__mock__/stats")["commands"])
+    assert evening(cron).returncode == 0  # the next evening: read, nothing sent
+    assert "armed already: weekdays, ready at 06:30" in cron.last_log_line()
+    assert len(served.admin("GET", "/__mock__/stats")["commands"]) == commands
+
+
+def test_a_morning_the_car_is_armed_for_sends_nothing(cron: Cron, served: Served) -> None:
+    assert evening(cron).returncode == 0
+    today = subprocess.run(["date", "+%Y-%m-%d"], capture_output=True, text=True, check=True)
+    armed_file(cron).write_text(today.stdout)  # this morning is the one it was armed for
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
+    served.admin("DELETE", "/__mock__/stats")
+    result = cron.morning()
+    assert result.returncode == 0, result.stderr
+    assert cron.last_log_line().endswith(
+        "nothing to send: the car warms itself this morning (armed the evening before)"
+    )
+    stats = served.admin("GET", "/__mock__/stats")
+    assert stats["commands"] == [] and stats["requests"] == []  # not one request
+    # a morning it was not armed for (a stale file) falls back to the direct command
+    armed_file(cron).write_text("2021-01-01\n")
+    served.admin("DELETE", "/__mock__/faults")
+    assert cron.morning().returncode == 0
+    assert cron.last_log_line().endswith("ok: preconditioning to 21 with the windows vented")
+
+
+def test_the_evening_step_leaves_a_schedule_changed_in_the_app(cron: Cron, served: Served) -> None:
+    served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"state": "online"})
+    with served.client() as client:
+        from tests.conftest import bearer, login
+
+        answer = client.post(
+            f"/api/1/vehicles/{M3}/command/add_precondition_schedule",
+            json={
+                "days_of_week": "Weekdays",
+                "precondition_time": 420,
+                "lat": 37.5665,
+                "lon": 126.978,
+            },
+            headers=bearer(login(client)),
+        )
+        assert answer.json()["response"]["result"] is True
+    result = evening(cron)
+    assert result.returncode == 0, result.stderr
+    line = cron.last_log_line()
+    assert "the car holds a different schedule (changed in the app?), left as it is" in line
+    assert (
+        'To replace it: carctl --vehicle "Model 3" schedule off 1 && '
+        'carctl --vehicle "Model 3" schedule set 06:30 --days weekdays --temp 21' in line
+    )
+    assert [s["precondition_time"] for s in car(served)["schedules"]] == [420]  # untouched
+
+
+def test_an_evening_outage_queues_the_arming(cron: Cron, served: Served) -> None:
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
+    result = evening(cron, CI="1")  # no background worker left behind
+    assert result.returncode == 75, result.stderr
+    assert "queued: arming waits for the vehicle API (the service has answered HTTP 500" in (
+        cron.last_log_line()
+    )
+    assert not armed_file(cron).exists()  # so the morning falls back to the direct command
+    assert [e["command"] for e in queue_entries(cron)] == ["set_temps", "add_precondition_schedule"]

@@ -46,7 +46,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "schedule": (
         "carctl.cli.schedule",
         "schedule",
-        "The car's own schedules: it warms itself, even when the API is down.",
+        "The car's own schedules: it warms itself, API or not.",
     ),
     "status": ("carctl.cli.vehicle", "status", "What the car reports, without waking it."),
     "vehicles": (

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from carctl.output import Output
 from carctl.vehicle.inputs import format_temperature
+from carctl.vehicle.schedules import when_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -15,10 +16,6 @@ if TYPE_CHECKING:
     from carctl.vehicle.schedules import CarSchedule
 
 RUNS_ON_CAR = "runs on the car even when the vehicle API is down"
-
-
-def _when(ready: float, zone: tzinfo) -> str:
-    return datetime.fromtimestamp(ready, zone).strftime("%a %d %b %H:%M")
 
 
 def yours(ready: float, zone: tzinfo, zone_name: str) -> str | None:
@@ -39,7 +36,7 @@ def _next_line(ready: float | None, zone: tzinfo, zone_name: str, zone_known: bo
     if ready is None:
         return []
     start = datetime.fromtimestamp(ready - 1800, zone)
-    lines = [f"Next: {_when(ready, zone)}, warming from {start:%H:%M}."]
+    lines = [f"Next: {when_text(ready, zone)}, warming from {start:%H:%M}."]
     note = yours(ready, zone, zone_name)
     if note:
         lines.append(note)
@@ -140,7 +137,7 @@ def listing_lines(output: Output, result: Listing, units: str) -> Any:
                 str(schedule.id),
                 days,
                 schedule.ready,
-                _when(ready, holding.zone) if ready is not None else "–",
+                when_text(ready, holding.zone) if ready is not None else "–",
             )
         console.print(table)
         setting = format_temperature(holding.temp, units)

@@ -8,9 +8,9 @@ import click
 
 from carctl.cli.context import AppContext, pass_app
 from carctl.cli.vehicle import (
+    arm_schedule,
     run_options,
     selected_car,
-    temperature_option,
     units_of,
     with_service,
 )
@@ -20,49 +20,12 @@ def report(app: AppContext, result: Any, human: Any) -> None:
     app.output.result(app.command, result.to_json(), vehicle=result.vehicle.ref(), human=human)
 
 
-def arm(
-    app: AppContext,
-    *,
-    time: str,
-    days: str,
-    temp: str | None,
-    once: bool,
-    if_missing: bool,
-    timeout: float,
-    wake_timeout: float,
-    option: str = "the ready time",
-) -> None:
-    """Arm a schedule and say what the car holds (`schedule set`, `precondition --at`)."""
-    from carctl.cli.render_schedules import armed_lines
-    from carctl.vehicle import on_car
-    from carctl.vehicle.schedules import parse_days, parse_ready_time
-
-    minutes = parse_ready_time(time, option=option)
-    mask = parse_days(days)
-    celsius = temperature_option(app, temp)
-    result = with_service(
-        app,
-        lambda service: on_car.arm(
-            service,
-            selected_car(app),
-            minutes=minutes,
-            days=mask,
-            temp=celsius,
-            once=once,
-            timeout=wake_timeout,
-            if_missing=if_missing,
-        ),
-        deadline_s=timeout,
-    )
-    report(app, result, armed_lines(app.output, result, units_of(app)))
-
-
 @click.group(invoke_without_command=True)
 @run_options
 @pass_app
 @click.pass_context
 def schedule(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: float) -> None:
-    """The car's own schedules: it warms itself, even when the API is down.
+    """The car's own schedules: it warms itself, API or not.
 
     Without a subcommand, lists what the car holds and when each next runs.
     Times are the car's local time.
@@ -114,7 +77,7 @@ def schedule_set(
     this is safe to run every evening. If the vehicle API is down, the arming
     is queued until the first ready time.
     """
-    arm(
+    arm_schedule(
         app,
         time=time,
         days=days,

@@ -359,7 +359,6 @@ def _precondition_at(
     timeout: float,
     wake_timeout: float,
 ) -> None:
-    from carctl.cli.schedule import arm
     from carctl.errors import UsageError
 
     if vent_:
@@ -372,7 +371,7 @@ def _precondition_at(
             "--at arms the car, which needs no expiry: the schedule runs at the time itself",
             hint="drop --expires-in/--expires-at",
         )
-    arm(
+    arm_schedule(
         app,
         time=at,
         days="all",
@@ -382,4 +381,46 @@ def _precondition_at(
         timeout=timeout,
         wake_timeout=wake_timeout,
         option="--at",
+    )
+
+
+def arm_schedule(
+    app: AppContext,
+    *,
+    time: str,
+    days: str,
+    temp: str | None,
+    once: bool,
+    if_missing: bool,
+    timeout: float,
+    wake_timeout: float,
+    option: str = "the ready time",
+) -> None:
+    """Arm a schedule and say what the car holds (`schedule set`, `precondition --at`)."""
+    from carctl.cli.render_schedules import armed_lines
+    from carctl.vehicle import on_car
+    from carctl.vehicle.schedules import parse_days, parse_ready_time
+
+    minutes = parse_ready_time(time, option=option)
+    mask = parse_days(days)
+    celsius = temperature_option(app, temp)
+    result = with_service(
+        app,
+        lambda service: on_car.arm(
+            service,
+            selected_car(app),
+            minutes=minutes,
+            days=mask,
+            temp=celsius,
+            once=once,
+            timeout=wake_timeout,
+            if_missing=if_missing,
+        ),
+        deadline_s=timeout,
+    )
+    app.output.result(
+        app.command,
+        result.to_json(),
+        vehicle=result.vehicle.ref(),
+        human=armed_lines(app.output, result, units_of(app)),
     )

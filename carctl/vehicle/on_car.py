@@ -114,6 +114,16 @@ class Holding:
             position=position,
         )
 
+    def still_held(self, read_at: float, now: float) -> Holding:
+        """What a reading taken at `read_at` says the car holds at `now`: one-time schedules
+        that have run since are gone."""
+        kept = [
+            s
+            for s in self.schedules
+            if not s.one_time or (plans.next_ready(s, self.zone, read_at) or now + 1) > now
+        ]
+        return replace(self, schedules=kept)
+
     def upcoming(self, now: float) -> list[tuple[CarSchedule, float | None]]:
         """Each schedule with its next ready time, soonest first."""
         rows = [(s, plans.next_ready(s, self.zone, now)) for s in self.schedules]
@@ -124,6 +134,12 @@ class Holding:
             if ready is not None:
                 return schedule, ready
         return None
+
+    def local_iso(self, moment: float | None) -> str | None:
+        """A moment in the car's local time, e.g. 2021-11-20T06:30+09:00 (scripts read the date)."""
+        if moment is None:
+            return None
+        return datetime.fromtimestamp(moment, self.zone).isoformat(timespec="minutes")
 
     def zone_json(self) -> dict[str, Any]:
         return {"time_zone": self.zone_name, "time_zone_from_car": self.zone_known}
@@ -165,6 +181,7 @@ class Listing:
             "temp": self.holding.temp,
             "schedules": [_schedule_json(s, ready) for s, ready in upcoming],
             "next_ready": iso(following[1]) if following else None,
+            "next_ready_local": self.holding.local_iso(following[1]) if following else None,
             "steps": self.steps.to_json(),
         }
 
@@ -195,6 +212,12 @@ class Armed:
 
     @property
     def next_ready(self) -> float | None:
+        """When the cabin is next ready: by what was armed — or, when a different schedule
+        was left in place, by that one (it is what the car will run)."""
+        if self.state == "differs" and self.differs:
+            times = [plans.next_ready(s, self.holding.zone, self.now) for s in self.differs]
+            known = [t for t in times if t is not None]
+            return min(known) if known else None
         target = self.schedule or self.wanted
         return plans.next_ready(target, self.holding.zone, self.now)
 
@@ -219,6 +242,7 @@ class Armed:
             | {"temp": self.temp},
             "temp": self.holding.temp,
             "next_ready": iso(self.next_ready),
+            "next_ready_local": self.holding.local_iso(self.next_ready),
             "confirmed": self.confirmed,
             "differs": [s.to_json() for s in self.differs],
             "replace_with": self.replace_command() if self.state == "differs" else None,

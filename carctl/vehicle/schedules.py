@@ -165,6 +165,11 @@ def departure_from(charge: Any) -> CarSchedule | None:
     )
 
 
+def when_text(moment: float, zone: tzinfo) -> str:
+    """ "Mon 22 Nov 06:30" in the car's time."""
+    return datetime.fromtimestamp(moment, zone).strftime("%a %d %b %H:%M")
+
+
 def _local(day: date, minutes: int, zone: tzinfo, fold: int = 0) -> datetime:
     return datetime(
         day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=zone, fold=fold

@@ -381,3 +381,51 @@ def test_the_registry_is_the_one_list_of_checks() -> None:
     offered = [item.value for item in doctor_checks(None, None, "")]  # type: ignore[arg-type]
     assert offered == checks.REGISTRY.ids()  # completion offers exactly the registry's checks
     assert checks.REGISTRY.ids().index("network") < checks.REGISTRY.ids().index("session")
+
+
+def schedule_check(report: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in report["checks"] if c["id"] == "schedule")
+
+
+def test_doctor_says_whether_the_morning_is_armed_even_during_an_outage(
+    car: Endpoint,  # noqa: F811
+) -> None:
+    code, report, _ = doctor()
+    check = schedule_check(report)
+    assert check["status"] == "pass"
+    assert "Model 3: not known yet (carctl has not read its schedules" in check["detail"]
+    assert invoke("schedule").code == 0
+    code, report, _ = doctor()
+    check = schedule_check(report)
+    assert check["status"] == "pass"  # information, not a failure
+    assert "Model 3: no schedule armed (as read 0 min ago)" in check["detail"]
+    assert invoke("schedule", "set", "06:30", "--days", "all").code == 0
+    car.faults({"status": 500, "path": "/api/1/*"}, {"status": 503, "path": "/status"})
+    before = car.admin("GET", "/__mock__/stats")["requests"]
+    code, report, text = doctor()
+    assert code == 1 and report["verdict"] == "service"
+    check = schedule_check(report)
+    assert check["status"] == "pass"
+    assert "Model 3: every day, ready at 06:30, next " in check["detail"]
+    assert (
+        "Asia/Seoul (as read 0 min ago); it runs on the car even when the API is down"
+        in (check["detail"])
+    )
+    after = car.admin("GET", "/__mock__/stats")["requests"]
+    touched = [r for r in after if r not in before and "/vehicles/" in r["path"]]
+    assert touched == []  # doctor read no car: the cache said it
+
+
+def test_a_one_time_schedule_that_has_run_is_not_reported_as_armed(
+    car: Endpoint,
+    fast_clock: Any,  # noqa: F811
+) -> None:
+    assert invoke("precondition", "--at", "23:59").code == 0
+    _, report, _ = doctor()
+    assert "once, ready at 23:59" in schedule_check(report)["detail"]
+    fast_clock.offset += 2 * 86400  # two days later, nothing read since
+    _, report, _ = doctor()
+    assert (
+        "Model 3: no schedule armed (as read 2880 min ago)" not in schedule_check(report)["detail"]
+    )
+    assert "Model 3: no schedule armed (as read 48 h ago)" in schedule_check(report)["detail"]
