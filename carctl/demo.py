@@ -110,8 +110,13 @@ def run_demo(home: Path, *, narrator: Narrator, reporter: Reporter | None = None
 def _story(
     home: Path, clock: StoryClock, narrator: Narrator, reporter: Reporter | None
 ) -> dict[str, Any]:
+    from carctl import builtin
+
     env = demo_env(home)
     paths = resolve_paths(env)
+    # the built-in car lives on the story's clock too: its schedules run at story times
+    builtin.control(paths.state_db, "POST", "/__mock__/clock", {"set": clock.now()})
+    builtin.control(paths.state_db, "POST", "/__mock__/reset")
     settings = load_settings(paths.config_file, env=env)
     assert settings.api_url == BUILTIN
     store = FileStore(paths.state_dir / "credentials.json")
@@ -153,6 +158,7 @@ def _story(
         )
         _status_step(service, step, "status")
     _outage_act(story_run, paths, env, clock, step, narrator)
+    _schedule_act(story_run, paths, clock, step, narrator)
     return story
 
 
@@ -242,3 +248,90 @@ def _outage_act(
             else ""
         )
         _status_step(run.service, step, "warming", warming)
+
+
+def _jump(paths: Any, clock: StoryClock, moment: float) -> None:
+    """Move the story and the built-in car's clock to `moment` (the car may be ahead)."""
+    from carctl import builtin
+
+    car_now = builtin.control(paths.state_db, "GET", "/__mock__/clock")["epoch"]
+    if moment > car_now:
+        builtin.control(paths.state_db, "POST", "/__mock__/clock", {"advance": moment - car_now})
+    clock.jump_to(moment)
+
+
+def _api_requests(paths: Any) -> int:
+    from carctl import builtin
+
+    rows = builtin.control(paths.state_db, "GET", "/__mock__/stats")["requests"]
+    return sum(int(row["count"]) for row in rows)
+
+
+def _model_3(paths: Any) -> dict[str, Any]:
+    """The car as the mock sees it: its own view, which needs no vehicle API."""
+    from carctl import builtin
+
+    cars = builtin.control(paths.state_db, "GET", "/__mock__/vehicles")["vehicles"]
+    return next(car for car in cars if car["display_name"] == CAR)
+
+
+def _schedule_act(
+    story_run: Callable[..., AbstractContextManager[CarRun]],
+    paths: Any,
+    clock: StoryClock,
+    step: Callable[..., None],
+    narrator: Narrator,
+) -> None:
+    """The next morning, armed the evening before: the car warms itself, the API down."""
+    from carctl import builtin
+    from carctl.vehicle import on_car
+    from carctl.vehicle.schedules import ALL_DAYS
+
+    with story_run() as run:  # the drive: the climate goes off when the owner arrives
+        routines.climate(run.service, CAR, on=False)
+    _jump(paths, clock, STORY_START + 16 * 3600)  # Saturday 22:00
+    narrator.act(hhmm(clock.now()), "The evening before the next drive: the car keeps the schedule")
+    narrator.say("$ carctl schedule set 06:30")
+    with story_run() as run:
+        armed = on_car.arm(
+            run.service, CAR, minutes=6 * 60 + 30, days=ALL_DAYS, temp=TEMPERATURE, once=False,
+            timeout=60,
+        )  # fmt: skip
+    words = (armed.schedule or armed.wanted).describe()
+    step(
+        "schedule",
+        f"Armed on {CAR}: {words}, {format_temperature(TEMPERATURE)}\n"
+        "It runs on the car even when the vehicle API is down.",
+        confirmed=armed.confirmed,
+    )
+    morning = STORY_START + 24 * 3600  # Sunday 06:00
+    _jump(paths, clock, morning)
+    builtin.control(paths.state_db, "PUT", "/__mock__/faults", {"rules": [OUTAGE_RULE]})
+    narrator.act(hhmm(clock.now()), "Sunday: the vehicle API fails again, and carctl sends nothing")
+    sent_before = _api_requests(paths)
+    readings = []
+    for minutes in range(0, 31, 2):
+        _jump(paths, clock, morning + minutes * 60)
+        readings.append(float(_model_3(paths)["inside_temp"]))
+    car = _model_3(paths)
+    sent = _api_requests(paths) - sent_before
+    runs = car.get("schedule_runs") or [{}]
+    how = (
+        "the car started it at 06:00 by itself"
+        if car["is_climate_on"]
+        else f"the car did not run its schedule ({runs[-1].get('skipped', 'no run')})"
+    )
+    step(
+        "warm",
+        f"{hhmm(clock.now())}: cabin {format_temperature(readings[0])} {sparkline(readings)} "
+        f"{format_temperature(readings[-1])}, climate {'on' if car['is_climate_on'] else 'off'}"
+        f"\n{how[0].upper()}{how[1:]}.",
+        ok=bool(car["is_climate_on"]),
+        readings=readings,
+    )
+    step(
+        "requests",
+        f"Requests to the vehicle API this morning: {sent}",
+        ok=sent == 0,
+        requests=sent,
+    )

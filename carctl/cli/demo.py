@@ -22,8 +22,10 @@ def demo(app: AppContext, keep: bool) -> None:
     It runs against the built-in vehicle API.
 
     Signs in with the demo account, finds the sleeping Model 3, wakes it, turns
-    the climate on, vents the windows and shows the status. It runs in a
-    throw-away directory: your own config, state and keyring are not touched.
+    the climate on, vents the windows and shows the status; lives through an
+    outage; then arms the car's own schedule, so that the next morning the car
+    warms itself with the API down. It runs in a throw-away directory: your own
+    config, state and keyring are not touched.
     """
     from carctl.cli.render import Spinner
     from carctl.demo import run_demo

@@ -231,6 +231,41 @@ def fault_clear(app: AppContext, url: str | None) -> None:
     app.output.result(app.command, data, human="fault plan cleared")
 
 
+def _schedule_lines(car: dict[str, Any]) -> list[str]:
+    """The car's own clock and schedules: what it will do with no request at all."""
+    from carctl.vehicle.schedules import clock_text, days_text
+
+    held = [
+        f"{s['id']}: {'once' if s['one_time'] else days_text(s['days_of_week'])} "
+        f"{clock_text(s['precondition_time'])}" + ("" if s["enabled"] else " (off)")
+        for s in car.get("schedules") or []
+    ]
+    departure = car.get("departure") or {}
+    if departure.get("enabled") and departure.get("preconditioning_enabled"):
+        held.append(f"departure {clock_text(departure['departure_time'])}")
+    lines = [
+        f"  {'':<10} {car['time_zone']}, {car['local_time']} on the car; schedules: "
+        + ("; ".join(held) if held else "none")
+    ]
+    for run in (car.get("schedule_runs") or [])[-1:]:
+        start, ready = (_on_car(run[key], car["time_zone"]) for key in ("started_at", "ready_at"))
+        outcome = (
+            f"skipped: {run['skipped']}" if run.get("skipped") else f"warming from {start:%H:%M}"
+        )
+        lines.append(
+            f"  {'':<10} last run: schedule {run['schedule']}, {outcome}, ready {ready:%H:%M}"
+            f" on {ready:%a %d %b}"
+        )
+    return lines
+
+
+def _on_car(moment: str, zone: str) -> Any:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+
+
 def _plan_text(data: dict[str, Any]) -> str:
     rules = data.get("rules", [])
     if not rules:
@@ -285,6 +320,7 @@ def show(app: AppContext, url: str | None) -> None:
             f"  outside {car['outside_temp']}°C  climate {climate}  windows {windows}"
             f"  battery {car['battery_level']}%"
         )
+        lines.extend(_schedule_lines(car))
     lines.append(_plan_text(plan))
     human = "\n".join(lines)
 
@@ -353,4 +389,12 @@ def clock(app: AppContext, advance: str | None, url: str | None) -> None:
     else:
         seconds = parse_duration(advance, option="--advance", most=10 * 365 * 86400.0)
         data = control(app.paths.state_db, "POST", "/__mock__/clock", {"advance": seconds}, url=url)
-    app.output.result(app.command, data, human=f"mock time: {data['now']}")
+    cars = control(app.paths.state_db, "GET", "/__mock__/vehicles", url=url)["vehicles"]
+    lines = [f"mock time: {data['now']}"]
+    for car in cars:  # what the cars did on their own meanwhile
+        climate = (
+            f"climate on, cabin {car['inside_temp']}°C" if car["is_climate_on"] else "climate off"
+        )
+        lines.append(f"  {car['display_name']:<10} {car['state']:<8} {climate}")
+        lines.extend(_schedule_lines(car))
+    app.output.result(app.command, data, human="\n".join(lines))

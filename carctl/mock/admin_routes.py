@@ -17,7 +17,13 @@ from starlette.responses import JSONResponse, Response
 
 from carctl.mock.car import VEHICLE_FIELDS
 from carctl.mock.durations import MAX_DURATION
-from carctl.mock.faults import FaultRule, FaultRuleError, parse_rule, rule_from_mapping
+from carctl.mock.faults import (
+    FaultRule,
+    FaultRuleError,
+    parse_moment,
+    parse_rule,
+    rule_from_mapping,
+)
 from carctl.mock.http import BadBody, Call, api_error, not_found
 from carctl.mock.seed import SCHEDULE_SUPPORT
 from carctl.mock.world import Stats, iso
@@ -94,6 +100,14 @@ def clock_advance(call: Call) -> Response:
         fields = call.fields()
     except BadBody as exc:
         return api_error(400, "invalid_field", str(exc))
+    if "set" in fields:  # a moment, forwards or back: follow with a reset for a fresh world
+        try:
+            moment = parse_moment(fields["set"], "set")
+        except FaultRuleError as exc:
+            return api_error(400, "invalid_field", str(exc))
+        call.world.clock_offset += moment - call.now
+        call.now = moment
+        return clock_show(call)
     advance = fields.get("advance")
     if (
         isinstance(advance, bool)

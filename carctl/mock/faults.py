@@ -202,7 +202,8 @@ def _status(value: Any) -> int:
     return status
 
 
-def _time(value: Any, key: str) -> float:
+def parse_moment(value: Any, key: str) -> float:
+    """An absolute time: epoch seconds, or ISO 8601 (UTC when it names no zone)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not 0 <= value <= LATEST_TIME:
             raise FaultRuleError(f"{key} must be a time between 1970 and 2100, got {value!r}")
@@ -215,7 +216,7 @@ def _time(value: Any, key: str) -> float:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return _time(moment.timestamp(), key)
+    return parse_moment(moment.timestamp(), key)
 
 
 def _seconds(value: Any, key: str) -> float:
@@ -274,9 +275,9 @@ def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
         elif key == "for":
             rule.duration = _seconds(value, key)
         elif key == "from":
-            rule.starts_at = _time(value, key)
+            rule.starts_at = parse_moment(value, key)
         elif key == "until":
-            rule.ends_at = _time(value, key)
+            rule.ends_at = parse_moment(value, key)
         elif key == "latency":
             rule.latency = _seconds(value, key)
         elif key == "body":
@@ -341,7 +342,8 @@ SCENARIOS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "2021-11-20": (
         "The morning of 20 November 2021, one minute for each hour: 500s with two false "
-        "recoveries, then the final recovery after 5 minutes.",
+        "recoveries, then the final recovery after 5 minutes. Faults act on the API only: "
+        "a car's own schedules still run (`carctl schedule set`, `carctl mock clock`).",
         (
             "status=500 path=/api/1/* after=0s for=150s",
             "status=503 path=/status after=0s for=150s",

@@ -354,6 +354,11 @@ def test_the_demo_leaves_the_users_home_untouched(
         "next: sent on recovery, until 06:35; `carctl queue cancel 1` drops it",
         "The worker delivered 1 queued command, exactly once",
         "in 15 min\n    Outside 2.0 °C; climate on at 22.0 °C; windows vented",
+        "22:00 The evening before the next drive: the car keeps the schedule",
+        "Armed on Model 3: every day, ready at 06:30, 21.0 °C",
+        "06:00 Sunday: the vehicle API fails again, and carctl sends nothing",
+        "climate on\n    The car started it at 06:00 by itself.",
+        "Requests to the vehicle API this morning: 0",
         "Nothing was lost, nothing ran twice.",
     ):
         assert line in result.stdout
@@ -380,10 +385,23 @@ def test_the_demo_runs_each_command_once(real_clock: None) -> None:
         "auto_conditioning_start",
         "window_control",
         "set_temps",
+        "auto_conditioning_stop",  # arrived: parked for the day
+        "set_temps",  # the evening: the schedule's temperature
+        "add_precondition_schedule",
     ]
-    assert stats["commands"][-1]["params"]["driver_temp"] == 22.0
+    assert stats["commands"][3]["params"]["driver_temp"] == 22.0
     assert set(stats["executions"].values()) == {1}
-    assert [s["step"] for s in story["steps"]][-3:] == ["queued", "delivered", "warming"]
+    steps = {s["step"]: s for s in story["steps"]}
+    assert [s["step"] for s in story["steps"]][-6:] == [
+        "queued",
+        "delivered",
+        "warming",
+        "schedule",
+        "warm",
+        "requests",
+    ]
+    assert steps["requests"]["requests"] == 0  # the morning of the outage: not one request
+    assert steps["warm"]["readings"][-1] > steps["warm"]["readings"][0] + 15  # warmed itself
 
 
 def test_a_command_carried_out_does_not_speak_of_expiry(car: Endpoint) -> None:
