@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import invoke, password_grant, run_carctl, sign_in
+from tests.conftest import OWNER, PASSWORD, invoke, password_grant, run_carctl, sign_in
 
 
 @contextmanager
@@ -206,6 +206,18 @@ def test_builtin_show_reset_clock_and_stats(carctl_home: Path) -> None:
     assert "hint: e.g. 40m, 1h30m or 90s" in bare.stderr
     days = run_carctl("--json", "mock", "clock", "--advance", "2d")
     assert days.returncode == 0, days.stderr
+
+
+def test_mock_clock_shows_what_the_cars_did_on_their_own(carctl_home: Path) -> None:
+    login = run_carctl("auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD)
+    assert login.returncode == 0, login.stderr
+    armed = run_carctl("--vehicle", "Model Y", "schedule", "set", "06:30", "--days", "all")
+    assert armed.returncode == 0, armed.stderr
+    shown = run_carctl("mock", "show")
+    assert "Asia/Seoul" in shown.stdout and "schedules: 1: every day 06:30" in shown.stdout
+    moved = run_carctl("mock", "clock", "--advance", "1d")
+    assert moved.returncode == 0, moved.stderr
+    assert "last run: schedule 1, warming from 06:00, ready 06:30 on " in moved.stdout
 
 
 def test_control_commands_reach_a_served_mock() -> None:

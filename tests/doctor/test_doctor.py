@@ -402,7 +402,7 @@ def test_doctor_says_whether_the_morning_is_armed_even_during_an_outage(
     assert invoke("schedule", "set", "06:30", "--days", "all").code == 0
     car.faults({"status": 500, "path": "/api/1/*"}, {"status": 503, "path": "/status"})
     before = car.admin("GET", "/__mock__/stats")["requests"]
-    code, report, text = doctor()
+    code, report, _ = doctor()
     assert code == 1 and report["verdict"] == "service"
     check = schedule_check(report)
     assert check["status"] == "pass"
@@ -417,8 +417,8 @@ def test_doctor_says_whether_the_morning_is_armed_even_during_an_outage(
 
 
 def test_a_one_time_schedule_that_has_run_is_not_reported_as_armed(
-    car: Endpoint,
-    fast_clock: Any,  # noqa: F811
+    car: Endpoint,  # noqa: F811
+    fast_clock: Any,
 ) -> None:
     assert invoke("precondition", "--at", "23:59").code == 0
     _, report, _ = doctor()

@@ -198,7 +198,8 @@ def test_schedules_are_added_listed_and_removed_over_http(
     )  # fmt: skip
     assert body["response"]["result"] is True
     held = schedule_data(client, headers)["preconditioning_schedule_data"]
-    assert [(s["id"], s["precondition_time"], s["days_of_week"]) for s in held["precondition_schedules"]] == [(1, 420, 127)]  # fmt: skip
+    rows = held["precondition_schedules"]
+    assert [(s["id"], s["precondition_time"], s["days_of_week"]) for s in rows] == [(1, 420, 127)]
     assert command(client, headers, "remove_precondition_schedule", id=1)[1]["response"] == {
         "result": True,
         "reason": "",
@@ -232,12 +233,12 @@ def test_a_full_schedule_list_is_refused_by_the_car(
 ) -> None:
     client, headers = online
     for minute in range(plans.MAX_SCHEDULES):
-        status, body = command(
+        _, body = command(
             client, headers, "add_precondition_schedule",
             days_of_week="All", precondition_time=360 + minute, **HERE,
         )  # fmt: skip
         assert body["response"]["result"] is True
-    status, body = command(
+    _, body = command(
         client, headers, "add_precondition_schedule",
         days_of_week="All", precondition_time=500, **HERE,
     )  # fmt: skip
@@ -250,12 +251,12 @@ def test_a_car_with_only_scheduled_departure(
     client, headers = online
     served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"schedule_support": "departure"})
     assert "preconditioning_schedule_data" not in schedule_data(client, headers)
-    status, body = command(
+    _, body = command(
         client, headers, "add_precondition_schedule",
         days_of_week="All", precondition_time=390, **HERE,
     )  # fmt: skip
     assert body["response"] == {"result": False, "reason": "not_supported"}
-    status, body = command(
+    _, body = command(
         client, headers, "set_scheduled_departure",
         enable=True, departure_time=390, preconditioning_enabled=True,
         preconditioning_weekdays_only=False,
@@ -271,7 +272,10 @@ def test_a_car_with_only_scheduled_departure(
     # the departure runs on the car's clock like a schedule
     ready = datetime.fromtimestamp(charge["scheduled_departure_time"], SEOUL)
     assert (ready.hour, ready.minute) == (6, 30)
-    served.admin("POST", "/__mock__/clock", json={"advance": charge["scheduled_departure_time"] - served.clock.now()})  # fmt: skip
+    now = served.admin("GET", "/__mock__/clock")["epoch"]
+    served.admin(
+        "POST", "/__mock__/clock", json={"advance": charge["scheduled_departure_time"] - now}
+    )
     car = next(
         c for c in served.admin("GET", "/__mock__/vehicles")["vehicles"] if str(c["id"]) == M3
     )

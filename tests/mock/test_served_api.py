@@ -699,6 +699,21 @@ def test_clock_endpoint(served: Served) -> None:
     with served.client() as client:
         bad = client.post("/__mock__/clock", json={"advance": -1})
         assert bad.status_code == 400
+        bad = client.post("/__mock__/clock", json={"set": "yesterday"})
+        assert bad.status_code == 400 and "ISO 8601" in bad.json()["error_description"]
+
+
+def test_the_clock_can_be_set_back_and_a_reset_starts_the_world_there(served: Served) -> None:
+    """What the demo does: its built-in car lives on the story's clock (2021)."""
+    served.clock.set(1_900_000_000.0)  # a world created in 2030
+    moved = served.admin("POST", "/__mock__/clock", json={"set": "2021-11-19T22:00:00+09:00"})
+    assert moved["now"] == "2021-11-19T13:00:00.000Z"
+    served.admin("POST", "/__mock__/reset")
+    served.admin("POST", "/__mock__/clock", json={"advance": 600})
+    shown = served.admin("GET", "/__mock__/vehicles")
+    assert shown["now"] == "2021-11-19T13:10:00.000Z"
+    model_y = shown["vehicles"][1]
+    assert model_y["local_time"] == "Fri 22:10" and model_y["state"] == "online"
 
 
 def test_stats_shape(client: httpx.Client, served: Served, auth: dict[str, str]) -> None:
