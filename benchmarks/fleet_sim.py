@@ -316,6 +316,9 @@ def main() -> None:
         default=1.0,
         help="share of the morning routines armed on the car the evening before (0-1)",
     )
+    parser.add_argument(
+        "--only", metavar="TEXT", help="run only the strategies whose name contains TEXT"
+    )
     args = parser.parse_args()
     if not 0.0 <= args.scheduled <= 1.0:
         parser.error(f"--scheduled must be between 0 and 1, got {args.scheduled}")
@@ -324,6 +327,10 @@ def main() -> None:
     strategies = dict(STRATEGIES)
     scheduled_name = f"carctl + on-car schedules ({args.scheduled:.0%})"
     strategies[scheduled_name] = lambda sim: carctl_scheduled(sim, args.scheduled)
+    if args.only:
+        strategies = {k: v for k, v in strategies.items() if args.only.lower() in k.lower()}
+        if not strategies:
+            parser.error(f"no strategy's name contains {args.only!r}")
     print(
         f"{args.owners:,} owners as {args.agents:,} agents of {weight:g}; capacity "
         f"{args.capacity:,.0f} req/s; outage {clock_text(OUTAGE[0])}-{clock_text(OUTAGE[1])} with "
