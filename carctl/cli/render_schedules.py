@@ -18,28 +18,25 @@ if TYPE_CHECKING:
 RUNS_ON_CAR = "runs on the car even when the vehicle API is down"
 
 
-def yours(ready: float, zone: tzinfo, zone_name: str) -> str | None:
-    """When the owner's clock differs from the car's: the ready time in both."""
+def yours(ready: float, zone: tzinfo) -> str | None:
+    """When the owner's clock differs from the car's: the ready time on the owner's."""
+    from carctl.vehicle.on_car import local_zone
+
     car = datetime.fromtimestamp(ready, zone)
     here = datetime.fromtimestamp(ready).astimezone()
     if car.utcoffset() == here.utcoffset():
         return None
-    from carctl.vehicle.on_car import local_zone
-
-    return (
-        f"{car:%H:%M} is the car's time ({zone_name}); that is {here:%H:%M} on "
-        f"{here:%a %d %b} your time ({local_zone()[1]})."
-    )
+    return f"your time ({local_zone()[1]}): {here:%a %d %b %H:%M}"
 
 
 def _next_line(ready: float | None, zone: tzinfo, zone_name: str, zone_known: bool) -> list[str]:
     if ready is None:
         return []
     start = datetime.fromtimestamp(ready - 1800, zone)
-    lines = [f"Next: {when_text(ready, zone)}, warming from {start:%H:%M}."]
-    note = yours(ready, zone, zone_name)
+    lines = [f"Next: {when_text(ready, zone)}, warming from {start:%H:%M} ({zone_name})."]
+    note = yours(ready, zone)
     if note:
-        lines.append(note)
+        lines.append(f"In {note}.")
     if not zone_known:
         lines.append(f"The car did not name its time zone; carctl assumed yours ({zone_name}).")
     return lines
@@ -67,7 +64,8 @@ def armed_lines(output: Output, result: Armed, units: str) -> Any:
             return
         words = _armed_words(shown, holding.temp, units)
         if result.state == "already":
-            console.print(f"Already armed on {label}: {words}; nothing sent. It {RUNS_ON_CAR}.")
+            console.print(f"Already armed on {label}: {words}; nothing sent.")
+            console.print(f"It {RUNS_ON_CAR}.")
         elif result.confirmed is None:
             console.print(
                 f"Sent to {label}: {words}; not yet confirmed (reading the car back failed). "
@@ -79,7 +77,8 @@ def armed_lines(output: Output, result: Armed, units: str) -> Any:
                 "Check with `carctl schedule`."
             )
         else:
-            console.print(f"Armed on {label}: {words} — {RUNS_ON_CAR}.")
+            console.print(f"Armed on {label}: {words}.")
+            console.print(f"It {RUNS_ON_CAR}.")
         if result.replaced is not None and not result.replaced.same_as(shown):
             console.print(f"It replaced the scheduled departure at {result.replaced.ready}.")
         for line in _next_line(
@@ -94,17 +93,18 @@ def _differs(result: Armed, units: str) -> str:
     label = result.vehicle.label
     held = result.holding
     if result.differs:
-        what = "; ".join(f"{s.describe()} (ID {s.id})" for s in result.differs)
-        head = f"{label} holds a different schedule for those days: {what}"
+        rows = "\n".join(f"  ID {s.id}: {s.describe()}" for s in result.differs)
+        head = f"{label} holds a different schedule for those days:\n{rows}"
     else:
         head = (
             f"{label} holds that schedule, but its cabin is set to "
-            f"{format_temperature(held.temp, units)}"
+            f"{format_temperature(held.temp, units)}."
         )
     wanted = _armed_words(result.wanted, result.temp, units)
+    commands = "\n".join(f"  {c}" for c in result.replace_command().split(" && "))
     return (
-        f"{head} — left as it is, and it still runs.\n"
-        f"Wanted: {wanted}. To replace it: {result.replace_command()}"
+        f"{head}\nLeft as it is: the car still runs it. Wanted: {wanted}.\n"
+        f"To replace it:\n{commands}"
     )
 
 
@@ -141,14 +141,13 @@ def listing_lines(output: Output, result: Listing, units: str) -> Any:
             )
         console.print(table)
         setting = format_temperature(holding.temp, units)
-        console.print(
-            f"Cabin set to {setting}. The car runs them even when the vehicle API is down."
-        )
+        them = "them" if len(rows) > 1 else "it"
+        console.print(f"Cabin set to {setting}. The car runs {them} even when the API is down.")
         following = holding.next_run(result.now)
         if following is not None:
-            note = yours(following[1], holding.zone, holding.zone_name)
+            note = yours(following[1], holding.zone)
             if note:
-                console.print(note)
+                console.print(f"The next in {note}.")
 
     return draw
 

@@ -130,10 +130,11 @@ def test_a_schedule_changed_in_the_app_is_reported_never_overwritten(evening: Se
     )
     assert len(executed(evening)) == commands  # nothing sent
     human = invoke("schedule", "set", "06:30", "--days", "weekdays", "--if-missing")
-    assert "holds a different schedule for those days: weekdays, ready at 07:00 (ID 1)" in (
+    assert "holds a different schedule for those days:\n  ID 1: weekdays, ready at 07:00\n" in (
         human.stdout
     )
-    assert "left as it is" in human.stdout and "To replace it:" in human.stdout
+    assert "Left as it is: the car still runs it." in human.stdout
+    assert 'To replace it:\n  carctl --vehicle "Model 3" schedule off 1\n' in human.stdout
     # the replacement it suggests works
     assert invoke("schedule", "off", "1").code == 0
     assert invoke("schedule", "set", "06:30", "--days", "weekdays").code == 0
@@ -267,8 +268,8 @@ def test_a_time_the_cars_clock_skips_is_refused(evening: Served) -> None:
 def test_the_owner_in_another_zone_is_told_both_times(evening: Served) -> None:
     result = run_carctl("schedule", "set", "06:30", env={"TZ": "Europe/Berlin"})
     assert result.returncode == 0, result.stderr
-    assert "06:30 is the car's time (Asia/Seoul); that is 22:30 on " in result.stdout
-    assert "(Europe/Berlin)" in result.stdout
+    assert "Next: " in result.stdout and "06:30, warming from 06:00 (Asia/Seoul)." in result.stdout
+    assert "\nIn your time (Europe/Berlin): " in result.stdout and " 22:30.\n" in result.stdout
     same = run_carctl("schedule", env={"TZ": "Asia/Seoul"})
     assert same.returncode == 0 and "your time" not in same.stdout
 
