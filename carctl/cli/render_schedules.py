@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from carctl.output import Output
 from carctl.vehicle.inputs import format_temperature
-from carctl.vehicle.schedules import when_text
+from carctl.vehicle.schedules import LEAD_S, when_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,7 +32,7 @@ def yours(ready: float, zone: tzinfo) -> str | None:
 def _next_line(ready: float | None, zone: tzinfo, zone_name: str, zone_known: bool) -> list[str]:
     if ready is None:
         return []
-    start = datetime.fromtimestamp(ready - 1800, zone)
+    start = datetime.fromtimestamp(ready - LEAD_S, zone)
     lines = [f"Next: {when_text(ready, zone)}, warming from {start:%H:%M} ({zone_name})."]
     note = yours(ready, zone)
     if note:

@@ -331,13 +331,19 @@ def arm(
     if wanted.kind == "departure":
         armed.replaced = next((s for s in holding.schedules if s.kind == "departure"), None)
     plan = _arming_plan(holding, wanted, temp)
-    perform(
-        steps,
-        holding.vehicle.id,
-        plan,
-        timeout=timeout,
-        expires_at=_first_ready(wanted, holding.zone, now),
-    )
+    try:
+        perform(
+            steps,
+            holding.vehicle.id,
+            plan,
+            timeout=timeout,
+            expires_at=_first_ready(wanted, holding.zone, now),
+        )
+    except CarctlError as exc:
+        if exc.queued is None:  # not half-armed without saying so
+            note = "the schedule was not armed; `carctl schedule` shows what the car holds"
+            exc.hint = f"{exc.hint}; {note}" if exc.hint else note
+        raise
     armed.state = "armed"
     _read_back(service, armed)
     return armed

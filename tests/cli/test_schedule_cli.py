@@ -308,3 +308,30 @@ def test_reading_schedules_wakes_a_sleeping_car(evening: Served) -> None:
     assert result.code == 0
     assert [s["step"] for s in result.json()["data"]["steps"]] == ["wake"]
     assert m3(evening)["state"] == "online"
+
+
+def test_half_armed_says_what_was_done(evening: Served) -> None:
+    """The temperature went through, the schedule did not: the owner is told both."""
+    evening.admin(
+        "PUT",
+        "/__mock__/faults",
+        json={
+            "rules": [
+                {"status": 400, "path": "/api/1/vehicles/*/command/add_precondition_schedule"}
+            ]
+        },
+    )
+    result = invoke("schedule", "set", "06:30", "--temp", "23")
+    assert result.code == 1, result.output
+    assert "done before it failed: woke Model 3 in 0.0 s · temperature set to 23.0 °C" in (
+        result.stderr
+    )
+    assert "the schedule was not armed; `carctl schedule` shows what the car holds" in (
+        result.stderr
+    )
+    assert [c["name"] for c in executed(evening)] == ["set_temps"]
+    assert m3(evening)["schedules"] == []
+    document = invoke("--json", "schedule", "set", "06:30", "--temp", "23").json()
+    assert document["ok"] is False and document["error"]["http"]["status"] == 400
+    assert document["data"]["steps"] == []  # the temperature was already 23: nothing done
+    assert invoke("--json", "queue").json()["data"]["entries"] == []  # a 400 is not queued
