@@ -109,3 +109,48 @@ def doctor_checks(
     from carctl.doctor.checks import REGISTRY
 
     return [CompletionItem(name) for name in REGISTRY.ids() if name.startswith(incomplete)]
+
+
+DAY_WORDS = ("weekdays", "weekends", "all", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def schedule_days(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """`--days`: a word, or days one after another (`mon,wed,`)."""
+    head, comma, last = incomplete.rpartition(",")
+    prefix = head + comma
+    words = DAY_WORDS[3:] if comma else DAY_WORDS
+    return [CompletionItem(prefix + word) for word in words if word.startswith(last.lower())]
+
+
+def schedule_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """The schedules the cars held when carctl last read them (`carctl schedule`)."""
+    import json
+
+    from carctl.vehicle.schedules import clock_text, days_text
+
+    try:
+        db = _read_only(_paths(ctx).state_db)
+        if db is None:
+            return []
+        with db:
+            rows = db.execute(
+                "SELECT display_name, snapshot FROM vehicle_cache WHERE scope LIKE ?"
+                " AND snapshot IS NOT NULL ORDER BY display_name",
+                (_profile(ctx) + "@%",),
+            ).fetchall()
+        db.close()
+        items = []
+        for name, snapshot in rows:
+            section = json.loads(snapshot).get("preconditioning_schedule_data") or {}
+            for held in section.get("precondition_schedules") or []:
+                days = days_text(int(held["days_of_week"]))
+                what = f"{days} {clock_text(int(held['precondition_time']))}"
+                if str(held["id"]).startswith(incomplete):
+                    items.append(CompletionItem(str(held["id"]), help=f"{name}: {what}"))
+        return items
+    except Exception:
+        return []

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from carctl.cli.complete import schedule_days, schedule_ids
 from carctl.cli.context import AppContext, pass_app
 from carctl.cli.vehicle import (
     arm_schedule,
@@ -51,6 +52,7 @@ def schedule(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: 
     show_default=True,
     metavar="DAYS",
     help="weekdays, weekends, all, or days such as mon,wed,fri.",
+    shell_complete=schedule_days,
 )
 @click.option("--temp", metavar="TEMP", help="The cabin temperature, e.g. 21 or 70F.")
 @click.option("--once", is_flag=True, help="Run only at the next HH:MM, then forget it.")
@@ -90,7 +92,13 @@ def schedule_set(
 
 
 @schedule.command("off")
-@click.argument("ids", nargs=-1, type=click.IntRange(min=0), metavar="[ID]...")
+@click.argument(
+    "ids",
+    nargs=-1,
+    type=click.IntRange(min=0),
+    metavar="[ID]...",
+    shell_complete=schedule_ids,
+)
 @click.option("--all", "all_", is_flag=True, help="Remove every schedule the car holds.")
 @run_options
 @pass_app

@@ -188,3 +188,19 @@ def test_profiles_and_queue_ids(car: Endpoint) -> None:  # noqa: F811
     assert invoke("vent").code == 75
     assert complete("bash", ["carctl", "queue", "cancel", ""]) == ["1"]
     assert complete("bash", ["carctl", "queue", "show", "1"]) == ["1"]
+
+
+def test_schedule_days_and_ids(car: Endpoint) -> None:  # noqa: F811
+    assert complete("bash", ["carctl", "schedule", "set", "06:30", "--days", "we"]) == [
+        "weekdays",
+        "weekends",
+        "wed",
+    ]
+    assert complete("bash", ["carctl", "schedule", "set", "06:30", "--days", "mon,t"]) == [
+        "mon,tue",
+        "mon,thu",
+    ]
+    assert complete("bash", ["carctl", "schedule", "off", ""]) == []  # never read yet
+    assert invoke("schedule", "set", "06:30", "--days", "weekdays").code == 0
+    assert invoke("schedule", "set", "09:00", "--days", "sat").code == 0
+    assert complete("bash", ["carctl", "schedule", "off", ""]) == ["1", "2"]
