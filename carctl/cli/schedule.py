@@ -10,6 +10,7 @@ from carctl.cli.complete import schedule_days, schedule_ids
 from carctl.cli.context import AppContext, pass_app
 from carctl.cli.vehicle import (
     arm_schedule,
+    read_options,
     run_options,
     selected_car,
     units_of,
@@ -22,7 +23,7 @@ def report(app: AppContext, result: Any, human: Any) -> None:
 
 
 @click.group(invoke_without_command=True)
-@run_options
+@read_options
 @pass_app
 @click.pass_context
 def schedule(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: float) -> None:
@@ -44,7 +45,7 @@ def schedule(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: 
     report(app, result, listing_lines(app.output, result, units_of(app)))
 
 
-@schedule.command("set")
+@schedule.command("set", short_help="Arm one: the cabin is ready at HH:MM (the car's time).")
 @click.argument("time", metavar="HH:MM")
 @click.option(
     "--days",
@@ -91,7 +92,7 @@ def schedule_set(
     )
 
 
-@schedule.command("off")
+@schedule.command("off", short_help="Remove schedules by ID, or --all.")
 @click.argument(
     "ids",
     nargs=-1,
@@ -100,7 +101,7 @@ def schedule_set(
     shell_complete=schedule_ids,
 )
 @click.option("--all", "all_", is_flag=True, help="Remove every schedule the car holds.")
-@run_options
+@read_options
 @pass_app
 def schedule_off(
     app: AppContext, ids: tuple[int, ...], all_: bool, timeout: float, wake_timeout: float
