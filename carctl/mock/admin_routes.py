@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from starlette.responses import JSONResponse, Response
 
 from carctl.mock.car import VEHICLE_FIELDS
+from carctl.mock.car_data import summary
 from carctl.mock.durations import MAX_DURATION
 from carctl.mock.faults import (
     FaultRule,
@@ -25,7 +26,7 @@ from carctl.mock.faults import (
     rule_from_mapping,
 )
 from carctl.mock.http import BadBody, Call, api_error, not_found
-from carctl.mock.seed import SCHEDULE_SUPPORT
+from carctl.mock.seed import COMMAND_SIGNING, SCHEDULE_SUPPORT
 from carctl.mock.world import Stats, iso
 
 
@@ -43,7 +44,7 @@ def _rules(call: Call) -> list[FaultRule] | Response:
             if isinstance(item, str):
                 rule = parse_rule(item)
             elif isinstance(item, dict):
-                rule = rule_from_mapping(item)
+                rule = rule_from_mapping(item, typed=True)
             else:
                 raise FaultRuleError("expected a rule object or a rule string")
         except FaultRuleError as exc:
@@ -135,7 +136,7 @@ def vehicles_show(call: Call) -> Response:
         car.settle(call.now)
         cars.append(
             {
-                **car.summary(),
+                **summary(car),
                 "owner": car.owner,
                 "inside_temp": round(car.inside_temp, 1),
                 "outside_temp": car.outside_temp,
@@ -172,6 +173,34 @@ def _is_zone(name: str) -> bool:
     return True
 
 
+CHOICES = {
+    "car_type": ("model3", "modely", "models", "modelx", "cybertruck"),
+    "state": ("online", "asleep", "offline"),
+    "schedule_support": SCHEDULE_SUPPORT,
+    "command_signing": COMMAND_SIGNING,
+}
+
+
+def _field_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one PATCH field, or None."""
+    expected, bounds = VEHICLE_FIELDS[key]
+    if isinstance(value, bool) and expected is not bool:
+        return "expected a number" if bounds else "expected text"
+    if not isinstance(value, expected):
+        names: dict[Any, str] = {bool: "true or false", str: "text", int: "a whole number"}
+        return f"expected {names.get(expected, 'a number')}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "expected a finite number"
+    number = float(value) if isinstance(value, int | float) else None
+    if bounds is not None and number is not None and not bounds[0] <= number <= bounds[1]:
+        return f"expected {bounds[0]:g} to {bounds[1]:g}"
+    if key in CHOICES and value not in CHOICES[key]:
+        return f"expected one of {', '.join(CHOICES[key])}"
+    if key == "time_zone" and not _is_zone(str(value)):
+        return "expected an IANA time zone such as Asia/Seoul"
+    return None
+
+
 def vehicle_patch(call: Call) -> Response:
     try:
         fields = call.fields()
@@ -189,19 +218,13 @@ def vehicle_patch(call: Call) -> Response:
             f"cannot set {unknown[0]!r}; settable: {', '.join(VEHICLE_FIELDS)}",
         )
     for key, value in fields.items():
-        expected: Any = VEHICLE_FIELDS[key]
-        if (
-            not isinstance(value, expected)
-            or (key == "state" and value not in ("online", "asleep", "offline"))
-            or (key == "schedule_support" and value not in SCHEDULE_SUPPORT)
-            or (key == "time_zone" and not _is_zone(value))
-            or (isinstance(value, float) and not math.isfinite(value))
-            or (isinstance(value, int | float) and not -1e6 <= value <= 1e6)
-        ):
-            return api_error(400, "invalid_field", f"{key} has the wrong type or value: {value!r}")
+        problem = _field_problem(key, value)
+        if problem is not None:
+            return api_error(400, "invalid_field", f"{key}: {problem}, got {value!r}")
+    for key, value in fields.items():  # all checked first: a bad field changes nothing
         setattr(car, key, value)
         car.__dict__.pop("zone", None)  # a new time zone: read again on next use
         if key == "state":
             car.wake_at = None
             car.last_activity = call.now
-    return JSONResponse(car.summary())
+    return JSONResponse(summary(car))

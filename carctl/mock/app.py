@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from carctl.mock import admin_routes, oauth_routes, vehicle_routes
+from carctl.mock import admin_routes, more_routes, oauth_routes, vehicle_routes
 from carctl.mock.clock import Clock, SystemClock
 from carctl.mock.faults import FaultAction, FaultRule
-from carctl.mock.http import VEHICLE_UNAVAILABLE, Call, api_error, not_found, text
+from carctl.mock.http import VEHICLE_UNAVAILABLE, Call, api_error, not_found, oauth_error, text
 from carctl.mock.seed import Seed, load_seed
 from carctl.mock.store import MemoryStore, WorldStore
 
@@ -63,10 +63,15 @@ ROUTES = [
     _route("GET", "/api/1/vehicles/{v}", vehicle_routes.vehicle),
     _route("POST", "/api/1/vehicles/{v}/wake_up", vehicle_routes.wake_up),
     _route("GET", "/api/1/vehicles/{v}/vehicle_data", vehicle_routes.vehicle_data),
-    _route("GET", "/api/1/vehicles/{v}/data_request/{section}", vehicle_routes.data_request),
     _route("POST", "/api/1/vehicles/{v}/command/{name}", vehicle_routes.command),
+    _route("GET", "/api/1/vehicles/{v}/mobile_enabled", more_routes.mobile_enabled),
+    _route("GET", "/api/1/vehicles/{v}/nearby_charging_sites", more_routes.nearby_charging_sites),
+    _route("GET", "/api/1/vehicles/{v}/service_data", more_routes.service_data),
+    _route("POST", "/api/1/vehicles/fleet_status", more_routes.fleet_status),
     _route("GET", "/api/1/users/me", vehicle_routes.me),
     _route("GET", "/api/1/users/orders", vehicle_routes.orders),
+    _route("GET", "/api/1/users/region", more_routes.region),
+    _route("GET", "/oauth2/v3/logout", more_routes.logout),
     _route("GET", "/__mock__/faults", admin_routes.faults_show, admin=True),
     _route("PUT", "/__mock__/faults", admin_routes.faults_replace, admin=True),
     _route("POST", "/__mock__/faults", admin_routes.faults_append, admin=True),
@@ -109,7 +114,9 @@ _ERRORS = {
 }
 
 
-def fault_response(action: FaultAction) -> Response:
+def fault_response(action: FaultAction, *, oauth: bool = False) -> Response:
+    """A fault's answer; on the sign-in endpoints in the OAuth shape (`error`,
+    `error_description`, no `response`), as the token endpoint answers."""
     status = action.status or 500
     phrase = _PHRASES.get(status, "Error")
     headers: dict[str, str] = {}
@@ -136,7 +143,11 @@ def fault_response(action: FaultAction) -> Response:
     if action.body == "empty":
         return Response(b"", status_code=status, headers=headers)
     error, description = _ERRORS.get(status, (phrase.lower(), ""))
-    response = api_error(status, error, description, headers)
+    response = (
+        oauth_error(status, error.replace(" ", "_"), description or phrase, headers)
+        if oauth
+        else api_error(status, error, description, headers)
+    )
     if action.body == "truncated":
         body = bytes(response.body)
         return Response(
@@ -161,6 +172,9 @@ class MockApi:
 
     def __init__(self, store: WorldStore, clock: Clock, rng: random.Random, admin: bool) -> None:
         self.store, self.clock, self.rng, self.admin = store, clock, rng, admin
+        # Ports on which this server stands in for Tesla's signing proxy (`--signing-proxy`):
+        # commands that arrive there count as signed.
+        self.signing_ports: set[int] = set()
         # How many API requests were being answered at once: tests prove overlaps with it.
         self.concurrency = {
             "in_flight": 0,
@@ -195,7 +209,7 @@ class MockApi:
             await self._drop(request, method, path)
             return Response(status_code=500)  # never sent: the connection is gone, unhandled
         if action is not None and action.status is not None:
-            response = fault_response(action)
+            response = fault_response(action, oauth=path.startswith("/oauth2/"))
         else:
             response = await self._dispatch(request, method, path, body)
             if action is not None and action.body == "truncated":
@@ -232,6 +246,7 @@ class MockApi:
                 world=world,
                 now=raw + world.clock_offset,
                 base_url=_base_url(request),
+                signed=_port_of(request) in self.signing_ports,
                 rng=self.rng,
                 seed_for=self.store.seed,
                 concurrency=self.concurrency,
@@ -265,6 +280,11 @@ class MockApi:
 
 def _base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _port_of(request: Request) -> int | None:
+    server = request.scope.get("server")
+    return int(server[1]) if server and server[1] is not None else None
 
 
 def create_app(

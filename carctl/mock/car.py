@@ -15,7 +15,6 @@ and `target` the outside temperature and `tau` = 40 min when it is off.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
@@ -28,7 +27,20 @@ CLIMATE_TAU = 360.0
 DRIFT_TAU = 2400.0
 CLIMATE_DRAIN_PER_HOUR = 4.0  # % of battery an hour with the climate running
 WINDOWS = ("fd_window", "fp_window", "rd_window", "rp_window")
-SEATS = {0: "driver", 1: "passenger", 2: "rear_left", 4: "rear_center", 5: "rear_right"}
+DOORS = ("df", "dr", "pf", "pr", "ft", "rt")  # doors, then the front and rear trunks
+# `heater` / `seat_position` 0-8, as the Fleet API documents remote_seat_heater_request
+SEATS = {
+    0: "driver",
+    1: "passenger",
+    2: "rear_left",
+    3: "rear_left_back",
+    4: "rear_center",
+    5: "rear_right",
+    6: "rear_right_back",
+    7: "third_row_left",
+    8: "third_row_right",
+}
+CHARGE_PER_HOUR = 15.0  # % of battery an hour on the seeded 11 kW home charger
 MIN_TEMP, MAX_TEMP = 15.0, 28.0
 
 
@@ -70,6 +82,32 @@ class SimVehicle:
     departure: dict[str, Any] = field(default_factory=dict)
     scheduled_until: float | None = None  # the climate is on for a schedule until then
     runs: list[dict[str, Any]] = field(default_factory=list)  # what the schedules did, latest last
+    # the rest of what a client can set and read back (vehicle_data's documented keys)
+    plugged_in: bool = False
+    charging: bool = False
+    charge_limit_soc: int = 80
+    charge_amps: int = 16
+    charge_port_door_open: bool = False
+    scheduled_charging: dict[str, Any] = field(default_factory=dict)
+    doors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DOORS, 0))
+    sentry_mode: bool = False
+    valet_mode: bool = False
+    valet_pin: str = ""
+    speed_limit: dict[str, Any] = field(
+        default_factory=lambda: {"active": False, "current_limit_mph": 85.0, "pin": ""}
+    )
+    sun_roof_percent_open: int = 0
+    steering_wheel_heater: bool = False
+    climate_keeper_mode: str = "off"
+    cabin_overheat_protection: str = "On"
+    cop_activation_temperature: str = "High"
+    bioweapon_mode: bool = False
+    remote_start_until: float | None = None
+    seat_coolers: dict[str, int] = field(default_factory=dict)
+    auto_seat_climate: dict[str, bool] = field(default_factory=dict)
+    media_volume: float = 3.0
+    software_update: dict[str, Any] = field(default_factory=dict)
+    command_signing: str = "off"  # "required": plain REST commands are refused (403)
 
     @classmethod
     def from_seed(
@@ -98,6 +136,9 @@ class SimVehicle:
             last_activity=now,
             time_zone=seed.time_zone,
             schedule_support=seed.schedule_support,
+            plugged_in=seed.plugged_in,
+            charge_limit_soc=seed.charge_limit_soc,
+            command_signing=seed.command_signing,
         )
 
     @classmethod
@@ -151,6 +192,15 @@ class SimVehicle:
         if self.is_climate_on:
             drained = CLIMATE_DRAIN_PER_HOUR * elapsed / 3600.0
             self.battery_level = max(0.0, self.battery_level - drained)
+        if self.charging:
+            if not self.plugged_in:
+                self.charging = False
+            else:
+                added = CHARGE_PER_HOUR * self.charge_amps / 16 * elapsed / 3600.0
+                self.battery_level = min(float(self.charge_limit_soc), self.battery_level + added)
+                self.charging = self.battery_level < self.charge_limit_soc
+        if self.remote_start_until is not None and now >= self.remote_start_until:
+            self.remote_start_until = None
         if self.wake_at is not None and now >= self.wake_at and self.state == "asleep":
             self.state = "online"
             self.last_activity = self.wake_at
@@ -158,6 +208,8 @@ class SimVehicle:
         if (
             self.state == "online"
             and not self.is_climate_on
+            and not self.charging
+            and not self.sentry_mode
             and now - self.last_activity >= self.idle_sleep
         ):
             self.state = "asleep"
@@ -236,164 +288,6 @@ class SimVehicle:
         elif self.state == "online":
             self.touch(now)
 
-    # -- what the API shows -------------------------------------------------
-
-    def summary(self) -> dict[str, Any]:
-        """The vehicle object of `/vehicles` and `/products`."""
-        return {
-            "id": self.id,
-            "vehicle_id": self.vehicle_id,
-            "vin": self.vin,
-            "display_name": self.display_name,
-            "option_codes": None,
-            "color": None,
-            "access_type": "OWNER",
-            "tokens": [],
-            "state": self.state,
-            "in_service": self.in_service,
-            "id_s": self.id_s,
-            "calendar_enabled": True,
-            "api_version": 71,
-            "backseat_token": None,
-            "backseat_token_updated_at": None,
-        }
-
-    def charge_state(self, now: float) -> dict[str, Any]:
-        level = round(self.battery_level)
-        return {
-            "battery_level": level,
-            "usable_battery_level": level,
-            "battery_range": round(level * 3.1, 2),
-            "est_battery_range": round(level * 2.6, 2),
-            "ideal_battery_range": round(level * 3.1, 2),
-            "charge_limit_soc": 80,
-            "charging_state": "Disconnected",
-            "charge_port_door_open": False,
-            **self._departure_fields(now),
-            "timestamp": int(now * 1000),
-        }
-
-    def _departure_fields(self, now: float) -> dict[str, Any]:
-        """The scheduled departure as `charge_state` reports it (timdorr/tesla-api's fields)."""
-        departure = self.departure
-        enabled = bool(departure.get("enabled"))
-        schedule = plans.departure_schedule(departure)
-        run = plans.next_run(schedule, self.zone, now) if schedule is not None else None
-        return {
-            "scheduled_charging_mode": "DepartBy" if enabled else "Off",
-            "scheduled_departure_time": int(run.ready) if run is not None else None,
-            "scheduled_departure_time_minutes": int(departure.get("departure_time", 0)),
-            "preconditioning_enabled": bool(departure.get("preconditioning_enabled")),
-            "preconditioning_times": "weekdays"
-            if departure.get("preconditioning_weekdays_only")
-            else "all_week",
-            "off_peak_charging_enabled": bool(departure.get("off_peak_charging_enabled")),
-        }
-
-    def schedule_data(self, now: float) -> dict[str, Any]:
-        """`preconditioning_schedule_data` (the Fleet API's `PreconditioningScheduleState`)."""
-        runs = [plans.next_run(s, self.zone, now) for s in self.schedules if s.get("enabled")]
-        return {
-            "precondition_schedules": [dict(s) for s in self.schedules],
-            "max_num_precondition_schedules": plans.MAX_SCHEDULES,
-            "next_schedule": any(run is not None for run in runs),
-            "timestamp": int(now * 1000),
-        }
-
-    def climate_state(self, now: float) -> dict[str, Any]:
-        return {
-            "inside_temp": round(self.inside_temp, 1),
-            "outside_temp": round(self.outside_temp, 1),
-            "driver_temp_setting": self.driver_temp_setting,
-            "passenger_temp_setting": self.passenger_temp_setting,
-            "is_climate_on": self.is_climate_on,
-            "is_auto_conditioning_on": self.is_climate_on,
-            "is_preconditioning": self.is_climate_on
-            and abs(self.inside_temp - self.driver_temp_setting) > 1,
-            "is_front_defroster_on": self.defrost_max,
-            "is_rear_defroster_on": self.defrost_max,
-            "defrost_mode": 2 if self.defrost_max else 0,
-            "fan_status": 4 if self.is_climate_on else 0,
-            "climate_keeper_mode": "off",
-            "min_avail_temp": MIN_TEMP,
-            "max_avail_temp": MAX_TEMP,
-            "seat_heater_left": self.seat_heaters["driver"],
-            "seat_heater_right": self.seat_heaters["passenger"],
-            "seat_heater_rear_left": self.seat_heaters["rear_left"],
-            "seat_heater_rear_center": self.seat_heaters["rear_center"],
-            "seat_heater_rear_right": self.seat_heaters["rear_right"],
-            "timestamp": int(now * 1000),
-        }
-
-    def vehicle_state(self, now: float) -> dict[str, Any]:
-        return {
-            **self.windows,
-            "locked": self.locked,
-            "odometer": round(self.odometer, 1),
-            "car_version": "2021.36.5.2 0d5e5f8a9c41",
-            "api_version": 71,
-            "is_user_present": False,
-            "vehicle_name": self.display_name,
-            "timestamp": int(now * 1000),
-        }
-
-    def drive_state(self, now: float, *, with_location: bool) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "shift_state": None,
-            "speed": None,
-            "power": 0,
-            "timestamp": int(now * 1000),
-        }
-        if with_location:
-            state.update(
-                {
-                    "latitude": self.latitude,
-                    "longitude": self.longitude,
-                    "heading": 90,
-                    "gps_as_of": int(now),
-                    "native_latitude": self.latitude,
-                    "native_longitude": self.longitude,
-                    "native_location_supported": 1,
-                    "native_type": "wgs",
-                }
-            )
-        return state
-
-    def section(self, name: str, now: float, *, with_location: bool) -> dict[str, Any]:
-        """One section of `vehicle_data` by name."""
-        if name == "drive_state":
-            return self.drive_state(now, with_location=with_location)
-        if name == "vehicle_config":
-            return self.vehicle_config()
-        if name == "preconditioning_schedule_data":
-            return self.schedule_data(now)
-        build: dict[str, Callable[[float], dict[str, Any]]] = {
-            "charge_state": self.charge_state,
-            "climate_state": self.climate_state,
-            "gui_settings": self.gui_settings,
-            "vehicle_state": self.vehicle_state,
-        }
-        return build[name](now)
-
-    def vehicle_config(self) -> dict[str, Any]:
-        return {
-            "car_type": self.car_type,
-            "can_actuate_trunks": True,
-            "rhd": False,
-            # Not in the Owner API: the mock names the car's zone so that clients can
-            # show a schedule's time in the owner's zone too.
-            "timezone": self.time_zone,
-            "timestamp": None,
-        }
-
-    def gui_settings(self, now: float) -> dict[str, Any]:
-        return {
-            "gui_temperature_units": "C",
-            "gui_distance_units": "km/hr",
-            "gui_24_hour_time": True,
-            "timestamp": int(now * 1000),
-        }
-
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres (haversine)."""
@@ -404,18 +298,27 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 # What the admin API may change on a car for a test set-up, with the accepted types.
-VEHICLE_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "display_name": str,
-    "state": str,
-    "in_service": bool,
-    "outside_temp": (int, float),
-    "inside_temp": (int, float),
-    "battery_level": (int, float),
-    "latitude": (int, float),
-    "longitude": (int, float),
-    "wake_delay": (int, float),
-    "idle_sleep": (int, float),
-    "refusal": str,
-    "schedule_support": str,
-    "time_zone": str,
+NUMBER = (int, float)
+# What the admin API may change on a car for a test set-up: the accepted types, and for
+# numbers the range, so that a set-up the car could never be in is a 400 naming the field.
+VEHICLE_FIELDS: dict[str, tuple[type | tuple[type, ...], tuple[float, float] | None]] = {
+    "display_name": (str, None),
+    "car_type": (str, None),
+    "state": (str, None),
+    "in_service": (bool, None),
+    "outside_temp": (NUMBER, (-50.0, 60.0)),
+    "inside_temp": (NUMBER, (-50.0, 80.0)),
+    "battery_level": (NUMBER, (0.0, 100.0)),
+    "latitude": (NUMBER, (-90.0, 90.0)),
+    "longitude": (NUMBER, (-180.0, 180.0)),
+    "wake_delay": (NUMBER, (0.0, 3600.0)),
+    "idle_sleep": (NUMBER, (0.0, 86400.0)),
+    "refusal": (str, None),
+    "schedule_support": (str, None),
+    "time_zone": (str, None),
+    "plugged_in": (bool, None),
+    "charge_limit_soc": (int, (50.0, 100.0)),
+    "command_signing": (str, None),
+    "locked": (bool, None),
+    "sentry_mode": (bool, None),
 }

@@ -7,69 +7,43 @@ the API answers with 400 `invalid_field`) and an effect returning the car's
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
+from carctl.mock import car_commands
 from carctl.mock import schedules as plans
 from carctl.mock.car import MAX_TEMP, MIN_TEMP, SEATS, WINDOWS, SimVehicle, distance_m
+from carctl.mock.params import (
+    OK,
+    Command,
+    Effect,
+    InvalidField,
+    Params,
+    flag,
+    given,
+    ignore,
+    minutes,
+    no_params,
+    number,
+    whole,
+)
 
 CLOSE_RADIUS_M = 1000.0
-
-
-class InvalidField(ValueError):
-    """A command parameter is missing or out of range."""
-
-
-Params = dict[str, Any]
-Effect = Callable[[SimVehicle, Params, float], tuple[bool, str]]
-
-
-@dataclass(frozen=True)
-class Command:
-    check: Callable[[Params], Params]
-    effect: Effect
-
-
-def _number(params: Params, key: str, *, low: float, high: float, unit: str = "") -> float:
-    value = params.get(key)
-    if value is None or value == "":
-        raise InvalidField(f"{key} is required")
-    if isinstance(value, bool):
-        raise InvalidField(f"{key} must be a number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidField(f"{key} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise InvalidField(f"{key} must be between {low:g} and {high:g}{unit}, got {value!r}")
-    return number
-
-
-def _flag(params: Params, key: str) -> bool:
-    value = params.get(key)
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "1"):
-        return True
-    if str(value).lower() in ("false", "0"):
-        return False
-    raise InvalidField(f"{key} must be true or false, got {value!r}")
-
-
-def _no_params(params: Params) -> Params:
-    return {}
+POSITION_IGNORED = ("model3", "modely")  # closing windows: these cars ignore lat/lon
 
 
 def _set_temps(params: Params) -> Params:
-    driver = _number(params, "driver_temp", low=MIN_TEMP, high=MAX_TEMP, unit=" °C")
-    passenger = (
-        driver
-        if params.get("passenger_temp") in (None, "")
-        else _number(params, "passenger_temp", low=MIN_TEMP, high=MAX_TEMP, unit=" °C")
-    )
-    return {"driver_temp": driver, "passenger_temp": passenger}
+    """No temperature: nothing changes; out of range: clamped to what the car takes
+    (`min_avail_temp`/`max_avail_temp`). Both answer 200 on the service."""
+    checked: Params = {}
+    if given(params, "driver_temp"):
+        checked["driver_temp"] = number(
+            params, "driver_temp", low=MIN_TEMP, high=MAX_TEMP, clamp=True
+        )
+    if given(params, "passenger_temp"):
+        checked["passenger_temp"] = number(
+            params, "passenger_temp", low=MIN_TEMP, high=MAX_TEMP, clamp=True
+        )
+    elif "driver_temp" in checked:
+        checked["passenger_temp"] = checked["driver_temp"]
+    return checked
 
 
 def _window_control(params: Params) -> Params:
@@ -77,30 +51,25 @@ def _window_control(params: Params) -> Params:
     if command not in ("vent", "close"):
         raise InvalidField(f"command must be vent or close, got {command!r}")
     checked: Params = {"command": command}
-    lon_key = "lon" if params.get("lon") not in (None, "") else "long"
-    if params.get("lat") not in (None, "") or params.get(lon_key) not in (None, ""):
-        checked["lat"] = _number(params, "lat", low=-90, high=90)
-        checked["lon"] = _number(params, lon_key, low=-180, high=180)
-    elif command == "close":
-        raise InvalidField("lat and lon (the phone's position) are required to close the windows")
+    lon_key = "lon" if given(params, "lon") else "long"
+    if given(params, "lat") or given(params, lon_key):
+        checked["lat"] = number(params, "lat", low=-90, high=90)
+        checked["lon"] = number(params, lon_key, low=-180, high=180)
     return checked
 
 
 def _seat_heater(params: Params) -> Params:
-    key = "heater" if params.get("heater") not in (None, "") else "seat_position"
-    seat = int(_number(params, key, low=0, high=5))
-    if seat not in SEATS:
-        raise InvalidField(f"{key} must be one of {', '.join(map(str, SEATS))}, got {seat}")
-    level = _number(params, "level", low=0, high=3)
-    if level != int(level):
-        raise InvalidField(f"level must be a whole number from 0 to 3, got {params.get('level')!r}")
-    return {"heater": seat, "level": int(level)}
+    """`heater` or `seat_position` 0-8 (the Fleet API's seats); `level` clamped to 0-3."""
+    key = "heater" if given(params, "heater") else "seat_position"
+    seat = whole(params, key, low=0, high=8)
+    return {"heater": seat, "level": whole(params, "level", low=0, high=3, clamp=True)}
 
 
 def _preconditioning_max(params: Params) -> Params:
-    if params.get("on") in (None, ""):
+    """`on` as its truth (clients send 2 as well as true); `manual_override` is accepted."""
+    if not given(params, "on"):
         raise InvalidField("on is required")
-    return {"on": _flag(params, "on")}
+    return {"on": flag(params, "on")}
 
 
 def _climate_on(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
@@ -116,17 +85,6 @@ def _climate_off(car: SimVehicle, params: Params, now: float) -> tuple[bool, str
     return True, ""
 
 
-def _minutes(params: Params, key: str) -> int:
-    value = _number(params, key, low=0, high=1439)
-    if value != int(value):
-        raise InvalidField(f"{key} must be whole minutes after midnight, got {params.get(key)!r}")
-    return int(value)
-
-
-def _optional_flag(params: Params, key: str, default: bool) -> bool:
-    return default if params.get(key) in (None, "") else _flag(params, key)
-
-
 def _add_schedule(params: Params) -> Params:
     """`add_precondition_schedule`, with the fields tesla-fleet-api and Tessie send."""
     if params.get("days_of_week") in (None, ""):
@@ -138,36 +96,34 @@ def _add_schedule(params: Params) -> Params:
     lon_key = "lon" if params.get("lon") not in (None, "") else "long"
     checked: Params = {
         "days_of_week": days,
-        "precondition_time": _minutes(params, "precondition_time"),
-        "lat": _number(params, "lat", low=-90, high=90),
-        "lon": _number(params, lon_key, low=-180, high=180),
-        "one_time": _optional_flag(params, "one_time", False),
-        "enabled": _optional_flag(params, "enabled", True),
+        "precondition_time": minutes(params, "precondition_time"),
+        "lat": number(params, "lat", low=-90, high=90),
+        "lon": number(params, lon_key, low=-180, high=180),
+        "one_time": flag(params, "one_time", False),
+        "enabled": flag(params, "enabled", True),
     }
     if params.get("id") not in (None, "", 0):
-        checked["id"] = int(_number(params, "id", low=1, high=2**31))
+        checked["id"] = int(number(params, "id", low=1, high=2**31))
     if isinstance(params.get("name"), str):
         checked["name"] = params["name"][:40]
     return checked
 
 
 def _remove_schedule(params: Params) -> Params:
-    return {"id": int(_number(params, "id", low=1, high=2**31))}
+    return {"id": int(number(params, "id", low=1, high=2**31))}
 
 
 def _departure(params: Params) -> Params:
     """`set_scheduled_departure`: one departure time, every day or weekdays only."""
     if params.get("enable") in (None, ""):
         raise InvalidField("enable is required")
-    enable = _flag(params, "enable")
+    enable = flag(params, "enable")
     checked: Params = {
         "enable": enable,
-        "departure_time": _minutes(params, "departure_time") if enable else 0,
-        "preconditioning_enabled": _optional_flag(params, "preconditioning_enabled", False),
-        "preconditioning_weekdays_only": _optional_flag(
-            params, "preconditioning_weekdays_only", False
-        ),
-        "off_peak_charging_enabled": _optional_flag(params, "off_peak_charging_enabled", False),
+        "departure_time": minutes(params, "departure_time") if enable else 0,
+        "preconditioning_enabled": flag(params, "preconditioning_enabled", False),
+        "preconditioning_weekdays_only": flag(params, "preconditioning_weekdays_only", False),
+        "off_peak_charging_enabled": flag(params, "off_peak_charging_enabled", False),
     }
     return checked
 
@@ -222,13 +178,15 @@ def _apply_departure(car: SimVehicle, params: Params, now: float) -> tuple[bool,
 
 
 def _apply_temps(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
-    car.driver_temp_setting = params["driver_temp"]
-    car.passenger_temp_setting = params["passenger_temp"]
-    return True, ""
+    car.driver_temp_setting = params.get("driver_temp", car.driver_temp_setting)
+    car.passenger_temp_setting = params.get("passenger_temp", car.passenger_temp_setting)
+    return OK
 
 
 def _apply_windows(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
-    if params["command"] == "close":
+    if params["command"] == "close" and car.car_type not in POSITION_IGNORED:
+        if "lat" not in params:
+            return False, "missing_location"
         distance = distance_m(params["lat"], params["lon"], car.latitude, car.longitude)
         if distance > CLOSE_RADIUS_M:
             return False, "user_too_far"
@@ -257,22 +215,19 @@ def _lock(locked: bool) -> Effect:
     return effect
 
 
-def _noop(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
-    return True, ""
-
-
 COMMANDS: dict[str, Command] = {
-    "auto_conditioning_start": Command(_no_params, _climate_on),
-    "auto_conditioning_stop": Command(_no_params, _climate_off),
+    "auto_conditioning_start": Command(no_params, _climate_on),
+    "auto_conditioning_stop": Command(no_params, _climate_off),
     "set_temps": Command(_set_temps, _apply_temps),
     "window_control": Command(_window_control, _apply_windows),
     "remote_seat_heater_request": Command(_seat_heater, _apply_seat),
     "set_preconditioning_max": Command(_preconditioning_max, _apply_max),
-    "honk_horn": Command(_no_params, _noop),
-    "flash_lights": Command(_no_params, _noop),
-    "door_lock": Command(_no_params, _lock(True)),
-    "door_unlock": Command(_no_params, _lock(False)),
+    "honk_horn": Command(no_params, ignore),
+    "flash_lights": Command(no_params, ignore),
+    "door_lock": Command(no_params, _lock(True)),
+    "door_unlock": Command(no_params, _lock(False)),
     "add_precondition_schedule": Command(_add_schedule, _apply_add_schedule),
     "remove_precondition_schedule": Command(_remove_schedule, _apply_remove_schedule),
     "set_scheduled_departure": Command(_departure, _apply_departure),
+    **car_commands.COMMANDS,
 }

@@ -220,9 +220,11 @@ def parse_moment(value: Any, key: str) -> float:
 
 
 def _seconds(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FaultRuleError(f"{key} must be a duration such as 30s or a number of seconds")
     try:
         return parse_duration(value)
-    except ValueError as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise FaultRuleError(f"{key}: {exc}") from None
 
 
@@ -237,8 +239,9 @@ def _boolean(value: Any, key: str) -> bool:
     raise FaultRuleError(f"{key} must be true or false, got {value!r}")
 
 
-def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
-    """Build a rule from key/value pairs (parsed words or a JSON object)."""
+def rule_from_mapping(fields: dict[str, Any], *, typed: bool = False) -> FaultRule:
+    """Build a rule from key/value pairs (parsed words, or — `typed` — a JSON object, where
+    `drop` must be a JSON boolean and text keys must be strings)."""
     unknown = [key for key in fields if key not in KEYS]
     if unknown:
         raise FaultRuleError(
@@ -248,6 +251,8 @@ def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
     for key, value in fields.items():
         if key == "status":
             rule.status = _status(value)
+        elif key in ("path", "method") and typed and not isinstance(value, str):
+            raise FaultRuleError(f"{key} must be a string, got {value!r}")
         elif key == "path":
             rule.path = str(value) or "*"
             if not rule.path.startswith(("/", "*")):
@@ -285,6 +290,8 @@ def rule_from_mapping(fields: dict[str, Any]) -> FaultRule:
                 raise FaultRuleError(f"body must be one of {', '.join(BODY_KINDS)}, got {value!r}")
             rule.body = str(value)
         elif key == "drop":
+            if typed and not isinstance(value, bool):
+                raise FaultRuleError(f"drop must be true or false, got {value!r}")
             rule.drop = _boolean(value, key)
         elif key == "retry_after":
             rule.retry_after = _seconds(value, key)

@@ -15,7 +15,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from carctl.mock.seed import Seed
 from carctl.mock.world import World
 
-VEHICLE_UNAVAILABLE = 'vehicle unavailable: {:error=>"vehicle unavailable:"}'
+# The service's words, which clients match on (sources in the README's mock section).
+VEHICLE_UNAVAILABLE = "vehicle unavailable: vehicle is offline or asleep"
+IN_SERVICE = "vehicle is curently in service"
+SIGNING_REQUIRED = (
+    "Tesla Vehicle Command Protocol required, please refer to the documentation here: "
+    "https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-"
+    "endpoint-deprecation-warning"
+)
 
 
 class BadBody(ValueError):
@@ -37,6 +44,7 @@ class Call:
     rng: random.Random
     seed_for: Callable[[str], Seed]
     params: dict[str, str] = field(default_factory=dict)
+    signed: bool = False  # came through the signing-proxy stand-in
     # requests answered at the same time, counted by this server process (not persisted)
     concurrency: dict[str, int] = field(default_factory=dict)
 
@@ -76,12 +84,14 @@ def api_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def oauth_error(status: int, error: str, description: str) -> Response:
+def oauth_error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Response:
     """The auth service's error shape (RFC 6749 section 5.2)."""
     return JSONResponse(
         {"error": error, "error_description": description},
         status_code=status,
-        headers={"cache-control": "no-store"},
+        headers={"cache-control": "no-store", **(headers or {})},
     )
 
 

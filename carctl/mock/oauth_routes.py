@@ -93,8 +93,10 @@ def _refresh_grant(call: Call, fields: dict[str, object], client_id: str) -> Res
         return oauth_error(400, "invalid_grant", "the refresh token is not valid")
     if grant.status == "revoked":
         return oauth_error(401, "login_required", "the refresh token was revoked; sign in again")
-    if grant.status == "rotated":
-        return oauth_error(400, "invalid_grant", "the refresh token was already used")
+    if (
+        grant.status == "rotated"
+    ):  # the Fleet API's documented answer (tesla-fleet-api's LoginRequired)
+        return oauth_error(401, "login_required", "the refresh token has already been used")
     if grant.email not in call.world.accounts:
         return oauth_error(401, "login_required", "the account no longer exists")
     grant.status = "rotated"
@@ -109,10 +111,19 @@ def _code_grant(call: Call, fields: dict[str, object], client_id: str) -> Respon
     record = call.world.tokens.codes.pop(digest(code), None)
     if record is None or record.expires_at < call.now:
         return oauth_error(400, "invalid_grant", "the authorization code is not valid")
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    if challenge.decode() != record.challenge:
+    if record.challenge not in _challenges(verifier):
         return oauth_error(400, "invalid_grant", "code_verifier does not match the code challenge")
     return _issue(call, record.email, client_id)
+
+
+def _challenges(verifier: str) -> tuple[str, str]:
+    """S256 as RFC 7636 defines it, and the variant Tesla's sign-in service accepted for
+    years and clients still send: base64url of the *hex* digest (teslajsonpy's
+    `connection.py`). Either matches; nothing weaker does."""
+    digest_bytes = hashlib.sha256(verifier.encode()).digest()
+    standard = base64.urlsafe_b64encode(digest_bytes).rstrip(b"=").decode()
+    hexed = base64.urlsafe_b64encode(digest_bytes.hex().encode()).rstrip(b"=").decode()
+    return standard, hexed
 
 
 def revoke(call: Call) -> Response:

@@ -22,6 +22,9 @@ VEHICLE_STATES = ("online", "asleep", "offline")
 # What a car's software keeps: precondition schedules (and a scheduled departure), or
 # only the older scheduled departure.
 SCHEDULE_SUPPORT = ("precondition", "departure")
+# Whether the car takes plain REST commands ("off"), or only ones signed with Tesla's
+# Vehicle Command Protocol ("required"), as newer cars do.
+COMMAND_SIGNING = ("off", "required")
 
 
 class SeedError(ValueError):
@@ -71,6 +74,9 @@ class SeedVehicle:
     wake_delay: float | None = None
     time_zone: str = "Asia/Seoul"
     schedule_support: str = "precondition"
+    plugged_in: bool = False
+    charge_limit_soc: int = 80
+    command_signing: str = "off"
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,9 @@ def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
                 wake_delay=v.duration("wake_delay", None),
                 time_zone=v.zone("time_zone", "Asia/Seoul"),
                 schedule_support=_choice(v, "schedule_support", SCHEDULE_SUPPORT),
+                plugged_in=v.boolean("plugged_in", False),
+                charge_limit_soc=int(v.number("charge_limit_soc", 80, 50, 100)),
+                command_signing=_choice(v, "command_signing", COMMAND_SIGNING),
             )
         )
     ids = [vehicle.id for vehicle in vehicles]

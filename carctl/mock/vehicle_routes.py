@@ -8,10 +8,14 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from carctl.mock import car_data
 from carctl.mock.accounts import Account, digest
 from carctl.mock.car import SimVehicle
-from carctl.mock.commands import COMMANDS, InvalidField
+from carctl.mock.car_data import DATA_SECTIONS, DEFAULT_SECTIONS
+from carctl.mock.commands import COMMANDS
 from carctl.mock.http import (
+    IN_SERVICE,
+    SIGNING_REQUIRED,
     VEHICLE_UNAVAILABLE,
     BadBody,
     Call,
@@ -20,19 +24,8 @@ from carctl.mock.http import (
     listing,
     not_found,
 )
+from carctl.mock.params import InvalidField
 from carctl.mock.world import iso
-
-DEFAULT_SECTIONS = (
-    "charge_state",
-    "climate_state",
-    "drive_state",
-    "gui_settings",
-    "vehicle_config",
-    "vehicle_state",
-)
-# Only when asked for by name (`?endpoints=`), as on the real API; and only from a car
-# whose software keeps precondition schedules.
-DATA_SECTIONS = (*DEFAULT_SECTIONS, "preconditioning_schedule_data")
 
 
 def authenticate(call: Call) -> Account | Response:
@@ -55,7 +48,7 @@ def _cars(call: Call, account: Account) -> list[SimVehicle]:
     return cars
 
 
-def _find(call: Call) -> tuple[Account, SimVehicle] | Response:
+def find_car(call: Call) -> tuple[Account, SimVehicle] | Response:
     account = authenticate(call)
     if isinstance(account, Response):
         return account
@@ -77,7 +70,7 @@ def _rate_headers(call: Call, car: SimVehicle, kind: str, limit: int) -> dict[st
     }
 
 
-def _limit(call: Call, car: SimVehicle, kind: str) -> Response | dict[str, str]:
+def rate_limited(call: Call, car: SimVehicle, kind: str) -> Response | dict[str, str]:
     limits = call.world.settings.rate_limits
     limit = {
         "data": limits.data_per_minute,
@@ -101,9 +94,14 @@ def _limit(call: Call, car: SimVehicle, kind: str) -> Response | dict[str, str]:
     return _rate_headers(call, car, kind, limit)
 
 
-def _unavailable(car: SimVehicle) -> Response | None:
+def _in_service(car: SimVehicle) -> Response | None:
+    """The service's own words, misspelling included (clients match on them: teslajsonpy)."""
+    return api_error(405, IN_SERVICE, "") if car.in_service else None
+
+
+def unavailable(car: SimVehicle) -> Response | None:
     if car.in_service:
-        return api_error(405, "vehicle is currently in service", "")
+        return api_error(405, IN_SERVICE, "")
     if car.state != "online":
         return api_error(408, VEHICLE_UNAVAILABLE, "")
     return None
@@ -116,7 +114,7 @@ def products(call: Call) -> Response:
     account = authenticate(call)
     if isinstance(account, Response):
         return account
-    return listing([car.summary() for car in _cars(call, account)])
+    return listing([car_data.summary(car) for car in _cars(call, account)])
 
 
 def vehicles(call: Call) -> Response:
@@ -125,84 +123,71 @@ def vehicles(call: Call) -> Response:
 
 def vehicle(call: Call) -> Response:
     """Never wakes the car and never resets its idle timer."""
-    found = _find(call)
+    found = find_car(call)
     if isinstance(found, Response):
         return found
-    return envelope(found[1].summary())
+    return envelope(car_data.summary(found[1]))
 
 
 def wake_up(call: Call) -> Response:
-    found = _find(call)
+    found = find_car(call)
     if isinstance(found, Response):
         return found
     car = found[1]
-    headers = _limit(call, car, "wake")
+    refusal = _in_service(car)
+    if refusal is not None:
+        return refusal
+    headers = rate_limited(call, car, "wake")
     if isinstance(headers, Response):
         return headers
-    summary = car.summary()  # the state before the wake: still "asleep" while it wakes
+    shown = car_data.summary(car)  # the state before the wake: still "asleep" while it wakes
     car.wake(call.now)
     if car.state == "online":
-        summary = car.summary()
-    return envelope(summary, headers=headers)
+        shown = car_data.summary(car)
+    return envelope(shown, headers=headers)
 
 
 def vehicle_data(call: Call) -> Response:
-    found = _find(call)
+    found = find_car(call)
     if isinstance(found, Response):
         return found
     account, car = found
-    headers = _limit(call, car, "data")
+    headers = rate_limited(call, car, "data")
     if isinstance(headers, Response):
         return headers
-    if car.state != "online":
-        return api_error(408, VEHICLE_UNAVAILABLE, "")
+    refusal = unavailable(car)
+    if refusal is not None:
+        return refusal
     car.touch(call.now)
     wanted = _endpoints(call.query.get("endpoints"))
-    data: dict[str, Any] = {**car.summary(), "user_id": account.user_id}
+    data: dict[str, Any] = {**car_data.summary(car), "user_id": account.user_id}
     with_location = "location_data" in wanted
     for name in DATA_SECTIONS:
         if name == "preconditioning_schedule_data" and car.schedule_support != "precondition":
             continue
         if name in wanted or (name == "drive_state" and with_location):
-            data[name] = car.section(name, call.now, with_location=with_location)
+            data[name] = car_data.section(car, name, call.now, with_location=with_location)
     return envelope(data, headers=headers)
 
 
 def _endpoints(raw: str | None) -> set[str]:
-    """`?endpoints=a;b` (also comma-separated). Unknown names are ignored, as the real API does."""
+    """`?endpoints=a;b` (also comma-separated). Unknown names are ignored, as the real API does.
+
+    Without it: every section but the position, which only `location_data` brings."""
     if not raw:
-        return {*DEFAULT_SECTIONS, "location_data"}
+        return set(DEFAULT_SECTIONS)
     return {part.strip() for part in raw.replace(",", ";").split(";") if part.strip()}
-
-
-def data_request(call: Call) -> Response:
-    """The legacy per-section endpoint `/data_request/{section}`."""
-    section = call.params["section"]
-    if section not in DEFAULT_SECTIONS:
-        return not_found(f"unknown data section {section!r}")
-    found = _find(call)
-    if isinstance(found, Response):
-        return found
-    car = found[1]
-    headers = _limit(call, car, "data")
-    if isinstance(headers, Response):
-        return headers
-    if car.state != "online":
-        return api_error(408, VEHICLE_UNAVAILABLE, "")
-    car.touch(call.now)
-    body = car.section(section, call.now, with_location=True)
-    return envelope(body, headers=headers)
 
 
 def command(call: Call) -> Response:
     name = call.params["name"]
     spec = COMMANDS.get(name)
-    found = _find(call)
+    found = find_car(call)
     if isinstance(found, Response):
         return found
     car = found[1]
-    if spec is None:
-        return not_found(f"unknown command {name!r}")
+    if spec is None:  # the Fleet API's documented answer for an unknown command
+        return api_error(400, "invalid_command", f"unknown command {name!r}")
     try:
         params = spec.check(call.fields())
     except BadBody as exc:
@@ -222,10 +207,10 @@ def command(call: Call) -> Response:
         return JSONResponse(
             stored["body"], status_code=stored["status"], headers={"idempotent-replayed": "true"}
         )
-    headers = _limit(call, car, "command")
+    headers = rate_limited(call, car, "command")
     if isinstance(headers, Response):
         return headers
-    refusal = _unavailable(car)
+    refusal = unavailable(car) or _unsigned(call, car)
     if refusal is not None:
         return refusal
     car.touch(call.now)
@@ -245,6 +230,14 @@ def command(call: Call) -> Response:
     if key is not None:
         call.world.remember_response(key, {"fingerprint": fingerprint, "status": 200, "body": body})
     return JSONResponse(body, headers=headers)
+
+
+def _unsigned(call: Call, car: SimVehicle) -> Response | None:
+    """A car that takes only signed commands refuses plain REST ones, as the service does
+    (403, alandtse/tesla#858); through the signing-proxy stand-in they count as signed."""
+    if car.command_signing == "required" and not call.signed:
+        return api_error(403, SIGNING_REQUIRED, "")
+    return None
 
 
 def me(call: Call) -> Response:

@@ -1,0 +1,129 @@
+"""The Owner/Fleet API's smaller endpoints that clients call beside the commands.
+
+Shapes: timdorr/tesla-api (`docs/vehicle/state/mobileenabled.md`,
+`nearbychargingsites.md`), the Fleet API's `users/region` and
+`vehicles/fleet_status` as tesla-fleet-api reads them, and TeslaPy's sign-out
+URL (`oauth2/v3/logout`).
+"""
+
+from __future__ import annotations
+
+from starlette.responses import HTMLResponse, Response
+
+from carctl.mock.http import Call, api_error, envelope
+from carctl.mock.vehicle_routes import authenticate, find_car, rate_limited, unavailable
+
+
+def mobile_enabled(call: Call) -> Response:
+    found = find_car(call)
+    if isinstance(found, Response):
+        return found
+    car = found[1]
+    headers = rate_limited(call, car, "data")
+    if isinstance(headers, Response):
+        return headers
+    refusal = unavailable(car)
+    return refusal or envelope(True, headers=headers)
+
+
+def nearby_charging_sites(call: Call) -> Response:
+    found = find_car(call)
+    if isinstance(found, Response):
+        return found
+    car = found[1]
+    headers = rate_limited(call, car, "data")
+    if isinstance(headers, Response):
+        return headers
+    refusal = unavailable(car)
+    if refusal is not None:
+        return refusal
+    site = {"lat": car.latitude + 0.01, "long": car.longitude + 0.01}
+    return envelope(
+        {
+            "congestion_sync_time_utc_secs": int(call.now),
+            "destination_charging": [
+                {
+                    "location": site,
+                    "name": "Seoul City Hall Parking",
+                    "type": "destination",
+                    "distance_miles": 0.8,
+                    "amenities": "restrooms,wifi",
+                }
+            ],
+            "superchargers": [
+                {
+                    "location": {"lat": car.latitude - 0.02, "long": car.longitude + 0.03},
+                    "name": "Seoul Station Supercharger",
+                    "type": "supercharger",
+                    "distance_miles": 2.1,
+                    "available_stalls": 6,
+                    "total_stalls": 8,
+                    "site_closed": False,
+                    "amenities": "restrooms,wifi,cafe",
+                    "billing_info": "",
+                }
+            ],
+            "timestamp": int(call.now * 1000),
+        },
+        headers=headers,
+    )
+
+
+def service_data(call: Call) -> Response:
+    found = find_car(call)
+    if isinstance(found, Response):
+        return found
+    car = found[1]
+    return envelope(
+        {
+            "service_status": "in_service" if car.in_service else "not_in_service",
+            "service_etc": None,
+            "service_visit_number": None,
+            "status_id": 8 if car.in_service else None,
+        }
+    )
+
+
+def region(call: Call) -> Response:
+    """The account's region; this mock serves every region at its own address."""
+    account = authenticate(call)
+    if isinstance(account, Response):
+        return account
+    return envelope({"region": "na", "fleet_api_base_url": call.base_url})
+
+
+def fleet_status(call: Call) -> Response:
+    """Which cars need signed commands and whether a key is paired (the Fleet API's check)."""
+    account = authenticate(call)
+    if isinstance(account, Response):
+        return account
+    try:
+        vins = call.fields().get("vins")
+    except ValueError as exc:
+        return api_error(400, "invalid_field", str(exc))
+    if not isinstance(vins, list) or not all(isinstance(v, str) for v in vins):
+        return api_error(400, "invalid_field", "vins must be a list of VINs")
+    cars = {c.vin: c for c in call.world.vehicles if c.owner == account.email}
+    known = [vin.upper() for vin in vins if vin.upper() in cars]
+    signing = [vin for vin in known if cars[vin].command_signing == "required"]
+    return envelope(
+        {
+            "key_paired_vins": signing,  # the stand-in proxy holds a paired key for them
+            "unpaired_vins": [],
+            "vehicle_info": {
+                vin: {
+                    "firmware_version": "2021.36.5.2",
+                    "vehicle_command_protocol_required": vin in signing,
+                    "discounted_device_data": False,
+                    "fleet_telemetry_version": "1.0.0",
+                    "total_number_of_keys": 3,
+                }
+                for vin in known
+            },
+        }
+    )
+
+
+def logout(call: Call) -> Response:
+    """Where TeslaPy sends a browser to sign out: a page that says it is done."""
+    return HTMLResponse("<!doctype html><title>Signed out</title><p>You are signed out.</p>")
