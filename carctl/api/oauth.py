@@ -165,16 +165,17 @@ def _oauth_refusal(
                 http=http,
             )
         return AuthError(f"sign-in refused: {description or code or reply.status}", http=http)
-    if code == "login_required" or "revoked" in lowered:
-        return AuthError(
-            "the session was signed out on the server (its refresh token was revoked)",
-            hint=hint,
-            http=http,
-        )
-    if "already used" in lowered:
+    reused = "already" in lowered and "used" in lowered  # "already used", "already been used"
+    if reused and "reset" not in lowered and "revoked" not in lowered:
         return AuthError(
             "the session ended: its refresh token was already used, probably by a copy of "
             "this session on another computer",
+            hint=hint,
+            http=http,
+        )
+    if code == "login_required" or "revoked" in lowered:
+        return AuthError(
+            "the session was signed out on the server (its refresh token was revoked)",
             hint=hint,
             http=http,
         )

@@ -119,7 +119,7 @@ def test_bad_parameter_is_refused(endpoint: Endpoint) -> None:
         "api",
         f"/api/1/vehicles/{MODEL_3}/command/set_temps",
         "-f",
-        "driver_temp=40",
+        "driver_temp=warm",
         "-f",
         "passenger_temp=21",
     )
