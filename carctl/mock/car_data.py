@@ -82,7 +82,7 @@ def charge_state(car: SimVehicle, now: float) -> dict[str, Any]:
         "charge_limit_soc_std": 80,
         "charge_miles_added_ideal": 0.0,
         "charge_miles_added_rated": 0.0,
-        "charge_port_cold_weather_mode": False,
+        "charge_port_cold_weather_mode": None,
         "charge_port_color": "Off",
         "charge_port_door_open": car.charge_port_door_open or car.plugged_in,
         "charge_port_latch": "Engaged" if car.plugged_in else "Disengaged",
@@ -105,7 +105,7 @@ def charge_state(car: SimVehicle, now: float) -> dict[str, Any]:
         "managed_charging_user_canceled": False,
         "max_range_charge_counter": 0,
         "minutes_to_full_charge": round(to_full * 60),
-        "not_enough_power_to_heat": None,
+        "not_enough_power_to_heat": False,
         "off_peak_charging_enabled": bool(car.departure.get("off_peak_charging_enabled")),
         "off_peak_charging_times": "all_week",
         "off_peak_hours_end_time": 360,
@@ -126,12 +126,14 @@ def _departure_fields(car: SimVehicle, now: float) -> dict[str, Any]:
     """The scheduled departure as `charge_state` reports it (timdorr/tesla-api's fields)."""
     departure = car.departure
     enabled = bool(departure.get("enabled"))
-    schedule = plans.departure_schedule(departure)
+    # the next time the departure time comes round, set or not (the field is always a number)
+    every_day = {"enabled": True, "preconditioning_enabled": True, **departure}
+    schedule = plans.departure_schedule({**every_day, "enabled": True})
     run = plans.next_run(schedule, car.zone, now) if schedule is not None else None
     mode = "DepartBy" if enabled else "StartAt" if car.scheduled_charging.get("enabled") else "Off"
     return {
         "scheduled_charging_mode": mode,
-        "scheduled_departure_time": int(run.ready) if run is not None else None,
+        "scheduled_departure_time": int(run.ready) if run is not None else 0,
         "scheduled_departure_time_minutes": int(departure.get("departure_time", 0)),
         "preconditioning_enabled": bool(departure.get("preconditioning_enabled")),
         "preconditioning_times": "weekdays"
@@ -151,7 +153,7 @@ def climate_state(car: SimVehicle, now: float) -> dict[str, Any]:
         "auto_seat_climate_right": car.auto_seat_climate.get("passenger", False),
         "auto_steering_wheel_heat": False,
         "battery_heater": False,
-        "battery_heater_no_power": None,
+        "battery_heater_no_power": False,
         "bioweapon_mode": car.bioweapon_mode,
         "cabin_overheat_protection": car.cabin_overheat_protection,
         "cabin_overheat_protection_actively_cooling": False,
@@ -287,7 +289,7 @@ def vehicle_config(car: SimVehicle, now: float) -> dict[str, Any]:
         "rear_seat_type": 0,
         "rhd": False,
         "roof_color": "Glass",
-        "seat_type": None,
+        "seat_type": 0,
         "spoiler_type": "None",
         "sun_roof_installed": 2 if car.car_type in HAS_SUNROOF else 0,
         "third_row_seats": "None",
