@@ -122,6 +122,12 @@ class AuthError(CarctlError):
     code = "auth"
 
 
+class SigningRequiredError(AuthError):
+    """The car takes only commands signed with Tesla's Vehicle Command Protocol (403)."""
+
+    code = "signing_required"
+
+
 class UnreachableError(CarctlError):
     """The car (or a local service) cannot be reached."""
 

@@ -22,6 +22,7 @@ from carctl.errors import (
     RateLimitedError,
     RefusedError,
     ServiceError,
+    SigningRequiredError,
     VehicleUnavailableError,
 )
 from carctl.logs import redact
@@ -139,7 +140,17 @@ def error_for(reply: Reply, *, now: float) -> CarctlError:
     said = reply.api_message()
     where = f"{reply.method} {reply.path}"
     error: CarctlError
-    if status in (401, 403):
+    if status == 403 and "command protocol" in (said or "").lower():
+        error = SigningRequiredError(
+            "this car takes only signed commands (Tesla's Vehicle Command Protocol); "
+            "the API refused a plain one",
+            hint="send commands through Tesla's signing proxy, tesla-http-proxy "
+            "(github.com/teslamotors/vehicle-command), with your key paired to the car, and "
+            "set api_url to the proxy's address — see the README, 'Cars that need signed "
+            "commands'",
+            http=http,
+        )
+    elif status in (401, 403):
         error = AuthError(
             f"the vehicle API refused the session ({said or status})"
             if status == 401

@@ -65,6 +65,13 @@ def mock() -> None:
 )
 @click.option("--admin", is_flag=True, help="Serve the control API under /__mock__/.")
 @click.option(
+    "--signing-proxy-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Also stand in for Tesla's signing proxy on PORT (0 picks a free one): commands "
+    "sent there count as signed, for cars that require signed commands.",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -80,6 +87,7 @@ def serve(
     scenarios: tuple[str, ...],
     faults: tuple[str, ...],
     admin: bool,
+    signing_proxy_port: int | None,
     log_level: str,
 ) -> None:
     """Serve the mock vehicle API over HTTP (loopback by default).
@@ -104,35 +112,45 @@ def serve(
     rules = [rule_from_mapping(rule) for rule in fault_rules(faults, scenarios)]
     try:
         sock = bind(host, port)
+        proxy = None if signing_proxy_port is None else bind(host, signing_proxy_port)
     except ServeError as exc:
         raise ConfigError(str(exc)) from None
     url = url_of(sock)
+    proxy_url = url_of(proxy) if proxy is not None else None
     if host not in ("127.0.0.1", "localhost", "::1"):
         app.output.warn(
             f"serving on {host}: anyone who can reach it can sign in with the seed's "
             "well-known password, over plain HTTP"
         )
     asgi = create_app(seed=seed, admin=admin)
+    if proxy is not None:
+        asgi.state.api.signing_ports.add(proxy.getsockname()[1])
     asyncio.run(install_faults(asgi, rules))
     data = {
         "url": url,
         "admin": admin,
         "seed": seed.source,
         "faults": [rule.to_words() for rule in rules],
+        "signing_proxy": proxy_url,
     }
-    app.output.result(app.command, data, human=_serving_text(url, admin, seed.source, rules))
+    human = _serving_text(url, admin, seed.source, rules, proxy_url)
+    app.output.result(app.command, data, human=human)
     server = make_server(asgi, log_level=log_level)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then passes it on
-        server.run(sockets=[sock])
+        server.run(sockets=[sock] if proxy is None else [sock, proxy])
     app.output.info("carctl mock: stopped.")  # Ctrl-C is how a server is meant to end: exit 0
 
 
-def _serving_text(url: str, admin: bool, seed: str, rules: list[Any]) -> str:
+def _serving_text(
+    url: str, admin: bool, seed: str, rules: list[Any], proxy_url: str | None = None
+) -> str:
     lines = [
         f"carctl mock: serving the mock vehicle API on {url}",
         f"  seed: {seed}; sign in as owner@example.com / ventilate-0600",
         f"  control API: {url}/__mock__/" if admin else "  control API: off (--admin to enable)",
     ]
+    if proxy_url:
+        lines.append(f"  signing proxy stand-in: {proxy_url} (commands sent there count as signed)")
     lines += [f"  fault: {rule.to_words()}" for rule in rules]
     lines.append("  Ctrl-C to stop")
     return "\n".join(lines)

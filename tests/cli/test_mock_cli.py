@@ -321,3 +321,39 @@ def test_mock_stats_is_a_table_with_headers(carctl_home: Path) -> None:
     header = lines[lines.index("Executed on a car:") + 1]
     assert header.split() == ["At", "Car", "Command", "Parameters"]
     assert "window_control" in shown.stdout
+
+
+def test_signed_commands_through_the_signing_proxy_stand_in(carctl_home: Path) -> None:
+    with carctl_serve("--admin", "--signing-proxy-port", "0") as (url, proc):
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        proxy_line = next(line for line in lines if "signing proxy stand-in:" in line)
+        proxy = proxy_line.split("stand-in: ", 1)[1].split(" ", 1)[0]
+        assert proxy.startswith("http://127.0.0.1:") and proxy != url
+        with httpx.Client(base_url=url) as client:
+            changed = client.patch(
+                "/__mock__/vehicles/1492931337131",
+                json={"command_signing": "required", "wake_delay": 0},
+            )
+            assert changed.status_code == 200
+        for base in (url, proxy):
+            assert run_carctl("config", "set", "api_url", base).returncode == 0
+            login = run_carctl(
+                "auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD
+            )
+            assert login.returncode == 0, login.stderr
+        assert run_carctl("config", "set", "api_url", url).returncode == 0
+        plain = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert plain.returncode == 77, plain.stderr
+        assert "this car takes only signed commands (Tesla's Vehicle Command Protocol)" in (
+            plain.stderr
+        )
+        assert "tesla-http-proxy" in plain.stderr and "Traceback" not in plain.stderr
+        assert "queued" not in plain.stderr  # a refusal the same request would meet again
+        assert run_carctl("config", "set", "api_url", proxy).returncode == 0
+        signed = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert signed.returncode == 0, signed.stderr
+        assert "Confirmed by the car: climate on" in signed.stdout
+        with httpx.Client(base_url=url) as client:
+            executed = client.get("/__mock__/stats").json()["commands"]
+        assert [c["name"] for c in executed] == ["auto_conditioning_start"]
