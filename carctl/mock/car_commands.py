@@ -361,6 +361,23 @@ def _cancel_update(car: SimVehicle, params: Params, now: float) -> Result:
     return OK
 
 
+def _clear_pin_admin(car: SimVehicle, params: Params, now: float) -> Result:
+    car.speed_limit.update({"pin": "", "active": False})
+    return OK
+
+
+def _batch_remove_schedules(car: SimVehicle, params: Params, now: float) -> Result:
+    """`batch_remove_precondition_schedules {home, work, other}`: the mock's cars keep no
+    location labels, so any of the three removes them all."""
+    if any(flag(params, key, False) for key in ("home", "work", "other")):
+        car.schedules = []
+    return OK
+
+
+def _labels(params: Params) -> Params:
+    return {key: flag(params, key, False) for key in ("home", "work", "other")}
+
+
 COMMANDS: dict[str, Command] = {
     "set_charge_limit": Command(_percent, _set_limit),
     "charge_standard": Command(no_params, _limit_to(80)),
@@ -411,4 +428,39 @@ COMMANDS: dict[str, Command] = {
     "upcoming_calendar_entries": Command(_keep("calendar_data"), ignore),
     "dashcam_save_clip": Command(no_params, ignore),
     "take_drivenote": Command(_keep("note"), ignore),
+    # the Fleet API's additions (tesla-fleet-api sends them)
+    "guest_mode": Command(_keep("enable"), ignore),
+    "set_pin_to_drive": Command(_keep("on", "password"), ignore),
+    "reset_pin_to_drive_pin": Command(no_params, ignore),
+    "clear_pin_to_drive_admin": Command(no_params, ignore),
+    "speed_limit_clear_pin_admin": Command(no_params, _clear_pin_admin),
+    "erase_user_data": Command(no_params, ignore),
+    "add_charge_schedule": Command(
+        _keep(
+            "days_of_week",
+            "enabled",
+            "start_enabled",
+            "end_enabled",
+            "lat",
+            "lon",
+            "start_time",
+            "end_time",
+            "one_time",
+            "id",
+            "name",
+        ),
+        ignore,
+    ),
+    "remove_charge_schedule": Command(_keep("id"), ignore),
+    "batch_remove_charge_schedules": Command(_labels, ignore),
+    "batch_remove_precondition_schedules": Command(_labels, _batch_remove_schedules),
+    # teslajsonpy's (the app's) managed-charging and solar commands
+    "add_managed_charging_site": Command(_keep("lat", "lon", "name"), ignore),
+    "remove_managed_charging_site": Command(_keep("id"), ignore),
+    "get_managed_charging_sites": Command(no_params, ignore),
+    "get_active_route": Command(no_params, ignore),
+    "get_charge_on_solar_feature": Command(no_params, ignore),
+    "update_charge_on_solar_feature": Command(
+        _keep("enabled", "lower_charge_limit", "upper_charge_limit"), ignore
+    ),
 }

@@ -62,7 +62,8 @@ def _seat_heater(params: Params) -> Params:
     """`heater` or `seat_position` 0-8 (the Fleet API's seats); `level` clamped to 0-3."""
     key = "heater" if given(params, "heater") else "seat_position"
     seat = whole(params, key, low=0, high=8)
-    return {"heater": seat, "level": whole(params, "level", low=0, high=3, clamp=True)}
+    level_key = "level" if given(params, "level") else "seat_heater_level"  # tesla-fleet-api's
+    return {"heater": seat, "level": whole(params, level_key, low=0, high=3, clamp=True)}
 
 
 def _preconditioning_max(params: Params) -> Params:
