@@ -111,7 +111,7 @@ def _code_grant(call: Call, fields: dict[str, object], client_id: str) -> Respon
     record = call.world.tokens.codes.pop(digest(code), None)
     if record is None or record.expires_at < call.now:
         return oauth_error(400, "invalid_grant", "the authorization code is not valid")
-    if record.challenge not in _challenges(verifier):
+    if record.challenge.rstrip("=") not in _challenges(verifier):  # padding or not
         return oauth_error(400, "invalid_grant", "code_verifier does not match the code challenge")
     return _issue(call, record.email, client_id)
 

@@ -185,3 +185,14 @@ def test_scenario_file(tmp_path: Path) -> None:
         scenario_rules(str(tables))
     with pytest.raises(FaultRuleError, match="unknown scenario 'nope'"):
         scenario_rules("nope")
+
+
+def test_the_example_seed_of_a_car_that_needs_signed_commands() -> None:
+    from pathlib import Path
+
+    from carctl.mock.seed import load_seed
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "seeds" / "newer-car.toml"
+    seed = load_seed(path)
+    (car,) = seed.vehicles
+    assert car.command_signing == "required" and car.plugged_in and car.charge_limit_soc == 90

@@ -756,3 +756,55 @@ def test_stats_count_requests_answered_at_once(served: Served) -> None:
     assert concurrency["max_in_flight"] == 3
     assert concurrency["overlapping_requests"] == 2
     assert concurrency["overlapping_commands"] == 0
+
+
+def _code_for(client: httpx.Client, challenge: str) -> str:
+    from urllib.parse import parse_qs, urlparse
+
+    redirect = client.post(
+        "/oauth2/v3/authorize",
+        data={
+            "identity": OWNER,
+            "credential": PASSWORD,
+            "client_id": "ownerapi",
+            "state": "s",
+            "redirect_uri": "tesla://auth/callback",
+            "code_challenge": challenge,
+        },
+    )
+    assert redirect.status_code == 302
+    return parse_qs(urlparse(redirect.headers["location"]).query)["code"][0]
+
+
+def test_pkce_accepts_the_hex_digest_variant_and_nothing_weaker(client: httpx.Client) -> None:
+    """teslajsonpy sends base64url(hex(sha256(verifier))), which Tesla's sign-in accepted."""
+    import base64
+    import hashlib
+
+    verifier = "teslajsonpy-verifier-" + "x" * 43
+    hexed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).hexdigest().encode())
+    for challenge, accepted in (
+        (hexed.decode(), True),  # with its padding, as teslajsonpy sends it
+        (hexed.rstrip(b"=").decode(), True),
+        (verifier, False),  # "plain" is not S256
+        (base64.urlsafe_b64encode(b"guess").decode(), False),
+    ):
+        token = client.post(
+            "/oauth2/v3/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": "ownerapi",
+                "code": _code_for(client, challenge),
+                "code_verifier": verifier,
+            },
+        )
+        assert (token.status_code == 200) is accepted, (challenge, token.text)
+
+
+def test_faults_on_the_token_endpoint_answer_in_the_oauth_shape(served: Served) -> None:
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 503, "path": "/oauth2/*"}]})
+    with served.client() as client:
+        response = client.post("/oauth2/v3/token", data={"grant_type": "password"})
+    assert response.status_code == 503
+    body = response.json()
+    assert set(body) == {"error", "error_description"} and body["error"]
