@@ -44,19 +44,25 @@ def profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> lis
     return [CompletionItem(n) for n in sorted(names) if n.startswith(incomplete)]
 
 
+def _cached(ctx: click.Context, columns: str, where: str = "") -> list[Any]:
+    """Rows of the active profile's vehicle cache (any API it has used), read-only."""
+    db = _read_only(_paths(ctx).state_db)
+    if db is None:
+        return []
+    with db:
+        rows = db.execute(
+            f"SELECT {columns} FROM vehicle_cache WHERE scope LIKE ?{where}"  # noqa: S608
+            " ORDER BY display_name",
+            (_profile(ctx) + "@%",),
+        ).fetchall()
+    db.close()
+    return rows
+
+
 def vehicles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Names from the vehicle cache of the active profile (any API it has used)."""
     try:
-        db = _read_only(_paths(ctx).state_db)
-        if db is None:
-            return []
-        with db:
-            rows = db.execute(
-                "SELECT DISTINCT display_name, vin FROM vehicle_cache WHERE scope LIKE ?"
-                " ORDER BY display_name",
-                (_profile(ctx) + "@%",),
-            ).fetchall()
-        db.close()
+        rows = _cached(ctx, "DISTINCT display_name, vin")
     except Exception:
         return []
     wanted = incomplete.replace("\\ ", " ").casefold()
@@ -133,16 +139,7 @@ def schedule_ids(
     from carctl.vehicle.schedules import clock_text, days_text
 
     try:
-        db = _read_only(_paths(ctx).state_db)
-        if db is None:
-            return []
-        with db:
-            rows = db.execute(
-                "SELECT display_name, snapshot FROM vehicle_cache WHERE scope LIKE ?"
-                " AND snapshot IS NOT NULL ORDER BY display_name",
-                (_profile(ctx) + "@%",),
-            ).fetchall()
-        db.close()
+        rows = _cached(ctx, "display_name, snapshot", " AND snapshot IS NOT NULL")
         items = []
         for name, snapshot in rows:
             section = json.loads(snapshot).get("preconditioning_schedule_data") or {}

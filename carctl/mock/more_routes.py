@@ -11,32 +11,19 @@ from __future__ import annotations
 from starlette.responses import HTMLResponse, Response
 
 from carctl.mock.http import Call, api_error, envelope
-from carctl.mock.vehicle_routes import authenticate, find_car, rate_limited, unavailable
+from carctl.mock.vehicle_routes import authenticate, find_car, online_car
 
 
 def mobile_enabled(call: Call) -> Response:
-    found = find_car(call)
-    if isinstance(found, Response):
-        return found
-    car = found[1]
-    headers = rate_limited(call, car, "data")
-    if isinstance(headers, Response):
-        return headers
-    refusal = unavailable(car)
-    return refusal or envelope(True, headers=headers)
+    found = online_car(call)
+    return found if isinstance(found, Response) else envelope(True, headers=found[2])
 
 
 def nearby_charging_sites(call: Call) -> Response:
-    found = find_car(call)
+    found = online_car(call)
     if isinstance(found, Response):
         return found
-    car = found[1]
-    headers = rate_limited(call, car, "data")
-    if isinstance(headers, Response):
-        return headers
-    refusal = unavailable(car)
-    if refusal is not None:
-        return refusal
+    _, car, headers = found
     site = {"lat": car.latitude + 0.01, "long": car.longitude + 0.01}
     return envelope(
         {

@@ -147,7 +147,8 @@ def wake_up(call: Call) -> Response:
     return envelope(shown, headers=headers)
 
 
-def vehicle_data(call: Call) -> Response:
+def online_car(call: Call) -> tuple[Account, SimVehicle, dict[str, str]] | Response:
+    """For the data endpoints: the car, counted against its data limit, and online."""
     found = find_car(call)
     if isinstance(found, Response):
         return found
@@ -156,8 +157,14 @@ def vehicle_data(call: Call) -> Response:
     if isinstance(headers, Response):
         return headers
     refusal = unavailable(car)
-    if refusal is not None:
-        return refusal
+    return refusal if refusal is not None else (account, car, headers)
+
+
+def vehicle_data(call: Call) -> Response:
+    found = online_car(call)
+    if isinstance(found, Response):
+        return found
+    account, car, headers = found
     car.touch(call.now)
     wanted = _endpoints(call.query.get("endpoints"))
     data: dict[str, Any] = {**car_data.summary(car), "user_id": account.user_id}

@@ -169,6 +169,21 @@ def drive(surface: list[str], send: Any, server: Any) -> dict[str, str]:
     return outcome
 
 
+async def drive_async(surface: Any, send: Any, server: Any) -> dict[str, str]:
+    """`drive` for the asynchronous clients, whose calls return the response document."""
+    outcome = {}
+    for name in sequence(surface):
+        if name == "(plug in)":
+            plug_in(server)
+            continue
+        try:
+            answer = await send(name, dict(BODIES.get(name, {})))
+            outcome[name] = "works" if answer["response"]["result"] else "refused"
+        except Exception as exc:  # the client's own error class says what failed
+            outcome[name] = f"{type(exc).__name__}: {exc}"[:120]
+    return outcome
+
+
 def test_teslapy(mock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import teslapy
 
@@ -219,19 +234,11 @@ def test_teslajsonpy(mock: Any) -> None:
                 expiration=int(time.time()) + 3600,
                 api_proxy_url=mock.url,
             )
-            outcome = {}
-            for name in sequence(keys):
-                if name == "(plug in)":
-                    plug_in(mock)
-                    continue
-                try:
-                    answer = await controller.api(
-                        keys[name], path_vars={"vehicle_id": M3}, **BODIES.get(name, {})
-                    )
-                    outcome[name] = "works" if answer["response"]["result"] else "refused"
-                except Exception as exc:
-                    outcome[name] = f"{type(exc).__name__}: {exc}"[:120]
-            return outcome
+            return await drive_async(
+                keys,
+                lambda name, body: controller.api(keys[name], path_vars={"vehicle_id": M3}, **body),
+                mock,
+            )
 
     outcome = asyncio.run(run())
     assert {k: v for k, v in outcome.items() if v != "works"} == {}
@@ -266,17 +273,11 @@ def test_tesla_fleet_api(mock: Any) -> None:
                 session=session, access_token=tokens["access_token"], server=mock.url
             )
             vehicle = api.vehicles.createFleet(VIN)
-            outcome = {}
-            for name in sequence(methods):
-                if name == "(plug in)":
-                    plug_in(mock)
-                    continue
-                try:
-                    answer = await getattr(vehicle, methods[name])(**arguments(name))
-                    outcome[name] = "works" if answer["response"]["result"] else "refused"
-                except Exception as exc:
-                    outcome[name] = f"{type(exc).__name__}: {exc}"[:120]
-            return outcome
+            return await drive_async(
+                methods,
+                lambda name, body: getattr(vehicle, methods[name])(**arguments(name)),
+                mock,
+            )
 
     outcome = asyncio.run(run())
     assert {k: v for k, v in outcome.items() if v != "works"} == {}

@@ -162,13 +162,15 @@ def test_every_command_is_read_back_where_the_service_shows_it(car: Any) -> None
 
 
 def test_commands_whose_effect_nothing_shows_answer_true(car: Any) -> None:
-    client, headers, _ = car
+    client, headers, served = car
     from carctl.mock.car_commands import COMMANDS
     from carctl.mock.params import ignore
 
     silent = [name for name, spec in COMMANDS.items() if spec.effect is ignore]
     assert len(silent) >= 15
-    for name in silent:
+    for number, name in enumerate(silent):
+        if number and number % 25 == 0:  # 30 commands a minute per car
+            served.admin("POST", "/__mock__/clock", json={"advance": 61})
         assert command(client, headers, name)["result"] is True, name
 
 
