@@ -215,6 +215,14 @@ def vehicle_state(car: SimVehicle, now: float) -> dict[str, Any]:
         "last_autopark_error": "no_error",
         "locked": car.locked,
         "media_state": {"remote_control_enabled": True},
+        # the Fleet API's newer media section: where `adjust_volume` shows
+        "media_info": {
+            "audio_volume": car.media_volume,
+            "audio_volume_increment": 0.333,
+            "audio_volume_max": 11.0,
+            "media_playback_status": "Stopped",
+            "now_playing_source": "Off",
+        },
         "notifications_supported": True,
         "odometer": round(car.odometer, 1),
         "parsed_calendar_supported": True,
