@@ -312,7 +312,7 @@ VEHICLE_FIELDS: dict[str, tuple[type | tuple[type, ...], tuple[float, float] | N
     "latitude": (NUMBER, (-90.0, 90.0)),
     "longitude": (NUMBER, (-180.0, 180.0)),
     "wake_delay": (NUMBER, (0.0, 3600.0)),
-    "idle_sleep": (NUMBER, (0.0, 86400.0)),
+    "idle_sleep": (NUMBER, (0.0, 1e7)),  # up to months: a car that never sleeps in a test
     "refusal": (str, None),
     "schedule_support": (str, None),
     "time_zone": (str, None),
