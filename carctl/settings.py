@@ -115,6 +115,32 @@ def _boolean(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+def _client_id(value: Any) -> str:
+    text = str(value).strip()
+    if not text or any(c.isspace() for c in text) or len(text) > 200:
+        raise ValueError("expected your application's client id, one word")
+    return text
+
+
+def _port(value: Any) -> int:
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a port number from 1024 to 65535 (or 0: any free one)") from None
+    if port != 0 and not 1024 <= port <= 65535:
+        raise ValueError("expected a port number from 1024 to 65535 (or 0: any free one)")
+    return port
+
+
+def _scopes(value: Any) -> str:
+    words = str(value).replace(",", " ").split()
+    if not words or "offline_access" not in words:
+        raise ValueError(
+            "expected scopes separated by spaces, including offline_access (renewal needs it)"
+        )
+    return " ".join(words)
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -161,6 +187,32 @@ KEYS = {
             _boolean,
             None,
             "refuse the 0600 credentials file when no keyring is available",
+        ),
+        Key(
+            "auth.client_id",
+            "auth",
+            "carctl",
+            _client_id,
+            None,
+            "the OAuth client id for `auth login --web` and renewals: your registered "
+            "application's, for Tesla's Fleet API",
+        ),
+        Key(
+            "auth.redirect_port",
+            "auth",
+            8765,
+            _port,
+            None,
+            "the loopback port of `auth login --web` (http://localhost:PORT/callback must be "
+            "a registered redirect URI); 0 picks a free one",
+        ),
+        Key(
+            "auth.scopes",
+            "auth",
+            "openid offline_access vehicle_device_data vehicle_cmds vehicle_location",
+            _scopes,
+            None,
+            "the scopes `auth login --web` asks for",
         ),
         Key(
             "queue.ttl",

@@ -186,6 +186,7 @@ def open_client(
             login_command=login_command(settings.profile),
             api_label=f"{endpoint.label} (profile {settings.profile})",
             store_problem=problem,
+            client_id=str(settings.get("auth.client_id")),
         )
     client = ApiClient(
         http_client(endpoint, paths, env, transport),

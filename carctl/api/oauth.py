@@ -258,7 +258,9 @@ class SessionManager:
         login_command: str = "carctl auth login",
         api_label: str = "the vehicle API",
         store_problem: AuthError | None = None,
+        client_id: str = CLIENT_ID,
     ) -> None:
+        self.client_id = client_id  # renewals use the client the session was issued to
         self.api_label = api_label
         self.client = client
         self.credentials = credentials
@@ -382,7 +384,7 @@ class SessionManager:
                     self.client,
                     {
                         "grant_type": "refresh_token",
-                        "client_id": CLIENT_ID,
+                        "client_id": self.client_id,
                         "refresh_token": current.refresh_token,
                     },
                     purpose="refresh",
@@ -446,6 +448,34 @@ def login_with_refresh_token(
     )
     if tokens.refresh_token is None:
         tokens.refresh_token = refresh_token
+    account = tokens.account or _account_from_api(client, tokens.access_token)
+    session = _session_from(tokens, now=client.clock.now(), account=account, seed=None)
+    return SignIn(session, credentials.save(session), tokens.skew)
+
+
+def login_with_code(
+    client: ApiClient,
+    credentials: Credentials,
+    *,
+    code: str,
+    verifier: str,
+    redirect_uri: str,
+    client_id: str,
+    login_command: str,
+) -> SignIn:
+    """Exchange the authorization code of a browser sign-in (with its PKCE verifier)."""
+    tokens = token_request(
+        client,
+        {
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": redirect_uri,
+        },
+        purpose="login",
+        login_command=login_command,
+    )
     account = tokens.account or _account_from_api(client, tokens.access_token)
     session = _session_from(tokens, now=client.clock.now(), account=account, seed=None)
     return SignIn(session, credentials.save(session), tokens.skew)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,29 +62,70 @@ def _in_words(seconds: float) -> str:
     is_flag=True,
     help="Read a refresh token from stdin instead of signing in with a password.",
 )
+@click.option(
+    "--web",
+    is_flag=True,
+    help="Sign in in a browser (OAuth with PKCE and a loopback redirect); carctl never sees "
+    "the password.",
+)
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="With --web: print the address to open elsewhere, then paste back where it ended.",
+)
+@click.option(
+    "--browser-timeout",
+    type=click.FloatRange(1, 3600),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --web: how long to wait for the browser to come back.",
+)
 @pass_app
-def login(app: AppContext, email: str | None, password_stdin: bool, with_token: bool) -> None:
+def login(
+    app: AppContext,
+    email: str | None,
+    password_stdin: bool,
+    with_token: bool,
+    web: bool,
+    no_browser: bool,
+    browser_timeout: float,
+) -> None:
     """Sign in to the vehicle API of the active profile.
 
     On a terminal, carctl asks for the e-mail and (hidden) password. In
     scripts: `carctl auth login --email E --password-stdin < secret`, or
-    `carctl auth login --with-token < refresh-token`. The built-in mock's
-    account is owner@example.com, password ventilate-0600.
+    `carctl auth login --with-token < refresh-token`. With --web, the sign-in
+    happens in a browser. The built-in mock's account is owner@example.com,
+    password ventilate-0600.
     """
     from carctl.api.connect import credentials_for, login_command
     from carctl.api.oauth import (
         SKEW_WARN_S,
         describe_skew,
+        login_with_code,
         login_with_password,
         login_with_refresh_token,
     )
 
     if password_stdin and with_token:
         raise UsageError("--password-stdin and --with-token cannot be used together")
+    if no_browser and not web:
+        raise UsageError(
+            "--no-browser goes with --web", hint="carctl auth login --web --no-browser"
+        )
+    if web and (password_stdin or with_token or email):
+        raise UsageError(
+            "--web signs in in a browser: --email, --password-stdin and --with-token do not "
+            "go with it",
+            hint="choose one way to sign in",
+        )
     endpoint = app.endpoint
     command = login_command(app.settings.profile)
-    secret: str
-    if with_token:
+    secret = ""
+    if web:
+        code_for = _browser_sign_in(app, endpoint, no_browser=no_browser, timeout=browser_timeout)
+    elif with_token:
         secret = _read_stdin_line("refresh token")
     else:
         if email is None:
@@ -110,7 +152,17 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
 
     def sign_in() -> Any:
         with app.api(credentials=credentials) as client:
-            if with_token:
+            if web:
+                signed = login_with_code(
+                    client,
+                    credentials,
+                    code=code_for.code,
+                    verifier=code_for.verifier,
+                    redirect_uri=code_for.redirect_uri,
+                    client_id=code_for.client_id,
+                    login_command=command,
+                )
+            elif with_token:
                 signed = login_with_refresh_token(
                     client, credentials, refresh_token=secret, login_command=command
                 )
@@ -121,7 +173,7 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
                 )
             return signed, _cars(app, client)
 
-    asks_again = not with_token and not password_stdin and app.output.interactive
+    asks_again = not (with_token or password_stdin or web) and app.output.interactive
     for tries_left in range(PASSWORD_TRIES - 1, -1, -1):
         try:
             result, cars = app.run(sign_in)
@@ -168,6 +220,60 @@ def login(app: AppContext, email: str | None, password_stdin: bool, with_token: 
         )
         + (f"\n{default_line}" if default_line else ""),
     )
+
+
+@dataclass(frozen=True)
+class _Authorized:
+    """What a browser sign-in hands to the token exchange."""
+
+    code: str
+    verifier: str
+    redirect_uri: str
+    client_id: str
+
+
+def _open_in_browser(url: str) -> bool:
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
+
+
+def _browser_sign_in(
+    app: AppContext, endpoint: Any, *, no_browser: bool, timeout: float
+) -> _Authorized:
+    """The authorization code, from the browser's trip through the sign-in page."""
+    from carctl.api import browser_login
+
+    if not endpoint.api_url.startswith(("http://", "https://")):
+        raise UsageError(
+            "the built-in vehicle API has no sign-in page a browser can open",
+            hint="sign in with `carctl auth login`, or serve the mock (`carctl mock serve`) and "
+            "point the profile at it",
+        )
+    receiver = browser_login.LoopbackReceiver(int(app.settings.get("auth.redirect_port")))
+    request = browser_login.Request(
+        auth_base=endpoint.api_url,
+        client_id=str(app.settings.get("auth.client_id")),
+        redirect_uri=receiver.redirect_uri,
+        scopes=str(app.settings.get("auth.scopes")),
+    )
+    paste = (
+        (lambda: click.prompt("Address", err=True))
+        if app.output.interactive
+        else (lambda: _read_stdin_line("redirect address"))
+    )
+    code = browser_login.authorize(
+        request,
+        receiver,
+        open_browser=None if no_browser else _open_in_browser,
+        paste=paste,
+        say=lambda text: click.echo(text, err=True),  # even with --quiet: the owner needs it
+        timeout=timeout,
+    )
+    return _Authorized(code, request.verifier, request.redirect_uri, request.client_id)
 
 
 def _cars(app: AppContext, client: Any) -> list[Any]:

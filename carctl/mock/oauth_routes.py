@@ -143,7 +143,8 @@ _FORM = """<!doctype html><html><head><title>Sign in - mock vehicle API</title><
 <body><h1>Sign in</h1><form method="post" action="/oauth2/v3/authorize">{hidden}
 <label>Email <input name="identity" type="email" value="{hint}"></label>
 <label>Password <input name="credential" type="password"></label>
-<button type="submit">Sign in</button></form></body></html>"""
+<button type="submit">Sign in</button>
+<button type="submit" name="deny" value="1">Deny</button></form></body></html>"""
 _AUTHORIZE_FIELDS = (
     "client_id",
     "redirect_uri",
@@ -173,6 +174,9 @@ def authorize_submit(call: Call) -> Response:
         fields = {k: str(v) for k, v in call.fields().items()}
     except BadBody as exc:
         return oauth_error(400, "invalid_request", str(exc))
+    if fields.get("deny"):  # the owner declined on the consent page
+        query = urlencode({"error": "access_denied", "state": fields.get("state", "")})
+        return RedirectResponse(f"{fields.get('redirect_uri', '')}?{query}", status_code=302)
     email = fields.get("identity", "").strip().lower()
     account = call.world.accounts.get(email)
     if account is None or account.password_hash != password_digest(
