@@ -115,6 +115,13 @@ def _boolean(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+def _ca_file(value: Any) -> str:
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    return str(path.resolve())
+
+
 def _client_id(value: Any) -> str:
     text = str(value).strip()
     if not text or any(c.isspace() for c in text) or len(text) > 200:
@@ -213,6 +220,14 @@ KEYS = {
             _scopes,
             None,
             "the scopes `auth login --web` asks for",
+        ),
+        Key(
+            "tls.ca_file",
+            "tls",
+            None,
+            _ca_file,
+            None,
+            "a PEM certificate to trust besides the usual CAs (a signing proxy's own)",
         ),
         Key(
             "queue.ttl",

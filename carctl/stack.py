@@ -95,7 +95,9 @@ def car_run(
     on_seen: Seen | None = None,
 ) -> Iterator[CarRun]:
     """Everything one run of car commands needs, closed again when it ends."""
-    endpoint = endpoint_for(settings.api_url, insecure=insecure)
+    endpoint = endpoint_for(
+        settings.api_url, insecure=insecure, ca_file=settings.get("tls.ca_file")
+    )
     scope = f"{settings.profile}@{endpoint.origin}"
     cache = VehicleCache(paths.state_db, scope)
     health = HealthStore(paths.state_db, endpoint.origin)

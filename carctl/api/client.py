@@ -38,6 +38,7 @@ from carctl.clock import Clock, SystemClock
 from carctl.errors import (
     AuthError,
     CarctlError,
+    ConfigError,
     HttpDetails,
     NetworkError,
     ProtocolError,
@@ -379,6 +380,16 @@ def network_error(exc: httpx.HTTPError, method: str, path: str, elapsed_ms: int)
         state_path = getattr(exc, "state_path", None)  # the built-in endpoint's own file
         if state_path is not None:
             return _builtin_state_error(Path(state_path), cause)
+        if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
+            # Not a passing fault: the same certificate will fail the same way, so nothing is
+            # queued behind it. A signing proxy's own certificate is trusted explicitly.
+            return ConfigError(
+                f"the vehicle API's certificate is not trusted ({cause})",
+                hint="if it is a signing proxy with its own certificate, trust that "
+                "certificate: carctl config set tls.ca_file PATH (--insecure never turns "
+                "certificate checks off)",
+                http=http,
+            )
         if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
             what = f"the TLS handshake with the vehicle API failed ({cause})"
         elif "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:

@@ -36,6 +36,7 @@ Warn = Callable[[str], None]
 class Endpoint:
     api_url: str
     origin: str  # "builtin", or scheme://host[:port]: what credentials are keyed by
+    ca_file: str | None = None  # trusted besides the usual CAs (tls.ca_file: a signing proxy)
 
     @property
     def label(self) -> str:
@@ -51,8 +52,11 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def endpoint_for(api_url: str, *, insecure: bool = False) -> Endpoint:
-    """Refuse plain HTTP to anything but this computer, unless the user insists."""
+def endpoint_for(api_url: str, *, insecure: bool = False, ca_file: str | None = None) -> Endpoint:
+    """Refuse plain HTTP to anything but this computer, unless the user insists.
+
+    `--insecure` allows plain HTTP; it never turns certificate checks off. A
+    proxy with its own certificate is trusted through `ca_file` instead."""
     if api_url == BUILTIN:
         return Endpoint(BUILTIN, BUILTIN)
     parts = urlsplit(api_url)
@@ -63,7 +67,7 @@ def endpoint_for(api_url: str, *, insecure: bool = False) -> Endpoint:
             "would cross the network unencrypted",
             hint="use https://, or pass --insecure if this network is yours",
         )
-    return Endpoint(api_url, f"{parts.scheme}://{parts.netloc}".lower())
+    return Endpoint(api_url, f"{parts.scheme}://{parts.netloc}".lower(), ca_file)
 
 
 def login_command(profile: str) -> str:
@@ -126,7 +130,7 @@ def http_client(
         from carctl.api.transport import transport as wire
 
         proxy = proxy_for(base_url, env)
-        transport = wire(base_url, proxy=proxy.url if proxy else None)
+        transport = wire(base_url, proxy=proxy.url if proxy else None, ca_file=endpoint.ca_file)
     return httpx.Client(
         transport=transport,
         base_url=base_url,
@@ -159,7 +163,9 @@ def open_client(
     from carctl.api.oauth import SessionManager
     from carctl.api.request_log import RequestLog
 
-    endpoint = endpoint_for(settings.api_url, insecure=insecure)
+    endpoint = endpoint_for(
+        settings.api_url, insecure=insecure, ca_file=settings.get("tls.ca_file")
+    )
     authorizer = None
     if with_session:
         problem: AuthError | None = None

@@ -30,6 +30,8 @@ from contextvars import ContextVar
 import httpcore
 import httpx
 
+from carctl.errors import ConfigError
+
 _deadline: ContextVar[float | None] = ContextVar("carctl_deadline", default=None)
 
 
@@ -120,7 +122,23 @@ def _trusts_nothing() -> ssl.SSLContext:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-def transport(url: str, *, proxy: str | None) -> httpx.HTTPTransport:
+def trusting(ca_file: str) -> ssl.SSLContext:
+    """The usual CAs, and the certificate (or CA) in `ca_file` besides: a signing proxy's."""
+    import certifi
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    try:
+        context.load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"tls.ca_file {ca_file} cannot be used: {reason}",
+            hint="give the PEM file of the proxy's certificate: carctl config set tls.ca_file PATH",
+        ) from None
+    return context
+
+
+def transport(url: str, *, proxy: str | None, ca_file: str | None = None) -> httpx.HTTPTransport:
     """httpx's own transport for `url` (through `proxy`), its sockets bound by the deadline.
 
     httpx builds its connection pool without a way to pass a network backend,
@@ -130,6 +148,8 @@ def transport(url: str, *, proxy: str | None) -> httpx.HTTPTransport:
     """
     https = url.lower().startswith("https://")
     verify: ssl.SSLContext | bool = True if https else _trusts_nothing()
+    if https and ca_file:
+        verify = trusting(ca_file)
     wire = httpx.HTTPTransport(verify=verify, trust_env=True, proxy=proxy)
     pool = wire._pool
     pool._network_backend = _DeadlineBackend(pool._network_backend)

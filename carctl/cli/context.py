@@ -66,7 +66,11 @@ class AppContext:
     def endpoint(self) -> Endpoint:
         from carctl.api.connect import endpoint_for
 
-        return endpoint_for(self.settings.api_url, insecure=self.insecure)
+        return endpoint_for(
+            self.settings.api_url,
+            insecure=self.insecure,
+            ca_file=self.settings.get("tls.ca_file"),
+        )
 
     @cached_property
     def clock(self) -> Clock:

@@ -72,6 +72,18 @@ def mock() -> None:
     "sent there count as signed, for cars that require signed commands.",
 )
 @click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="Serve HTTPS with this certificate (PEM), as Tesla's signing proxy does; with --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="The private key (PEM) of --tls-cert.",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -88,6 +100,8 @@ def serve(
     faults: tuple[str, ...],
     admin: bool,
     signing_proxy_port: int | None,
+    tls_cert: str | None,
+    tls_key: str | None,
     log_level: str,
 ) -> None:
     """Serve the mock vehicle API over HTTP (loopback by default).
@@ -103,6 +117,10 @@ def serve(
     from carctl.mock.seed import SeedError, load_seed
     from carctl.mock.server import ServeError, bind, make_server, url_of
 
+    if bool(tls_cert) != bool(tls_key):
+        raise UsageError(
+            "--tls-cert and --tls-key go together", hint="give both, or neither for plain HTTP"
+        )
     try:
         seed = load_seed(seed_path)
     except SeedError as exc:
@@ -115,8 +133,8 @@ def serve(
         proxy = None if signing_proxy_port is None else bind(host, signing_proxy_port)
     except ServeError as exc:
         raise ConfigError(str(exc)) from None
-    url = url_of(sock)
-    proxy_url = url_of(proxy) if proxy is not None else None
+    url = url_of(sock, https=bool(tls_cert))
+    proxy_url = url_of(proxy, https=bool(tls_cert)) if proxy is not None else None
     if host not in ("127.0.0.1", "localhost", "::1"):
         app.output.warn(
             f"serving on {host}: anyone who can reach it can sign in with the seed's "
@@ -135,7 +153,7 @@ def serve(
     }
     human = _serving_text(url, admin, seed.source, rules, proxy_url)
     app.output.result(app.command, data, human=human)
-    server = make_server(asgi, log_level=log_level)
+    server = make_server(asgi, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then passes it on
         server.run(sockets=[sock] if proxy is None else [sock, proxy])
     app.output.info("carctl mock: stopped.")  # Ctrl-C is how a server is meant to end: exit 0

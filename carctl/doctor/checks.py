@@ -78,7 +78,9 @@ def config(doc: Doctor) -> Finding:
     path = doc.paths.config_file
     settings = load_settings(path, env=doc.env, profile=doc.profile, vehicle=doc.vehicle)
     doc.settings = settings
-    doc.endpoint = endpoint_for(settings.api_url, insecure=doc.insecure)
+    doc.endpoint = endpoint_for(
+        settings.api_url, insecure=doc.insecure, ca_file=settings.get("tls.ca_file")
+    )
     notes = []
     for directory in (doc.paths.config_dir, doc.paths.state_dir, doc.paths.log_dir):
         problem = _cannot_write(directory)
@@ -402,7 +404,8 @@ def network(doc: Doctor) -> Finding:
     steps.append(f"TCP {port} in {(time.monotonic() - started) * 1000:.0f} ms")
     try:
         if parts.scheme == "https" and not proxy:  # through a proxy, /status below tests TLS
-            steps.append(in_thread(lambda: _tls(sock, host, doc.clock.now()), 6.0))
+            trusted = doc.endpoint.ca_file if doc.endpoint else None
+            steps.append(in_thread(lambda: _tls(sock, host, doc.clock.now(), trusted), 6.0))
     except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
         return Finding(
             FAIL,
@@ -415,9 +418,13 @@ def network(doc: Doctor) -> Finding:
         sock.close()
     import httpx
 
+    from carctl.api.transport import trusting
+
     facts["reachable"] = True
+    ca_file = doc.endpoint.ca_file
     try:
-        with httpx.Client(timeout=5.0, follow_redirects=False) as client:
+        verify: Any = trusting(ca_file) if ca_file else True
+        with httpx.Client(timeout=5.0, follow_redirects=False, verify=verify) as client:
             started = time.monotonic()
             response = client.get(doc.endpoint.api_url + "/status")
             latency = (time.monotonic() - started) * 1000
@@ -452,8 +459,11 @@ def _os_error(exc: BaseException) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _tls(sock: socket.socket, host: str, now: float) -> str:
+def _tls(sock: socket.socket, host: str, now: float, ca_file: str | None = None) -> str:
+    """The handshake carctl's client makes: the usual CAs, and tls.ca_file if set."""
     context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
     with context.wrap_socket(sock, server_hostname=host) as tls:
         cert = tls.getpeercert() or {}
         version = tls.version()

@@ -82,7 +82,13 @@ def with_real_drops(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
-def make_server(app: ASGIApp, *, log_level: str = "warning") -> Any:
+def make_server(
+    app: ASGIApp,
+    *,
+    log_level: str = "warning",
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> Any:
     import uvicorn
 
     config = uvicorn.Config(
@@ -93,13 +99,16 @@ def make_server(app: ASGIApp, *, log_level: str = "warning") -> Any:
         lifespan="off",
         loop="asyncio",
         ws="none",
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
     )
     return uvicorn.Server(config)
 
 
-def url_of(sock: socket.socket) -> str:
+def url_of(sock: socket.socket, *, https: bool = False) -> str:
     host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    scheme = "https" if https else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 class RunningServer:
