@@ -8,6 +8,7 @@ a mock served with `carctl mock serve --admin`.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import click
@@ -73,13 +74,13 @@ def mock() -> None:
 )
 @click.option(
     "--tls-cert",
-    type=click.Path(dir_okay=False, exists=True),
+    type=click.Path(dir_okay=False),
     metavar="FILE",
     help="Serve HTTPS with this certificate (PEM), as Tesla's signing proxy does; with --tls-key.",
 )
 @click.option(
     "--tls-key",
-    type=click.Path(dir_okay=False, exists=True),
+    type=click.Path(dir_okay=False),
     metavar="FILE",
     help="The private key (PEM) of --tls-cert.",
 )
@@ -121,6 +122,9 @@ def serve(
         raise UsageError(
             "--tls-cert and --tls-key go together", hint="give both, or neither for plain HTTP"
         )
+    for option, file in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+        if file and not Path(file).is_file():
+            raise UsageError(f"{option} {file}: no such file", hint="give a PEM file")
     try:
         seed = load_seed(seed_path)
     except SeedError as exc:

@@ -72,3 +72,12 @@ def test_commands_through_an_https_proxy_trusted_by_ca_file(tmp_path: Path) -> N
         assert insecure.returncode == 78 and "not trusted" in insecure.stderr
         missing = run_carctl("config", "set", "tls.ca_file", str(tmp_path / "nope.pem"))
         assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_tls_files_that_are_missing_or_alone(tmp_path: Path) -> None:
+    alone = run_carctl("mock", "serve", "--port", "0", "--tls-cert", str(tmp_path / "c.pem"))
+    assert alone.returncode == 2 and "--tls-cert and --tls-key go together" in alone.stderr
+    missing = run_carctl(
+        "mock", "serve", "--port", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem"
+    )
+    assert missing.returncode == 2 and "--tls-cert c.pem: no such file" in missing.stderr
