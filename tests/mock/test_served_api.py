@@ -192,7 +192,6 @@ def test_revoke_ends_the_session(client: httpx.Client) -> None:
 def test_authorization_code_with_pkce(client: httpx.Client) -> None:
     import base64
     import hashlib
-    from urllib.parse import parse_qs, urlparse
 
     verifier = "v" * 64
     challenge = (
@@ -212,21 +211,9 @@ def test_authorization_code_with_pkce(client: httpx.Client) -> None:
     assert page.status_code == 200 and "<form" in page.text
     wrong = client.post("/oauth2/v3/authorize", data={"identity": OWNER, "credential": "x"})
     assert wrong.status_code == 401
-    redirect = client.post(
-        "/oauth2/v3/authorize",
-        data={
-            "identity": OWNER,
-            "credential": PASSWORD,
-            "client_id": "ownerapi",
-            "state": "s1",
-            "redirect_uri": "tesla://auth/callback",
-            "code_challenge": challenge,
-        },
-    )
-    assert redirect.status_code == 302
-    query = parse_qs(urlparse(redirect.headers["location"]).query)
-    assert query["state"] == ["s1"]
-    code = query["code"][0]
+    query = _redirected(client, challenge, state="s1")
+    assert query["state"] == "s1"
+    code = query["code"]
     bad = client.post(
         "/oauth2/v3/token",
         data={
@@ -238,18 +225,7 @@ def test_authorization_code_with_pkce(client: httpx.Client) -> None:
     )
     assert bad.status_code == 400 and "code_verifier" in bad.json()["error_description"]
     # A failed exchange spends the code, as a stolen code must not be retried.
-    redirect = client.post(
-        "/oauth2/v3/authorize",
-        data={
-            "identity": OWNER,
-            "credential": PASSWORD,
-            "client_id": "ownerapi",
-            "state": "s2",
-            "redirect_uri": "tesla://auth/callback",
-            "code_challenge": challenge,
-        },
-    )
-    code = parse_qs(urlparse(redirect.headers["location"]).query)["code"][0]
+    code = _redirected(client, challenge, state="s2")["code"]
     good = client.post(
         "/oauth2/v3/token",
         data={
@@ -758,7 +734,8 @@ def test_stats_count_requests_answered_at_once(served: Served) -> None:
     assert concurrency["overlapping_commands"] == 0
 
 
-def _code_for(client: httpx.Client, challenge: str) -> str:
+def _redirected(client: httpx.Client, challenge: str, state: str = "s") -> dict[str, str]:
+    """Sign in on the authorize page; the query the browser is sent back with."""
     from urllib.parse import parse_qs, urlparse
 
     redirect = client.post(
@@ -767,13 +744,13 @@ def _code_for(client: httpx.Client, challenge: str) -> str:
             "identity": OWNER,
             "credential": PASSWORD,
             "client_id": "ownerapi",
-            "state": "s",
+            "state": state,
             "redirect_uri": "tesla://auth/callback",
             "code_challenge": challenge,
         },
     )
     assert redirect.status_code == 302
-    return parse_qs(urlparse(redirect.headers["location"]).query)["code"][0]
+    return {k: v[0] for k, v in parse_qs(urlparse(redirect.headers["location"]).query).items()}
 
 
 def test_pkce_accepts_the_hex_digest_variant_and_nothing_weaker(client: httpx.Client) -> None:
@@ -794,7 +771,7 @@ def test_pkce_accepts_the_hex_digest_variant_and_nothing_weaker(client: httpx.Cl
             data={
                 "grant_type": "authorization_code",
                 "client_id": "ownerapi",
-                "code": _code_for(client, challenge),
+                "code": _redirected(client, challenge)["code"],
                 "code_verifier": verifier,
             },
         )
