@@ -17,7 +17,7 @@ from typing import Any
 
 from carctl.api import DEADLINE_S
 from carctl.api.client import ApiClient, Observer
-from carctl.api.connect import Warn, endpoint_for, open_client
+from carctl.api.connect import Warn, open_client, profile_endpoint
 from carctl.clock import Clock
 from carctl.delivery.guard import Guard
 from carctl.delivery.health import HealthStore
@@ -95,9 +95,7 @@ def car_run(
     on_seen: Seen | None = None,
 ) -> Iterator[CarRun]:
     """Everything one run of car commands needs, closed again when it ends."""
-    endpoint = endpoint_for(
-        settings.api_url, insecure=insecure, ca_file=settings.get("tls.ca_file")
-    )
+    endpoint = profile_endpoint(settings, insecure=insecure)
     scope = f"{settings.profile}@{endpoint.origin}"
     cache = VehicleCache(paths.state_db, scope)
     health = HealthStore(paths.state_db, endpoint.origin)

@@ -70,6 +70,11 @@ def endpoint_for(api_url: str, *, insecure: bool = False, ca_file: str | None = 
     return Endpoint(api_url, f"{parts.scheme}://{parts.netloc}".lower(), ca_file)
 
 
+def profile_endpoint(settings: Settings, *, insecure: bool = False) -> Endpoint:
+    """The endpoint a profile's settings name: its api_url, and the certificate it trusts."""
+    return endpoint_for(settings.api_url, insecure=insecure, ca_file=settings.get("tls.ca_file"))
+
+
 def login_command(profile: str) -> str:
     return (
         "carctl auth login"
@@ -163,9 +168,7 @@ def open_client(
     from carctl.api.oauth import SessionManager
     from carctl.api.request_log import RequestLog
 
-    endpoint = endpoint_for(
-        settings.api_url, insecure=insecure, ca_file=settings.get("tls.ca_file")
-    )
+    endpoint = profile_endpoint(settings, insecure=insecure)
     authorizer = None
     if with_session:
         problem: AuthError | None = None

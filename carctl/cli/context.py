@@ -64,13 +64,9 @@ class AppContext:
 
     @cached_property
     def endpoint(self) -> Endpoint:
-        from carctl.api.connect import endpoint_for
+        from carctl.api.connect import profile_endpoint
 
-        return endpoint_for(
-            self.settings.api_url,
-            insecure=self.insecure,
-            ca_file=self.settings.get("tls.ca_file"),
-        )
+        return profile_endpoint(self.settings, insecure=self.insecure)
 
     @cached_property
     def clock(self) -> Clock:

@@ -72,15 +72,13 @@ def versions(doc: Doctor) -> Finding:
 
 @REGISTRY.check("config", "config and directories", order=20)
 def config(doc: Doctor) -> Finding:
-    from carctl.api.connect import endpoint_for
+    from carctl.api.connect import profile_endpoint
     from carctl.settings import load_settings
 
     path = doc.paths.config_file
     settings = load_settings(path, env=doc.env, profile=doc.profile, vehicle=doc.vehicle)
     doc.settings = settings
-    doc.endpoint = endpoint_for(
-        settings.api_url, insecure=doc.insecure, ca_file=settings.get("tls.ca_file")
-    )
+    doc.endpoint = profile_endpoint(settings, insecure=doc.insecure)
     notes = []
     for directory in (doc.paths.config_dir, doc.paths.state_dir, doc.paths.log_dir):
         problem = _cannot_write(directory)
