@@ -5,7 +5,7 @@ environment variable (`CARCTL_PROFILE`, `CARCTL_API_URL`, `CARCTL_VEHICLE`),
 the profile's table in the config file, then the built-in defaults. The file:
 
     [profiles.default]
-    api_url = "builtin"          # the in-process mock; or http(s)://host:port
+    api_url = "builtin"          # the in-process mock; fleet, proxy, teslemetry; or a URL
     vehicle = "Model 3"          # display name, VIN or id
     units = "metric"             # or "imperial"
     notify = "auto"              # desktop notification of queued outcomes: always, never
@@ -38,22 +38,44 @@ DEFAULT_PROFILE = "default"
 BUILTIN = "builtin"
 
 
+PROVIDERS = ("builtin", "fleet", "proxy", "teslemetry")
+_EXPECTED_API = (
+    'expected "builtin", "fleet", "proxy", "teslemetry" or an http(s):// URL such as '
+    "http://127.0.0.1:8787"
+)
+
+
 def _api_url(value: Any) -> str:
     text = str(value).strip()
-    if text == BUILTIN:
-        return text
+    if text.lower() in PROVIDERS:
+        return text.lower()
+    return _url(text, _EXPECTED_API)
+
+
+def _url(text: str, expected: str) -> str:
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise ValueError(
-            'expected "builtin" or an http(s):// URL such as http://127.0.0.1:8787'
-        ) from None
+        raise ValueError(expected) from None
     if "@" in parts.netloc:
         raise UserInfoInUrl(f"{parts.scheme}://***@{parts.netloc.rsplit('@', 1)[1]}{parts.path}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError('expected "builtin" or an http(s):// URL such as http://127.0.0.1:8787')
+        raise ValueError(expected)
     return text.rstrip("/")
+
+
+def _address(value: Any) -> str:
+    return _url(str(value).strip(), "expected an http(s):// URL such as https://localhost:4443")
+
+
+def _region(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ("na", "eu", "cn"):
+        raise ValueError(
+            "expected na (North America, Asia-Pacific), eu (Europe, Middle East, Africa) or cn"
+        )
+    return text
 
 
 class UserInfoInUrl(ValueError):
@@ -167,7 +189,33 @@ KEYS = {
             BUILTIN,
             _api_url,
             "CARCTL_API_URL",
-            'vehicle API: "builtin" (the in-process mock) or an http(s) URL',
+            'vehicle API: "builtin" (the in-process mock), "fleet" (Tesla\'s Fleet API), '
+            '"proxy" (Tesla\'s signing proxy), "teslemetry", or an http(s) URL',
+        ),
+        Key(
+            "region",
+            "profile",
+            None,
+            _region,
+            None,
+            "fleet and proxy: the account's Fleet API region (na, eu, cn); found at sign-in",
+        ),
+        Key(
+            "provider_url",
+            "profile",
+            None,
+            _address,
+            None,
+            "fleet, proxy, teslemetry: the provider's address, when not the usual one (the "
+            "Fleet API's regional host is found at sign-in; the proxy's is https://localhost:4443)",
+        ),
+        Key(
+            "auth_url",
+            "profile",
+            None,
+            _address,
+            None,
+            "fleet and proxy: the sign-in service, when not Tesla's (auth.tesla.com)",
         ),
         Key(
             "vehicle",

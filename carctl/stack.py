@@ -128,7 +128,7 @@ def car_run(
                     request_log=client.request_log,
                     scope=scope,
                     origin=endpoint.origin,
-                    api_url=endpoint.api_url,
+                    api_url=endpoint.setting,
                     clock=clock,
                     ttl_s=queueing.ttl_s,
                     use_queue=queueing.use_queue,
@@ -141,6 +141,8 @@ def car_run(
                 reporter=reporter,
                 delivery=delivery,
                 on_seen=on_seen or (delivery.learned if delivery is not None else None),
+                by_vin=endpoint.by_vin,
+                signs=endpoint.provider.signs if endpoint.provider else None,
             )
             yield CarRun(service, client, health, queue)
     finally:

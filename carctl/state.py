@@ -159,6 +159,12 @@ def _m8_schema_checked(db: sqlite3.Connection) -> None:
     )
 
 
+def _m9_vehicle_signing(db: sqlite3.Connection) -> None:
+    """Whether a car takes only signed commands (its listing's `command_signing`), so a
+    command that would be refused is stopped before it is sent, and doctor can warn."""
+    db.execute("ALTER TABLE vehicle_cache ADD COLUMN command_signing TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
@@ -168,6 +174,7 @@ MIGRATIONS: list[Migration] = [
     _m6_looked,
     _m7_queue_api_url,
     _m8_schema_checked,
+    _m9_vehicle_signing,
 ]
 
 

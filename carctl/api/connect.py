@@ -24,6 +24,7 @@ from carctl.api.credentials import (
     Credentials,
     open_credentials,
 )
+from carctl.api.providers import TOKEN_PATH, Provider, origin_of, resolve
 from carctl.clock import Clock
 from carctl.errors import AuthError, ConfigError
 from carctl.paths import Paths
@@ -34,13 +35,40 @@ Warn = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Endpoint:
-    api_url: str
-    origin: str  # "builtin", or scheme://host[:port]: what credentials are keyed by
+    api_url: str  # the base of /api/1/...
+    origin: str  # "builtin", or scheme://host[:port]: what budget, breaker and cache are keyed by
     ca_file: str | None = None  # trusted besides the usual CAs (tls.ca_file: a signing proxy)
+    provider: Provider | None = None  # None: the address itself, as for a URL
 
     @property
     def label(self) -> str:
-        return "the built-in mock" if self.origin == BUILTIN else self.api_url
+        if self.origin == BUILTIN:
+            return "the built-in mock"
+        return self.provider.label if self.provider and self.provider.named else self.api_url
+
+    @property
+    def setting(self) -> str:
+        """What the profile's `api_url` says: a provider's name, or this address."""
+        return self.provider.name if self.provider and self.provider.named else self.api_url
+
+    @property
+    def credential_origin(self) -> str:
+        """What the session is kept under: a provider's tokens are never sent to another.
+
+        A URL keeps its origin (as before providers existed); a named provider is
+        keyed by its name and the sign-in service that issued the tokens."""
+        provider = self.provider
+        if provider is None or not provider.named:
+            return self.origin
+        return f"{provider.name}:{origin_of(provider.auth_url or provider.api_url)}"
+
+    @property
+    def by_vin(self) -> bool:
+        return bool(self.provider and self.provider.by_vin)
+
+    @property
+    def token_url(self) -> str:
+        return self.provider.token_url if self.provider else TOKEN_PATH
 
 
 def _loopback(host: str) -> bool:
@@ -52,27 +80,51 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def endpoint_for(api_url: str, *, insecure: bool = False, ca_file: str | None = None) -> Endpoint:
+def _refuse_plain_http(url: str, what: str, insecure: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not _loopback(parts.hostname or "") and not insecure:
+        raise ConfigError(
+            f"{what} {url} uses plain http:// to another computer: passwords and tokens "
+            "would cross the network unencrypted",
+            hint="use https://, or pass --insecure if this network is yours",
+        )
+
+
+def endpoint_for(
+    api_url: str,
+    *,
+    insecure: bool = False,
+    ca_file: str | None = None,
+    provider: Provider | None = None,
+) -> Endpoint:
     """Refuse plain HTTP to anything but this computer, unless the user insists.
 
     `--insecure` allows plain HTTP; it never turns certificate checks off. A
     proxy with its own certificate is trusted through `ca_file` instead."""
     if api_url == BUILTIN:
         return Endpoint(BUILTIN, BUILTIN)
-    parts = urlsplit(api_url)
-    host = parts.hostname or ""
-    if parts.scheme == "http" and not _loopback(host) and not insecure:
-        raise ConfigError(
-            f"api_url {api_url} uses plain http:// to another computer: passwords and tokens "
-            "would cross the network unencrypted",
-            hint="use https://, or pass --insecure if this network is yours",
-        )
-    return Endpoint(api_url, f"{parts.scheme}://{parts.netloc}".lower(), ca_file)
+    _refuse_plain_http(
+        api_url, "api_url" if provider is None else "the provider's address", insecure
+    )
+    if provider is not None and provider.auth_url and provider.auth_url != api_url:
+        _refuse_plain_http(provider.auth_url, "auth_url", insecure)
+    return Endpoint(api_url, origin_of(api_url), ca_file, provider)
 
 
 def profile_endpoint(settings: Settings, *, insecure: bool = False) -> Endpoint:
-    """The endpoint a profile's settings name: its api_url, and the certificate it trusts."""
-    return endpoint_for(settings.api_url, insecure=insecure, ca_file=settings.get("tls.ca_file"))
+    """The endpoint a profile's settings name: its provider and the certificate it trusts."""
+    provider = resolve(
+        settings.api_url,
+        region=settings.get("region"),
+        provider_url=settings.get("provider_url"),
+        auth_url=settings.get("auth_url"),
+    )
+    return endpoint_for(
+        provider.api_url,
+        insecure=insecure,
+        ca_file=settings.get("tls.ca_file"),
+        provider=provider if provider.named else None,
+    )
 
 
 def login_command(profile: str) -> str:
@@ -98,7 +150,7 @@ def credentials_for(
     return open_credentials(
         state_dir=paths.state_dir,
         profile=settings.profile,
-        origin=endpoint.origin,
+        origin=endpoint.credential_origin,
         env=env,
         require_keyring=bool(settings.get("auth.require_keyring")),
         warn=warn,
@@ -186,7 +238,7 @@ def open_client(
             if not (env.get(ENV_ACCESS) or env.get(ENV_REFRESH)):
                 raise
             problem = exc
-        entry = f"{settings.profile}@{endpoint.origin}"
+        entry = f"{settings.profile}@{endpoint.credential_origin}"
         authorizer = partial(
             SessionManager,
             credentials=credentials,
@@ -196,6 +248,7 @@ def open_client(
             api_label=f"{endpoint.label} (profile {settings.profile})",
             store_problem=problem,
             client_id=str(settings.get("auth.client_id")),
+            token_url=endpoint.token_url,
         )
     client = ApiClient(
         http_client(endpoint, paths, env, transport),

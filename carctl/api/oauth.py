@@ -31,13 +31,13 @@ from carctl.api.credentials import (
     Location,
     Session,
 )
+from carctl.api.providers import TOKEN_PATH
 from carctl.api.responses import Reply, error_for, redirect_error
 from carctl.clock import Clock
 from carctl.errors import AuthError, CarctlError, ProtocolError
 from carctl.locks import held
 
 CLIENT_ID = "carctl"
-TOKEN_PATH = "/oauth2/v3/token"  # noqa: S105 - a URL path, not a secret
 REVOKE_PATH = "/oauth2/v3/revoke"
 REFRESH_AHEAD_S = 300.0
 log = logging.getLogger("carctl.auth")
@@ -99,10 +99,18 @@ class TokenSet:
 
 
 def token_request(
-    client: ApiClient, fields: dict[str, str], *, purpose: str, login_command: str
+    client: ApiClient,
+    fields: dict[str, str],
+    *,
+    purpose: str,
+    login_command: str,
+    url: str = TOKEN_PATH,
 ) -> TokenSet:
-    """POST the token endpoint; OAuth errors become precise `AuthError`s (exit 77)."""
-    reply = client.exchange("POST", TOKEN_PATH, form=fields)
+    """POST the token endpoint; OAuth errors become precise `AuthError`s (exit 77).
+
+    `url` is a path on the API (the Owner API's shape) or the provider's own
+    token endpoint (the Fleet API's is on another host)."""
+    reply = client.exchange("POST", url, form=fields)
     if reply.status == 200:
         data = reply.json if isinstance(reply.json, dict) else {}
         access = data.get("access_token")
@@ -259,8 +267,10 @@ class SessionManager:
         api_label: str = "the vehicle API",
         store_problem: AuthError | None = None,
         client_id: str = CLIENT_ID,
+        token_url: str = TOKEN_PATH,
     ) -> None:
         self.client_id = client_id  # renewals use the client the session was issued to
+        self.token_url = token_url
         self.api_label = api_label
         self.client = client
         self.credentials = credentials
@@ -389,6 +399,7 @@ class SessionManager:
                     },
                     purpose="refresh",
                     login_command=self.login_command,
+                    url=self.token_url,
                 )
             except AuthError as exc:
                 if self.env.get(ENV_REFRESH):  # signing in again would not help: the env wins
@@ -437,14 +448,21 @@ def login_with_password(
 
 
 def login_with_refresh_token(
-    client: ApiClient, credentials: Credentials, *, refresh_token: str, login_command: str
+    client: ApiClient,
+    credentials: Credentials,
+    *,
+    refresh_token: str,
+    login_command: str,
+    client_id: str = CLIENT_ID,
+    token_url: str = TOKEN_PATH,
 ) -> SignIn:
     """Adopt a refresh token from elsewhere: renew it at once (which also proves it works)."""
     tokens = token_request(
         client,
-        {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": refresh_token},
+        {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token},
         purpose="refresh",
         login_command=login_command,
+        url=token_url,
     )
     if tokens.refresh_token is None:
         tokens.refresh_token = refresh_token
@@ -462,23 +480,50 @@ def login_with_code(
     redirect_uri: str,
     client_id: str,
     login_command: str,
+    token_url: str = TOKEN_PATH,
+    audience: str | None = None,
+    client_secret: str | None = None,
 ) -> SignIn:
-    """Exchange the authorization code of a browser sign-in (with its PKCE verifier)."""
+    """Exchange the authorization code of a browser sign-in (with its PKCE verifier).
+
+    The Fleet API's exchange also names the `audience` (the regional host the
+    tokens are for) and, for applications registered as confidential, the
+    client secret (tesla-fleet-api's `get_refresh_token`)."""
+    fields = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "code": code,
+        "code_verifier": verifier,
+        "redirect_uri": redirect_uri,
+    }
+    if audience:
+        fields["audience"] = audience
+    if client_secret:
+        fields["client_secret"] = client_secret
     tokens = token_request(
-        client,
-        {
-            "grant_type": "authorization_code",
-            "client_id": client_id,
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": redirect_uri,
-        },
-        purpose="login",
-        login_command=login_command,
+        client, fields, purpose="login", login_command=login_command, url=token_url
     )
     account = tokens.account or _account_from_api(client, tokens.access_token)
     session = _session_from(tokens, now=client.clock.now(), account=account, seed=None)
     return SignIn(session, credentials.save(session), tokens.skew)
+
+
+def login_with_access_token(
+    client: ApiClient, credentials: Credentials, *, access_token: str
+) -> SignIn:
+    """Keep a service's own access token (Teslemetry's): proved by listing the cars first.
+
+    Such a token has no refresh token and no stated lifetime; when the service
+    stops accepting it, carctl says so and asks for a new one."""
+    reply = client.exchange(
+        "GET", "/api/1/vehicles", headers={"authorization": f"Bearer {access_token}"}
+    )
+    client.interpret(reply)
+    now = client.clock.now()
+    session = Session(
+        account=_account_from_api(client, access_token), access_token=access_token, obtained_at=now
+    )
+    return SignIn(session, credentials.save(session), clock_skew(reply.headers, now))
 
 
 def _account_from_api(client: ApiClient, access_token: str) -> str | None:
@@ -501,15 +546,20 @@ class SignOut:
     removed: list[Location]
 
 
-def logout(client: ApiClient, credentials: Credentials) -> SignOut:
-    """Revoke the refresh token on the server (best effort), then delete it here."""
+def logout(
+    client: ApiClient, credentials: Credentials, *, revoke_url: str | None = REVOKE_PATH
+) -> SignOut:
+    """Revoke the refresh token on the server (best effort), then delete it here.
+
+    `revoke_url` None: the provider documents no revocation endpoint (the
+    owner withdraws an application's access on the account's own page)."""
     session, _ = credentials.load()
     revoked, problem = False, None
-    if session is not None and session.refresh_token:
+    if session is not None and session.refresh_token and revoke_url:
         try:
             reply = client.exchange(
                 "POST",
-                REVOKE_PATH,
+                revoke_url,
                 form={"token": session.refresh_token, "token_type_hint": "refresh_token"},
             )
             if reply.status == 200:

@@ -16,6 +16,7 @@ from carctl.errors import (
     AuthError,
     BadRequestError,
     CarctlError,
+    ConfigError,
     HttpDetails,
     NotFoundError,
     ProtocolError,
@@ -141,13 +142,34 @@ def error_for(reply: Reply, *, now: float) -> CarctlError:
     where = f"{reply.method} {reply.path}"
     error: CarctlError
     if status == 403 and "command protocol" in (said or "").lower():
-        error = SigningRequiredError(
-            "this car takes only signed commands (Tesla's Vehicle Command Protocol); "
-            "the API refused a plain one",
-            hint="send commands through Tesla's signing proxy, tesla-http-proxy "
-            "(github.com/teslamotors/vehicle-command), with your key paired to the car, and "
-            "set api_url to the proxy's address — see the README, 'Cars that need signed "
-            "commands'",
+        error = signing_required("this car", http=http)
+    elif status == 421:
+        error = ConfigError(
+            f"the vehicle API serves this account from another region ({said or 'HTTP 421'})",
+            hint="sign in again (`carctl auth login --web`): sign-in finds the region and "
+            "remembers it; or set it yourself: `carctl config set region eu` (na, eu, cn)",
+            http=http,
+        )
+    elif status == 403 and any(
+        word in (said or "").lower() for word in ("missing scopes", "invalid_scope")
+    ):
+        error = AuthError(
+            f"the session was not granted what this needs ({said})",
+            hint="sign in again and allow it: `carctl auth login --web` asks for the scopes in "
+            "`carctl config get auth.scopes` (the car's position needs vehicle_location)",
+            http=http,
+        )
+    elif status == 402:
+        error = AuthError(
+            f"the service asks for a subscription or credits for this ({said or 'HTTP 402'})",
+            hint="check your plan with the service (Teslemetry: its console)",
+            http=http,
+        )
+    elif status == 412:
+        error = ConfigError(
+            f"the vehicle API cannot serve this application yet ({said or 'HTTP 412'})",
+            hint="your application must be registered in the account's region "
+            "(Tesla's Fleet API documentation: partner accounts)",
             http=http,
         )
     elif status in (401, 403):
@@ -207,6 +229,20 @@ def error_for(reply: Reply, *, now: float) -> CarctlError:
             http=http,
         )
     return error
+
+
+def signing_required(label: str, *, http: HttpDetails | None = None) -> SigningRequiredError:
+    """A car that takes only signed commands, met without something that signs them."""
+    return SigningRequiredError(
+        f"{label} takes only commands signed with Tesla's Vehicle Command Protocol, and this "
+        "profile sends them unsigned",
+        hint="send them through Tesla's signing proxy, tesla-http-proxy "
+        "(github.com/teslamotors/vehicle-command), with your key paired to the car: "
+        "`carctl config set api_url proxy` and `carctl config set tls.ca_file "
+        "PROXY-CERT.pem` — or use a service that signs (api_url teslemetry); see the README, "
+        "'Using a real car'",
+        http=http,
+    )
 
 
 def redirect_error(reply: Reply) -> ProtocolError:

@@ -60,7 +60,8 @@ def _in_words(seconds: float) -> str:
 @click.option(
     "--with-token",
     is_flag=True,
-    help="Read a refresh token from stdin instead of signing in with a password.",
+    help="Read a refresh token from stdin instead of signing in with a password "
+    "(with api_url teslemetry: the access token Teslemetry gave you).",
 )
 @click.option(
     "--web",
@@ -103,6 +104,7 @@ def login(
     from carctl.api.oauth import (
         SKEW_WARN_S,
         describe_skew,
+        login_with_access_token,
         login_with_code,
         login_with_password,
         login_with_refresh_token,
@@ -121,7 +123,9 @@ def login(
             hint="choose one way to sign in",
         )
     endpoint = app.endpoint
+    provider = endpoint.provider
     command = login_command(app.settings.profile)
+    _check_way_in(provider, web=web, with_token=with_token)
     secret = ""
     if web:
         code_for = _browser_sign_in(app, endpoint, no_browser=no_browser, timeout=browser_timeout)
@@ -161,16 +165,28 @@ def login(
                     redirect_uri=code_for.redirect_uri,
                     client_id=code_for.client_id,
                     login_command=command,
+                    token_url=endpoint.token_url,
+                    audience=provider.audience if provider else None,
                 )
+            elif with_token and provider is not None and provider.name == "teslemetry":
+                signed = login_with_access_token(client, credentials, access_token=secret)
             elif with_token:
                 signed = login_with_refresh_token(
-                    client, credentials, refresh_token=secret, login_command=command
+                    client,
+                    credentials,
+                    refresh_token=secret,
+                    login_command=command,
+                    client_id=str(app.settings.get("auth.client_id")),
+                    token_url=endpoint.token_url,
                 )
             else:
                 assert email is not None
                 signed = login_with_password(
                     client, credentials, email=email, password=secret, login_command=command
                 )
+            if _find_region(app, client, signed) is None:
+                return signed, _cars(app, client)
+        with app.api(credentials=credentials) as client:  # on the host just found
             return signed, _cars(app, client)
 
     asks_again = not (with_token or password_stdin or web) and app.output.interactive
@@ -199,10 +215,12 @@ def login(
     from carctl.cli.default_car import choose_at_sign_in
 
     default, default_line = choose_at_sign_in(app, cars)
+    endpoint = app.endpoint  # the region found may have moved it
     data = {
         "account": result.session.account,
         "profile": app.settings.profile,
         "api": endpoint.api_url,
+        **_provider_facts(endpoint),
         "store": result.location.to_json(),
         **_expires(app, result.session.expires_at),
         "vehicles": [car.to_json() for car in cars],
@@ -213,6 +231,7 @@ def login(
         data,
         human=f"Signed in to {endpoint.label} as {result.session.account or 'an unknown account'}"
         f" (profile {app.settings.profile}).\nSession kept in {result.location.describe()}."
+        + (f"\nProvider: {endpoint.provider.describe()}." if endpoint.provider else "")
         + (
             "\nCars: " + ", ".join(f"{c.display_name} ({c.state})" for c in cars) + "."
             if cars
@@ -220,6 +239,53 @@ def login(
         )
         + (f"\n{default_line}" if default_line else ""),
     )
+
+
+def _check_way_in(provider: Any, *, web: bool, with_token: bool) -> None:
+    """Each provider signs in its own ways; the others are refused before anything is asked."""
+    name = provider.name if provider is not None else None
+    if name == "teslemetry" and not with_token:
+        raise UsageError(
+            "Teslemetry signs in with its own access token, not a password or a browser",
+            hint="copy the token from Teslemetry's console: carctl auth login --with-token < FILE",
+        )
+    if name in ("fleet", "proxy") and not (web or with_token):
+        raise UsageError(
+            "Tesla's Fleet API has no password sign-in",
+            hint="sign in with a browser: carctl auth login --web (set auth.client_id to your "
+            "registered application's first)",
+        )
+
+
+def _find_region(app: AppContext, client: Any, signed: Any) -> Any:
+    """Fleet API: which region serves the account, remembered in the profile."""
+    from carctl.api.regions import discover
+    from carctl.settings import set_value
+
+    endpoint = app.endpoint
+    provider = endpoint.provider
+    if provider is None or provider.name != "fleet" or not signed.session.access_token:
+        return None
+    found = discover(
+        client,
+        signed.session.access_token,
+        first=provider.api_url,
+        overridden=app.settings.get("provider_url") is not None,
+    )
+    file, profile = app.paths.config_file, app.settings.profile
+    set_value(file, "region", found.name, profile=profile)
+    if found.base_url != provider.api_url:
+        set_value(file, "provider_url", found.base_url, profile=profile)
+    for cached in ("settings", "endpoint"):
+        app.__dict__.pop(cached, None)
+    return found
+
+
+def _provider_facts(endpoint: Any) -> dict[str, Any]:
+    provider = endpoint.provider
+    if provider is None:
+        return {"provider": "builtin" if endpoint.origin == "builtin" else "url"}
+    return {"provider": provider.name, "region": provider.region}
 
 
 @dataclass(frozen=True)
@@ -247,15 +313,16 @@ def _browser_sign_in(
     """The authorization code, from the browser's trip through the sign-in page."""
     from carctl.api import browser_login
 
-    if not endpoint.api_url.startswith(("http://", "https://")):
+    if endpoint.origin == "builtin":
         raise UsageError(
             "the built-in vehicle API has no sign-in page a browser can open",
             hint="sign in with `carctl auth login`, or serve the mock (`carctl mock serve`) and "
             "point the profile at it",
         )
     receiver = browser_login.LoopbackReceiver(int(app.settings.get("auth.redirect_port")))
+    provider = endpoint.provider
     request = browser_login.Request(
-        auth_base=endpoint.api_url,
+        auth_base=provider.auth_url if provider and provider.auth_url else endpoint.api_url,
         client_id=str(app.settings.get("auth.client_id")),
         redirect_uri=receiver.redirect_uri,
         scopes=str(app.settings.get("auth.scopes")),
@@ -284,7 +351,7 @@ def _cars(app: AppContext, client: Any) -> list[Any]:
 
     cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
     try:
-        return VehicleService(client, cache, clock=app.clock).vehicles()
+        return VehicleService(client, cache, clock=app.clock, by_vin=app.endpoint.by_vin).vehicles()
     except CarctlError:
         return []  # signing in worked; the list can wait
     finally:
@@ -371,7 +438,11 @@ def status(app: AppContext) -> None:
         problem = exc
 
     session, location = load_session(credentials, app.env, problem)
-    base: dict[str, Any] = {"profile": app.settings.profile, "api": endpoint.api_url}
+    base: dict[str, Any] = {
+        "profile": app.settings.profile,
+        "api": endpoint.api_url,
+        **_provider_facts(endpoint),
+    }
     if session is None:
         raise AuthError(
             f"not signed in to {endpoint.label} (profile {app.settings.profile})",
@@ -398,6 +469,8 @@ def status(app: AppContext) -> None:
         f"(profile {app.settings.profile}).",
         f"  session kept in  {location.describe()}",
     ]
+    if endpoint.provider is not None:
+        lines.append(f"  provider         {endpoint.provider.describe()}")
     if session.expires_at is None:
         lines.append("  access token     not yet issued (renewed on first use)")
     else:

@@ -73,6 +73,22 @@ def mock() -> None:
     "sent there count as signed, for cars that require signed commands.",
 )
 @click.option(
+    "--flavor",
+    type=click.Choice(["owner", "fleet", "proxy"]),
+    default="owner",
+    show_default=True,
+    help="Which API to imitate: the Owner API; Tesla's Fleet API (regions, VINs, browser "
+    "sign-in only, unsigned commands refused by cars that need signing); or Tesla's signing "
+    "proxy in front of it (HTTPS with a throw-away certificate, commands signed).",
+)
+@click.option(
+    "--region",
+    type=click.Choice(["na", "eu", "cn"]),
+    default="na",
+    show_default=True,
+    help="fleet, proxy: the Fleet API region the account belongs to.",
+)
+@click.option(
     "--tls-cert",
     type=click.Path(dir_okay=False),
     metavar="FILE",
@@ -101,6 +117,8 @@ def serve(
     faults: tuple[str, ...],
     admin: bool,
     signing_proxy_port: int | None,
+    flavor: str,
+    region: str,
     tls_cert: str | None,
     tls_key: str | None,
     log_level: str,
@@ -111,9 +129,11 @@ def serve(
     Stop it with Ctrl-C.
     """
     import asyncio
+    import tempfile
 
     from carctl.builtin import fault_rules
     from carctl.mock.app import create_app, install_faults
+    from carctl.mock.certs import self_signed
     from carctl.mock.faults import rule_from_mapping
     from carctl.mock.seed import SeedError, load_seed
     from carctl.mock.server import ServeError, bind, make_server, url_of
@@ -132,6 +152,11 @@ def serve(
             str(exc), hint="fix the seed file, or leave out --seed for the default"
         ) from None
     rules = [rule_from_mapping(rule) for rule in fault_rules(faults, scenarios)]
+    throwaway = None
+    if flavor == "proxy" and not tls_cert:
+        throwaway = tempfile.TemporaryDirectory(prefix="carctl-proxy-")
+        files = self_signed(Path(throwaway.name), host=host)
+        tls_cert, tls_key = str(files.cert), str(files.key)
     try:
         sock = bind(host, port)
         proxy = None if signing_proxy_port is None else bind(host, signing_proxy_port)
@@ -144,7 +169,7 @@ def serve(
             f"serving on {host}: anyone who can reach it can sign in with the seed's "
             "well-known password, over plain HTTP"
         )
-    asgi = create_app(seed=seed, admin=admin)
+    asgi = create_app(seed=seed, admin=admin, flavor=flavor, region=region)
     if proxy is not None:
         asgi.state.api.signing_ports.add(proxy.getsockname()[1])
     asyncio.run(install_faults(asgi, rules))
@@ -154,17 +179,51 @@ def serve(
         "seed": seed.source,
         "faults": [rule.to_words() for rule in rules],
         "signing_proxy": proxy_url,
+        "flavor": flavor,
+        "region": region if flavor != "owner" else None,
+        "certificate": str(Path(tls_cert).resolve()) if tls_cert else None,
     }
-    human = _serving_text(url, admin, seed.source, rules, proxy_url)
+    human = _serving_text(
+        url,
+        admin,
+        seed.source,
+        rules,
+        proxy_url,
+        _flavor_lines(flavor, region, url, tls_cert if throwaway else None),
+    )
     app.output.result(app.command, data, human=human)
     server = make_server(asgi, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then passes it on
         server.run(sockets=[sock] if proxy is None else [sock, proxy])
+    if throwaway is not None:
+        throwaway.cleanup()
     app.output.info("carctl mock: stopped.")  # Ctrl-C is how a server is meant to end: exit 0
 
 
+def _flavor_lines(flavor: str, region: str, url: str, throwaway: str | None) -> list[str]:
+    if flavor == "owner":
+        return []
+    lines = [
+        f"  flavor: {flavor}, the account in region {region}; to use it:",
+        f"    carctl config set api_url {flavor}",
+        f"    carctl config set provider_url {url}",
+        f"    carctl config set auth_url {url}",
+    ]
+    if throwaway:
+        lines += [
+            f"  certificate (throw-away): {throwaway}",
+            f"    carctl config set tls.ca_file {throwaway}",
+        ]
+    return [*lines, "    carctl auth login --web"]
+
+
 def _serving_text(
-    url: str, admin: bool, seed: str, rules: list[Any], proxy_url: str | None = None
+    url: str,
+    admin: bool,
+    seed: str,
+    rules: list[Any],
+    proxy_url: str | None = None,
+    extra: list[str] | None = None,
 ) -> str:
     lines = [
         f"carctl mock: serving the mock vehicle API on {url}",
@@ -174,6 +233,7 @@ def _serving_text(
     if proxy_url:
         lines.append(f"  signing proxy stand-in: {proxy_url} (commands sent there count as signed)")
     lines += [f"  fault: {rule.to_words()}" for rule in rules]
+    lines += extra or []
     lines.append("  Ctrl-C to stop")
     return "\n".join(lines)
 

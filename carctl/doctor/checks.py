@@ -110,9 +110,10 @@ def config(doc: Doctor) -> Finding:
             + "; ".join(f"chmod {700 if p.is_dir() else 600} {p}" for p, _ in exposed[:4]),
         )
     exists = "" if path.exists() else " (no config file: defaults)"
-    detail = (
-        f"profile {settings.profile}, api {settings.api_url}{exists}; "
-        f"state in {doc.paths.state_dir}" + (f"; {', '.join(notes)}" if notes else "")
+    provider = doc.endpoint.provider
+    api = provider.describe() if provider is not None else settings.api_url
+    detail = f"profile {settings.profile}, api {api}{exists}; state in {doc.paths.state_dir}" + (
+        f"; {', '.join(notes)}" if notes else ""
     )
     return Finding(WARN if notes else PASS, detail, "free some disk space" if notes else "")
 
@@ -581,7 +582,12 @@ def api(doc: Doctor) -> Finding:
             hint,
             facts,
         )
-    cars = [Vehicle.from_api(item) for item in listing] if isinstance(listing, list) else []
+    by_vin = doc.endpoint is not None and doc.endpoint.by_vin
+    cars = (
+        [Vehicle.from_api(item, by_vin=by_vin) for item in listing]
+        if isinstance(listing, list)
+        else []
+    )
     facts["vehicles"] = cars
     facts["latency_ms"] = latency
     detail = f"{plural(len(cars), 'car')} listed in {latency:.0f} ms; " + "; ".join(notes)
@@ -613,9 +619,16 @@ def vehicle(doc: Doctor) -> Finding:
     if len(chosen) == 1:
         facts["vehicle"] = chosen[0].to_json()
     problems, states = [], []
+    provider = doc.endpoint.provider if doc.endpoint is not None else None
+    unsigned = provider is not None and provider.signs is False
     for car in chosen:
         name = f"{car.display_name} ({car.vin})"
-        if car.in_service:
+        if unsigned and car.needs_signing:
+            from carctl.api.responses import signing_required
+
+            refusal = signing_required(name)
+            problems.append((refusal.message, refusal.hint or ""))
+        elif car.in_service:
             problems.append((f"{name} is in service", "commands work again after the visit"))
         elif car.state == "offline":
             problems.append(

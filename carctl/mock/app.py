@@ -31,6 +31,10 @@ from carctl.mock.seed import Seed, load_seed
 from carctl.mock.store import MemoryStore, WorldStore
 
 Handler = Callable[[Call], Response]
+OWNER, FLEET, PROXY = "owner", "fleet", "proxy"
+FLAVORS = (OWNER, FLEET, PROXY)
+REGION_PATH = "/api/1/users/region"
+_REGIONAL = re.compile(r"^/(na|eu|cn)(/.*)$")
 DROP_EXTENSION = "carctl.mock.drop"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -170,8 +174,21 @@ def _truncated(response: Response) -> Response:
 class MockApi:
     """The pipeline; `create_app` wraps it in Starlette."""
 
-    def __init__(self, store: WorldStore, clock: Clock, rng: random.Random, admin: bool) -> None:
+    def __init__(
+        self,
+        store: WorldStore,
+        clock: Clock,
+        rng: random.Random,
+        admin: bool,
+        flavor: str = OWNER,
+        region: str = "na",
+    ) -> None:
         self.store, self.clock, self.rng, self.admin = store, clock, rng, admin
+        # owner: the Owner API's shape (the default). fleet: Tesla's Fleet API — every region
+        # at its own address (/na, /eu, /cn; the root is na), the account in `region`,
+        # the others answering 421; no password grant. proxy: the same behind Tesla's
+        # signing proxy, where every command counts as signed.
+        self.flavor, self.region = flavor, region
         # Ports on which this server stands in for Tesla's signing proxy (`--signing-proxy`):
         # commands that arrive there count as signed.
         self.signing_ports: set[int] = set()
@@ -200,6 +217,13 @@ class MockApi:
 
     async def _handle(self, request: Request) -> Response:
         method, path = request.method, request.url.path
+        served_region = None
+        if self.flavor != OWNER:
+            regional = _REGIONAL.match(path)
+            if regional is not None:
+                served_region, path = regional.group(1), regional.group(2)
+            elif path.startswith("/api/"):
+                served_region = "na"
         body = await request.body()
         txid = secrets.token_hex(16)
         action = None if path.startswith("/__mock__/") else await self._decide(method, path)
@@ -210,12 +234,24 @@ class MockApi:
             return Response(status_code=500)  # never sent: the connection is gone, unhandled
         if action is not None and action.status is not None:
             response = fault_response(action, oauth=path.startswith("/oauth2/"))
+        elif (
+            self.flavor == FLEET
+            and served_region not in (None, self.region)
+            and path != REGION_PATH
+        ):
+            response = await self._misdirected(method, path)
         else:
             response = await self._dispatch(request, method, path, body)
             if action is not None and action.body == "truncated":
                 response = _truncated(response)  # the real answer, cut off by a gateway
         response.headers["x-txid"] = txid
         return response
+
+    async def _misdirected(self, method: str, path: str) -> Response:
+        """A regional host that does not serve this account (tesla-fleet-api: InvalidRegion)."""
+        async with self.store.session(self.clock.now()) as world:
+            world.stats.record_request(method, path, 421)
+        return api_error(421, "This user is not present in the current region.", "")
 
     async def _decide(self, method: str, path: str) -> FaultAction | None:
         raw = self.clock.now()
@@ -246,7 +282,9 @@ class MockApi:
                 world=world,
                 now=raw + world.clock_offset,
                 base_url=_base_url(request),
-                signed=_port_of(request) in self.signing_ports,
+                signed=self.flavor == PROXY or _port_of(request) in self.signing_ports,
+                flavor=self.flavor,
+                region=self.region,
                 rng=self.rng,
                 seed_for=self.store.seed,
                 concurrency=self.concurrency,
@@ -294,6 +332,8 @@ def create_app(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     admin: bool = False,
+    flavor: str = OWNER,
+    region: str = "na",
 ) -> Starlette:
     """The mock as an ASGI application; `app.state.api` is its pipeline."""
     api = MockApi(
@@ -301,6 +341,8 @@ def create_app(
         clock or SystemClock(),
         rng or random.Random(),
         admin,
+        flavor,
+        region,
     )
     app = Starlette(routes=[Route("/{path:path}", api.handle, methods=METHODS)])
     app.state.api = api

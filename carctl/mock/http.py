@@ -45,6 +45,8 @@ class Call:
     seed_for: Callable[[str], Seed]
     params: dict[str, str] = field(default_factory=dict)
     signed: bool = False  # came through the signing-proxy stand-in
+    flavor: str = "owner"  # owner | fleet | proxy: which API this server imitates
+    region: str = "na"  # fleet, proxy: the account's region
     # requests answered at the same time, counted by this server process (not persisted)
     concurrency: dict[str, int] = field(default_factory=dict)
 

@@ -72,11 +72,15 @@ def service_data(call: Call) -> Response:
 
 
 def region(call: Call) -> Response:
-    """The account's region; this mock serves every region at its own address."""
+    """The account's region and its host (Fleet API, users endpoints: `region`).
+
+    The fleet flavour serves each region under its own path, so the base URL
+    names it; the Owner API flavour has one address for all."""
     account = authenticate(call)
     if isinstance(account, Response):
         return account
-    return envelope({"region": "na", "fleet_api_base_url": call.base_url})
+    base = call.base_url if call.flavor == "owner" else f"{call.base_url}/{call.region}"
+    return envelope({"region": call.region, "fleet_api_base_url": base})
 
 
 def fleet_status(call: Call) -> Response:

@@ -47,6 +47,12 @@ def token(call: Call) -> Response:
         return oauth_error(401, "invalid_client", "client_id is required")
     if client_id not in CLIENT_IDS:
         return oauth_error(401, "invalid_client", f"unknown client_id {client_id!r}")
+    if grant_type == "password" and call.flavor != "owner":
+        return oauth_error(
+            400,
+            "unsupported_grant_type",
+            "the Fleet API signs in with the authorization code flow only",
+        )
     if grant_type == "password":
         return _password_grant(call, fields, client_id)
     if grant_type == "refresh_token":

@@ -50,13 +50,16 @@ class VehicleCache:
             return []
         try:
             rows = db.execute(
-                "SELECT id, vin, display_name, state FROM vehicle_cache WHERE scope = ?"
-                " ORDER BY display_name",
+                "SELECT id, vin, display_name, state, command_signing FROM vehicle_cache"
+                " WHERE scope = ? ORDER BY display_name",
                 (self.scope,),
             ).fetchall()
         except sqlite3.Error:
             return []
-        return [Vehicle(id=r[0], vin=r[1], display_name=r[2], state=r[3]) for r in rows]
+        return [
+            Vehicle(id=r[0], vin=r[1], display_name=r[2], state=r[3], command_signing=r[4] or "")
+            for r in rows
+        ]
 
     def online_since(self, vehicle_id: str, since: float) -> bool:
         """Did the car answer as online at `since` or later (by this clock)?"""
@@ -134,11 +137,22 @@ class VehicleCache:
 
     def _upsert(self, db: sqlite3.Connection, vehicle: Vehicle, now: float) -> None:
         db.execute(
-            "INSERT INTO vehicle_cache (scope, id, vin, display_name, state, seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET"
+            "INSERT INTO vehicle_cache"
+            " (scope, id, vin, display_name, state, seen_at, command_signing)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, id) DO UPDATE SET"
             " vin = excluded.vin, display_name = excluded.display_name,"
-            " state = excluded.state, seen_at = excluded.seen_at",
-            (self.scope, vehicle.id, vehicle.vin, vehicle.display_name, vehicle.state, now),
+            " state = excluded.state, seen_at = excluded.seen_at,"
+            " command_signing = coalesce(nullif(excluded.command_signing, ''),"
+            " vehicle_cache.command_signing)",
+            (
+                self.scope,
+                vehicle.id,
+                vehicle.vin,
+                vehicle.display_name,
+                vehicle.state,
+                now,
+                vehicle.command_signing,
+            ),
         )
 
     def close(self) -> None:

@@ -195,6 +195,7 @@ def perform(
     sent = 0
     try:
         vehicle = service.locate(selector)
+        service.check_signing(vehicle)
         vehicle = awaken(steps, vehicle, timeout)
         for command in plan:
             name, detail = describe(command)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from carctl.api.client import ApiClient
+from carctl.api.responses import signing_required
 from carctl.clock import Clock
 from carctl.errors import (
     CarctlError,
@@ -185,7 +186,11 @@ class VehicleService:
         reporter: Reporter | None = None,
         delivery: Fallback | None = None,
         on_seen: Seen | None = None,
+        by_vin: bool = False,
+        signs: bool | None = None,
     ) -> None:
+        self.by_vin = by_vin  # the provider addresses cars by VIN: the VIN is the id
+        self.signs = signs  # False: commands go out unsigned (the Fleet API directly)
         self.delivery = delivery
         self.on_seen = on_seen
         self.client = client
@@ -198,10 +203,13 @@ class VehicleService:
         data = self.client.request("GET", "/api/1/vehicles")
         if not isinstance(data, list):
             data = []
-        vehicles = [Vehicle.from_api(item) for item in data]
+        vehicles = [self._car(item) for item in data]
         self.cache.replace(vehicles, self.clock.now())
         self._learned(vehicles, complete=True)
         return vehicles
+
+    def _car(self, data: Any) -> Vehicle:
+        return Vehicle.from_api(data, by_vin=self.by_vin)
 
     def _learned(self, vehicles: list[Vehicle], *, complete: bool) -> None:
         if self.on_seen is not None:
@@ -210,7 +218,7 @@ class VehicleService:
     def current(self, vehicle: Vehicle) -> Vehicle:
         """The car's state now, from `/vehicles/{id}` (which does not wake it)."""
         data = self.client.request("GET", f"/api/1/vehicles/{vehicle.id}")
-        fresh = Vehicle.from_api(data)
+        fresh = self._car(data)
         self.cache.seen(fresh, self.clock.now())
         self._learned([fresh], complete=False)
         return fresh
@@ -280,7 +288,7 @@ class VehicleService:
 
     def _wake_up(self, vehicle: Vehicle) -> Vehicle:
         data = self.client.request("POST", f"/api/1/vehicles/{vehicle.id}/wake_up")
-        fresh = Vehicle.from_api(data)
+        fresh = self._car(data)
         self.cache.seen(fresh, self.clock.now())
         return fresh
 
@@ -293,7 +301,7 @@ class VehicleService:
         )
         if not isinstance(data, dict):
             data = {}
-        self.cache.seen(Vehicle.from_api(data) if "id" in data else vehicle, self.clock.now(), data)
+        self.cache.seen(self._car(data) if "id" in data else vehicle, self.clock.now(), data)
         return data
 
     def command(
@@ -311,6 +319,7 @@ class VehicleService:
         (the first, every retry, the re-send after the wake) and may stop it;
         `on_wake` hears of that wake (the routines report it as a step).
         """
+        self.check_signing(vehicle)
         if _needs_position(command):  # a position near the car: its own
             command = self._with_position(vehicle, command)
         try:
@@ -326,6 +335,14 @@ class VehicleService:
                 hint=_refusal_hint(outcome.reason),
             )
         return outcome
+
+    def check_signing(self, vehicle: Vehicle) -> None:
+        """A car that takes only signed commands, on a road that does not sign them.
+
+        Sent anyway, a command would be refused (403): said before anything is
+        sent — before the car is woken for it — and never queued."""
+        if self.signs is False and vehicle.needs_signing:
+            raise signing_required(vehicle.label)
 
     def _with_position(self, vehicle: Vehicle, command: Command) -> Command:
         data = self.data(vehicle, ["drive_state", "location_data"])
