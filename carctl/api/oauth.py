@@ -158,6 +158,14 @@ def _oauth_refusal(
     lowered = description.lower()
     http = reply.details()
     hint = f"run `{login_command}`"
+    if code in ("invalid_client", "unauthorized_client"):
+        client = fields.get("client_id", "")
+        return AuthError(
+            f"the sign-in service does not accept the client id {client!r} ({description or code})",
+            hint="set your registered application's: `carctl config set auth.client_id ID` "
+            "(and, for the Fleet API, its redirect URI http://localhost:PORT/callback)",
+            http=http,
+        )
     if purpose == "login":
         email_address = fields.get("email", "")
         if "password" in lowered and code == "invalid_grant":

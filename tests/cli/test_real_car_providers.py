@@ -113,6 +113,9 @@ def test_fleet_sign_in_finds_the_region_and_cars_go_by_vin(carctl_home: Path) ->
 
         cars = json.loads(run_carctl("--json", "vehicles").stdout)["data"]
         assert {car["id"] for car in cars} == {MODEL_3_VIN, MODEL_Y_VIN}  # the VIN is the id
+        fleet.admin("POST", "/__mock__/clock", {"advance": 9 * 3600})  # the token expires
+        assert run_carctl("vehicles").returncode == 0  # renewed at the Fleet token endpoint
+        assert fleet.requests("/oauth2/v3/token") == {200: 2}  # the code, then one renewal
         done = run_carctl("--vehicle", "Model Y", "climate", "on")
         assert done.returncode == 0, done.stderr
         assert fleet.requests(f"/api/1/vehicles/{MODEL_Y_VIN}/command/auto_conditioning_start")
@@ -238,6 +241,17 @@ def test_teslemetry_takes_its_own_access_token(served: Served, carctl_home: Path
     assert "Teslemetry" in status.stdout and "refresh token    none" in status.stdout
     cars = json.loads(run_carctl("--json", "vehicles").stdout)["data"]
     assert MODEL_3_VIN in {car["id"] for car in cars}
+
+
+def test_a_client_id_the_service_rejects(carctl_home: Path) -> None:
+    with flavour("fleet") as fleet:
+        configure("fleet", fleet, **{"auth.client_id": "not-registered"})
+        refused = web_login(fleet)
+        assert refused.returncode == 77, refused.stderr
+        assert "does not accept the client id 'not-registered'" in refused.stderr
+        assert "carctl config set auth.client_id ID" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert run_carctl("auth", "status").returncode == 77  # nothing kept
 
 
 @pytest.mark.parametrize("other", ["proxy", "url"])
