@@ -49,6 +49,9 @@ class Session:
     expires_at: float | None = None  # by this computer's clock: receipt time + expires_in
     obtained_at: float | None = None
     env_seed: str | None = None  # digest of the CARCTL_REFRESH_TOKEN this chain grew from
+    # the owner's application's secret, when it has one: kept with the session, in the
+    # credential store only, for the next browser sign-in
+    client_secret: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class Session:
             "expires_at": self.expires_at,
             "obtained_at": self.obtained_at,
             "env_seed": self.env_seed,
+            **({"client_secret": self.client_secret} if self.client_secret else {}),
         }
 
     @classmethod
@@ -77,6 +81,7 @@ class Session:
             expires_at=number("expires_at"),
             obtained_at=number("obtained_at"),
             env_seed=text("env_seed"),
+            client_secret=text("client_secret"),
         )
 
 

@@ -162,8 +162,8 @@ def _oauth_refusal(
         client = fields.get("client_id", "")
         return AuthError(
             f"the sign-in service does not accept the client id {client!r} ({description or code})",
-            hint="set your registered application's: `carctl config set auth.client_id ID` "
-            "(and, for the Fleet API, its redirect URI http://localhost:PORT/callback)",
+            hint="set your registered application's: `carctl config set auth.client_id ID`; "
+            "if it has a secret, sign in with `carctl auth login --web --client-secret-stdin`",
             http=http,
         )
     if purpose == "login":
@@ -203,7 +203,12 @@ def _oauth_refusal(
 
 
 def _session_from(
-    tokens: TokenSet, *, now: float, account: str | None, seed: str | None
+    tokens: TokenSet,
+    *,
+    now: float,
+    account: str | None,
+    seed: str | None,
+    client_secret: str | None = None,
 ) -> Session:
     return Session(
         account=tokens.account or account,
@@ -212,6 +217,7 @@ def _session_from(
         expires_at=now + tokens.expires_in,
         obtained_at=now,
         env_seed=seed,
+        client_secret=client_secret,
     )
 
 
@@ -420,7 +426,11 @@ class SessionManager:
             if tokens.refresh_token is None:  # a server that does not rotate
                 tokens.refresh_token = current.refresh_token
             fresh = _session_from(
-                tokens, now=self.clock.now(), account=current.account, seed=current.env_seed
+                tokens,
+                now=self.clock.now(),
+                account=current.account,
+                seed=current.env_seed,
+                client_secret=current.client_secret,
             )
             self._store(fresh)
             self.session = fresh
@@ -512,7 +522,9 @@ def login_with_code(
         client, fields, purpose="login", login_command=login_command, url=token_url
     )
     account = tokens.account or _account_from_api(client, tokens.access_token)
-    session = _session_from(tokens, now=client.clock.now(), account=account, seed=None)
+    session = _session_from(
+        tokens, now=client.clock.now(), account=account, seed=None, client_secret=client_secret
+    )
     return SignIn(session, credentials.save(session), tokens.skew)
 
 

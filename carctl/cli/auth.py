@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +76,12 @@ def _in_words(seconds: float) -> str:
     help="With --web: print the address to open elsewhere, then paste back where it ended.",
 )
 @click.option(
+    "--client-secret-stdin",
+    is_flag=True,
+    help="With --web: read your application's client secret from stdin, for applications "
+    "registered with one; kept in the credential store for the next sign-in.",
+)
+@click.option(
     "--browser-timeout",
     type=click.FloatRange(1, 3600),
     default=300.0,
@@ -90,6 +97,7 @@ def login(
     with_token: bool,
     web: bool,
     no_browser: bool,
+    client_secret_stdin: bool,
     browser_timeout: float,
 ) -> None:
     """Sign in to the vehicle API of the active profile.
@@ -116,6 +124,11 @@ def login(
         raise UsageError(
             "--no-browser goes with --web", hint="carctl auth login --web --no-browser"
         )
+    if client_secret_stdin and not web:
+        raise UsageError(
+            "--client-secret-stdin goes with --web",
+            hint="carctl auth login --web --client-secret-stdin < secret-file",
+        )
     if web and (password_stdin or with_token or email):
         raise UsageError(
             "--web signs in in a browser: --email, --password-stdin and --with-token do not "
@@ -127,7 +140,10 @@ def login(
     command = login_command(app.settings.profile)
     _check_way_in(provider, web=web, with_token=with_token)
     secret = ""
+    client_secret = None
     if web:
+        if client_secret_stdin:
+            client_secret = _read_stdin_line("client secret")
         code_for = _browser_sign_in(app, endpoint, no_browser=no_browser, timeout=browser_timeout)
     elif with_token:
         secret = _read_stdin_line("refresh token")
@@ -154,6 +170,11 @@ def login(
         app.settings, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
     )
 
+    if web and client_secret is None:  # the one kept from the last browser sign-in
+        with contextlib.suppress(AuthError):
+            kept, _ = credentials.load()
+            client_secret = kept.client_secret if kept else None
+
     def sign_in() -> Any:
         with app.api(credentials=credentials) as client:
             if web:
@@ -167,6 +188,7 @@ def login(
                     login_command=command,
                     token_url=endpoint.token_url,
                     audience=provider.audience if provider else None,
+                    client_secret=client_secret,
                 )
             elif with_token and provider is not None and provider.name == "teslemetry":
                 signed = login_with_access_token(client, credentials, access_token=secret)
@@ -366,6 +388,7 @@ def logout(app: AppContext) -> None:
 
     from carctl.api.connect import credentials_for
     from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
+    from carctl.api.oauth import REVOKE_PATH
     from carctl.api.oauth import logout as sign_out
     from carctl.settings import Value
 
@@ -382,14 +405,24 @@ def logout(app: AppContext) -> None:
         lenient, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
     )
 
+    # A provider's own sign-in service documents no revocation endpoint: the refresh token
+    # is not sent anywhere (never to the API host); the owner withdraws access on the account.
+    revoke_url = None if endpoint.provider is not None else REVOKE_PATH
+
     def run() -> Any:
         with app.api(with_session=False) as client:
-            return sign_out(client, credentials)
+            return sign_out(client, credentials, revoke_url=revoke_url)
 
     result = app.run(run)
     for variable in (ENV_ACCESS, ENV_REFRESH):
         if app.env.get(variable):
             app.output.warn(f"{variable} is set in the environment; unset it as well")
+    if revoke_url is None and result.was_signed_in:
+        app.output.warn(
+            f"{endpoint.label} has no way for carctl to revoke the session: it was deleted here; "
+            "withdraw carctl's access on your account's page (Tesla: Account › Security › "
+            "Third-party apps; Teslemetry: its console)"
+        )
     if result.revoke_error:
         app.output.warn(
             f"could not revoke the session on the server ({result.revoke_error}); it was "

@@ -17,7 +17,10 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CLIENT_IDS = ("ownerapi", "carctl")
+# An application registered as confidential: its code exchange must carry its secret
+# (the Fleet API's third-party token flow; tesla-fleet-api's `get_refresh_token`).
+CONFIDENTIAL_CLIENTS = {"fleet-confidential": "mock-client-secret-5b1e"}
+CLIENT_IDS = ("ownerapi", "carctl", *CONFIDENTIAL_CLIENTS)
 KEEP_REFRESH_TOKENS = 64  # per account: enough history to tell "rotated" from "unknown"
 
 

@@ -15,7 +15,13 @@ from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from carctl.mock.accounts import CLIENT_IDS, AuthCode, digest, password_digest
+from carctl.mock.accounts import (
+    CLIENT_IDS,
+    CONFIDENTIAL_CLIENTS,
+    AuthCode,
+    digest,
+    password_digest,
+)
 from carctl.mock.http import BadBody, Call, oauth_error
 
 CODE_TTL = 300.0
@@ -58,6 +64,11 @@ def token(call: Call) -> Response:
     if grant_type == "refresh_token":
         return _refresh_grant(call, fields, client_id)
     if grant_type == "authorization_code":
+        secret = CONFIDENTIAL_CLIENTS.get(client_id)
+        if secret is not None and fields.get("client_secret") != secret:
+            return oauth_error(
+                401, "invalid_client", "client authentication failed: wrong or missing secret"
+            )
         return _code_grant(call, fields, client_id)
     if not grant_type:
         return oauth_error(400, "invalid_request", "grant_type is required")

@@ -75,11 +75,11 @@ def configure(api_url: str, served: Flavour, **more: str) -> None:
         assert done.returncode == 0, done.stderr
 
 
-def web_login(served: Flavour) -> Any:
+def web_login(served: Flavour, *args: str, input: str | None = None) -> Any:
     env = {"BROWSER": f"{sys.executable} {BROWSER} %s", "HEADLESS_BROWSER": "sign-in"}
     if served.certificate:
         env["HEADLESS_CA"] = served.certificate  # the person accepts the proxy's certificate
-    return run_carctl("auth", "login", "--web", env=env)
+    return run_carctl("auth", "login", "--web", *args, env=env, input=input)
 
 
 def config_value(key: str) -> Any:
@@ -131,6 +131,12 @@ def test_fleet_sign_in_finds_the_region_and_cars_go_by_vin(carctl_home: Path) ->
         path = f"/api/1/vehicles/{MODEL_Y_VIN}/command/auto_conditioning_stop"
         assert fleet.requests(path) == {421: 1}
         assert nothing_queued()
+
+        # signing out: the refresh token goes nowhere (no documented revocation endpoint)
+        out = run_carctl("auth", "logout")
+        assert out.returncode == 0 and "Third-party apps" in out.stderr
+        assert fleet.requests("/oauth2/v3/revoke") == {}
+        assert run_carctl("auth", "status").returncode == 77
 
 
 def test_a_car_that_needs_signing_is_stopped_before_anything_is_sent(
@@ -252,6 +258,29 @@ def test_a_client_id_the_service_rejects(carctl_home: Path) -> None:
         assert "carctl config set auth.client_id ID" in refused.stderr
         assert "Traceback" not in refused.stderr
         assert run_carctl("auth", "status").returncode == 77  # nothing kept
+
+
+def test_an_application_with_a_client_secret(carctl_home: Path) -> None:
+    """The secret goes to the token endpoint, is kept in the credential store only, and
+    serves the next browser sign-in; never printed."""
+    secret = "mock-client-secret-5b1e"  # the mock's confidential application
+    with flavour("fleet") as fleet:
+        configure("fleet", fleet, **{"auth.client_id": "fleet-confidential"})
+        missing = web_login(fleet)
+        assert missing.returncode == 77
+        assert "client authentication failed" in missing.stderr
+        assert "--client-secret-stdin" in missing.stderr
+        signed = web_login(fleet, "--client-secret-stdin", input=secret + "\n")
+        assert signed.returncode == 0, signed.stderr
+        again = web_login(fleet)  # the kept secret, without asking
+        assert again.returncode == 0, again.stderr
+        for result in (missing, signed, again):
+            assert secret not in result.stdout + result.stderr
+        files = [p for p in carctl_home.rglob("*") if p.is_file()]
+        kept = [p for p in files if secret in p.read_text("latin-1")]
+        assert [p.name for p in kept] == ["credentials.json"]  # the store (no keyring here)
+        alone = run_carctl("auth", "login", "--client-secret-stdin", input=secret)
+        assert alone.returncode == 2 and "--client-secret-stdin goes with --web" in alone.stderr
 
 
 @pytest.mark.parametrize("other", ["proxy", "url"])
