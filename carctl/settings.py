@@ -412,6 +412,21 @@ def set_value(path: Path, key_name: str, raw: str, *, profile: str) -> Any:
     return value
 
 
+def unset_value(path: Path, key_name: str, *, profile: str) -> bool:
+    """Remove one key from the file (atomically); False when it was not there."""
+    key = KEYS[key_name]
+    data = read_file(path)
+    if key.section == "profile":
+        table, leaf = data.get("profiles", {}).get(profile, {}), key.name
+    else:
+        table, leaf = data.get(key.section, {}), key.name.split(".", 1)[1]
+    if not isinstance(table, dict) or leaf not in table:
+        return False
+    del table[leaf]
+    write_file(path, data)
+    return True
+
+
 def write_file(path: Path, data: Mapping[str, Any]) -> None:
     from carctl.files import write_private
 

@@ -57,7 +57,9 @@ def test_a_broken_file_names_the_line(tmp_path: Path) -> None:
 def test_a_bad_value_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[profiles.default]\napi_url = "ftp://example.com"\n')
-    with pytest.raises(ConfigError, match=r"api_url: expected \"builtin\" or an http\(s\):// URL"):
+    with pytest.raises(
+        ConfigError, match=r"api_url: expected \"builtin\", \"fleet\", .* or an http\(s\)://"
+    ):
         load_settings(path, env={})
 
 
@@ -105,8 +107,18 @@ def test_config_commands_as_a_user_runs_them(carctl_home: Path) -> None:
     assert listed["data"]["settings"]["api_url"] == {
         "value": "http://127.0.0.1:8787",
         "source": "file",
-        "help": 'vehicle API: "builtin" (the in-process mock) or an http(s) URL',
+        "help": 'vehicle API: "builtin" (the in-process mock), "fleet" (Tesla\'s Fleet API), '
+        '"proxy" (Tesla\'s signing proxy), "teslemetry", or an http(s) URL',
     }
+    assert run_carctl("config", "set", "provider_url", "https://pi.local:4443").returncode == 0
+    unset = run_carctl("config", "unset", "provider_url")
+    assert unset.returncode == 0 and "provider_url removed (profile default)" in unset.stdout
+    assert run_carctl("config", "get", "provider_url").stdout.strip() == ""
+    again = run_carctl("config", "unset", "provider_url")
+    assert again.returncode == 0 and "was not set" in again.stdout
+    assert run_carctl("config", "get", "api_url").stdout.strip() == "http://127.0.0.1:8787"
+    unknown = run_carctl("config", "unset", "colour")
+    assert unknown.returncode == 2 and "unknown setting 'colour'" in unknown.stderr
     paths = json.loads(run_carctl("--json", "config", "path").stdout)["data"]
     assert paths["config"] == str(carctl_home / "config" / "config.toml")
     bad = run_carctl("config", "set", "units", "furlongs")

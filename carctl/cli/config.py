@@ -95,3 +95,25 @@ def set_(app: AppContext, key: str, value: str) -> None:
         {"key": key, "value": stored, "profile": profile},
         human=f"{key} = {stored} (profile {profile})",
     )
+
+
+@config.command()
+@click.argument("key")
+@pass_app
+def unset(app: AppContext, key: str) -> None:
+    """Remove one setting from the config file, so its default applies again."""
+    from carctl.settings import DEFAULT_PROFILE, KEYS, unset_value
+
+    if key not in KEYS:
+        raise UsageError(f"unknown setting {key!r}", hint=f"settings: {', '.join(KEYS)}")
+    profile = app.profile or app.env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
+    removed = unset_value(app.paths.config_file, key, profile=profile)
+    default = KEYS[key].default
+    human = (
+        f"{key} removed (profile {profile}); its default applies: {default}"
+        if removed
+        else f"{key} was not set (profile {profile}); nothing to do"
+    )
+    app.output.result(
+        app.command, {"key": key, "removed": removed, "profile": profile}, human=human
+    )

@@ -73,12 +73,17 @@ def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | N
 
         table = Table(box=box.SIMPLE if output.color else None, show_edge=False, pad_edge=False)
         table.add_column("Name", overflow="fold")  # a long name wraps; it is never cut
-        for column in ("State", "VIN", "ID", "Default"):
+        by_vin = all(vehicle.id == vehicle.vin for vehicle in vehicles)  # the VIN is the id
+        for column in ("State", "VIN") if by_vin else ("State", "VIN", "ID"):
             table.add_column(column)
+        table.add_column("Default")
         for vehicle in vehicles:
             state = vehicle.state + (" (in service)" if vehicle.in_service else "")
+            if vehicle.needs_signing:
+                state += ", signed commands only"
             mark = "default" if vehicle == default else ""
-            table.add_row(vehicle.display_name, state, vehicle.vin, vehicle.id, mark)
+            ids = [vehicle.vin] if by_vin else [vehicle.vin, vehicle.id]
+            table.add_row(vehicle.display_name, state, *ids, mark)
         console.print(table)
         if default is None and len(vehicles) > 1:
             example = set_default_command(vehicles[0].display_name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from carctl.errors import ProtocolError
@@ -16,7 +16,7 @@ class Vehicle:
     state: str  # online | asleep | offline | unknown
     in_service: bool = False
     # "required": only signed commands (the Fleet API's listing says so); "" when not told
-    command_signing: str = ""
+    command_signing: str = field(default="", compare=False)
 
     @property
     def needs_signing(self) -> bool:
@@ -55,4 +55,9 @@ class Vehicle:
         return {"id": self.id, "vin": self.vin, "display_name": self.display_name}
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.ref(), "state": self.state, "in_service": self.in_service}
+        return {
+            **self.ref(),
+            "state": self.state,
+            "in_service": self.in_service,
+            "command_signing": self.command_signing or None,  # "required": signed only
+        }
