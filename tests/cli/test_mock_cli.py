@@ -345,7 +345,7 @@ def test_signed_commands_through_the_signing_proxy_stand_in(carctl_home: Path) -
         assert run_carctl("config", "set", "api_url", url).returncode == 0
         plain = run_carctl("--vehicle", "Model 3", "climate", "on")
         assert plain.returncode == 77, plain.stderr
-        assert "this car takes only signed commands (Tesla's Vehicle Command Protocol)" in (
+        assert "this car takes only commands signed with Tesla's Vehicle Command Protocol" in (
             plain.stderr
         )
         assert "tesla-http-proxy" in plain.stderr and "Traceback" not in plain.stderr
