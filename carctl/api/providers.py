@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 BUILTIN = "builtin"
 URL = "url"  # not a name: an address the owner gave
 FLEET, PROXY, TESLEMETRY = "fleet", "proxy", "teslemetry"
-NAMES = (BUILTIN, FLEET, PROXY, TESLEMETRY)
 
 REGIONS = {
     "na": "https://fleet-api.prd.na.vn.cloud.tesla.com",  # North America, Asia-Pacific
@@ -47,7 +46,6 @@ FLEET_TOKEN_URL = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"  #
 PROXY_URL = "https://localhost:4443"
 TESLEMETRY_URL = "https://api.teslemetry.com"
 TOKEN_PATH = "/oauth2/v3/token"  # noqa: S105 - a URL path, not a secret
-AUTHORIZE_PATH = "/oauth2/v3/authorize"
 
 
 @dataclass(frozen=True)

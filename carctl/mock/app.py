@@ -32,7 +32,6 @@ from carctl.mock.store import MemoryStore, WorldStore
 
 Handler = Callable[[Call], Response]
 OWNER, FLEET, PROXY = "owner", "fleet", "proxy"
-FLAVORS = (OWNER, FLEET, PROXY)
 REGION_PATH = "/api/1/users/region"
 _REGIONAL = re.compile(r"^/(na|eu|cn)(/.*)$")
 DROP_EXTENSION = "carctl.mock.drop"
