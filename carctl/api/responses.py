@@ -236,11 +236,10 @@ def signing_required(label: str, *, http: HttpDetails | None = None) -> SigningR
     return SigningRequiredError(
         f"{label} takes only commands signed with Tesla's Vehicle Command Protocol, and this "
         "profile sends them unsigned",
-        hint="send them through Tesla's signing proxy, tesla-http-proxy "
-        "(github.com/teslamotors/vehicle-command), with your key paired to the car: "
-        "`carctl config set api_url proxy` and `carctl config set tls.ca_file "
-        "PROXY-CERT.pem` — or use a service that signs (api_url teslemetry); see the README, "
-        "'Using a real car'",
+        hint="send them through Tesla's signing proxy (tesla-http-proxy, "
+        "github.com/teslamotors/vehicle-command) with your key paired to the car: "
+        "`carctl config set api_url proxy`, `carctl config set tls.ca_file PROXY-CERT.pem`; "
+        "or through a service that signs (teslemetry). README: 'Using a real car'",
         http=http,
     )
 

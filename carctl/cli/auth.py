@@ -418,10 +418,14 @@ def logout(app: AppContext) -> None:
         if app.env.get(variable):
             app.output.warn(f"{variable} is set in the environment; unset it as well")
     if revoke_url is None and result.was_signed_in:
+        where = (
+            "in Teslemetry's console"
+            if endpoint.provider is not None and endpoint.provider.name == "teslemetry"
+            else "on your Tesla account (Security › Third-party apps)"
+        )
         app.output.warn(
-            f"{endpoint.label} has no way for carctl to revoke the session: it was deleted here; "
-            "withdraw carctl's access on your account's page (Tesla: Account › Security › "
-            "Third-party apps; Teslemetry: its console)"
+            f"{endpoint.label} offers carctl no way to revoke the session; it was deleted "
+            f"here — withdraw carctl's access {where}"
         )
     if result.revoke_error:
         app.output.warn(
