@@ -62,10 +62,7 @@ def list_(app: AppContext) -> None:
 @pass_app
 def get(app: AppContext, key: str) -> None:
     """Print one setting's effective value."""
-    from carctl.settings import KEYS
-
-    if key not in KEYS:
-        raise UsageError(f"unknown setting {key!r}", hint=f"settings: {', '.join(KEYS)}")
+    _known(key)
     value = app.settings.values[key]
     app.output.result(
         app.command,
@@ -80,9 +77,9 @@ def get(app: AppContext, key: str) -> None:
 @pass_app
 def set_(app: AppContext, key: str, value: str) -> None:
     """Change one setting of the active profile, e.g. carctl config set api_url http://127.0.0.1:8787."""
-    from carctl.settings import DEFAULT_PROFILE, set_value
+    from carctl.settings import set_value
 
-    profile = app.profile or app.env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
+    profile = _profile(app)
     if key == "vehicle" and value.strip():
         from carctl.cli.default_car import check_name
 
@@ -102,11 +99,10 @@ def set_(app: AppContext, key: str, value: str) -> None:
 @pass_app
 def unset(app: AppContext, key: str) -> None:
     """Remove one setting from the config file, so its default applies again."""
-    from carctl.settings import DEFAULT_PROFILE, KEYS, unset_value
+    from carctl.settings import KEYS, unset_value
 
-    if key not in KEYS:
-        raise UsageError(f"unknown setting {key!r}", hint=f"settings: {', '.join(KEYS)}")
-    profile = app.profile or app.env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
+    _known(key)
+    profile = _profile(app)
     removed = unset_value(app.paths.config_file, key, profile=profile)
     default = KEYS[key].default
     human = (
@@ -117,3 +113,17 @@ def unset(app: AppContext, key: str) -> None:
     app.output.result(
         app.command, {"key": key, "removed": removed, "profile": profile}, human=human
     )
+
+
+def _known(key: str) -> None:
+    from carctl.settings import KEYS
+
+    if key not in KEYS:
+        raise UsageError(f"unknown setting {key!r}", hint=f"settings: {', '.join(KEYS)}")
+
+
+def _profile(app: AppContext) -> str:
+    """The profile a change is written to: the one this run uses."""
+    from carctl.settings import DEFAULT_PROFILE
+
+    return app.profile or app.env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
