@@ -56,6 +56,7 @@ def test_vehicles_never_wakes_a_car(car: Endpoint) -> None:
         "display_name": "Model 3",
         "state": "asleep",
         "in_service": False,
+        "command_signing": "off",  # as the listing says: plain commands are taken
         "default": True,  # the `car` fixture chose it
     }
     assert rows["Model Y"]["state"] == "online"
