@@ -1,7 +1,7 @@
 """One error hierarchy for everything that can go wrong in carctl.
 
 Every failure becomes a `CarctlError` before it reaches the command line; each
-knows its exit code (sysexits, as the README's table), a one-line message that
+knows its exit code (sysexits, as the table in docs/scripting.md), a one-line message that
 says what went wrong, a hint that says what to do, and — when an HTTP exchange
 was involved — its status, method, path and request id (txid).
 """

@@ -64,7 +64,7 @@ log() {
     printf '%s %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*" >>"$log_file"
 }
 
-# --json: one document on stdout, carctl's contract for scripts (README, "Output
+# --json: one document on stdout, carctl's contract for scripts (docs/scripting.md, "Output
 # and exit codes"); field NAME reads a string member of it.
 answer=$(mktemp "${TMPDIR:-/tmp}/carctl-morning.XXXXXX")
 trap 'rm -f "$answer"' EXIT

@@ -1,4 +1,4 @@
-"""The layer picture in the README is true of the code: arrows point down, no cycles.
+"""The layer picture in docs/architecture.md is true of the code: arrows point down, no cycles.
 
 Every import of a carctl module counts — at the top of a file, inside a
 function (lazy) and under TYPE_CHECKING — because a hidden arrow is still an

@@ -195,7 +195,7 @@ def _json_requested(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run carctl and exit with the code from the README's table; never a traceback."""
+    """Run carctl and exit with the code from the table in docs/scripting.md; never a traceback."""
     args = sys.argv[1:] if argv is None else argv
     os.umask(0o077)  # whatever carctl creates (state, logs, bundles) is the owner's alone
     try:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from carctl.mock.seed import Seed
 from carctl.mock.world import World
 
-# The service's words, which clients match on (sources in the README's mock section).
+# The service's words, which clients match on (sources in docs/mock.md).
 VEHICLE_UNAVAILABLE = "vehicle unavailable: vehicle is offline or asleep"
 IN_SERVICE = "vehicle is curently in service"
 SIGNING_REQUIRED = (

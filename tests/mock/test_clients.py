@@ -4,7 +4,7 @@ TeslaPy, teslajsonpy and tesla-fleet-api, unchanged, with only their base URLs
 pointed at the served mock. Each client's surface is read from the client
 itself (TeslaPy's and teslajsonpy's `endpoints.json`, tesla-fleet-api's
 `VehicleFleet` methods), so a command a new version adds is driven too. The
-README's table (client x command) is checked against what these runs found.
+docs/mock.md's table (client x command) is checked against what these runs found.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.conftest import login, make_seed, serve
 
 M3, VIN = "1492931337131", "5YJ3E7EA1MF000621"
 HERE = (37.5665, 126.978)
-README = Path(__file__).resolve().parents[2] / "README.md"
+MOCK_DOC = Path(__file__).resolve().parents[2] / "docs" / "mock.md"
 
 # The order commands are sent in, so that each finds the car in a state it accepts (a
 # charge limit that changes, a valet PIN to check against, a schedule to remove).
@@ -307,10 +307,10 @@ def surfaces() -> dict[str, set[str]]:
 
 
 def test_the_readme_table_is_what_the_clients_send() -> None:
-    """README: client x command. A mark is a command the client sends, which the tests
+    """docs/mock.md: client x command. A mark is a command the client sends, which the tests
     above drive against the mock and require to work; a dash, one it does not have."""
     rows = {}
-    for line in README.read_text().splitlines():
+    for line in MOCK_DOC.read_text().splitlines():
         found = re.fullmatch(r"\| `([a-z_]+)` \| (.) \| (.) \| (.) \|", line)
         if found:
             rows[found.group(1)] = [mark == "✓" for mark in found.groups()[1:]]

@@ -7,7 +7,7 @@ deep to parse, car names full of escape sequences and markup, wrong JSON
 types, missing fields, timeouts, connection resets, bogus Retry-After values,
 redirects to other origins. In `--json` mode and in human mode drawn as on a
 terminal (`FORCE_COLOR`), carctl must never print a traceback, never hang past
-its deadline, exit with a code from the README's table (and never 70, a bug),
+its deadline, exit with a code from the table in docs/scripting.md (and never 70, a bug),
 print one JSON document with --json, never let a server's escape sequence
 reach the terminal, and never send anything — least of all credentials — to
 another origin.
