@@ -47,6 +47,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from carctl.delivery import health as rules
 from carctl.delivery.health import Health
@@ -304,6 +305,15 @@ def spark(load: Counter[int], capacity: float, width: int = 50) -> str:
     return line
 
 
+def peaks(load: Counter[int], buckets: int = 300) -> list[float]:
+    """The busiest second of each of `buckets` equal spans: what a chart of the day draws."""
+    width = END / buckets
+    return [
+        float(max((load[s] for s in range(int(i * width), int((i + 1) * width))), default=0))
+        for i in range(buckets)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--owners", type=int, default=1_000_000)
@@ -318,6 +328,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--only", metavar="TEXT", help="run only the strategies whose name contains TEXT"
+    )
+    parser.add_argument(
+        "--svg", metavar="FILE", help="also draw each strategy's load as a chart (SVG)"
     )
     args = parser.parse_args()
     if not 0.0 <= args.scheduled <= 1.0:
@@ -343,6 +356,7 @@ def main() -> None:
     )
     print(header)
     charts = []
+    curves: list[tuple[str, list[float]]] = []
     armed = 0.0
     for name, strategy in strategies.items():
         started = time.perf_counter()
@@ -369,6 +383,23 @@ def main() -> None:
             f"{p99:>9} {floor:>7} {late * weight:>8,.0f} {elapsed:>5.0f}"
         )
         charts.append((name, spark(load, args.capacity)))
+        curves.append((name, peaks(load)))
+    if args.svg:
+        from charts import load_svg
+
+        title = (
+            f"{args.owners:,} owners, an outage {clock_text(OUTAGE[0])}-{clock_text(OUTAGE[1])}: "
+            "requests per second, client by client (4x capacity fills a row)"
+        )
+        svg = load_svg(
+            curves,
+            capacity=args.capacity,
+            start_label=clock_text(START),
+            end_label=clock_text(END),
+            outage=(OUTAGE[0] / END, OUTAGE[1] / END),
+            title=title,
+        )
+        Path(args.svg).write_text(svg, encoding="utf-8")
     print("\nrequests per second over 05:00-13:20 (full block = 4x capacity):")
     for name, chart in charts:
         print(f"  {name:<34} {chart}")

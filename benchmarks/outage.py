@@ -1,6 +1,6 @@
 """Load during an outage, and delivery after it, against the served mock.
 
-    python benchmarks/outage.py [--outage 120] [--every 3] [--seed 2021]
+    python benchmarks/outage.py [--outage 120] [--every 3] [--seed 2021] [--svg FILE]
 
 The mock is served over real HTTP on 127.0.0.1 with a manual clock; carctl's
 own code (guard, budget, breaker, queue, worker passes) runs in this process
@@ -14,20 +14,22 @@ Reported: API requests per user command during the outage, the delivery
 delay after recovery (median, max), executions per idempotency key, and how
 many commands were delivered, superseded and expired. Targets: <= 1.3
 requests per command; every unexpired command delivered within 60 s of
-recovery; each executed once.
+recovery; each executed once. `--svg FILE` draws the run as a timeline (service
+state, commands, queue depth, deliveries): docs/images/outage-timeline.svg is one.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 import statistics
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
+from charts import Timeline, timeline_svg
 
 from carctl.api.oauth import login_with_password
 from carctl.delivery.queue import Queue
@@ -54,12 +56,11 @@ class LinkedClock:
     def now(self) -> float:
         return self.clock.now()
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
         self.clock.advance(seconds)
-        await asyncio.sleep(0)
 
 
-async def run(outage_s: int, every_s: int, seed: int) -> dict[str, Any]:
+def run(outage_s: int, every_s: int, seed: int) -> dict[str, Any]:
     import dataclasses
 
     base = load_seed()
@@ -71,17 +72,17 @@ async def run(outage_s: int, every_s: int, seed: int) -> dict[str, Any]:
     with RunningServer(app) as server:
         home = tempfile.mkdtemp(prefix="carctl-outage-")
         env = {**os.environ, "CARCTL_HOME": home, "CARCTL_API_URL": server.url, "CI": "1"}
-        return await simulate(server.url, env, LinkedClock(mock_clock), outage_s, every_s, seed)
+        return simulate(server.url, env, LinkedClock(mock_clock), outage_s, every_s, seed)
 
 
-async def admin(url: str, method: str, path: str, body: Any = None) -> Any:
-    async with httpx.AsyncClient(base_url=url) as client:
-        response = await client.request(method, path, json=body)
+def admin(url: str, method: str, path: str, body: Any = None) -> Any:
+    with httpx.Client(base_url=url) as client:
+        response = client.request(method, path, json=body)
         response.raise_for_status()
         return response.json()
 
 
-async def simulate(
+def simulate(
     url: str, env: dict[str, str], clock: LinkedClock, outage_s: int, every_s: int, seed: int
 ) -> dict[str, Any]:
     paths = resolve_paths(env)
@@ -91,44 +92,45 @@ async def simulate(
     runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
     parts: dict[str, Any] = {"settings": settings, "paths": paths, "env": env, "clock": clock}
     for car in ("1492931337131", "1492931337242"):
-        await admin(url, "PATCH", f"/__mock__/vehicles/{car}", {"state": "online"})
-    async with car_run(**parts) as run:
+        admin(url, "PATCH", f"/__mock__/vehicles/{car}", {"state": "online"})
+    with car_run(**parts) as run:
         assert run.client.session is not None
-        await login_with_password(
+        login_with_password(
             run.client,
             run.client.session.credentials,  # type: ignore[attr-defined]
             email="owner@example.com",
             password="ventilate-0600",  # noqa: S106 - the mock's seed account
             login_command="",
         )
-        await run.service.vehicles()
+        run.service.vehicles()
 
-    async def command(index: int) -> str:
+    def command(index: int) -> str:
         car = CARS[index % 2]
         kind = (index // 2) % 3
         expires = clock.now() + 60 if index % 5 == 4 else None
-        async with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
+        with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
             service = run.service
             try:
                 if kind == 0:
-                    await routines.climate(service, car, on=index % 4 < 2, expires_at=expires)
+                    routines.climate(service, car, on=index % 4 < 2, expires_at=expires)
                 elif kind == 1:
                     temp = 16.0 + index % 12
-                    await routines.set_temperature(service, car, temp=temp, expires_at=expires)
+                    routines.set_temperature(service, car, temp=temp, expires_at=expires)
                 else:
-                    await routines.windows(service, car, close=False, expires_at=expires)
+                    routines.windows(service, car, close=False, expires_at=expires)
             except CarctlError as exc:
                 return "queued" if exc.queued else exc.code
         return "sent"
 
-    async def requests() -> int:
-        rows = (await admin(url, "GET", "/__mock__/stats"))["requests"]
+    def requests() -> int:
+        rows = (admin(url, "GET", "/__mock__/stats"))["requests"]
         return sum(r["count"] for r in rows if r["path"].startswith(("/api/", "/oauth2/")))
 
     start = clock.now()
+    timeline = Timeline(outage_s=outage_s, end_s=outage_s)
     rules = [{"status": 500, "path": "/api/1/*", "for": outage_s}]
-    await admin(url, "PUT", "/__mock__/faults", {"rules": rules})
-    before = await requests()
+    admin(url, "PUT", "/__mock__/faults", {"rules": rules})
+    before = requests()
     outcomes: list[str] = []
     index = 0
     while clock.now() < start + outage_s:
@@ -136,24 +138,34 @@ async def simulate(
         if due >= start + outage_s:
             break
         while clock.now() < due:  # the worker's passes, once a simulated second
-            await runner.one_pass(due_only=True)
+            runner.one_pass(due_only=True)
+            timeline.depth.append((clock.now() - start, queue.pending()))
             clock.clock.advance(min(1.0, due - clock.now()))
-        outcomes.append(await command(index))
+        outcomes.append(command(index))
+        timeline.commands.append((clock.now() - start, outcomes[-1]))
         index += 1
     recovered = start + outage_s
     while clock.now() < recovered:
-        await runner.one_pass(due_only=True)
+        runner.one_pass(due_only=True)
+        timeline.depth.append((clock.now() - start, queue.pending()))
         clock.clock.advance(min(1.0, recovered - clock.now()))
-    during = await requests() - before
+    during = requests() - before
     delays: list[float] = []
     while queue.pending() and clock.now() - recovered < 600:
-        await runner.one_pass(due_only=True)
+        runner.one_pass(due_only=True)
+        timeline.depth.append((clock.now() - start, queue.pending()))
         clock.clock.advance(1.0)
+    for _ in range(max(5, outage_s // 10)):  # a quiet tail after the last delivery
+        timeline.depth.append((clock.now() - start, queue.pending()))
+        clock.clock.advance(1.0)
+    timeline.end_s = clock.now() - start
     for entry in queue.entries(include_finished=True, limit=10_000):
         if entry.status == "delivered" and entry.finished_at is not None:
             delays.append(max(0.0, entry.finished_at - recovered))
-    stats = await admin(url, "GET", "/__mock__/stats")
+            timeline.deliveries.append(entry.finished_at - start)
+    stats = admin(url, "GET", "/__mock__/stats")
     finished = queue.entries(include_finished=True, limit=10_000)
+    timeline.superseded = sum(1 for e in finished if e.status == "superseded")
     for closer in (runner, queue):
         closer.close()
     return {
@@ -168,6 +180,7 @@ async def simulate(
         "delay_median": statistics.median(delays) if delays else None,
         "delay_max": max(delays) if delays else None,
         "executions": sorted(set(stats["executions"].values())),
+        "timeline": timeline,
     }
 
 
@@ -176,8 +189,12 @@ def main() -> None:
     parser.add_argument("--outage", type=int, default=120, help="outage length, seconds")
     parser.add_argument("--every", type=int, default=3, help="a command every N seconds")
     parser.add_argument("--seed", type=int, default=2021)
+    parser.add_argument("--svg", metavar="FILE", help="also draw the run as a timeline (SVG)")
     args = parser.parse_args()
-    r = asyncio.run(run(args.outage, args.every, args.seed))
+    r = run(args.outage, args.every, args.seed)
+    if args.svg:
+        title = f"An outage of {args.outage} s, a command every {args.every} s"
+        Path(args.svg).write_text(timeline_svg(r["timeline"], title), encoding="utf-8")
     print(f"outage {args.outage} s, a command every {args.every} s, seed {args.seed}\n")
     print(f"user commands during the outage      {r['commands']} ({r['queued']} queued)")
     print(f"API requests during the outage       {r['requests_during']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -313,3 +314,53 @@ def test_an_evening_outage_queues_the_arming(cron: Cron, served: Served) -> None
     )
     assert not armed_file(cron).exists()  # so the morning falls back to the direct command
     assert [e["command"] for e in queue_entries(cron)] == ["set_temps", "add_precondition_schedule"]
+
+
+def test_the_crontab_runs_as_written_after_the_readme_set_up(
+    cron: Cron, served: Served, tmp_path: Path
+) -> None:
+    """examples/crontab names one path — where the README's set-up ran — and its lines
+    work with carctl where that set-up puts it (`.venv/bin/carctl` there)."""
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install ." in (
+        (ROOT / "README.md").read_text()
+    )
+    lines = (ROOT / "examples" / "crontab").read_text().splitlines()
+    settings = [line for line in lines if re.match(r"^[A-Z_]+=", line)]
+    assert settings == ["CARCTL_DIR=/home/you/carctl"]  # the one path to fill in
+    jobs = [line for line in lines if line and not line.startswith("#") and line not in settings]
+    assert len(jobs) == 3
+    set_up = tmp_path / "carctl"  # what the README's set-up leaves: a clone with its .venv
+    (set_up / ".venv" / "bin").mkdir(parents=True)
+    (set_up / ".venv" / "bin" / "carctl").symlink_to(BIN / "carctl")
+    (set_up / "examples").symlink_to(ROOT / "examples")
+    shims = tmp_path / "shims"  # the morning job's random start, without the wait
+    shims.mkdir()
+    (shims / "sleep").write_text("#!/bin/sh\nexit 0\n")
+    (shims / "sleep").chmod(0o755)
+    env = {
+        "HOME": cron.env["HOME"],
+        "PATH": f"{shims}:/usr/bin:/bin",
+        "CARCTL_DIR": str(set_up),
+        "CARCTL_DEADLINE": "23:59",  # the morning job acts whenever the test runs
+    }
+    codes = []
+    for job in jobs:
+        command = job.split(None, 5)[5]  # after the five time fields, as cron hands it to sh
+        done = subprocess.run(
+            ["sh", "-c", command],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        codes.append(done.returncode)
+        assert "not found" not in done.stderr, (command, done.stderr)
+    assert codes == [0, 0, 0]
+    assert armed_file(cron).exists()  # the evening line armed the car
+    log = cron.log.read_text()
+    evening, morning = (line.split(" ", 2)[2] for line in log.splitlines()[-2:])
+    assert evening.startswith("armed: weekdays, ready at 06:30, 21")
+    assert morning == "ok: preconditioning to 21 with the windows vented"
+    assert car(served)["is_climate_on"] is True

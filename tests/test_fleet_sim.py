@@ -26,8 +26,9 @@ def row(output: str, name: str) -> list[str]:
     return line[len(name) :].split()
 
 
-def test_with_the_mornings_on_the_car_the_load_stays_within_capacity() -> None:
-    output = run("--only", "carctl")
+def test_with_the_mornings_on_the_car_the_load_stays_within_capacity(tmp_path: Path) -> None:
+    chart = tmp_path / "load.svg"
+    output = run("--only", "carctl", "--svg", str(chart))
     assert "floor" in output.splitlines()[2]  # the physical floor beside p50/p99
     schedules = row(output, "carctl + on-car schedules (100%)")
     today = row(output, "carctl ")
@@ -36,6 +37,9 @@ def test_with_the_mornings_on_the_car_the_load_stays_within_capacity() -> None:
     delivered = int(schedules[3].replace(",", ""))
     assert delivered > 2 * int(today[3].replace(",", ""))  # the car keeps the morning
     assert "736,750 owners' mornings armed the evening before" in output
+    drawn = chart.read_text()  # the chart docs/ shows, drawn from the same run
+    assert drawn.startswith("<svg") and drawn.count("<polyline") == 3
+    assert "carctl + on-car schedules (100%)" in drawn and "peak 0.5x capacity" in drawn
 
 
 def test_the_share_of_armed_mornings_is_a_parameter() -> None:

@@ -18,9 +18,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import OWNER, PASSWORD, run_carctl
+from tests.support.screenshot import svg_text, terminal_svg
 from tests.support.terminal import Screen, run_in_terminal
 
 SCREENS = Path(__file__).parent / "screens"
+IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+# the screens docs/ shows as pictures, and the command each one is
+PICTURES = {
+    "demo": "carctl demo",
+    "queued": "carctl vent",
+    "queue": "carctl queue",
+    "doctor-outage": "carctl doctor",
+}
 UPDATE = os.environ.get("CARCTL_UPDATE_SCREENS") == "1"
 
 
@@ -44,16 +53,22 @@ def masked(screen: Screen, home: Path) -> str:
     """
     # a line the program went back up to erase (a finished spinner) is gone from the screen
     erased = re.sub(r"[^\n]*\r\n(?:\x1b\[\?25h)?\r?\x1b\[1A\x1b\[2K", "", screen.raw)
+    return mask_text(Screen(screen.code, erased).text, home)
+
+
+def mask_text(text: str, home: Path | None) -> str:
     text = re.sub(
         r"carctl \d[\d.]*, Python [\d.]+, .*?\(\w+\)",
         "carctl X, Python X, OS X (arch)",
-        Screen(screen.code, erased).text,
+        text,
         flags=re.DOTALL,
     )
     lines = []
     for raw in text.split("\n"):
         line = raw.rsplit("\r", 1)[-1]  # what a redrawn line finally shows
-        line = line.replace(str(home), "/tmp/carctl-screens-XXXXXXXX")
+        if home is not None:
+            line = line.replace(str(home), "/tmp/carctl-screens-XXXXXXXX")
+        line = re.sub(r"/tmp/carctl-screens-\w{8}", "/tmp/carctl-screens-XXXXXXXX", line)
         line = re.sub(r"\b[0-9a-f]{32}\b", "<txid>", line)
         line = re.sub(r"\b\d\d:\d\d(:\d\d)?\b", lambda m: "hh:mm" + (":ss" if m[1] else ""), line)
         line = re.sub(r"\b\d+(\.\d+)? (s|ms|min)\b", r"N \2", line)
@@ -72,6 +87,15 @@ def check(name: str, screen: Screen, home: Path) -> None:
         golden.write_text(text)
     assert golden.exists(), f"no golden screen {golden}: run with CARCTL_UPDATE_SCREENS=1"
     assert text == golden.read_text(), f"{name} changed:\n{text}"
+    if name in PICTURES:
+        picture = IMAGES / f"screen-{name}.svg"
+        if UPDATE:
+            IMAGES.mkdir(parents=True, exist_ok=True)
+            picture.write_text(terminal_svg(screen.raw, PICTURES[name]))
+        assert picture.exists(), f"no picture {picture}: run python docs/make_figures.py"
+        assert mask_text(svg_text(picture.read_text()), None) == text, (
+            f"{picture} no longer shows what carctl prints: run python docs/make_figures.py"
+        )
     erased = re.sub(r"[^\n]*\r\n(?:\x1b\[\?25h)?\r?\x1b\[1A\x1b\[2K", "", screen.raw)
     shown = [line.rsplit("\r", 1)[-1] for line in Screen(0, erased).text.splitlines()]
     too_wide = [line for line in shown if len(line) > 80]
