@@ -145,3 +145,14 @@ def test_a_wrong_line_would_fail() -> None:
         dry_parse(["climat", "on"])
     with pytest.raises(click.UsageError, match="unexpected extra argument"):
         dry_parse(["vehicles", "extra"])
+
+
+def test_every_link_between_the_pages_leads_somewhere() -> None:
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken, broken
