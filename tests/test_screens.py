@@ -153,3 +153,11 @@ def test_doctor_during_an_outage_with_two_cars(outage: Path) -> None:
     assert screen.code == 1
     check("doctor-outage", screen, outage)
     assert "Verdict: service — The vehicle service is failing" in screen.text
+
+
+def test_the_readme_shows_the_demo_as_it_is() -> None:
+    """The README's captured demo is the golden screen (itself checked against a real run)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("```\n06:00 Before the drive")
+    shown = readme[start + 4 : readme.index("```", start + 4)]
+    assert mask_text(shown, None) == (SCREENS / "demo.txt").read_text()
