@@ -117,6 +117,7 @@ def login(
         login_with_password,
         login_with_refresh_token,
     )
+    from carctl.api.providers import TESLA_AUTH, TESLA_AUTH_CN
 
     if password_stdin and with_token:
         raise UsageError("--password-stdin and --with-token cannot be used together")
@@ -139,6 +140,13 @@ def login(
     provider = endpoint.provider
     command = login_command(app.settings.profile)
     _check_way_in(provider, web=web, with_token=with_token)
+    tesla = provider is not None and provider.auth_url in (TESLA_AUTH, TESLA_AUTH_CN)
+    if web and tesla and app.settings.values["auth.client_id"].source == "default":
+        raise UsageError(
+            "Tesla's sign-in knows only the client id of your own registered application",
+            hint="register one at developer.tesla.com (redirect URI "
+            "http://localhost:8765/callback), then `carctl config set auth.client_id ID`",
+        )
     secret = ""
     client_secret = None
     if web:

@@ -249,6 +249,17 @@ def test_teslemetry_takes_its_own_access_token(served: Served, carctl_home: Path
     assert MODEL_3_VIN in {car["id"] for car in cars}
 
 
+def test_tesla_sign_in_needs_the_owners_own_application(carctl_home: Path) -> None:
+    """Against Tesla's real sign-in, carctl's default client id would only meet an error
+    page that never comes back: said at once, nothing opened or sent."""
+    assert run_carctl("config", "set", "api_url", "fleet").returncode == 0
+    refused = run_carctl("auth", "login", "--web", env={"BROWSER": "false"})
+    assert refused.returncode == 2, refused.stderr
+    assert "knows only the client id of your own registered application" in refused.stderr
+    assert "carctl config set auth.client_id ID" in refused.stderr
+    assert "Sign in in the browser" not in refused.stderr
+
+
 def test_a_client_id_the_service_rejects(carctl_home: Path) -> None:
     with flavour("fleet") as fleet:
         configure("fleet", fleet, **{"auth.client_id": "not-registered"})
