@@ -84,9 +84,7 @@ def mock() -> None:
 @click.option(
     "--region",
     type=click.Choice(["na", "eu", "cn"]),
-    default="na",
-    show_default=True,
-    help="fleet, proxy: the Fleet API region the account belongs to.",
+    help="With --flavor fleet or proxy: the Fleet API region the account belongs to (default na).",
 )
 @click.option(
     "--tls-cert",
@@ -118,7 +116,7 @@ def serve(
     admin: bool,
     signing_proxy_port: int | None,
     flavor: str,
-    region: str,
+    region: str | None,
     tls_cert: str | None,
     tls_key: str | None,
     log_level: str,
@@ -138,6 +136,12 @@ def serve(
     from carctl.mock.seed import SeedError, load_seed
     from carctl.mock.server import ServeError, bind, make_server, url_of
 
+    if region is not None and flavor == "owner":
+        raise UsageError(
+            "--region goes with --flavor fleet or proxy (the Owner API has no regions)",
+            hint=f"carctl mock serve --flavor fleet --region {region}",
+        )
+    region = region or "na"
     if bool(tls_cert) != bool(tls_key):
         raise UsageError(
             "--tls-cert and --tls-key go together", hint="give both, or neither for plain HTTP"

@@ -48,3 +48,12 @@ def test_the_fleet_flavour_has_no_password_grant(fleet: Served) -> None:
         refused = client.post("/oauth2/v3/token", data=password_grant())
     assert refused.status_code == 400
     assert refused.json()["error"] == "unsupported_grant_type"
+
+
+def test_a_region_without_a_flavour_that_has_regions() -> None:
+    from tests.conftest import run_carctl
+
+    refused = run_carctl("mock", "serve", "--port", "0", "--region", "eu")
+    assert refused.returncode == 2
+    assert "--region goes with --flavor fleet or proxy" in refused.stderr
+    assert "carctl mock serve --flavor fleet --region eu" in refused.stderr
