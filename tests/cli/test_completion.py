@@ -36,7 +36,7 @@ def test_committed_scripts_are_what_the_app_generates(shell: str) -> None:
     committed = (ROOT / "completions" / FILES[shell]).read_text()
     assert committed == script(shell), (
         f"completions/{FILES[shell]} is stale: regenerate with "
-        "`for s in bash zsh fish; do carctl completion $s > completions/$(…); done` (README)"
+        "`for s in bash zsh fish; do carctl completion $s > completions/$(…); done` (docs/guide.md)"
     )
     printed = invoke("completion", shell)
     assert printed.code == 0 and printed.stdout == committed
