@@ -107,7 +107,12 @@ def test_serve_json_announces_itself() -> None:
         assert document["error"] is None
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # never leave a server behind, and say so
+            proc.kill()
+            proc.wait()
+            pytest.fail("carctl mock serve did not stop within 10 s of Ctrl-C")
 
 
 def test_serve_on_a_taken_port_is_one_line_and_exit_78() -> None:
