@@ -363,6 +363,15 @@ def _schedule_lines(car: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _degrees(app: AppContext) -> Any:
+    """Temperatures in the profile's units, as every other screen shows them."""
+    from functools import partial
+
+    from carctl.vehicle.inputs import format_temperature
+
+    return partial(format_temperature, units=str(app.settings.get("units")))
+
+
 def _on_car(moment: str, zone: str) -> Any:
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -414,15 +423,16 @@ def show(app: AppContext, url: str | None) -> None:
     plan = control(app.paths.state_db, "GET", "/__mock__/faults", url=url)
     data["faults"] = plan["rules"]
 
+    degrees = _degrees(app)
     lines = [f"mock vehicle API ({url or 'builtin'}) at {data['now']}"]
     for car in data["vehicles"]:
         state = car["state"] + (f" (wakes in {car['wake_in']}s)" if car["wake_in"] else "")
-        climate = f"on → {car['driver_temp_setting']}°C" if car["is_climate_on"] else "off"
+        climate = f"on → {degrees(car['driver_temp_setting'])}" if car["is_climate_on"] else "off"
         windows = "vented" if any(car["windows"].values()) else "closed"
         lines.append(
-            f"  {car['display_name']:<10} {car['vin']}  {state:<8} cabin {car['inside_temp']}°C"
-            f"  outside {car['outside_temp']}°C  climate {climate}  windows {windows}"
-            f"  battery {car['battery_level']}%"
+            f"  {car['display_name']:<10} {car['vin']}  {state:<8} cabin "
+            f"{degrees(car['inside_temp'])}  outside {degrees(car['outside_temp'])}  climate "
+            f"{climate}  windows {windows}  battery {car['battery_level']}%"
         )
         lines.extend(_schedule_lines(car))
     lines.append(_plan_text(plan))
@@ -495,9 +505,12 @@ def clock(app: AppContext, advance: str | None, url: str | None) -> None:
         data = control(app.paths.state_db, "POST", "/__mock__/clock", {"advance": seconds}, url=url)
     cars = control(app.paths.state_db, "GET", "/__mock__/vehicles", url=url)["vehicles"]
     lines = [f"mock time: {data['now']}"]
+    degrees = _degrees(app)
     for car in cars:  # what the cars did on their own meanwhile
         climate = (
-            f"climate on, cabin {car['inside_temp']}°C" if car["is_climate_on"] else "climate off"
+            f"climate on, cabin {degrees(car['inside_temp'])}"
+            if car["is_climate_on"]
+            else "climate off"
         )
         lines.append(f"  {car['display_name']:<10} {car['state']:<8} {climate}")
         lines.extend(_schedule_lines(car))

@@ -362,3 +362,14 @@ def test_signed_commands_through_the_signing_proxy_stand_in(carctl_home: Path) -
         with httpx.Client(base_url=url) as client:
             executed = client.get("/__mock__/stats").json()["commands"]
         assert [c["name"] for c in executed] == ["auto_conditioning_start"]
+
+
+def test_mock_show_and_clock_speak_the_profiles_units(carctl_home: Path) -> None:
+    """With `units = imperial` every temperature carctl prints is in °F: the mock's too."""
+    assert run_carctl("config", "set", "units", "imperial").returncode == 0
+    shown = run_carctl("mock", "show")
+    assert shown.returncode == 0
+    assert "°C" not in shown.stdout, shown.stdout
+    assert "cabin 39 °F" in shown.stdout and "outside 36 °F" in shown.stdout  # 4.0 and 2.0 °C
+    assert run_carctl("config", "set", "units", "metric").returncode == 0
+    assert "cabin 4.0 °C" in run_carctl("mock", "show").stdout
