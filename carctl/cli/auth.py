@@ -306,15 +306,16 @@ def _find_region(app: AppContext, client: Any, signed: Any) -> Any:
     set_value(file, "region", found.name, profile=profile)
     if found.base_url != provider.api_url:
         set_value(file, "provider_url", found.base_url, profile=profile)
-    for cached in ("settings", "endpoint"):
-        app.__dict__.pop(cached, None)
+    app.reload_settings()
     return found
 
 
 def _provider_facts(endpoint: Any) -> dict[str, Any]:
     provider = endpoint.provider
     if provider is None:
-        return {"provider": "builtin" if endpoint.origin == "builtin" else "url"}
+        from carctl.settings import BUILTIN
+
+        return {"provider": BUILTIN if endpoint.origin == BUILTIN else "url"}
     return {"provider": provider.name, "region": provider.region}
 
 

@@ -68,6 +68,11 @@ class AppContext:
 
         return profile_endpoint(self.settings, insecure=self.insecure)
 
+    def reload_settings(self) -> None:
+        """Read the config file again (a command changed it): settings and endpoint anew."""
+        for cached in ("settings", "endpoint"):
+            self.__dict__.pop(cached, None)
+
     @cached_property
     def clock(self) -> Clock:
         from carctl.clock import SystemClock

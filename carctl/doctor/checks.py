@@ -604,6 +604,7 @@ def api(doc: Doctor) -> Finding:
 @REGISTRY.check("vehicle", "the car", order=80, needs=("api",), network=True)
 def vehicle(doc: Doctor) -> Finding:
     """The chosen car — or, with several and none chosen, every car — without waking one."""
+    from carctl.api.responses import signing_required
     from carctl.vehicle.service import choose
 
     assert doc.settings is not None
@@ -624,8 +625,6 @@ def vehicle(doc: Doctor) -> Finding:
     for car in chosen:
         name = f"{car.display_name} ({car.vin})"
         if unsigned and car.needs_signing:
-            from carctl.api.responses import signing_required
-
             refusal = signing_required(name)
             problems.append((refusal.message, refusal.hint or ""))
         elif car.in_service:

@@ -139,6 +139,23 @@ def test_fleet_sign_in_finds_the_region_and_cars_go_by_vin(carctl_home: Path) ->
         assert run_carctl("auth", "status").returncode == 77
 
 
+def test_no_region_serving_the_account_is_one_line_and_nothing_remembered(
+    carctl_home: Path,
+) -> None:
+    with flavour("fleet", region="eu") as fleet:
+        configure("fleet", fleet)
+        rule = {"status": 421, "path": "/api/1/users/region"}
+        fleet.admin("PUT", "/__mock__/faults", {"rules": [rule]})
+        refused = web_login(fleet)
+        assert refused.returncode == 78, refused.stderr
+        assert "no Fleet API region would serve this account (asked 127.0.0.1)" in (refused.stderr)
+        assert "carctl config set region eu" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert fleet.requests("/api/1/users/region") == {421: 1}  # the pinned host, once
+        assert config_value("region") is None  # nothing guessed
+        assert config_value("provider_url") == fleet.url
+
+
 def test_a_car_that_needs_signing_is_stopped_before_anything_is_sent(
     carctl_home: Path,
 ) -> None:
