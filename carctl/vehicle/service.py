@@ -20,6 +20,7 @@ from carctl.clock import Clock
 from carctl.errors import (
     CarctlError,
     NotFoundError,
+    ProtocolError,
     RefusedError,
     UnreachableError,
     UsageError,
@@ -215,10 +216,26 @@ class VehicleService:
         if self.on_seen is not None:
             self.on_seen(vehicles, complete)
 
+    def _answer_for(self, asked: Vehicle, data: Any) -> Vehicle:
+        """The car an answer describes, which must be the car asked about.
+
+        A server (or anything between) that answers a question about one car
+        with another would have the next command sent to the wrong car: that
+        is a protocol error, before anything is sent."""
+        fresh = self._car(data)
+        if fresh.id != asked.id:
+            raise ProtocolError(
+                f"the vehicle API answered about {fresh.label} ({fresh.id}) when asked about "
+                f"{asked.label} ({asked.id}); nothing was sent",
+                hint="this is a fault of the service or of something between you and it; "
+                "try again later, and `carctl doctor` if it persists",
+            )
+        return fresh
+
     def current(self, vehicle: Vehicle) -> Vehicle:
         """The car's state now, from `/vehicles/{id}` (which does not wake it)."""
         data = self.client.request("GET", f"/api/1/vehicles/{vehicle.id}")
-        fresh = self._car(data)
+        fresh = self._answer_for(vehicle, data)
         self.cache.seen(fresh, self.clock.now())
         self._learned([fresh], complete=False)
         return fresh
@@ -288,7 +305,7 @@ class VehicleService:
 
     def _wake_up(self, vehicle: Vehicle) -> Vehicle:
         data = self.client.request("POST", f"/api/1/vehicles/{vehicle.id}/wake_up")
-        fresh = self._car(data)
+        fresh = self._answer_for(vehicle, data)
         self.cache.seen(fresh, self.clock.now())
         return fresh
 
@@ -301,7 +318,10 @@ class VehicleService:
         )
         if not isinstance(data, dict):
             data = {}
-        self.cache.seen(self._car(data) if "id" in data else vehicle, self.clock.now(), data)
+        described = "id" in data or "id_s" in data or (self.by_vin and "vin" in data)
+        self.cache.seen(
+            self._answer_for(vehicle, data) if described else vehicle, self.clock.now(), data
+        )
         return data
 
     def command(
