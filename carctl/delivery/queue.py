@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import time
 import uuid
@@ -39,13 +40,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from carctl.errors import CarctlError, StateError
-from carctl.processes import Holder, alive, boot_id
+from carctl.processes import Holder, alive, boot_id, since_boot
 from carctl.timefmt import iso
 from carctl.vehicle.model import Vehicle
 
 log = logging.getLogger("carctl.queue")
 LEASE_S = 120.0  # how long a lease is shown as active after its holder's last sign of life
 BY_NAME = "name:"  # a queued car known only by what the user called it
+CONFIRM_SLACK_S = 60.0  # how far the wall clock may run ahead of the since-boot clock
+MAX_AHEAD_S = 10 * 365 * 86400.0  # a recorded time further ahead than this was never real
 
 T = TypeVar("T")
 
@@ -169,6 +172,23 @@ def _in(column: str, values: list[str] | list[int]) -> str:
     return f"{column} IN ({','.join('?' * len(values))})"
 
 
+def _same_car(scope: str, ids: list[str], vin: str) -> tuple[str, list[str]]:
+    """SQL for "entries for this car": the last word is the car's, not a profile's.
+
+    Any profile on the same service (the origin part of `profile@origin`) that
+    names the car by one of `ids`; and on any service, an entry addressed by the
+    car's VIN (the Fleet API and the signing proxy address cars by VIN, so a
+    `cron` profile on the proxy and a direct command over the Fleet API meet).
+    """
+    origin = scope.split("@", 1)[1] if "@" in scope else scope
+    where = f"(substr(scope, instr(scope, '@') + 1) = ? AND {_in('vehicle_id', ids)}"
+    args = [origin, *ids]
+    if vin:
+        where += " OR vehicle_id = ?"
+        args.append(vin)
+    return where + ")", args
+
+
 @dataclass(frozen=True)
 class NewCommand:
     name: str
@@ -193,8 +213,8 @@ class Queue:
         self,
         db_path: Path,
         *,
-        is_alive: Callable[[int | None, str | None], bool] = alive,
-        monotonic: Callable[[], float] = time.monotonic,
+        is_alive: Callable[[int | None, str | None], bool | None] = alive,
+        monotonic: Callable[[], float] = since_boot,
         boot: Callable[[], str] = boot_id,
     ) -> None:
         self.db_path = db_path
@@ -216,30 +236,46 @@ class Queue:
         return immediate(self._connection(), self.db_path, work)
 
     def _trusted(self, db: sqlite3.Connection, wall: float) -> float:
-        """The time to judge expiry by: never earlier than any time recorded before.
+        """The time to judge expiry by (see `_clock`)."""
+        return self._clock(db, wall)[0]
 
-        The highest time seen is kept with the monotonic clock's reading at that
-        moment; within the same boot it is carried forward by the monotonic
-        clock (shared by every process), so real elapsed time counts even when
-        the wall clock was fast and then stepped back.
+    def _clock(self, db: sqlite3.Connection, wall: float) -> tuple[float, float]:
+        """The time to judge expiry by, and the confirmed time to count durations from.
+
+        The first is never earlier than any confirmed time before.
+
+        The record is the highest *confirmed* time with the since-boot clock's
+        reading at that moment; within the same boot it is carried forward by
+        that clock (shared by every process, counting suspend), so real elapsed
+        time counts even when the wall clock is later stepped back. A wall
+        reading ahead of the carried time by more than `CONFIRM_SLACK_S` is a
+        jump the since-boot clock does not confirm: this run still judges by it
+        (so a command is never sent late), but it is not recorded, so one run
+        with a clock a month fast cannot expire the commands of the weeks after.
+        Across a reboot nothing can confirm a reading; the wall clock is taken.
+        A duration (a queued command's time to live) counts from the confirmed
+        time: a fast clock cannot lengthen it.
         """
         mono, boot = self.monotonic(), self.boot()
         row = db.execute("SELECT wall, mono, boot FROM clock_high WHERE id = 1").fetchone()
-        carried = wall
+        carried, confirmed = wall, True
         if row is not None:
             high, then, then_boot = row
             try:
                 carried = float(high)
                 if then_boot == boot and boot and float(then) <= mono:
                     carried += mono - float(then)
+                    confirmed = wall <= carried + CONFIRM_SLACK_S
             except (TypeError, ValueError):
                 carried = wall  # an unreadable row: start again from the wall clock
+            if not math.isfinite(carried) or carried > wall + MAX_AHEAD_S:
+                carried = wall  # a record no clock could have made: start again
         now = max(wall, carried)
         db.execute(
             "INSERT OR REPLACE INTO clock_high (id, wall, mono, boot) VALUES (1, ?, ?, ?)",
-            (now, mono, boot),
+            (now if confirmed else carried, mono, boot),
         )
-        return now
+        return now, (now if confirmed else carried)
 
     def now(self, wall: float) -> float:
         """The trusted time (see `_trusted`), for callers that compare with queue times."""
@@ -264,8 +300,10 @@ class Queue:
         expires_at: float | None = None,
         ttl_s: float | None = None,
         error: CarctlError | None = None,
+        vin: str | None = None,
     ) -> list[Entry]:
-        """Queue commands together (one batch); each supersedes pending ones in its slot.
+        """Queue commands together (one batch); each supersedes pending ones in its slot
+        for the same car, whichever profile queued them.
 
         The expiry is `expires_at` (a wall time the user chose) or `ttl_s` from now.
         """
@@ -278,11 +316,16 @@ class Queue:
             error.message if error is not None else None,
         )
 
-        same_car = [vehicle_id, BY_NAME + vehicle_name.strip().casefold()]
+        where, args = _same_car(
+            scope, [vehicle_id, BY_NAME + vehicle_name.strip().casefold()], vin or ""
+        )
 
         def work(db: sqlite3.Connection) -> list[int]:
-            trusted = self._trusted(db, now)
-            deadline = expires_at if expires_at is not None else trusted + (ttl_s or 0.0)
+            _, trusted = self._clock(db, now)
+            # a deadline the caller worked out on a wall clock that runs ahead of what
+            # the since-boot clock confirms is moved back by that much
+            skew = max(0.0, now - trusted)
+            deadline = expires_at - skew if expires_at is not None else trusted + (ttl_s or 0.0)
             ids = []
             for command in items:
                 cursor = db.execute(
@@ -309,9 +352,8 @@ class Queue:
                 new_id = int(cursor.lastrowid or 0)
                 db.execute(
                     "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"  # noqa: S608
-                    f" WHERE status = 'pending' AND scope = ? AND {_in('vehicle_id', same_car)}"
-                    " AND slot = ? AND id < ?",
-                    (trusted, f"superseded by #{new_id}", scope, *same_car, command.slot, new_id),
+                    f" WHERE status = 'pending' AND {where} AND slot = ? AND id < ?",
+                    (trusted, f"superseded by #{new_id}", *args, command.slot, new_id),
                 )
                 ids.append(new_id)
             return ids
@@ -323,17 +365,17 @@ class Queue:
         """A successful direct command makes older queued ones in its slot pointless.
 
         Claimed entries too: a worker re-checks the status right before each
-        request, so an entry superseded here is never sent afterwards.
+        request, so an entry superseded here is never sent afterwards. The last
+        word is per car, whichever profile queued the older one (see `_same_car`).
         """
-        ids = aliases(vehicle)
 
         def work(db: sqlite3.Connection) -> int:
             trusted = self._trusted(db, now)
+            where, args = _same_car(scope, aliases(vehicle), vehicle.vin)
             cursor = db.execute(
                 "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"  # noqa: S608
-                f" WHERE status = 'pending' AND scope = ? AND {_in('vehicle_id', ids)}"
-                " AND slot = ?",
-                (trusted, f"superseded by {by}", scope, *ids, slot),
+                f" WHERE status = 'pending' AND {where} AND slot = ?",
+                (trusted, f"superseded by {by}", *args, slot),
             )
             return cursor.rowcount
 
@@ -399,26 +441,46 @@ class Queue:
     # -- delivering -----------------------------------------------------------------------
 
     def _expire(self, db: sqlite3.Connection, wall: float) -> None:
+        """Pending entries past their expiry become expired — except one being sent.
+
+        An entry whose send has begun (`sending_at`, with its holder's lease)
+        is judged by that send's outcome, never by another pass: the car may be
+        executing it at this moment. Its holder checks expiry itself before any
+        further request (`begin_send`). A send whose holder died is said to
+        have perhaps reached the car.
+        """
         now = self._trusted(db, wall)
         db.execute(
             "UPDATE queue SET status = 'expired', finished_at = ?,"
-            " last_error = coalesce(last_error || '; ', '') || 'expired before it could be sent',"
+            " last_error = coalesce(last_error || '; ', '') || CASE WHEN sending_at IS NULL"
+            " THEN 'expired before it could be sent'"
+            " ELSE 'expired after a send that was interrupted: it may have reached the car' END,"
             " lease_owner = NULL, lease_until = NULL"
-            " WHERE status = 'pending' AND expires_at <= ?",
+            " WHERE status = 'pending' AND expires_at <= ?"
+            " AND (sending_at IS NULL OR lease_owner IS NULL)",
             (now, now),
         )
 
-    def _release_orphans(self, db: sqlite3.Connection) -> None:
-        """Free the leases of holders that are gone; a live holder keeps its lease."""
+    def _release_orphans(self, db: sqlite3.Connection, now: float) -> None:
+        """Free the leases of holders that are gone; a live holder keeps its lease.
+
+        A holder this process cannot judge (another PID namespace: a container)
+        is taken as alive while its lease runs — it renews it with every request
+        — and as gone once the lease has lapsed.
+        """
         rows = db.execute(
-            "SELECT DISTINCT lease_owner, lease_identity FROM queue WHERE status = 'pending'"
-            " AND lease_owner IS NOT NULL"
+            "SELECT lease_owner, lease_identity, max(lease_until) FROM queue"
+            " WHERE status = 'pending' AND lease_owner IS NOT NULL"
+            " GROUP BY lease_owner, lease_identity"
         ).fetchall()
-        for owner, identity in rows:
-            if not self.is_alive(owner, identity):
-                db.execute(
+        for owner, identity, until in rows:
+            verdict = self.is_alive(owner, identity)
+            if verdict is None:
+                verdict = _number(until) and until > now
+            if not verdict:
+                db.execute(  # `sending_at` stays: the send was interrupted, its outcome unknown
                     "UPDATE queue SET lease_owner = NULL, lease_until = NULL,"
-                    " lease_identity = NULL, sending_at = NULL"
+                    " lease_identity = NULL"
                     " WHERE status = 'pending' AND lease_owner = ? AND lease_identity IS ?",
                     (owner, identity),
                 )
@@ -427,9 +489,9 @@ class Queue:
         """Lease the pending entries of one car, in order; [] when none is ready."""
 
         def work(db: sqlite3.Connection) -> list[int]:
-            self._expire(db, now)
             now_trusted = self._trusted(db, now)
-            self._release_orphans(db)
+            self._release_orphans(db, now_trusted)
+            self._expire(db, now)
             cars = db.execute(
                 "SELECT scope, vehicle_id, min(id) FROM queue WHERE status = 'pending'"
                 " GROUP BY scope, vehicle_id ORDER BY min(id)"
@@ -488,11 +550,20 @@ class Queue:
             self._expire(db, now)
             trusted = self._trusted(db, now)
             row = db.execute(
-                "SELECT status, lease_owner, lease_identity FROM queue WHERE id = ?", (entry_id,)
+                "SELECT status, lease_owner, lease_identity, expires_at FROM queue WHERE id = ?",
+                (entry_id,),
             ).fetchone()
             if not (
                 row and row[0] == "pending" and row[1] == owner.pid and row[2] == owner.identity
             ):
+                return False
+            if _number(row[3]) and row[3] <= trusted:  # our own earlier try did not land in time
+                db.execute(
+                    "UPDATE queue SET status = 'expired', finished_at = ?, lease_owner = NULL,"
+                    " lease_until = NULL, last_error = coalesce(last_error || '; ', '')"
+                    " || 'expired before it could be sent again' WHERE id = ?",
+                    (trusted, entry_id),
+                )
                 return False
             db.execute(
                 "UPDATE queue SET sending_at = ?, lease_until = ? WHERE id = ?",

@@ -134,6 +134,7 @@ class Delivery:
             ttl_s=self.ttl_s,
             now=now,
             error=error,
+            vin=vehicle.vin,
         )
         deadline = entries[0].expires_at
         worker = self.start_worker() if self.start_worker else "off"
