@@ -62,6 +62,62 @@ def unwritable(exc: OSError) -> bool:
     return exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
+def disk_full(exc: OSError) -> bool:
+    """No space left (or over quota, or over the file-size limit): nothing can grow."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+# -- the reserve ---------------------------------------------------------------------------
+# On a full disk the writes that must not be lost — a rotated session the service has
+# already replaced, the outcome of a command already sent — need a little room. carctl
+# keeps a small file of zeros beside its state and gives it up for such a write.
+
+RESERVE_NAME = ".space-reserve"
+RESERVE_BYTES = 256 * 1024
+_reserves: set[Path] = set()
+
+
+def keep_reserve(directory: Path) -> None:
+    """Make sure the reserve exists in `directory` (best effort: a full disk has none)."""
+    reserve = directory / RESERVE_NAME
+    _reserves.add(reserve)
+    if reserve.exists() or reserve.is_symlink():
+        return
+    try:
+        fd = os.open(reserve, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(bytes(RESERVE_BYTES))  # written, so the blocks are really taken
+    except OSError:
+        reserve.unlink(missing_ok=True)
+
+
+def release_reserve() -> bool:
+    """Give up the reserve for a write that must not fail; True when space was freed."""
+    freed = False
+    for reserve in list(_reserves):
+        try:
+            if not reserve.is_symlink() and reserve.is_file():
+                reserve.unlink()
+                freed = True
+        except OSError:
+            continue
+    return freed
+
+
+def disk_full_error(directory: Path, *, failing: bool = False) -> CannotWriteError:
+    """Exit 73 naming the directory; `failing`: the system said only "I/O error"."""
+    return CannotWriteError(
+        f"cannot write to {directory}: the disk is full" + (" or failing" if failing else ""),
+        hint=f"free some space (df -h {directory}) and run the command again; "
+        "queued commands and your session are kept",
+    )
+
+
 def refused_link(path: Path) -> StateError:
     return StateError(
         f"{path} is a symbolic link; carctl does not write through links",
@@ -75,7 +131,26 @@ def check_not_link(path: Path) -> None:
 
 
 def write_private(path: Path, content: str | bytes) -> None:
-    """Replace `path` with `content` atomically, as a 0600 file; a link at `path` is refused."""
+    """Replace `path` with `content` atomically, as a 0600 file; a link at `path` is refused.
+
+    On a full disk the reserve is given up for one more try; then exit 73 naming the
+    directory. The old file stays whole until the new one is complete."""
+    try:
+        _write_private(path, content)
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        if release_reserve():
+            try:
+                _write_private(path, content)
+                return
+            except OSError as again:
+                if not disk_full(again):
+                    raise
+        raise disk_full_error(path.parent) from None
+
+
+def _write_private(path: Path, content: str | bytes) -> None:
     check_not_link(path)
     private_dir(path.parent)
     data = content.encode("utf-8") if isinstance(content, str) else content

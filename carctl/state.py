@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from carctl.errors import StateError
-from carctl.files import check_not_link, make_private, private_dir
+from carctl.files import check_not_link, keep_reserve, make_private, private_dir
 
 BUSY_TIMEOUT_S = 15.0
 log = logging.getLogger("carctl.state")
@@ -203,6 +203,10 @@ def unusable(path: Path, exc: sqlite3.Error) -> StateError:
         from carctl.files import cannot_write
 
         return cannot_write(path.parent, "it is read-only, and this command must record state")
+    if _full(exc):
+        from carctl.files import disk_full_error
+
+        return disk_full_error(path.parent, failing="I/O" in str(exc))
     return StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc)))
 
 
@@ -210,29 +214,65 @@ def immediate(db: sqlite3.Connection, path: Path, work: Callable[[sqlite3.Connec
     """Run `work` in one BEGIN IMMEDIATE transaction: all of it, or none of it.
 
     Database errors become the one-line `StateError`; a constraint violation
-    (`IntegrityError`) is the caller's to handle and passes through.
+    (`IntegrityError`) is the caller's to handle and passes through. On a full
+    disk the reserve beside the database is given up and the work tried once
+    more — the outcome of a command already sent must not be lost, nor may the
+    entry go back to "pending" — and then it is exit 73 naming the directory.
     """
     try:
-        db.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as exc:
-        raise unusable(path, exc) from None
+        return _immediate(db, path, work)
+    except sqlite3.OperationalError as exc:
+        if not _full(exc):
+            raise unusable(path, exc) from None
+        first = exc
+    from carctl.files import disk_full_error, release_reserve
+
+    if release_reserve():
+        try:
+            return _immediate(db, path, work)
+        except sqlite3.OperationalError as exc:
+            if not _full(exc):
+                raise unusable(path, exc) from None
+            first = exc
+    raise disk_full_error(path.parent, failing="I/O" in str(first))
+
+
+def _full(exc: sqlite3.Error) -> bool:
+    """No room to grow: SQLITE_FULL, or an I/O error while the disk has no space."""
+    text = str(exc)
+    return "database or disk is full" in text or "disk I/O error" in text
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Undo what is open: SQLite has already rolled back a COMMIT that failed on a full disk."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
+def _immediate(db: sqlite3.Connection, path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
+    db.execute("BEGIN IMMEDIATE")
     try:
         result = work(db)
         db.execute("COMMIT")
     except sqlite3.IntegrityError:
-        db.execute("ROLLBACK")
+        _rollback(db)
+        raise
+    except sqlite3.OperationalError:
+        _rollback(db)
         raise
     except sqlite3.Error as exc:
-        db.execute("ROLLBACK")
+        _rollback(db)
         raise unusable(path, exc) from None
     except BaseException:
-        db.execute("ROLLBACK")
+        _rollback(db)
         raise
     return result
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) the state database."""
+def connect(path: Path, *, reserve_given: bool = False) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the state database.
+
+    On a full disk the reserve is given up for one more try (see `immediate`)."""
     try:
         private_dir(path.parent)
         check_not_link(path)
@@ -258,8 +298,15 @@ def connect(path: Path) -> sqlite3.Connection:
             )
         for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             make_private(own)  # the car's position and the queue are the owner's alone
+        keep_reserve(path.parent)
     except sqlite3.DatabaseError as exc:
         db.close()
+        if _full(exc):
+            from carctl.files import release_reserve
+
+            if not reserve_given and release_reserve():
+                return connect(path, reserve_given=True)
+            raise unusable(path, exc) from None
         raise StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
     except StateError:
         db.close()

@@ -13,7 +13,9 @@ from tests.cli.test_vehicle_cli import car  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, invoke
 
 
-def run_limited(*args: str, max_file_bytes: int) -> subprocess.CompletedProcess[str]:
+def run_limited(
+    *args: str, max_file_bytes: int, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """carctl as a process that cannot grow any file past `max_file_bytes` (a full disk)."""
 
     def limit() -> None:
@@ -26,6 +28,7 @@ def run_limited(*args: str, max_file_bytes: int) -> subprocess.CompletedProcess[
         [sys.executable, "-m", "carctl", *args],
         env=env,
         preexec_fn=limit,
+        input=input,
         capture_output=True,
         text=True,
         timeout=60,
@@ -37,8 +40,9 @@ def test_a_full_disk_keeps_queued_commands(car: Endpoint, carctl_home: Path) -> 
     car.faults({"status": 500, "path": "/api/1/*"})
     assert invoke("vent").code == 75  # one entry waits in the queue
     full = run_limited("climate", "on", max_file_bytes=1024)
-    assert full.returncode == 78, full.stderr
-    assert "disk is full or failing: free some space" in full.stderr
+    assert full.returncode == 73, full.stderr
+    assert f"cannot write to {carctl_home / 'state'}: the disk is full" in full.stderr
+    assert "free some space" in full.stderr
     assert "move it aside" not in full.stderr  # never advise throwing the queue away
     assert "Traceback" not in full.stderr and "Logging error" not in full.stderr
     listing = invoke("--json", "queue")
