@@ -58,7 +58,7 @@ def pid_namespace() -> str:
     """This process's PID namespace (its inode), "" where unknown: pids mean something
     only within one namespace."""
     try:
-        return str(os.stat("/proc/self/ns/pid").st_ino)
+        return str(Path("/proc/self/ns/pid").stat().st_ino)
     except OSError:
         return ""
 

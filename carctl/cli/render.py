@@ -133,12 +133,14 @@ def status_lines(status: Status, units: str, now: float) -> str:
         lines.append(f"  windows   {_windows_words(status.windows)}")
     if status.battery is not None:
         battery = status.battery
-        distance = battery.get("range_km")
-        if units == "imperial" and isinstance(distance, int | float):
-            reach = f"{round(distance / 1.609344)} mi"
+        distance, level = battery.get("range_km"), battery.get("level")
+        if distance is None:
+            reach = ""  # the car did not say: nothing, rather than "None km"
+        elif units == "imperial":
+            reach = f" ({round(distance / 1.609344)} mi)"
         else:
-            reach = f"{distance} km"
-        lines.append(f"  battery   {battery.get('level')} % ({reach})")
+            reach = f" ({distance} km)"
+        lines.append(f"  battery   {'–' if level is None else level} %{reach}")
     return "\n".join(lines)
 
 

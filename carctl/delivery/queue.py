@@ -32,7 +32,6 @@ import json
 import logging
 import math
 import sqlite3
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields

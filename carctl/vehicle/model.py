@@ -6,6 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carctl.errors import ProtocolError
+from carctl.vehicle import fields
+
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _identifier(data: dict[str, Any], key: str) -> str | None:
+    """An id or VIN: it goes into request paths, the queue and the cache, so it is a
+    short word of letters, digits, '-' and '_' (a number is taken as its digits)."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**20:
+        return str(value)
+    if isinstance(value, str) and 0 < len(value) <= 64 and set(value) <= _ID_CHARS:
+        return value
+    raise fields.bad_field(f"vehicle.{key}", value, "an id (letters and digits)")
 
 
 @dataclass(frozen=True)
@@ -28,22 +44,23 @@ class Vehicle:
         proxy), so the VIN is the id carctl puts in paths and the queue."""
         if not isinstance(data, dict):
             raise ProtocolError("the vehicle API described a car without its fields")
-        raw_id = data.get("id_s") or data.get("id")
-        vin = str(data.get("vin") or "")
+        raw_id = _identifier(data, "id_s") or _identifier(data, "id")
+        vin = _identifier(data, "vin") or ""
         if by_vin:
             if not vin:
                 raise ProtocolError("the vehicle API described a car without its VIN")
             raw_id = vin
         if raw_id is None:
             raise ProtocolError("the vehicle API described a car without an id")
-        signing = data.get("command_signing")
+        signing = fields.text(data, "command_signing", "vehicle")
+        name = fields.text(data, "display_name", "vehicle")
         return cls(
-            id=str(raw_id),
+            id=raw_id,
             vin=vin,
-            display_name=str(data.get("display_name") or data.get("vin") or raw_id),
-            state=str(data.get("state") or "unknown"),
-            in_service=bool(data.get("in_service")),
-            command_signing=signing if isinstance(signing, str) else "",
+            display_name=name or vin or raw_id,
+            state=fields.text(data, "state", "vehicle", most=32) or "unknown",
+            in_service=bool(fields.flag(data, "in_service", "vehicle")),
+            command_signing=signing or "",
         )
 
     @property

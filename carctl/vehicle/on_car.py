@@ -23,6 +23,7 @@ from carctl.errors import (
     VehicleUnavailableError,
 )
 from carctl.timefmt import iso
+from carctl.vehicle import fields
 from carctl.vehicle import schedules as plans
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.routines import Steps, awaken, perform, temps
@@ -75,42 +76,44 @@ class Holding:
 
     @classmethod
     def from_data(cls, vehicle: Vehicle, data: dict[str, Any]) -> Holding:
-        config = data.get("vehicle_config")
-        named = config.get("timezone") if isinstance(config, dict) else None
+        named = fields.text(fields.section(data, "vehicle_config"), "timezone", "vehicle_config")
         car_zone = plans.zone_named(named)
         zone, zone_name = (car_zone, str(named)) if car_zone is not None else local_zone()
-        section = data.get("preconditioning_schedule_data")
+        section = fields.section(data, "preconditioning_schedule_data")
         schedules: list[CarSchedule] = []
         limit = None
-        if isinstance(section, dict):
-            for item in section.get("precondition_schedules") or []:
+        if section is not None:
+            for item in fields.items(
+                section, "precondition_schedules", "preconditioning_schedule_data"
+            ):
                 found = CarSchedule.from_api(item) if isinstance(item, dict) else None
                 if found is not None:
                     schedules.append(found)
-            raw_limit = section.get("max_num_precondition_schedules")
-            limit = raw_limit if isinstance(raw_limit, int) and raw_limit > 0 else None
+            limit = fields.integer(
+                section,
+                "max_num_precondition_schedules",
+                "preconditioning_schedule_data",
+                low=0,
+                high=10_000,
+            )
         departure = plans.departure_from(data.get("charge_state"))
         if departure is not None:
             schedules.append(departure)
-        climate = data.get("climate_state")
-        temp = climate.get("driver_temp_setting") if isinstance(climate, dict) else None
-        drive = data.get("drive_state")
-        lat = drive.get("latitude") if isinstance(drive, dict) else None
-        lon = drive.get("longitude") if isinstance(drive, dict) else None
-        position = (
-            (float(lat), float(lon))
-            if isinstance(lat, int | float) and isinstance(lon, int | float)
-            else None
-        )
+        climate = fields.section(data, "climate_state")
+        temp = fields.number(climate, "driver_temp_setting", "climate_state")
+        drive = fields.section(data, "drive_state")
+        lat = fields.number(drive, "latitude", "drive_state")
+        lon = fields.number(drive, "longitude", "drive_state")
+        position = (lat, lon) if lat is not None and lon is not None else None
         return cls(
             vehicle=vehicle,
             zone=zone,
             zone_name=zone_name,
             zone_known=car_zone is not None,
-            keeps_schedules=isinstance(section, dict),
+            keeps_schedules=section is not None,
             schedules=schedules,
-            limit=limit,
-            temp=float(temp) if isinstance(temp, int | float) else None,
+            limit=limit or None,
+            temp=temp,
             position=position,
         )
 

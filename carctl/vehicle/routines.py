@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from carctl.errors import CarctlError, VehicleUnavailableError
 from carctl.timefmt import iso
+from carctl.vehicle import fields
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.schedules import clock_text, days_text, parse_days
@@ -75,19 +76,29 @@ class Steps:
         self.done.append(Step("wake", f"woke {label} in {wake.waited_s:.1f} s", wake.waited_s))
 
 
+TEMPERATURES = ("inside_temp", "outside_temp", "driver_temp_setting", "passenger_temp_setting")
+
+
 def climate_summary(data: dict[str, Any]) -> dict[str, Any] | None:
-    climate = data.get("climate_state")
-    if not isinstance(climate, dict):
+    climate = fields.section(data, "climate_state")
+    if climate is None:
         return None
-    return {key: climate.get(key) for key in CLIMATE_FIELDS}
+    return {
+        key: (
+            fields.number(climate, key, "climate_state")
+            if key in TEMPERATURES
+            else fields.flag(climate, key, "climate_state")
+        )
+        for key in CLIMATE_FIELDS
+    }
 
 
 def windows_summary(data: dict[str, Any]) -> dict[str, Any] | None:
-    state = data.get("vehicle_state")
-    if not isinstance(state, dict):
+    state = fields.section(data, "vehicle_state")
+    if state is None:
         return None
-    positions = {key: state.get(key) for key in WINDOWS}
-    values = [v for v in positions.values() if isinstance(v, int | float)]
+    positions = {key: fields.number(state, key, "vehicle_state") for key in WINDOWS}
+    values = [v for v in positions.values() if v is not None]
     return {
         **positions,
         "vented": bool(values) and all(v > 0 for v in values),
@@ -219,13 +230,16 @@ def perform(
 
 
 def _read_back(result: Result, sections: list[str]) -> dict[str, Any] | None:
+    """What the car reports after the commands; a read-back that fails, or that carries
+    what carctl cannot read, leaves the commands reported as sent, unconfirmed."""
     try:
         data = result.steps.service.data(result.vehicle, sections)
+        result.climate = climate_summary(data) if "climate_state" in sections else None
+        result.windows = windows_summary(data) if "vehicle_state" in sections else None
     except CarctlError as exc:
+        result.climate = result.windows = None
         result.read_back_error = exc.message
         return None
-    result.climate = climate_summary(data) if "climate_state" in sections else None
-    result.windows = windows_summary(data) if "vehicle_state" in sections else None
     return data
 
 
@@ -351,14 +365,14 @@ class Status:
 
 
 def battery_summary(data: dict[str, Any]) -> dict[str, Any] | None:
-    charge = data.get("charge_state")
-    if not isinstance(charge, dict):
+    charge = fields.section(data, "charge_state")
+    if charge is None:
         return None
-    miles = charge.get("battery_range")
+    miles = fields.number(charge, "battery_range", "charge_state")
     return {
-        "level": charge.get("battery_level"),
-        "range_km": round(miles * 1.609344) if isinstance(miles, int | float) else None,
-        "charging_state": charge.get("charging_state"),
+        "level": fields.integer(charge, "battery_level", "charge_state", low=0, high=100),
+        "range_km": round(miles * 1.609344) if miles is not None else None,
+        "charging_state": fields.text(charge, "charging_state", "charge_state"),
     }
 
 

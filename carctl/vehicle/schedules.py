@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carctl.errors import UsageError
+from carctl.vehicle import fields
 from carctl.vehicle.inputs import parse_time_of_day
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -88,11 +89,13 @@ def clock_text(minutes: int) -> str:
 
 
 def zone_named(name: Any) -> ZoneInfo | None:
-    if not isinstance(name, str) or not name:
+    """The zone an IANA name names; None for anything else (a directory such as
+    "America", a path, a name too long for the file system)."""
+    if not isinstance(name, str) or not name or len(name) > 64:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 
@@ -109,17 +112,24 @@ class CarSchedule:
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> CarSchedule | None:
-        """From `precondition_schedules[]`; None for an entry without the fields that matter."""
-        try:
-            return cls(
-                id=int(data["id"]),
-                days=int(data["days_of_week"]) & ALL_DAYS,
-                minutes=int(data["precondition_time"]) % 1440,
-                one_time=bool(data.get("one_time")),
-                enabled=bool(data.get("enabled", True)),
-            )
-        except (KeyError, TypeError, ValueError):
+        """From `precondition_schedules[]`; None for an entry without the fields that matter.
+
+        A field of a shape carctl cannot use is a `ProtocolError` naming it."""
+        where = "precondition_schedules[]"
+        ident = fields.integer(data, "id", where, low=0, high=2**63 - 1)
+        days = fields.integer(data, "days_of_week", where, low=0, high=2**31 - 1)
+        minutes = fields.integer(data, "precondition_time", where, low=0, high=2**31 - 1)
+        if ident is None or days is None or minutes is None:
             return None
+        one_time = fields.flag(data, "one_time", where)
+        enabled = fields.flag(data, "enabled", where)
+        return cls(
+            id=ident,
+            days=days & ALL_DAYS,
+            minutes=minutes % 1440,
+            one_time=bool(one_time),
+            enabled=enabled is not False,
+        )
 
     @property
     def ready(self) -> str:
@@ -152,14 +162,19 @@ class CarSchedule:
 
 def departure_from(charge: Any) -> CarSchedule | None:
     """The scheduled departure from `charge_state`, when it preconditions the cabin."""
-    if not isinstance(charge, dict) or charge.get("scheduled_charging_mode") != "DepartBy":
+    if not isinstance(charge, dict):
         return None
-    if not charge.get("preconditioning_enabled"):
+    where = "charge_state"
+    if fields.text(charge, "scheduled_charging_mode", where) != "DepartBy":
         return None
-    minutes = charge.get("scheduled_departure_time_minutes")
-    if not isinstance(minutes, int):
+    if not fields.flag(charge, "preconditioning_enabled", where):
         return None
-    weekdays = charge.get("preconditioning_times") == "weekdays"
+    minutes = fields.integer(
+        charge, "scheduled_departure_time_minutes", where, low=0, high=2**31 - 1
+    )
+    if minutes is None:
+        return None
+    weekdays = fields.text(charge, "preconditioning_times", where) == "weekdays"
     return CarSchedule(
         DEPARTURE_ID, WEEKDAYS if weekdays else ALL_DAYS, minutes % 1440, kind="departure"
     )

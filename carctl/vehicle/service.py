@@ -26,6 +26,7 @@ from carctl.errors import (
     UsageError,
     VehicleUnavailableError,
 )
+from carctl.vehicle import fields
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.model import Vehicle
 
@@ -366,10 +367,10 @@ class VehicleService:
 
     def _with_position(self, vehicle: Vehicle, command: Command) -> Command:
         data = self.data(vehicle, ["drive_state", "location_data"])
-        drive = data.get("drive_state")
-        lat = drive.get("latitude") if isinstance(drive, dict) else None
-        lon = drive.get("longitude") if isinstance(drive, dict) else None
-        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+        drive = fields.section(data, "drive_state")
+        lat = fields.number(drive, "latitude", "drive_state")
+        lon = fields.number(drive, "longitude", "drive_state")
+        if lat is None or lon is None:
             what = (
                 "a schedule"
                 if command.name == "add_precondition_schedule"

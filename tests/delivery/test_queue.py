@@ -10,6 +10,7 @@ from carctl.delivery.queue import NewCommand, Queue
 from carctl.errors import CarctlError, ServiceError
 from carctl.processes import Holder
 from carctl.vehicle.model import Vehicle
+from tests.delivery.conftest import Monotonic, cmd
 
 T0 = 1_637_355_600.0
 SCOPE = "default@builtin"
@@ -19,35 +20,6 @@ LIVE, DEAD, OTHER, NOBODY = (
     Holder(333, "b:3"),
     Holder(999, "b:9"),
 )
-
-
-class Monotonic:
-    """The system-wide monotonic clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.value = 1000.0
-
-    def __call__(self) -> float:
-        return self.value
-
-
-def cmd(name: str, slot: str, key: str, **params: object) -> NewCommand:
-    return NewCommand(name, dict(params), slot, key)
-
-
-@pytest.fixture
-def mono() -> Monotonic:
-    return Monotonic()
-
-
-@pytest.fixture
-def queue(tmp_path: Path, mono: Monotonic) -> Queue:
-    return Queue(
-        tmp_path / "state.db",
-        is_alive=lambda pid, identity: (pid, identity) == (111, "b:1"),
-        monotonic=mono,
-        boot=lambda: "boot-1",
-    )
 
 
 def add(queue: Queue, *commands: NewCommand, vehicle: str = "v1", now: float = T0) -> list[int]:

@@ -8,17 +8,8 @@ from pathlib import Path
 from carctl.delivery.queue import Queue
 from carctl.processes import Holder
 from carctl.vehicle.model import Vehicle
-from tests.delivery.test_queue import (  # noqa: F401 - fixtures
-    LIVE,
-    OTHER,
-    SCOPE,
-    T0,
-    Monotonic,
-    add,
-    cmd,
-    mono,
-    queue,
-)
+from tests.delivery.conftest import Monotonic, cmd
+from tests.delivery.test_queue import LIVE, OTHER, SCOPE, T0, add
 
 DAY = 86400.0
 
@@ -109,8 +100,9 @@ def test_the_vin_is_the_car_across_providers(queue: Queue) -> None:
         ttl_s=1800,
         now=T0,
     )
-    queue.supersede(scope=SCOPE, vehicle=Vehicle("v1", "", "V1", "online"), slot="climate",
-                    now=T0, by="x")
+    queue.supersede(
+        scope=SCOPE, vehicle=Vehicle("v1", "", "V1", "online"), slot="climate", now=T0, by="x"
+    )
     stored = queue.get(other[0].id)
     assert stored is not None and stored.status == "pending"
 

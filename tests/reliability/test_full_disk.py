@@ -19,7 +19,6 @@ import pytest
 from tests.conftest import Served, invoke, sign_in
 from tests.reliability.test_files import run_limited
 
-
 LIMIT = 4096  # room for the session (about 2 KB), none for the state database to grow
 
 
@@ -152,7 +151,7 @@ def test_a_send_on_a_disk_that_fills_meanwhile_is_recorded_once(
     assert "Traceback" not in err and "rollback" not in err, err
     assert runner.returncode in (0, 73), out + err
     filler.unlink()
-    executed = [c for c in served.admin("GET", "/__mock__/stats")["commands"]]
+    executed = list(served.admin("GET", "/__mock__/stats")["commands"])
     assert [c["name"] for c in executed] == ["auto_conditioning_start"]
     with sqlite3.connect(home / "state" / "state.db") as db:
         (status,) = db.execute("SELECT status FROM queue WHERE id = ?", (entry_id,)).fetchone()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carctl.errors import ExitCode, UsageError
+from carctl.errors import ExitCode, ProtocolError, UsageError
 from carctl.vehicle import schedules as plans
 from carctl.vehicle.schedules import CarSchedule
 
@@ -62,7 +62,8 @@ def test_a_one_time_schedule_is_checked_on_its_own_day_only() -> None:
 
 def test_schedules_the_api_reports_without_their_fields_are_skipped() -> None:
     assert CarSchedule.from_api({"id": 3}) is None
-    assert CarSchedule.from_api({"id": "x", "days_of_week": 1, "precondition_time": 3}) is None
+    with pytest.raises(ProtocolError, match=r"precondition_schedules\[\]\.id as text"):
+        CarSchedule.from_api({"id": "x", "days_of_week": 1, "precondition_time": 3})
     found = CarSchedule.from_api({"id": 3, "days_of_week": 31, "precondition_time": 390})
     assert found == CarSchedule(3, 31, 390)
     assert found.describe() == "weekdays, ready at 06:30"
