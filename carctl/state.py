@@ -269,6 +269,10 @@ def _immediate(db: sqlite3.Connection, path: Path, work: Callable[[sqlite3.Conne
     return result
 
 
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
 def connect(path: Path, *, reserve_given: bool = False) -> sqlite3.Connection:
     """Open (creating and migrating as needed) the state database.
 
@@ -277,6 +281,7 @@ def connect(path: Path, *, reserve_given: bool = False) -> sqlite3.Connection:
         private_dir(path.parent)
         check_not_link(path)
         db = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
+        db.text_factory = _text  # a byte flipped on disk is a wrong character, not a crash
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"cannot open {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
     if not os.access(path.parent, os.W_OK) or _read_only_probe(db):

@@ -231,8 +231,24 @@ def _run(args: list[str]) -> int:
             return 0
         return _report(args, _internal(exc))
     except Exception as exc:
+        if type(exc).__module__ == "sqlite3":  # the state database, damaged on disk
+            return _report(args, _state_damaged(exc))
         return _report(args, _internal(exc))
     return 0
+
+
+def _state_damaged(exc: Exception) -> CarctlError:
+    """A database error no layer below turned into words: the file is damaged (or full).
+
+    The last net under every reader of `state.db` (cache, request log, breaker,
+    queue): one line naming the file and what to do, never a traceback."""
+    import sqlite3
+
+    from carctl.paths import resolve_paths
+    from carctl.state import unusable
+
+    damaged = exc if isinstance(exc, sqlite3.Error) else sqlite3.DatabaseError(str(exc))
+    return unusable(resolve_paths().state_db, damaged)
 
 
 def _internal(exc: BaseException) -> CarctlError:

@@ -42,10 +42,12 @@ from carctl.errors import CarctlError, StateError
 from carctl.processes import Holder, alive, boot_id, since_boot
 from carctl.timefmt import iso
 from carctl.vehicle.model import Vehicle
+from carctl.vehicle.service import QUEUED_COMMANDS
 
 log = logging.getLogger("carctl.queue")
 LEASE_S = 120.0  # how long a lease is shown as active after its holder's last sign of life
 BY_NAME = "name:"  # a queued car known only by what the user called it
+LAST_TIME = 4_102_444_800.0  # 2100-01-01: no time carctl writes is later
 CONFIRM_SLACK_S = 60.0  # how far the wall clock may run ahead of the since-boot clock
 MAX_AHEAD_S = 10 * 365 * 86400.0  # a recorded time further ahead than this was never real
 
@@ -80,8 +82,7 @@ class Entry:
 
     @property
     def arguments(self) -> dict[str, Any]:
-        value = json.loads(self.params)
-        return value if isinstance(value, dict) else {}
+        return _parameters(self.params) or {}
 
     @property
     def profile(self) -> str:
@@ -131,33 +132,82 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _a_time(value: object) -> bool:
+    """A time carctl could have written: finite, after 1970, before 2100."""
+    return _number(value) and 0 <= value <= LAST_TIME  # type: ignore[operator]
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number carctl writes")
+
+
+def _parameters(text: object) -> dict[str, Any] | None:
+    """The parameters as carctl wrote them: a JSON object of finite values."""
+    if not isinstance(text, str) or len(text) > 10_000:
+        return None
+    try:
+        value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _a_car(value: str) -> bool:
+    """An id word, or a name it was queued by: what a request path may carry."""
+    if value.startswith(BY_NAME):
+        return 0 < len(value) <= 200 + len(BY_NAME)
+    return 0 < len(value) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
+
+
 def entry_from_row(row: tuple[Any, ...]) -> Entry:
-    """An `Entry` from a row, checked column by column; `UnreadableEntry` says what is wrong."""
+    """An `Entry` from a row, checked column by column; `UnreadableEntry` says what is wrong.
+
+    Checked as a request would use it: a command carctl never queues (an edited
+    row asking for `remote_start_drive`) is never read as one, whatever else
+    the row says."""
     values = dict(zip(_COLUMNS, row, strict=True))
     entry_id = values["id"]
     if not isinstance(entry_id, int):
         raise UnreadableEntry(entry_id, "its id is not a number")
     for name in _TEXT:
-        if not isinstance(values[name], str) or not values[name]:
+        if not isinstance(values[name], str) or not values[name] or len(values[name]) > 2000:
             raise UnreadableEntry(entry_id, f"{name} is missing or not text")
+    if values["command"] not in QUEUED_COMMANDS:
+        shown = values["command"][:40].encode("unicode_escape").decode("ascii")
+        raise UnreadableEntry(entry_id, f"{shown!r} is not a command carctl queues")
+    if not _a_car(values["vehicle_id"]):
+        raise UnreadableEntry(entry_id, "vehicle_id is not a car's id")
+    if not _a_car(values["idempotency_key"]) or values["idempotency_key"].startswith(BY_NAME):
+        raise UnreadableEntry(entry_id, "idempotency_key is not a key carctl makes")
     for name in _TIMES:
-        if not _number(values[name]):
+        if not _a_time(values[name]):
             raise UnreadableEntry(entry_id, f"{name} is not a time")
-    if not isinstance(values["attempts"], int):
+    attempts = values["attempts"]
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or not 0 <= attempts < 10**6:
         raise UnreadableEntry(entry_id, "attempts is not a number")
     if values["status"] not in STATUSES:
-        raise UnreadableEntry(entry_id, f"status {values['status']!r} is not one carctl knows")
-    try:
-        params = json.loads(values["params"]) if isinstance(values["params"], str) else None
-    except (ValueError, RecursionError):
-        params = None
-    if not isinstance(params, dict):
+        shown = str(values["status"])[:40].encode("unicode_escape").decode("ascii")
+        raise UnreadableEntry(entry_id, f"status {shown!r} is not one carctl knows")
+    if _parameters(values["params"]) is None:
         raise UnreadableEntry(entry_id, "its parameters are not a JSON object")
     for name in ("lease_until", "finished_at", "sending_at"):
-        if values[name] is not None and not _number(values[name]):
+        if values[name] is not None and not _a_time(values[name]):
             values[name] = None  # bookkeeping only: unreadable means unknown
     if not isinstance(values["lease_owner"], int | None):
         values["lease_owner"] = None
+    for name in ("last_status",):
+        if not isinstance(values[name], int | None):
+            values[name] = None
+    for name in ("last_txid", "last_error", "lease_identity"):
+        if not isinstance(values[name], str | None):
+            values[name] = None
     return Entry(**values)
 
 

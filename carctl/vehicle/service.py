@@ -78,6 +78,21 @@ class QuietReporter:
         return None
 
 
+# The commands carctl ever queues: a row in the queue asking for anything else was not
+# written by carctl, and is never sent.
+QUEUED_COMMANDS = frozenset(
+    {
+        "auto_conditioning_start",
+        "auto_conditioning_stop",
+        "set_temps",
+        "window_control",
+        "add_precondition_schedule",
+        "remove_precondition_schedule",
+        "set_scheduled_departure",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Command:
     """One command for one car; `slot` names what it changes (for supersession)."""

@@ -62,7 +62,7 @@ def test_claims_take_a_cars_entries_in_order_and_only_once(queue: Queue) -> None
         cmd("set_temps", "temperature", "a", driver_temp=21),
         cmd("auto_conditioning_start", "climate", "b"),
     )
-    other = add(queue, cmd("honk_horn", "honk_horn", "c"), vehicle="v2")
+    other = add(queue, cmd("window_control", "windows", "c", command="vent"), vehicle="v2")
     batch = queue.claim(owner=LIVE, now=T0)
     assert [e.id for e in batch] == ids
     again = queue.claim(owner=LIVE, now=T0)
@@ -133,7 +133,9 @@ def test_begin_send_sees_supersession_and_expiry(queue: Queue) -> None:
 
 def test_cancel(queue: Queue) -> None:
     one, two = add(
-        queue, cmd("set_temps", "temperature", "a", driver_temp=21), cmd("honk_horn", "h", "b")
+        queue,
+        cmd("set_temps", "temperature", "a", driver_temp=21),
+        cmd("window_control", "windows", "b", command="vent"),
     )
     assert queue.cancel(one, now=T0) == [one]
     with pytest.raises(CarctlError, match=f"entry #{one} is already cancelled") as done:
@@ -148,9 +150,9 @@ def test_cancel(queue: Queue) -> None:
 def test_idempotency_keys_are_unique(queue: Queue) -> None:
     import sqlite3
 
-    add(queue, cmd("honk_horn", "h", "same"))
+    add(queue, cmd("auto_conditioning_start", "climate", "same"))
     with pytest.raises(sqlite3.IntegrityError):
-        add(queue, cmd("flash_lights", "f", "same"))
+        add(queue, cmd("window_control", "windows", "same", command="vent"))
     assert queue.pending() == 1  # the failed add left nothing half-written
 
 
