@@ -23,7 +23,6 @@ never leaves half a config behind.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -403,60 +402,63 @@ def set_value(path: Path, key_name: str, raw: str, *, profile: str) -> Any:
         raise _refused_secret(key_name, exc) from None
     except ValueError as exc:
         raise UsageError(f"{key_name}: {exc}, got {raw!r}") from None
-    data = read_file(path)
-    if key.section == "profile":
-        data.setdefault("profiles", {}).setdefault(profile, {})[key.name] = value
-    else:
-        data.setdefault(key.section, {})[key.name.split(".", 1)[1]] = value
-    write_file(path, data)
+    read_file(path)  # a file carctl cannot read is said so, before anything is written
+    document = _document(path)
+    _table(document, key, profile, create=True)[_leaf(key)] = value
+    _write_document(path, document)
     return value
 
 
 def unset_value(path: Path, key_name: str, *, profile: str) -> bool:
     """Remove one key from the file (atomically); False when it was not there."""
     key = KEYS[key_name]
-    data = read_file(path)
-    if key.section == "profile":
-        table, leaf = data.get("profiles", {}).get(profile, {}), key.name
-    else:
-        table, leaf = data.get(key.section, {}), key.name.split(".", 1)[1]
-    if not isinstance(table, dict) or leaf not in table:
+    read_file(path)
+    document = _document(path)
+    table = _table(document, key, profile, create=False)
+    if table is None or _leaf(key) not in table:
         return False
-    del table[leaf]
-    write_file(path, data)
+    del table[_leaf(key)]
+    _write_document(path, document)
     return True
 
 
-def write_file(path: Path, data: Mapping[str, Any]) -> None:
+# -- writing: a round trip that keeps the owner's comments, arrays, dates and order ----------
+
+
+def _document(path: Path) -> Any:
+    import tomlkit
+
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except OSError:
+        text = ""
+    return tomlkit.parse(text)
+
+
+def _leaf(key: Key) -> str:
+    return key.name if key.section == "profile" else key.name.split(".", 1)[1]
+
+
+def _table(document: Any, key: Key, profile: str, *, create: bool) -> Any:
+    """The table that holds `key` (`[profiles.NAME]` or `[auth]`…), made when asked."""
+    import tomlkit
+
+    path = ["profiles", profile] if key.section == "profile" else [key.section]
+    current = document
+    for index, name in enumerate(path):
+        found = current.get(name)
+        if found is None:
+            if not create:
+                return None
+            found = tomlkit.table(is_super_table=index < len(path) - 1)
+            current[name] = found
+        current = found
+    return current
+
+
+def _write_document(path: Path, document: Any) -> None:
+    import tomlkit
+
     from carctl.files import write_private
 
-    write_private(path, to_toml(data))
-
-
-def to_toml(data: Mapping[str, Any], prefix: str = "") -> str:
-    """TOML for carctl's own shape: tables of strings, numbers and booleans."""
-    lines = [f"{_bare(k)} = {_scalar(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    out = "\n".join(lines) + ("\n" if lines else "")
-    for name, table in data.items():
-        if isinstance(table, dict):
-            full = f"{prefix}{_bare(name)}"
-            scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
-            if scalars or not table:
-                out += f"\n[{full}]\n" + to_toml(scalars)
-            nested = {k: v for k, v in table.items() if isinstance(v, dict)}
-            if nested:
-                out += to_toml(nested, prefix=full + ".")
-    return out.lstrip("\n")
-
-
-def _bare(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _scalar(key)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    # JSON's escapes are valid TOML escapes; TOML also forbids a raw DEL.
-    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+    write_private(path, tomlkit.dumps(document))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carctl.errors import ConfigError, UsageError
-from carctl.settings import load_settings, set_value, to_toml
+from carctl.settings import load_settings, set_value
 from tests.conftest import run_carctl
 
 
@@ -89,14 +91,20 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
 
 @given(
     st.dictionaries(
-        st.text(min_size=1, max_size=10),
-        st.text(max_size=20) | st.booleans() | st.integers(),
+        st.sampled_from(["vehicle", "units", "api_url", "notify", "region"]),
+        st.text(max_size=20),
         max_size=4,
-    )
+    ),
 )
-def test_toml_writer_round_trips(profile: dict[str, object]) -> None:
-    data = {"profiles": {"default": profile}, "auth": {"require_keyring": True}}
-    assert tomllib.loads(to_toml(data)) == data
+def test_the_toml_round_trip_writes_what_is_read(profile: dict[str, str]) -> None:
+    import tomlkit
+
+    document = tomlkit.parse("# kept\n[profiles.default]\n")
+    for name, value in profile.items():
+        document["profiles"]["default"][name] = value
+    text = tomlkit.dumps(document)
+    assert text.startswith("# kept\n")
+    assert tomllib.loads(text) == {"profiles": {"default": profile}}
 
 
 def test_config_commands_as_a_user_runs_them(carctl_home: Path) -> None:
@@ -129,3 +137,49 @@ def test_config_commands_as_a_user_runs_them(carctl_home: Path) -> None:
     assert broken.returncode == 0
     assert "config.toml, line 1:" in broken.stderr and "Traceback" not in broken.stderr
     assert run_carctl("vehicles").returncode == 78  # what needs the file stops
+
+
+HAND_WRITTEN = """\
+# my carctl settings — keep these notes
+units = "metric"
+
+[profiles.default]
+vehicle = "Model 3"  # the car I drive
+tags = ["morning", "cron"]
+since = 2026-11-20
+
+[profiles.cron]
+# the cron job's profile
+api_url = "builtin"
+"""
+
+
+def test_config_set_keeps_what_the_owner_wrote(carctl_home: Path) -> None:
+    path = carctl_home / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HAND_WRITTEN)
+    assert run_carctl("config", "set", "units", "imperial").returncode == 0
+    assert run_carctl("config", "set", "vehicle", "Model Y").returncode == 0
+    assert run_carctl("--profile", "cron", "config", "unset", "api_url").returncode == 0
+    text = path.read_text()
+    assert "# my carctl settings — keep these notes" in text
+    assert "# the car I drive" in text and "# the cron job's profile" in text
+    assert 'tags = ["morning", "cron"]' in text
+    assert "since = 2026-11-20" in text
+    data = tomllib.loads(text)
+    assert data["profiles"]["default"]["vehicle"] == "Model Y"
+    assert data["profiles"]["default"]["units"] == "imperial"
+    assert "api_url" not in data["profiles"]["cron"]
+
+
+def test_an_argument_that_is_not_utf8_is_a_usage_error(carctl_home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "carctl", "config", "set", "vehicle", b"Model \xff"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    stderr = result.stderr.decode()
+    assert stderr.startswith("error: an argument is not valid UTF-8"), stderr
+    assert "Traceback" not in stderr

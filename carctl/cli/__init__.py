@@ -206,7 +206,26 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _not_utf8(args: list[str]) -> CarctlError | None:
+    """An argument the terminal or a script passed in another encoding (Python keeps its
+    bytes as lone surrogates): said once, before any command sees it."""
+    for index, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+            return UsageError(
+                f"an argument is not valid UTF-8: argument {index} ({shown})",
+                hint="carctl reads arguments as UTF-8: check the terminal's or the script's "
+                "encoding (locale), and type the value again",
+            )
+    return None
+
+
 def _run(args: list[str]) -> int:
+    wrong = _not_utf8(args)
+    if wrong is not None:
+        return _report([a for a in args if a.isascii()], wrong)
     try:
         returned = cli.main(args=args, prog_name="carctl", standalone_mode=False)
         if isinstance(returned, int) and returned:  # a command's click.exceptions.Exit(code)
