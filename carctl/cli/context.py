@@ -224,6 +224,6 @@ def _worker_starter(app: AppContext) -> Callable[[], str] | None:
     def start() -> str:
         from carctl.delivery.worker import spawn
 
-        return spawn(app.paths, app.env)
+        return spawn(app.paths, app.env, insecure=app.insecure)
 
     return start

@@ -279,6 +279,7 @@ def _runner(app: AppContext, *, probe_now: bool = False, notify: bool = False) -
         open_run=car_run,
         probe_now=probe_now,
         on_outcomes=tell,
+        insecure=app.insecure,
     )
 
 

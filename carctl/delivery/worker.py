@@ -129,8 +129,11 @@ def worker_command(*args: str) -> list[str]:
     return [sys.executable, "-I", "-c", _BOOT, json.dumps(import_path()), *args]
 
 
-def spawn(paths: Paths, env: Mapping[str, str]) -> str:
+def spawn(paths: Paths, env: Mapping[str, str], *, insecure: bool = False) -> str:
     """Start a detached worker unless one runs; "started" or "running".
+
+    `insecure`: the run that queued said --insecure (plain HTTP to its own network),
+    and so does the worker it starts.
 
     Nothing from the caller's directory or environment steers it: isolated
     mode, the state directory as its working directory, and only the
@@ -141,7 +144,7 @@ def spawn(paths: Paths, env: Mapping[str, str]) -> str:
     private_dir(paths.log_file.parent)
     private_dir(paths.state_dir)
     subprocess.Popen(  # noqa: S603 - our own interpreter, our own arguments
-        worker_command("queue", "worker", "--until-empty"),
+        worker_command(*(["--insecure"] if insecure else []), "queue", "worker", "--until-empty"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -185,7 +188,11 @@ class QueueRunner:
         open_run: OpenRun,
         probe_now: bool = False,
         on_outcomes: Callable[[list[Entry]], None] | None = None,
+        insecure: bool = False,
     ) -> None:
+        # the one plain-HTTP rule, as for every interactive command: only this run's own
+        # --insecure (or the run that started this worker) lets a token cross unencrypted
+        self.insecure = insecure
         self.open_run = open_run  # the stack's `car_run`, given by whoever starts the runner
         self.on_outcomes = on_outcomes  # told once a pass what was delivered, expired, failed
         self.probe_now = probe_now  # `queue retry`: the first request is sent as a probe
@@ -214,7 +221,7 @@ class QueueRunner:
                 clock=self.clock,
                 rng=self.rng,
                 deadline_s=RUN_DEADLINE_S,
-                insecure=True,  # the run that queued it already passed the http:// check
+                insecure=self.insecure,
                 observer=lambda _: self.queue.renew(batch, owner=self.owner, now=self.clock.now()),
                 probe_now=probe_now,
                 on_seen=partial(self._adopt, first.scope),

@@ -6,6 +6,9 @@ asked for, echo the bearer token, send field types no car sends. Routes are
 sent as it is, anything else inside the Owner API's `{"response": …}`
 envelope. The last matching route wins, so a test can override as it goes.
 Every request is recorded (method, path, headers, body) for the test to check.
+Set as HTTP_PROXY it also receives what carctl would send to any http:// host
+(recorded with `x-proxied-for`), so a test can see traffic meant for another
+computer while every byte stays on loopback.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ def _handler(api: ScriptedApi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             path = self.path.split("?", 1)[0]
+            if path.startswith("http://"):  # asked as a proxy: `GET http://host/path`
+                path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+                self.headers["x-proxied-for"] = self.path.split("/", 3)[2]
             api.seen.append(Seen(self.command, path, dict(self.headers.items()), body))
             status, payload = api.answer(self.command, path)
             self.send_response(status)
