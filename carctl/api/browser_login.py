@@ -4,10 +4,14 @@ The flow Tesla documents for third-party applications (Fleet API,
 "Authentication: third-party tokens") and RFC 8252 describes for native apps:
 carctl opens the authorize page in the owner's browser with a PKCE S256
 challenge and a random `state`; the owner signs in there (carctl never sees
-the password); the service redirects to `http://localhost:PORT/callback`, where
-carctl listens for exactly one request; carctl checks `state` and exchanges the
-code, with its verifier, for tokens. On a machine without a browser the URL is
-printed and the final redirect URL pasted back.
+the password); the service redirects to `http://127.0.0.1:PORT/callback` — the
+loopback address, not the name `localhost`, which may resolve to `::1` where
+another program can listen (RFC 8252 §8.3) — where carctl waits for the one
+answer that carries this sign-in's `state`; anything else that reaches the
+port (a silent connection, a callback of another sign-in or of nobody's) is
+answered and ignored, and the whole wait is bounded by the timeout. carctl
+exchanges the code, with its verifier, for tokens. On a machine without a
+browser the URL is printed and the final redirect URL pasted back.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -95,28 +99,46 @@ class Request:
         return code
 
 
+NOT_THIS_PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>carctl</title>"
+    b"<p>This is not the answer carctl is waiting for.</p>"
+)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: LoopbackReceiver
+    timeout = 5  # a connection that says nothing is dropped, never waited on
 
     def do_GET(self) -> None:
-        if urlparse(self.path).path != CALLBACK_PATH:
+        parts = urlparse(self.path)
+        if parts.path != CALLBACK_PATH:
             self.send_error(404)
             return
-        self.send_response(200)
+        ours = self.server.belongs(parse_qs(parts.query).get("state", [""])[0])
+        page = DONE_PAGE if ours else NOT_THIS_PAGE
+        self.send_response(200 if ours else 400)
         self.send_header("content-type", "text/html; charset=utf-8")
-        self.send_header("content-length", str(len(DONE_PAGE)))
+        self.send_header("content-length", str(len(page)))
         self.end_headers()
-        self.wfile.write(DONE_PAGE)
-        self.server.received(f"http://localhost:{self.server.server_port}{self.path}")
+        self.wfile.write(page)
+        if ours:
+            self.server.received(f"http://127.0.0.1:{self.server.server_port}{self.path}")
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request line carries the code, which belongs in no log."""
 
 
-class LoopbackReceiver(HTTPServer):
-    """Listens on 127.0.0.1 for the one redirect the sign-in ends with."""
+class LoopbackReceiver(ThreadingHTTPServer):
+    """Listens on 127.0.0.1 for the one redirect, with this sign-in's state, that ends it.
 
-    def __init__(self, port: int) -> None:
+    Each connection is handled on its own thread with a read timeout, so a local
+    process that connects and says nothing holds nothing up; closing never waits
+    for such a connection."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, port: int, state: str = "") -> None:
         try:
             super().__init__(("127.0.0.1", port), _Handler)
         except OSError as exc:
@@ -125,16 +147,22 @@ class LoopbackReceiver(HTTPServer):
                 hint="another program uses it: close it, or register another redirect URI "
                 "and `carctl config set auth.redirect_port PORT`",
             ) from None
+        self.state = state
         self.arrived = threading.Event()
         self.redirect = ""
 
     @property
     def redirect_uri(self) -> str:
-        return f"http://localhost:{self.server_port}{CALLBACK_PATH}"
+        return f"http://127.0.0.1:{self.server_port}{CALLBACK_PATH}"
+
+    def belongs(self, state: str) -> bool:
+        """Does a callback carry this sign-in's state? (No state set: any callback does.)"""
+        return not self.state or secrets.compare_digest(state.encode(), self.state.encode())
 
     def received(self, redirect: str) -> None:
-        self.redirect = redirect
-        self.arrived.set()
+        if not self.arrived.is_set():
+            self.redirect = redirect
+            self.arrived.set()
 
     def start(self) -> None:
         """Serve in the background: the browser may come back before `open` returns."""
@@ -165,6 +193,7 @@ def authorize(
     timeout: float,
 ) -> str:
     """The authorization code: from the loopback redirect, or pasted back without a browser."""
+    receiver.state = request.state  # only the answer to this sign-in ends the wait
     receiver.start()
     opened = open_browser(request.url) if open_browser is not None else False
     if not opened:

@@ -145,7 +145,7 @@ def login(
         raise UsageError(
             "Tesla's sign-in knows only the client id of your own registered application",
             hint="register one at developer.tesla.com (redirect URI "
-            "http://localhost:8765/callback), then `carctl config set auth.client_id ID`",
+            "http://127.0.0.1:8765/callback), then `carctl config set auth.client_id ID`",
         )
     secret = ""
     client_secret = None

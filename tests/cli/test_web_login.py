@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +51,46 @@ def test_web_sign_in_through_the_loopback_redirect(profile: Served) -> None:
     ("mode", "says"),
     [
         ("deny", "error: the sign-in page refused: access_denied"),
-        ("wrong-state", "the sign-in answer does not belong to this sign-in (its state differs)"),
+        # an answer for another sign-in is ignored: this one waits on, and times out
+        ("wrong-state", "the browser did not come back within 2 s; nothing was signed in"),
     ],
 )
 def test_a_refused_or_foreign_answer_signs_nothing_in(
     profile: Served, mode: str, says: str
 ) -> None:
-    result = web_login(mode=mode)
+    result = web_login("--browser-timeout", "2", mode=mode)
     assert result.returncode == 77, result.stderr
     assert says in result.stderr and "Traceback" not in result.stderr
     assert run_carctl("vehicles").returncode == 77  # still signed out
+
+
+def test_the_redirect_is_the_loopback_address_not_a_name(profile: Served) -> None:
+    """RFC 8252 §8.3: `localhost` may resolve to ::1, where another program may listen."""
+    result = web_login(mode="squatters-first")
+    assert result.returncode == 0, result.stderr
+    stats = profile.admin("GET", "/__mock__/stats")["requests"]
+    assert any(r["path"] == "/oauth2/v3/token" and r["status"] == 200 for r in stats)
+
+
+@pytest.mark.parametrize("mode", ["silent-first", "squatters-first"])
+def test_local_squatters_on_the_redirect_port_change_nothing(profile: Served, mode: str) -> None:
+    """A silent connection, callbacks without this sign-in's state, an error without
+    state: all ignored; the browser's own answer still signs in."""
+    started = time.monotonic()
+    result = web_login("--browser-timeout", "20", mode=mode)
+    assert result.returncode == 0, result.stderr
+    assert "Signed in to" in result.stdout
+    assert time.monotonic() - started < 15
+
+
+def test_a_silent_connection_cannot_outlast_the_timeout(profile: Served) -> None:
+    """A local process holds a connection to the redirect port and sends nothing, for
+    longer than the sign-in may wait: carctl still stops when its time is up."""
+    started = time.monotonic()
+    result = web_login("--browser-timeout", "2", mode="silent-only")
+    assert result.returncode == 77, result.stderr
+    assert "the browser did not come back within 2 s" in result.stderr
+    assert time.monotonic() - started < 12  # the silent connection is held for 20 s
 
 
 def test_a_browser_that_never_comes_back(profile: Served) -> None:

@@ -4,8 +4,11 @@ the form it finds there, and follows the redirect — to carctl's loopback
 listener — as a person's browser would.
 
 HEADLESS_BROWSER selects what the person does: `sign-in` (default), `deny`,
-`wrong-state` (an answer meant for another sign-in), or `never` (the tab is
-closed and nothing comes back). HEADLESS_CA names a certificate the browser
+`wrong-state` (an answer meant for another sign-in), `never` (the tab is
+closed and nothing comes back), `silent-only` (nothing comes back, and a local
+process holds a silent connection to the redirect port), `silent-first` (a local process holds a silent
+connection to the redirect port first) or `squatters-first` (that, and local
+callbacks that are not this sign-in's, before the real one). HEADLESS_CA names a certificate the browser
 trusts (the signing proxy flavour's throw-away one), as a person would accept it.
 """
 
@@ -22,6 +25,22 @@ import httpx
 def main(url: str) -> int:
     mode = os.environ.get("HEADLESS_BROWSER", "sign-in")
     if mode == "never":
+        return 0
+    if mode == "silent-only":  # a local process holds the redirect port's ear, for 20 s
+        import subprocess
+
+        port = parse_qs(urlparse(url).query)["redirect_uri"][0].rsplit(":", 1)[1].split("/")[0]
+        hold = (
+            "import socket, time; s = socket.create_connection(('127.0.0.1', PORT)); "
+            "time.sleep(20)"
+        ).replace("PORT", port)
+        subprocess.Popen(  # noqa: S603 - detached, holding none of carctl's pipes
+            [sys.executable, "-c", hold],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return 0
     verify: str | bool = os.environ.get("HEADLESS_CA") or True
     page = httpx.get(url, timeout=10, verify=verify)
@@ -41,8 +60,29 @@ def main(url: str) -> int:
     if os.environ.get("HEADLESS_PRINT_ONLY"):
         print(location)
         return 0
+    if mode in ("squatters-first", "silent-first"):
+        _squatters(location, silent_only=mode == "silent-first")
     httpx.get(location, timeout=10)
     return 0
+
+
+def _squatters(location: str, *, silent_only: bool) -> None:
+    """Other local processes reach the redirect port before the browser does: one opens a
+    connection and says nothing (left open), others send callbacks that are not this
+    sign-in's (no state, another state, an error without state)."""
+    import socket
+
+    parts = urlparse(location)
+    silent = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80))
+    _SILENT.append(silent)  # kept open while the real answer arrives
+    if silent_only:
+        return
+    base = urlunparse(parts._replace(query=""))
+    for query in ("code=stolen", "code=stolen&state=someone-elses", "error=access_denied"):
+        httpx.get(f"{base}?{query}", timeout=10)
+
+
+_SILENT: list[object] = []
 
 
 if __name__ == "__main__":
