@@ -257,7 +257,7 @@ KEYS = {
             8765,
             _port,
             None,
-            "the loopback port of `auth login --web` (http://localhost:PORT/callback must be "
+            "the loopback port of `auth login --web` (http://127.0.0.1:PORT/callback must be "
             "a registered redirect URI); 0 picks a free one",
         ),
         Key(

@@ -6,10 +6,11 @@ listener — as a person's browser would.
 HEADLESS_BROWSER selects what the person does: `sign-in` (default), `deny`,
 `wrong-state` (an answer meant for another sign-in), `never` (the tab is
 closed and nothing comes back), `silent-only` (nothing comes back, and a local
-process holds a silent connection to the redirect port), `silent-first` (a local process holds a silent
-connection to the redirect port first) or `squatters-first` (that, and local
-callbacks that are not this sign-in's, before the real one). HEADLESS_CA names a certificate the browser
-trusts (the signing proxy flavour's throw-away one), as a person would accept it.
+process holds a silent connection to the redirect port), `silent-first` (a
+local process holds a silent connection to the redirect port first) or
+`squatters-first` (that, and local callbacks that are not this sign-in's,
+before the real one). HEADLESS_CA names a certificate the browser trusts (the
+signing proxy flavour's throw-away one), as a person would accept it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ def main(url: str) -> int:
 
         port = parse_qs(urlparse(url).query)["redirect_uri"][0].rsplit(":", 1)[1].split("/")[0]
         hold = (
-            "import socket, time; s = socket.create_connection(('127.0.0.1', PORT)); "
-            "time.sleep(20)"
+            "import socket, time; s = socket.create_connection(('127.0.0.1', PORT)); time.sleep(20)"
         ).replace("PORT", port)
-        subprocess.Popen(  # noqa: S603 - detached, holding none of carctl's pipes
+        subprocess.Popen(  # detached, holding none of carctl's pipes
             [sys.executable, "-c", hold],
             start_new_session=True,
             stdin=subprocess.DEVNULL,
