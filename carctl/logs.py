@@ -24,9 +24,22 @@ _SECRET_PATTERNS = [
 ]
 
 _configured: Path | None = None
+# Every secret this process has held — the session's tokens, current and replaced, an
+# application's secret, a password typed at sign-in — whatever its shape: a server that
+# repeats one back (an error body, a txid) must not get it printed or stored.
+_known: set[str] = set()
+MIN_SECRET = 8  # shorter strings would redact ordinary words
+
+
+def remember_secrets(*values: str | None) -> None:
+    """These strings are secrets: `redact` takes them out of everything, from now on."""
+    _known.update(v for v in values if v and len(v) >= MIN_SECRET)
 
 
 def redact(text: str) -> str:
+    for secret in sorted(_known, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -164,7 +164,7 @@ class ApiClient:
             headers=response.headers,
             text=text,
             json=parse_json(text),
-            txid=response.headers.get("x-txid"),
+            txid=_txid(response.headers.get("x-txid")),
             elapsed_ms=elapsed,
         )
 
@@ -407,3 +407,12 @@ def network_error(exc: httpx.HTTPError, method: str, path: str, elapsed_ms: int)
         hint="check your connection; `carctl doctor` tells your network from the service's",
         http=http,
     )
+
+
+def _txid(value: str | None) -> str | None:
+    """The service's request id, for support: short, and never a secret it repeated back."""
+    if not value:
+        return None
+    from carctl.logs import redact
+
+    return redact(value[:128])

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 from carctl.errors import AuthError, StateError
 from carctl.files import read_private, write_private
+from carctl.logs import remember_secrets
 
 log = logging.getLogger("carctl.credentials")
 
@@ -52,6 +53,10 @@ class Session:
     # the owner's application's secret, when it has one: kept with the session, in the
     # credential store only, for the next browser sign-in
     client_secret: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # every token this process holds is redacted from what it prints and stores
+        remember_secrets(self.access_token, self.refresh_token, self.client_secret)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -36,6 +36,7 @@ from carctl.api.responses import Reply, error_for, redirect_error
 from carctl.clock import Clock
 from carctl.errors import AuthError, CarctlError, ProtocolError
 from carctl.locks import held
+from carctl.logs import remember_secrets
 
 CLIENT_ID = "carctl"
 REVOKE_PATH = "/oauth2/v3/revoke"
@@ -455,6 +456,7 @@ class SignIn:
 def login_with_password(
     client: ApiClient, credentials: Credentials, *, email: str, password: str, login_command: str
 ) -> SignIn:
+    remember_secrets(password)  # a server that repeats it back gets it redacted
     tokens = token_request(
         client,
         {"grant_type": "password", "client_id": CLIENT_ID, "email": email, "password": password},

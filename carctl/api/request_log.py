@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from carctl.errors import StateError
+from carctl.logs import redact
 
 KEEP_ROWS = 5000
 _TRIM_EVERY = 100
@@ -67,9 +68,9 @@ class RequestLog:
                     exchange.path,
                     exchange.status,
                     exchange.duration_ms,
-                    exchange.txid,
+                    redact(exchange.txid) if exchange.txid else None,
                     exchange.outcome,
-                    exchange.error,
+                    redact(exchange.error) if exchange.error else None,
                 ),
             )
             self._written += 1

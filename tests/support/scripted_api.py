@@ -34,15 +34,23 @@ class Seen:
 @dataclass
 class ScriptedApi:
     url: str = ""
-    routes: list[tuple[str, str, int, Any]] = field(default_factory=list)
+    routes: list[list[Any]] = field(default_factory=list)  # method, glob, status, body, times
     seen: list[Seen] = field(default_factory=list)
 
-    def on(self, method: str, path: str, response: Any, status: int = 200) -> None:
-        self.routes.append((method, path, status, response))
+    def on(
+        self, method: str, path: str, response: Any, status: int = 200, times: int | None = None
+    ) -> None:
+        """Answer `method path` so; `times`: only for the next N such requests."""
+        self.routes.append([method, path, status, response, times])
 
     def answer(self, method: str, path: str) -> tuple[int, bytes]:
-        for want_method, pattern, status, response in reversed(self.routes):
+        for route in reversed(self.routes):
+            want_method, pattern, status, response, times = route
+            if times == 0:
+                continue
             if want_method in (method, "*") and fnmatch.fnmatchcase(path, pattern):
+                if times is not None:
+                    route[4] = times - 1
                 if isinstance(response, bytes):
                     return status, response
                 if status >= 400 and isinstance(response, dict) and "error" in response:
