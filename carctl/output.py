@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from carctl.errors import CarctlError
-from carctl.text import literal_lines
+from carctl.text import literal, literal_lines
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -216,7 +216,7 @@ class Output:
         words = [
             describe(Command(s["command"], s.get("params") or {}), self.units)[1] for s in steps
         ]
-        car = queued.get("vehicle") or "your car"
+        car = literal(str(queued.get("vehicle") or "your car"))
         what = ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
         diagnosis = (data or {}).get("diagnosis") if isinstance(data, dict) else None
         why = (diagnosis or {}).get("summary") or error.message

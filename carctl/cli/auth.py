@@ -262,11 +262,7 @@ def login(
         human=f"Signed in to {endpoint.label} as {result.session.account or 'an unknown account'}"
         f" (profile {app.settings.profile}).\nSession kept in {result.location.describe()}."
         + (f"\nProvider: {endpoint.provider.describe()}." if endpoint.provider else "")
-        + (
-            "\nCars: " + ", ".join(f"{c.display_name} ({c.state})" for c in cars) + "."
-            if cars
-            else ""
-        )
+        + ("\nCars: " + ", ".join(f"{c.label} ({c.state})" for c in cars) + "." if cars else "")
         + (f"\n{default_line}" if default_line else ""),
     )
 

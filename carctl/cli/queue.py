@@ -9,6 +9,7 @@ import click
 from carctl.cli.complete import queue_ids
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import ExitCode, TemporaryError
+from carctl.text import literal
 from carctl.timefmt import hhmm, hhmmss
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ def list_(app: AppContext, all_: bool) -> None:
                 table.add_row(
                     str(e.id),
                     _short_what(e, units),
-                    e.vehicle_name,
+                    literal(e.vehicle_name),
                     e.status,
                     _short_age(app, e.created_at),
                     hhmm(e.expires_at),
@@ -212,9 +213,9 @@ def show(app: AppContext, entry_id: int) -> None:
             f"there is no queue entry #{entry_id}", hint="`carctl queue list --all` lists them"
         )
     data = entry.to_json()
+    units = str(app.settings.get("units"))
     lines = [
-        f"#{entry.id} {_what(entry, str(app.settings.get('units')))} for {entry.vehicle_name}: "
-        f"{entry.status}",
+        f"#{entry.id} {_what(entry, units)} for {literal(entry.vehicle_name)}: {entry.status}",
         f"  params       {data['params']}",
         f"  queued       {data['created_at']} ({_age(app, entry.created_at)})",
         f"  expires      {data['expires_at']}",
@@ -456,7 +457,7 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
                 app.output.print(
                     outcome(entry, units)
                     if entry.status in OUTCOMES
-                    else f"#{entry.id} {_what(entry, units)} for {entry.vehicle_name}: "
+                    else f"#{entry.id} {_what(entry, units)} for {literal(entry.vehicle_name)}: "
                     f"{entry.status}"
                 )
                 _flush()

@@ -83,7 +83,7 @@ def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | N
                 state += ", signed commands only"
             mark = "default" if vehicle == default else ""
             ids = [vehicle.vin] if by_vin else [vehicle.vin, vehicle.id]
-            table.add_row(vehicle.display_name, state, *ids, mark)
+            table.add_row(vehicle.label, state, *ids, mark)
         console.print(table)
         if default is None and len(vehicles) > 1:
             example = set_default_command(vehicles[0].display_name)

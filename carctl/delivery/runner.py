@@ -158,7 +158,7 @@ class Delivery:
             "off": "`carctl queue run` (or `carctl queue worker`) delivers it",
         }[worker]
         error.hint = (
-            f"{what} for {vehicle.display_name}, expires {hhmm(deadline)}; {delivery}. "
+            f"{what} for {vehicle.label}, expires {hhmm(deadline)}; {delivery}. "
             f"`carctl queue` shows it, `carctl queue cancel {ids[0]}` cancels it"
             + (" (and the rest with --all)" if len(ids) > 1 else "")
             + "; --no-queue does not queue"

@@ -623,7 +623,7 @@ def vehicle(doc: Doctor) -> Finding:
     provider = doc.endpoint.provider if doc.endpoint is not None else None
     unsigned = provider is not None and provider.signs is False
     for car in chosen:
-        name = f"{car.display_name} ({car.vin})"
+        name = f"{car.label} ({car.vin})"
         if unsigned and car.needs_signing:
             refusal = signing_required(name)
             problems.append((refusal.message, refusal.hint or ""))

