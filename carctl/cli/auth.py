@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from carctl.cli.context import AppContext, pass_app
-from carctl.errors import AuthError, UsageError
+from carctl.errors import AuthError, CarctlError, UsageError
 from carctl.text import plural
 
 PASSWORD_TRIES = 3  # a person at a terminal may mistype; a script is told at once
@@ -183,6 +183,11 @@ def login(
             kept, _ = credentials.load()
             client_secret = kept.client_secret if kept else None
 
+    try:
+        before, _ = credentials.load()  # put back if this sign-in fails part-way
+    except AuthError:
+        before = None
+
     def sign_in() -> Any:
         with app.api(credentials=credentials) as client:
             if web:
@@ -214,7 +219,12 @@ def login(
                 signed = login_with_password(
                     client, credentials, email=email, password=secret, login_command=command
                 )
-            if _find_region(app, client, signed) is None:
+            try:
+                found = _find_region(app, client, signed)
+            except CarctlError:
+                _undo_sign_in(credentials, before)
+                raise
+            if found is None:
                 return signed, _cars(app, client)
         with app.api(credentials=credentials) as client:  # on the host just found
             return signed, _cars(app, client)
@@ -265,6 +275,15 @@ def login(
         + ("\nCars: " + ", ".join(f"{c.label} ({c.state})" for c in cars) + "." if cars else "")
         + (f"\n{default_line}" if default_line else ""),
     )
+
+
+def _undo_sign_in(credentials: Any, before: Any) -> None:
+    """A sign-in that failed after the tokens came (no region would serve the account)
+    leaves the store as it found it: the previous session, or none."""
+    if before is not None:
+        credentials.save(before)
+    else:
+        credentials.delete()
 
 
 def _check_way_in(provider: Any, *, web: bool, with_token: bool) -> None:

@@ -154,6 +154,10 @@ def test_no_region_serving_the_account_is_one_line_and_nothing_remembered(
         assert fleet.requests("/api/1/users/region") == {421: 1}  # the pinned host, once
         assert config_value("region") is None  # nothing guessed
         assert config_value("provider_url") == fleet.url
+        status = run_carctl("--json", "auth", "status")  # a sign-in that failed kept nothing
+        assert status.returncode == 77, status.stdout
+        assert json.loads(status.stdout)["error"]["message"].startswith("not signed in")
+        assert not (carctl_home / "state" / "credentials.json").exists()
 
 
 def test_a_car_that_needs_signing_is_stopped_before_anything_is_sent(
