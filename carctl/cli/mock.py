@@ -172,6 +172,11 @@ def serve(
         app.output.warn(
             f"serving on {host}: anyone who can reach it can sign in with the seed's "
             "well-known password, over plain HTTP"
+            + (
+                ", and drive the control API (--admin): faults, the clock, the cars"
+                if admin
+                else ""
+            )
         )
     asgi = create_app(seed=seed, admin=admin, flavor=flavor, region=region)
     if proxy is not None:

@@ -12,6 +12,7 @@ Every request goes through the same pipeline, in both modes:
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import re
 import secrets
@@ -201,6 +202,10 @@ class MockApi:
 
     async def handle(self, request: Request) -> Response:
         if request.url.path.startswith("/__mock__/"):
+            refused = _foreign_control(request)
+            if refused is not None:
+                refused.headers["x-txid"] = secrets.token_hex(16)  # every answer has one
+                return refused
             return await self._handle(request)
         counts = self.concurrency
         counts["in_flight"] += 1
@@ -313,6 +318,48 @@ class MockApi:
                 405, "method_not_allowed", f"{call.method} is not allowed on {call.path}"
             )
         return not_found(f"no endpoint {call.path}")
+
+
+def _literal_host(host: str) -> bool:
+    """A Host no DNS name can be made to point at: an IP address, `localhost`, or a
+    name that never resolves (the in-process endpoint's `.invalid`)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith((".localhost", ".invalid")):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _foreign_control(request: Request) -> Response | None:
+    """The control API answers its own clients only (scripts, tests, `carctl mock`).
+
+    A web page the owner visits could otherwise reach it: by a form post or a
+    `fetch` with a text/plain body (a "simple" request no browser pre-flights),
+    from another origin (its `Origin` header says so), or through DNS
+    rebinding (a name of the page's that now points at 127.0.0.1: the `Host`
+    header still carries that name). Each is refused before anything changes."""
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if not _literal_host(name):
+        return api_error(
+            403,
+            "forbidden",
+            f"the control API answers requests to this server's address, not to {host!r}",
+        )
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{host}":
+        return api_error(403, "forbidden", f"the control API refuses pages of {origin!r}")
+    has_body = request.headers.get("content-length", "0") != "0"
+    if request.method in ("POST", "PUT", "PATCH") and has_body:
+        kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if kind != "application/json":
+            return api_error(
+                415, "unsupported_media_type", "the control API takes application/json bodies"
+            )
+    return None
 
 
 def _base_url(request: Request) -> str:

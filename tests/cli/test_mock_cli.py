@@ -373,3 +373,13 @@ def test_mock_show_and_clock_speak_the_profiles_units(carctl_home: Path) -> None
     assert "cabin 39 °F" in shown.stdout and "outside 36 °F" in shown.stdout  # 4.0 and 2.0 °C
     assert run_carctl("config", "set", "units", "metric").returncode == 0
     assert "cabin 4.0 °C" in run_carctl("mock", "show").stdout
+
+
+def test_serving_beyond_loopback_with_admin_says_the_control_api_is_reachable() -> None:
+    """Listening on every interface (no traffic leaves this machine: nothing connects)."""
+    with carctl_serve("--host", "0.0.0.0", "--admin") as (_, proc):  # noqa: S104
+        pass
+    assert proc.stderr is not None
+    warning = proc.stderr.read()
+    assert "serving on 0.0.0.0: anyone who can reach it" in warning
+    assert "drive the control API (--admin)" in warning
