@@ -177,6 +177,7 @@ def http_client(
     from carctl.api.client import DEFAULT_TIMEOUT
 
     base_url = endpoint.api_url
+    mounts: dict[str, Any] | None = None
     if endpoint.origin == BUILTIN:
         from carctl import builtin
 
@@ -187,14 +188,32 @@ def http_client(
         from carctl.api.transport import transport as wire
 
         proxy = proxy_for(base_url, env)
-        transport = wire(base_url, proxy=proxy.url if proxy else None, ca_file=endpoint.ca_file)
+        road = proxy.url if proxy else None
+        if endpoint.ca_file and base_url.lower().startswith("https://"):
+            # the proxy's CA is trusted for the proxy's own origin, nowhere else: it could
+            # sign a certificate for any name, Tesla's sign-in and token hosts included
+            mounts = {
+                _origin_pattern(base_url): wire(base_url, proxy=road, ca_file=endpoint.ca_file)
+            }
+        transport = wire(base_url, proxy=road)
     return httpx.Client(
         transport=transport,
+        mounts=mounts,
         base_url=base_url,
         timeout=DEFAULT_TIMEOUT,
         follow_redirects=False,
         trust_env=False,
     )
+
+
+def _origin_pattern(url: str) -> str:
+    """httpx's mount key for exactly this scheme, host and port (httpx leaves a default
+    port out of its URLs, so the key does too)."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    default = 443 if parts.scheme == "https" else 80
+    port = f":{parts.port}" if parts.port not in (None, default) else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 @contextlib.contextmanager
