@@ -116,7 +116,7 @@ class FaultRule:
             "starts_in": round(starts_in, 3),
             "remaining": None if remaining is None else round(remaining, 3),
             "active": self.active(now),
-            "text": self.to_words(now),
+            "text": self.to_words(),  # as written: the time left is `remaining`, beside it
         }
 
     def to_words(self, now: float | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import socket
@@ -167,10 +168,22 @@ def test_builtin_fault_commands_round_trip() -> None:
     assert [r["status"] for r in rules] == [502, 504, 500]
     listed = run_carctl("mock", "fault", "list")
     assert listed.returncode == 0
-    assert "status=500 path=/api/1/* for=1m  (active, 1m left; fired 0×)" in listed.stdout
+    assert "status=500 path=/api/1/* for=1m  (active, " in listed.stdout  # the rule as written
     cleared = run_carctl("--json", "mock", "fault", "clear")
     assert json.loads(cleared.stdout)["data"]["rules"] == []
     assert "no fault rules" in run_carctl("mock", "fault", "list").stdout
+
+
+def test_a_listed_rule_keeps_its_own_words_as_its_time_runs_down() -> None:
+    assert run_carctl("mock", "fault", "add", "status=503 path=/api/1/* for=90s").returncode == 0
+    assert run_carctl("mock", "clock", "--advance", "30s").returncode == 0
+    listed = run_carctl("mock", "fault", "list")
+    assert "1. status=503 path=/api/1/* for=1m30s  (active, " in listed.stdout, listed.stdout
+    assert re.search(r"\(active, (1m|5\ds) left; fired 0×\)", listed.stdout)  # about 60 s
+    assert run_carctl("mock", "clock", "--advance", "2m").returncode == 0
+    ended = run_carctl("mock", "fault", "list")
+    assert "1. status=503 path=/api/1/* for=1m30s  (" in ended.stdout, ended.stdout
+    assert "for=0s" not in ended.stdout
 
 
 def test_builtin_fault_add_needs_a_rule() -> None:
