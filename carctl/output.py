@@ -225,14 +225,10 @@ class Output:
         one = len(ids) == 1
         it = "it" if one else "them"
         if queued.get("worker") != "off":
-            by = "sent on recovery, until"
+            by = "sent on recovery until"
         else:
-            by = f"`carctl queue run` sends {it}, until" if one else "`carctl queue run` before"
-        drop = (
-            f"`carctl queue cancel {ids[0]}` drops it"
-            if one
-            else "`carctl queue cancel ID` drops one"
-        )
+            by = f"`carctl queue run` sends {it} until"
+        drop = f"or `carctl queue cancel {ids[0] if one else 'ID'}`"
         headline = f"{what} for {car}"
         if not one:
             headline += f" ({', '.join(f'#{i}' for i in ids)})"
@@ -241,7 +237,7 @@ class Output:
             headline += follow
         console.print(self.styled("queued:", "bold yellow"), headline)
         console.print(self.styled("why:", "bold"), why)
-        console.print(self.styled("next:", "bold"), f"{by} {until}; {drop}")
+        console.print(self.styled("next:", "bold"), f"{by} {until}, {drop}")
 
     def envelope(
         self,

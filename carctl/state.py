@@ -165,6 +165,12 @@ def _m9_vehicle_signing(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE vehicle_cache ADD COLUMN command_signing TEXT")
 
 
+def _m10_queue_failed_at(db: sqlite3.Connection) -> None:
+    """When a queued entry last failed (or was held back): `carctl queue` shows the newest
+    failure of an outage, not its first."""
+    db.execute("ALTER TABLE queue ADD COLUMN failed_at REAL")
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
@@ -175,6 +181,7 @@ MIGRATIONS: list[Migration] = [
     _m7_queue_api_url,
     _m8_schema_checked,
     _m9_vehicle_signing,
+    _m10_queue_failed_at,
 ]
 
 

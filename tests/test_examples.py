@@ -103,7 +103,7 @@ def test_outage_morning_is_queued(cron: Cron, served: Served) -> None:
     result = cron.morning(CARCTL_WAIT="0")
     assert result.returncode == 75, result.stderr
     line = cron.last_log_line()
-    assert "queued: the vehicle API is failing (the service has answered HTTP 500 since" in line
+    assert "queued: the vehicle API is failing (the service has failed (500) since" in line
     assert line.endswith("carctl delivers it before 23:59")
     listing = cron.carctl("--json", "queue")
     entries = json.loads(listing.stdout)["data"]["entries"]
@@ -309,7 +309,7 @@ def test_an_evening_outage_queues_the_arming(cron: Cron, served: Served) -> None
     served.admin("PUT", "/__mock__/faults", json={"rules": [{"status": 500, "path": "/api/1/*"}]})
     result = evening(cron, CI="1")  # no background worker left behind
     assert result.returncode == 75, result.stderr
-    assert "queued: arming waits for the vehicle API (the service has answered HTTP 500" in (
+    assert "queued: arming waits for the vehicle API (the service has failed (500)" in (
         cron.last_log_line()
     )
     assert not armed_file(cron).exists()  # so the morning falls back to the direct command

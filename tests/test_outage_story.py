@@ -43,9 +43,9 @@ def test_climate_on_during_an_outage_happens_after_it(monkeypatch: pytest.Monkey
         assert login.returncode == 0, login.stderr
         result = run_carctl("--vehicle", "Model 3", "climate", "on", "--temp", "21")
         assert result.returncode == 75, result.stderr
-        assert "why: the service has answered HTTP 500 since" in result.stderr
+        assert "why: the service has failed (500) since" in result.stderr
         assert "queued: temperature set to 21.0 °C and climate on for Model 3" in result.stderr
-        assert "next: sent on recovery, until " in result.stderr
+        assert "next: sent on recovery until " in result.stderr
         assert not climate_on(url)
         recovered = started + OUTAGE_S
         while not climate_on(url) and time.monotonic() < recovered + 60:

@@ -43,7 +43,7 @@ def _short_error(entry: Entry) -> str:
         by = (entry.last_error or "").rsplit("superseded by ", 1)[-1]
         return f"by {by}" if by else "superseded"
     if entry.last_status:  # "500 · 06:02": what the service said, and when
-        return f"{entry.last_status} · {hhmm(entry.sending_at or entry.created_at)}"
+        return f"{entry.last_status} · {hhmm(entry.failed_at or entry.created_at)}"
     text = (entry.last_error or "").lower()
     if "sends nothing" in text or "asked carctl to wait" in text:
         return "breaker open"
@@ -187,9 +187,12 @@ def list_(app: AppContext, all_: bool) -> None:
                 )
             console.print(table)
         state = breaker["state"]
-        line = f"{app.endpoint.label}: breaker {state}, retry budget {breaker['tokens']:.1f}/10"
-        if state != "closed" and breaker.get("open_until"):
-            line += f", next try at {hhmmss(breaker['open_until'])}"
+        # a cool-down that is over has no time to wait for: the next try probes
+        said = "half-open (the next try probes)" if state == "half-open" else state
+        line = f"{app.endpoint.label}: breaker {said}, retry budget {breaker['tokens']:.1f}/10"
+        until = breaker.get("open_until")
+        if state == "open" and until and until > app.clock.now():
+            line += f", next try at {hhmmss(until)}"
         console.print(line, markup=False)
         console.print(f"worker: {'running' if worker else 'not running'}", markup=False)
 

@@ -17,6 +17,9 @@ from carctl.timefmt import hhmm
 WINDOW_S = 30 * 60.0
 
 
+SUMMARY_WIDTH = 75
+
+
 def diagnose(
     error: CarctlError, health: Health, recent: list[Exchange], *, now: float
 ) -> dict[str, Any]:
@@ -43,8 +46,7 @@ def diagnose(
             "likely": "network",
             "evidence": f"No answer from the vehicle API{since}: {error.message}. Your network "
             "or the service's front door is down; `carctl doctor` tells which.",
-            "summary": f"no answer from the vehicle API{since}: your network or the service's "
-            "(`carctl doctor` tells which)",
+            "summary": f"no answer from the vehicle API{since} (`carctl doctor` tells whose)",
         }
     gateway = bool(error.http and error.http.excerpt and "gateway" in error.http.excerpt)
     count = len(failing) or 1
@@ -57,10 +59,8 @@ def diagnose(
     )
     if health.state == "open":
         evidence += " carctl has paused sending to give it air."
-    what = (
-        "a gateway in front of it has sent error pages"
-        if gateway
-        else (f"the service has answered HTTP {statuses}")
-    )
+    what = "the service's gateway has failed" if gateway else f"the service has failed ({statuses})"
     summary = f"{what}{since}, not your network or sign-in"
+    if len(summary) > SUMMARY_WIDTH:  # one line at 80 columns, after "why: "
+        summary = f"{what}{since}, not your network"
     return {"likely": "gateway" if gateway else "service", "evidence": evidence, "summary": summary}

@@ -79,6 +79,7 @@ class Entry:
     finished_at: float | None
     lease_identity: str | None = None  # the holder's boot id and start time
     sending_at: float | None = None  # when a worker last marked it as being sent
+    failed_at: float | None = None  # when a try last failed, or the breaker held it back
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def entry_from_row(row: tuple[Any, ...]) -> Entry:
         raise UnreadableEntry(entry_id, f"status {shown!r} is not one carctl knows")
     if _parameters(values["params"]) is None:
         raise UnreadableEntry(entry_id, "its parameters are not a JSON object")
-    for name in ("lease_until", "finished_at", "sending_at"):
+    for name in ("lease_until", "finished_at", "sending_at", "failed_at"):
         if values[name] is not None and not _a_time(values[name]):
             values[name] = None  # bookkeeping only: unreadable means unknown
     if not isinstance(values["lease_owner"], int | None):
@@ -380,8 +381,8 @@ class Queue:
                 cursor = db.execute(
                     "INSERT INTO queue (scope, api_url, vehicle_id, vehicle_name, command, params,"
                     " slot, idempotency_key, batch, created_at, expires_at, attempts,"
-                    " next_attempt_at, status, last_status, last_txid, last_error)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?, ?)",
+                    " next_attempt_at, status, last_status, last_txid, last_error, failed_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?, ?, ?)",
                     (
                         scope,
                         api_url,
@@ -396,6 +397,7 @@ class Queue:
                         deadline,
                         trusted,
                         *why,
+                        trusted if error is not None else None,
                     ),
                 )
                 new_id = int(cursor.lastrowid or 0)
@@ -680,11 +682,12 @@ class Queue:
                 counted = 1 if (index == 0 and tried) else 0
                 db.execute(
                     "UPDATE queue SET lease_owner = NULL, lease_until = NULL,"
-                    " lease_identity = NULL, sending_at = NULL,"
+                    " lease_identity = NULL, sending_at = NULL, failed_at = ?,"
                     " attempts = attempts + ?, next_attempt_at = ?,"
                     " last_status = ?, last_txid = ?, last_error = ?"
                     " WHERE id = ? AND status = 'pending'",
                     (
+                        at - wait,
                         counted,
                         at,
                         http.status if http else None,

@@ -86,11 +86,11 @@ def test_the_human_message_says_what_why_and_what_next(known: Endpoint) -> None:
     assert len(lines) == 3, lines  # what waits, why, what comes next
     assert lines[0] == "queued: temperature set to 21.0 °C and climate on for Model 3 (#1, #2)"
     assert re.fullmatch(
-        r"why: the service has answered HTTP 500 since \d\d:\d\d, not your network or sign-in",
+        r"why: the service has failed \(500\) since \d\d:\d\d, not your network or sign-in",
         lines[1],
     ), lines[1]
     assert re.fullmatch(
-        r"next: `carctl queue run` before \d\d:\d\d; `carctl queue cancel ID` drops one",
+        r"next: `carctl queue run` sends them until \d\d:\d\d, or `carctl queue cancel ID`",
         lines[2],
     ), lines[2]
     assert "txid" not in result.stderr and "attempt" not in result.stderr
@@ -103,7 +103,7 @@ def test_one_queued_command_reads_in_three_rows_with_where_to_follow(known: Endp
     lines = result.stderr.splitlines()
     assert lines[0] == "queued: windows vented for Model 3 — `carctl queue` to follow"
     assert re.fullmatch(
-        r"next: `carctl queue run` sends it, until \d\d:\d\d; `carctl queue cancel 1` drops it",
+        r"next: `carctl queue run` sends it until \d\d:\d\d, or `carctl queue cancel 1`",
         lines[2],
     ), lines[2]
     assert len(lines) == 3 and all(len(line) <= 80 for line in lines), lines

@@ -57,7 +57,7 @@ def test_the_worker_ignores_the_callers_directory_and_environment(
         check=False,
     )
     assert queued.returncode == 75, queued.stderr
-    assert "next: sent on recovery, until " in queued.stderr
+    assert "next: sent on recovery until " in queued.stderr
     served.admin("DELETE", "/__mock__/faults")
     with sqlite3.connect(carctl_home / "state" / "state.db") as db:
         db.execute("DELETE FROM api_health")
