@@ -26,7 +26,7 @@ IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 # the screens docs/ shows as pictures, and the command each one is
 PICTURES = {
     "demo": "carctl demo",
-    "queued": "carctl vent",
+    "queued": "carctl --no-worker vent",
     "queue": "carctl queue",
     "doctor-outage": "carctl doctor",
 }
@@ -128,7 +128,7 @@ def test_the_demo(short_home: Path) -> None:
 
 
 def test_the_queued_message(outage: Path) -> None:
-    screen = run_in_terminal("vent", "--vehicle", "Model Y", env={"TZ": "UTC"})
+    screen = run_in_terminal("--no-worker", "vent", "--vehicle", "Model Y", env={"TZ": "UTC"})
     assert screen.code == 75
     check("queued", screen, outage)
     assert len(masked(screen, outage).splitlines()) == 3
@@ -161,3 +161,15 @@ def test_the_readme_shows_the_demo_as_it_is() -> None:
     start = readme.index("```\n06:00 Before the drive")
     shown = readme[start + 4 : readme.index("```", start + 4)]
     assert mask_text(shown, None) == (SCREENS / "demo.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("page", "name"), [("docs/support.md", "doctor-outage"), ("docs/delivery.md", "queued")]
+)
+def test_the_text_beside_a_picture_is_the_picture(page: str, name: str) -> None:
+    """A page that shows a screen as a picture and as text shows the same screen twice."""
+    text = (Path(__file__).resolve().parents[1] / page).read_text()
+    after = text.split(f"images/screen-{name}.svg", 1)[1]
+    block = after.split("```\n$ ", 1)[1].split("```", 1)[0]
+    screen = block.split("\n", 1)[1].split("\n$ echo", 1)[0]  # after the command line
+    assert mask_text(screen.rstrip("\n") + "\n", None) == (SCREENS / f"{name}.txt").read_text()
