@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -183,3 +184,11 @@ def test_an_argument_that_is_not_utf8_is_a_usage_error(carctl_home: Path) -> Non
     stderr = result.stderr.decode()
     assert stderr.startswith("error: an argument is not valid UTF-8"), stderr
     assert "Traceback" not in stderr
+
+
+def test_config_list_shows_values_as_the_config_file_writes_them(carctl_home: Path) -> None:
+    listed = run_carctl("config", "list", env={"COLUMNS": "120"})
+    assert listed.returncode == 0, listed.stderr
+    assert not re.search(r"\b(None|True|False)\b", listed.stdout), listed.stdout
+    assert re.search(r"^auth\.require_keyring\s+false\s+\(default\)$", listed.stdout, re.M)
+    assert re.search(r"^region\s+–\s+\(default\)$", listed.stdout, re.M)  # not set

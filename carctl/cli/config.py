@@ -6,6 +6,7 @@ import click
 
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import UsageError
+from carctl.text import literal
 
 
 @click.group()
@@ -53,7 +54,7 @@ def list_(app: AppContext) -> None:
         },
     }
     lines = [f"profile {settings.profile} ({settings.file})"]
-    lines += [f"{k:<22} {v.value!s:<28} ({v.source})" for k, v in settings.values.items()]
+    lines += [f"{k:<22} {_shown(v.value):<28} ({v.source})" for k, v in settings.values.items()]
     app.output.result(app.command, data, human="\n".join(lines))
 
 
@@ -67,7 +68,7 @@ def get(app: AppContext, key: str) -> None:
     app.output.result(
         app.command,
         {"key": key, "value": value.value, "source": value.source},
-        human="" if value.value is None else str(value.value),
+        human="" if value.value is None else _shown(value.value),
     )
 
 
@@ -127,3 +128,12 @@ def _profile(app: AppContext) -> str:
     from carctl.settings import DEFAULT_PROFILE
 
     return app.profile or app.env.get("CARCTL_PROFILE") or DEFAULT_PROFILE
+
+
+def _shown(value: object) -> str:
+    """A value as config.toml writes it (true, false, numbers, text), "–" when unset."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return literal(str(value))

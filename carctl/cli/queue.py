@@ -76,6 +76,25 @@ def _short_what(entry: Entry, units: str) -> str:
     return _what(entry, units)
 
 
+def _parameters_text(params: dict[str, Any], units: str) -> str:
+    """ "driver 21.0 °C, passenger 21.0 °C", "command vent": words, not a Python dict.
+
+    A position is left out: it is the car's, added when the command is sent."""
+    from carctl.vehicle.inputs import format_temperature
+
+    words = []
+    for key, value in params.items():
+        if key in ("lat", "lon", "long"):
+            continue
+        if key.endswith("_temp") and isinstance(value, int | float):
+            words.append(f"{key.removesuffix('_temp')} {format_temperature(float(value), units)}")
+        elif isinstance(value, bool):
+            words.append(f"{key} {'yes' if value else 'no'}")
+        else:
+            words.append(f"{key} {literal(str(value))}")
+    return ", ".join(words)
+
+
 def _error_text(entry: Entry) -> str:
     if not entry.last_error:
         return ""
@@ -215,21 +234,23 @@ def show(app: AppContext, entry_id: int) -> None:
         raise CarctlError(
             f"there is no queue entry #{entry_id}", hint="`carctl queue list --all` lists them"
         )
-    data = entry.to_json()
+    data = entry.to_json()  # JSON keeps ISO times and the parameters as sent
     units = str(app.settings.get("units"))
     lines = [
         f"#{entry.id} {_what(entry, units)} for {literal(entry.vehicle_name)}: {entry.status}",
-        f"  params       {data['params']}",
-        f"  queued       {data['created_at']} ({_age(app, entry.created_at)})",
-        f"  expires      {data['expires_at']}",
+        f"  queued       {hhmm(entry.created_at)} ({_age(app, entry.created_at)})",
+        f"  expires      {hhmm(entry.expires_at)}",
         f"  attempts     {entry.attempts}",
     ]
+    details = _parameters_text(entry.arguments, units)
+    if details:
+        lines.insert(1, f"  parameters   {details}")
     if entry.status == "pending":
-        lines.append(f"  next try     {data['next_attempt_at']}")
+        lines.append(f"  next try     {hhmm(max(entry.next_attempt_at, app.clock.now()))}")
     if entry.last_error:
         lines.append(f"  last error   {_error_text(entry)}")
     if entry.finished_at:
-        lines.append(f"  finished     {data['finished_at']}")
+        lines.append(f"  finished     {hhmm(entry.finished_at)}")
     app.output.result(app.command, data, human="\n".join(lines))
 
 

@@ -85,3 +85,20 @@ def test_the_breaker_never_shows_a_next_try_already_past(
     assert "next try at" not in footer, footer
     assert "breaker half-open (the next try probes)" in footer, footer
     assert len(footer) <= 80
+
+
+def test_queue_show_speaks_as_the_listing_does(
+    car: Endpoint,  # noqa: F811
+    carctl_home: Path,
+) -> None:
+    car.faults({"status": 500, "path": "/api/1/*"})
+    queued = invoke(
+        "--json", "--no-worker", "--vehicle", "Model 3", "climate", "set", "--temp", "21"
+    )
+    (entry_id,) = queued.json()["queued"]["ids"]
+    shown = ESCAPES.sub("", invoke("queue", "show", str(entry_id), terminal=True).stdout)
+    assert "{" not in shown and "'" not in shown, shown  # no Python dict
+    assert "driver 21.0 °C" in shown, shown
+    assert not re.search(r"\d{4}-\d\d-\d\dT", shown), shown  # local HH:MM, as the list
+    assert re.search(r"queued +\d\d:\d\d \(", shown), shown
+    assert re.search(r"expires +\d\d:\d\d", shown), shown
