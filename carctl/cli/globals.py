@@ -11,6 +11,7 @@ command runs.
 
 from __future__ import annotations
 
+import re
 from types import MethodType
 from typing import Any
 
@@ -97,10 +98,19 @@ def _format_options(
     """The command's own options, then the global ones under their own heading."""
     own: list[tuple[str, str]] = []
     shared: list[tuple[str, str]] = []
+    arguments: list[tuple[str, str]] = []
     for param in self.get_params(ctx):
         record = param.get_help_record(ctx)
-        if record is not None:
-            (shared if getattr(param, _MARK, False) else own).append(record)
+        if record is None:
+            continue
+        if isinstance(param, click.Argument):  # the usage line names it; listed if described
+            if record[1]:
+                arguments.append(record)
+            continue
+        (shared if getattr(param, _MARK, False) else own).append(record)
+    if arguments:
+        with formatter.section("Arguments"):
+            formatter.write_dl(arguments)
     if own:
         with formatter.section("Options"):
             formatter.write_dl(own)
@@ -108,7 +118,26 @@ def _format_options(
         with formatter.section("Global options (also before the command)"):
             formatter.write_dl(shared)
     if isinstance(self, click.Group):
-        self.format_commands(ctx, formatter)
+        _format_commands(self, ctx, formatter)
+
+
+def _format_commands(
+    group: click.Group, ctx: click.Context, formatter: click.HelpFormatter
+) -> None:
+    """Each subcommand with its whole first sentence, wrapped, never cut off with "…"."""
+    from carctl.cli import LazyGroup
+
+    if isinstance(group, LazyGroup):  # the top level lists from its table: nothing imported
+        group.format_commands(ctx, formatter)
+        return
+    rows = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is not None and not command.hidden:
+            rows.append((name, command.get_short_help_str(limit=10_000)))
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def usage_error(exc: click.ClickException) -> UsageError:
@@ -131,6 +160,11 @@ def usage_error(exc: click.ClickException) -> UsageError:
             hint = f"`{where} --help` lists the options"
     elif isinstance(exc, click.BadParameter | click.MissingParameter | click.BadOptionUsage):
         hint = f"`{where} --help` shows what it takes"
+        choices = re.search(r"\.?\s*Choose from:\s*(.*)", message, re.DOTALL)
+        if choices:  # click lists them one a line, indented with tabs: say them in one
+            names = [c.strip(" ,\t\n") for c in choices.group(1).split(",") if c.strip(" ,\t\n")]
+            listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+            message = message[: choices.start()] + f"; choose {listed}"
     elif message == "Missing command." and ctx is not None and isinstance(ctx.command, click.Group):
         names = ctx.command.list_commands(ctx)
         message = f"{where} needs a command: {', '.join(names[:-1])} or {names[-1]}"

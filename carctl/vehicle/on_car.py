@@ -469,7 +469,7 @@ def remove(
         unknown = [i for i in ids if i not in by_id]
         if unknown:
             held = ", ".join(str(i) for i in sorted(by_id)) or "none"
-            raise UsageError(
+            raise CarctlError(  # like `queue cancel 99`: a fact about the car, not a typo (1)
                 f"{holding.vehicle.label} holds no schedule {unknown[0]} (it holds: {held})",
                 hint="`carctl schedule` lists them",
             )
