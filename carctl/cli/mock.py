@@ -457,6 +457,17 @@ def stats(app: AppContext, url: str | None) -> None:
     app.output.result(app.command, data, human=_stats_tables(app, data))
 
 
+def _short_path(path: str) -> str:
+    """A path that fits its column whole: a car's long id or VIN shown by its last four
+    characters ("…7242"), as people tell cars apart; `--json` keeps every character."""
+    return "/".join(
+        f"…{part[-4:]}"
+        if len(part) > 8 and part.isalnum() and any(c.isdigit() for c in part)
+        else part
+        for part in path.split("/")
+    )
+
+
 def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
     """Two tables with headers: what was asked, and what was executed on a car."""
     import json
@@ -475,7 +486,7 @@ def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
         asked.add_column("Path", overflow="fold")
         for row in data["requests"]:
             status = str(row["status"]) if row["status"] else "dropped"
-            asked.add_row(str(row["count"]), status, row["method"], row["path"])
+            asked.add_row(str(row["count"]), status, row["method"], _short_path(row["path"]))
         console.print(asked)
         console.print()
         if not data["commands"]:

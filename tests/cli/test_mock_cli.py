@@ -396,3 +396,15 @@ def test_serving_beyond_loopback_with_admin_says_the_control_api_is_reachable() 
     warning = proc.stderr.read()
     assert "serving on 0.0.0.0: anyone who can reach it" in warning
     assert "drive the control API (--admin)" in warning
+
+
+def test_mock_stats_fits_80_columns_without_breaking_a_word(carctl_home: Path) -> None:
+    from tests.support.terminal import run_in_terminal
+
+    sign_in()
+    invoke("--vehicle", "Model Y", "climate", "on")
+    screen = run_in_terminal("mock", "stats", columns=80)
+    assert screen.code == 0, screen.text
+    assert "/command/auto_conditioning_start" in screen.text, screen.text
+    assert "…7242/command/auto_conditioning_start" in screen.text
+    assert all(len(line) <= 80 for line in screen.text.splitlines())
