@@ -55,6 +55,10 @@ def doctor(
             f"no check named {unknown[0]!r}",
             hint=f"checks: {', '.join(REGISTRY.ids())} (see --list)",
         )
+    if bundle is not None:
+        from carctl.doctor.bundle import check_target
+
+        check_target(bundle)  # before the checks run: a wrong place is said at once
     report, doc = app.run(lambda: _diagnose(app, list(only) or None, offline))
     failed = any(check["status"] == "fail" for check in report["checks"])
     if bundle is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from carctl import __version__
-from carctl.errors import InternalError, UsageError
+from carctl.errors import CannotWriteError, InternalError, UsageError
 from carctl.logs import redact as redact_tokens
 
 LOG_LINES = 1000
@@ -70,6 +70,19 @@ def _queue(db: Path) -> list[dict[str, Any]]:
         store.close()
 
 
+def check_target(target: Path) -> None:
+    """The bundle goes where the owner said, into a directory that exists: carctl makes
+    no directories outside its own (a typo would leave one behind)."""
+    if target.exists() and target.is_dir():
+        raise UsageError(f"{target} is a directory", hint="give a file name, e.g. report.zip")
+    parent = target.parent
+    if not parent.is_dir():
+        raise CannotWriteError(
+            f"cannot write to {parent}: no such directory",
+            hint=f"make it first (mkdir -p {parent}), or give another place for the bundle",
+        )
+
+
 def write_bundle(
     target: Path,
     *,
@@ -79,8 +92,7 @@ def write_bundle(
     secrets: Iterable[str],
 ) -> list[str]:
     """Write the zip; return the names of its files."""
-    if target.exists() and target.is_dir():
-        raise UsageError(f"{target} is a directory", hint="give a file name, e.g. report.zip")
+    check_target(target)
     files = {
         "README.txt": (
             "carctl support bundle. Redacted: tokens, passwords, Authorization headers, "
@@ -100,7 +112,6 @@ def write_bundle(
             indent=2,
         ),
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, content in files.items():

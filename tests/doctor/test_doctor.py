@@ -429,3 +429,12 @@ def test_a_one_time_schedule_that_has_run_is_not_reported_as_armed(
         "Model 3: no schedule armed (as read 2880 min ago)" not in schedule_check(report)["detail"]
     )
     assert "Model 3: no schedule armed (as read 48 h ago)" in schedule_check(report)["detail"]
+
+
+def test_a_bundle_into_a_directory_that_does_not_exist(carctl_home: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir"
+    result = invoke("doctor", "--offline", "--bundle", str(missing / "report.zip"))
+    assert result.code == 73, result.output
+    assert f"cannot write to {missing}: no such directory" in result.stderr
+    assert "mkdir -p" in result.stderr
+    assert not missing.exists()  # nothing was made where the owner did not ask
