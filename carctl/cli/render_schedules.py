@@ -108,6 +108,9 @@ def _differs(result: Armed, units: str) -> str:
     )
 
 
+SHOWN = 20  # schedules a listing shows on a terminal
+
+
 def listing_lines(output: Output, result: Listing, units: str) -> Any:
     def draw(console: Console) -> None:
         from rich import box
@@ -127,7 +130,7 @@ def listing_lines(output: Output, result: Listing, units: str) -> Any:
         table = Table(box=box.SIMPLE if output.color else None, show_edge=False, pad_edge=False)
         for column in ("ID", "Days", "Ready", "Next"):
             table.add_column(column)
-        for schedule, ready in rows:
+        for schedule, ready in rows[:SHOWN]:
             days = (
                 "departure" if schedule.kind == "departure" else schedule.describe().split(",")[0]
             )
@@ -140,6 +143,10 @@ def listing_lines(output: Output, result: Listing, units: str) -> Any:
                 when_text(ready, holding.zone) if ready is not None else "–",
             )
         console.print(table)
+        if len(rows) > SHOWN:  # a car holds a handful; a hostile server may send thousands
+            console.print(
+                f"… and {len(rows) - SHOWN} more (`carctl --json schedule` lists them all)"
+            )
         setting = format_temperature(holding.temp, units)
         them = "them" if len(rows) > 1 else "it"
         console.print(f"Cabin set to {setting}. The car runs {them} even when the API is down.")

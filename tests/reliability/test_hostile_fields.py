@@ -204,3 +204,29 @@ def test_a_battery_without_its_range_is_shown_without_one(
     assert result.code == 0, result.output
     assert "None" not in result.output
     assert "battery   64 %\n" in result.output.replace("\x1b[0m", "")
+
+
+def test_thousands_of_schedules_are_shown_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile server's 5,000 schedules: the listing shows a screenful and says how many
+    more there are (`benchmarks/` measures how long that takes; here only what is shown)."""
+    data = copy.deepcopy(DATA)
+    data["preconditioning_schedule_data"]["precondition_schedules"] = [
+        {
+            "id": i,
+            "days_of_week": 127,
+            "precondition_time": i % 1440,
+            "one_time": False,
+            "enabled": True,
+        }
+        for i in range(5000)
+    ]
+    with scripted_api() as api:
+        api.on("GET", "/api/1/vehicles", [CAR])
+        api.on("GET", "/api/1/vehicles/*", CAR)
+        api.on("GET", "/api/1/vehicles/*/vehicle_data", data)
+        monkeypatch.setenv("CARCTL_API_URL", api.url)
+        monkeypatch.setenv("CARCTL_TOKEN", TOKEN)
+        result = invoke("schedule", terminal=True)
+    assert result.code == 0, result.output[-2000:]
+    assert len(result.stdout.splitlines()) < 60, result.stdout[-2000:]
+    assert "more (`carctl --json schedule` lists them all)" in result.stdout
