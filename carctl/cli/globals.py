@@ -158,6 +158,15 @@ def usage_error(exc: click.ClickException) -> UsageError:
             )
         else:
             hint = f"`{where} --help` lists the options"
+    elif type(exc).__name__ == "NoSuchCommand":  # click >= 8.2; older ones say it as usage
+        name = getattr(exc, "command_name", "")
+        possibilities = sorted(getattr(exc, "possibilities", None) or [])
+        message = f"{where} has no command {name!r}"
+        hint = (
+            f"did you mean `{where} {possibilities[0]}`? `{where} --help` lists the commands"
+            if possibilities
+            else f"`{where} --help` lists the commands"
+        )
     elif isinstance(exc, click.BadParameter | click.MissingParameter | click.BadOptionUsage):
         hint = f"`{where} --help` shows what it takes"
         choices = re.search(r"\.?\s*Choose from:\s*(.*)", message, re.DOTALL)

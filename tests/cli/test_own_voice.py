@@ -188,3 +188,12 @@ def test_a_missing_choice_is_listed_on_one_line() -> None:
     assert result.stderr.startswith(
         "error: missing argument '{bash|zsh|fish}'; choose bash, zsh or fish"
     )
+
+
+def test_a_mistyped_subcommand_is_answered_in_carctls_voice() -> None:
+    result = invoke("climate", "onn")
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        "error: carctl climate has no command 'onn'",
+        "hint: did you mean `carctl climate on`? `carctl climate --help` lists the commands",
+    ], result.stderr
