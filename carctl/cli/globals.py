@@ -125,9 +125,7 @@ def _format_commands(
     group: click.Group, ctx: click.Context, formatter: click.HelpFormatter
 ) -> None:
     """Each subcommand with its whole first sentence, wrapped, never cut off with "…"."""
-    from carctl.cli import LazyGroup
-
-    if isinstance(group, LazyGroup):  # the top level lists from its table: nothing imported
+    if hasattr(group, "lazy"):  # the top level lists from its table: nothing imported
         group.format_commands(ctx, formatter)
         return
     rows = []

@@ -43,13 +43,17 @@ def test_the_queued_message_is_three_lines_at_80_columns(
             " status) VALUES (41, 's@x', 'x', 'v', 'V', 'auto_conditioning_start', '{}', 'c',"
             " 'k41', 'b', 0, 0, 0, 0, 'cancelled')"
         )
-    for worker in (["--no-worker"], []):
-        result = invoke(*worker, "--vehicle", "Model 3", "vent", terminal=True, env={"CI": ""})
-        assert result.code == 75, result.output
-        lines = screen_lines(result.stderr)
-        queued = [line for line in lines if not line.startswith(("warning:", "  "))]
-        assert [line.split(":", 1)[0] for line in queued] == ["queued", "why", "next"], lines
-        assert all(len(line) <= 80 for line in queued), queued
+    try:
+        for worker in (["--no-worker"], []):  # the second starts a real background worker
+            words = (*worker, "--vehicle", "Model 3", "vent")
+            result = invoke(*words, terminal=True, env={"CI": ""})
+            assert result.code == 75, result.output
+            lines = screen_lines(result.stderr)
+            queued = [line for line in lines if not line.startswith(("warning:", "  "))]
+            assert [line.split(":", 1)[0] for line in queued] == ["queued", "why", "next"], lines
+            assert all(len(line) <= 80 for line in queued), queued
+    finally:  # nothing left pending: the worker stops, and leaves the shared mock alone
+        invoke("queue", "cancel", "--all")
 
 
 def test_the_last_column_moves_with_the_outage(
