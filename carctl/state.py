@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from carctl.errors import StateError
-from carctl.files import check_not_link, keep_reserve, make_private, private_dir
+from carctl.files import (
+    check_not_link,
+    disk_full_error,
+    keep_reserve,
+    make_private,
+    private_dir,
+    release_reserve,
+)
 
 BUSY_TIMEOUT_S = 15.0
 log = logging.getLogger("carctl.state")
@@ -211,8 +218,6 @@ def unusable(path: Path, exc: sqlite3.Error) -> StateError:
 
         return cannot_write(path.parent, "it is read-only, and this command must record state")
     if _full(exc):
-        from carctl.files import disk_full_error
-
         return disk_full_error(path.parent, failing="I/O" in str(exc))
     return StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc)))
 
@@ -226,22 +231,14 @@ def immediate(db: sqlite3.Connection, path: Path, work: Callable[[sqlite3.Connec
     more — the outcome of a command already sent must not be lost, nor may the
     entry go back to "pending" — and then it is exit 73 naming the directory.
     """
-    try:
-        return _immediate(db, path, work)
-    except sqlite3.OperationalError as exc:
-        if not _full(exc):
-            raise unusable(path, exc) from None
-        first = exc
-    from carctl.files import disk_full_error, release_reserve
-
-    if release_reserve():
+    while True:
         try:
             return _immediate(db, path, work)
         except sqlite3.OperationalError as exc:
             if not _full(exc):
                 raise unusable(path, exc) from None
-            first = exc
-    raise disk_full_error(path.parent, failing="I/O" in str(first))
+            if not release_reserve():  # none left to give: say so
+                raise disk_full_error(path.parent, failing="I/O" in str(exc)) from None
 
 
 def _full(exc: sqlite3.Error) -> bool:
@@ -314,8 +311,6 @@ def connect(path: Path, *, reserve_given: bool = False) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         db.close()
         if _full(exc):
-            from carctl.files import release_reserve
-
             if not reserve_given and release_reserve():
                 return connect(path, reserve_given=True)
             raise unusable(path, exc) from None

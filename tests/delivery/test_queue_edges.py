@@ -14,6 +14,20 @@ from tests.delivery.test_queue import LIVE, OTHER, SCOPE, T0, add
 DAY = 86400.0
 
 
+def climate_on(queue: Queue, *, scope: str, api_url: str, car: str, key: str = "k") -> int:
+    """One queued `climate on` for `car`, as a profile (`scope`) on a service queues it."""
+    (entry,) = queue.add(
+        scope=scope,
+        api_url=api_url,
+        vehicle_id=car,
+        vehicle_name="V1",
+        commands=[cmd("auto_conditioning_start", "climate", key)],
+        ttl_s=1800,
+        now=T0,
+    )
+    return entry.id
+
+
 def test_a_send_in_flight_is_never_expired_by_another_pass(queue: Queue, mono: Monotonic) -> None:
     (entry,) = add(queue, cmd("auto_conditioning_start", "climate", "k"))  # expires T0 + 1800
     assert queue.claim(owner=LIVE, now=T0)
@@ -58,67 +72,37 @@ def test_an_interrupted_send_that_expires_says_it_may_have_arrived(tmp_path: Pat
 
 
 def test_a_direct_command_in_another_profile_supersedes_the_queued_one(queue: Queue) -> None:
-    entries = queue.add(
-        scope="cron@builtin",
-        api_url="builtin",
-        vehicle_id="v1",
-        vehicle_name="V1",
-        commands=[cmd("auto_conditioning_start", "climate", "k")],
-        ttl_s=1800,
-        now=T0,
-    )
+    entry = climate_on(queue, scope="cron@builtin", api_url="builtin", car="v1")
     car = Vehicle("v1", "VIN1", "V1", "online")
     assert queue.supersede(scope=SCOPE, vehicle=car, slot="climate", now=T0, by="x") == 1
-    stored = queue.get(entries[0].id)
+    stored = queue.get(entry)
     assert stored is not None and stored.status == "superseded"
 
 
 def test_the_vin_is_the_car_across_providers(queue: Queue) -> None:
     """A car queued through the Fleet API (by VIN) is the car a proxy profile commands."""
-    entries = queue.add(
-        scope="cron@https://fleet-api.prd.na.vn.cloud.tesla.com",
-        api_url="fleet",
-        vehicle_id="VIN1",
-        vehicle_name="V1",
-        commands=[cmd("auto_conditioning_start", "climate", "k")],
-        ttl_s=1800,
-        now=T0,
-    )
+    fleet = "cron@https://fleet-api.prd.na.vn.cloud.tesla.com"
+    entry = climate_on(queue, scope=fleet, api_url="fleet", car="VIN1")
     car = Vehicle("VIN1", "VIN1", "V1", "online")
     assert queue.supersede(
         scope="default@https://localhost:4443", vehicle=car, slot="climate", now=T0, by="x"
     )
-    stored = queue.get(entries[0].id)
+    stored = queue.get(entry)
     assert stored is not None and stored.status == "superseded"
     # a car that happens to share a numeric id on another service is another car
-    other = queue.add(
-        scope="cron@http://127.0.0.1:9",
-        api_url="http://127.0.0.1:9",
-        vehicle_id="v1",
-        vehicle_name="V1",
-        commands=[cmd("auto_conditioning_start", "climate", "k2")],
-        ttl_s=1800,
-        now=T0,
-    )
+    elsewhere = "http://127.0.0.1:9"
+    other = climate_on(queue, scope=f"cron@{elsewhere}", api_url=elsewhere, car="v1", key="k2")
     queue.supersede(
         scope=SCOPE, vehicle=Vehicle("v1", "", "V1", "online"), slot="climate", now=T0, by="x"
     )
-    stored = queue.get(other[0].id)
+    stored = queue.get(other)
     assert stored is not None and stored.status == "pending"
 
 
 def test_a_newer_queued_command_in_another_profile_supersedes(queue: Queue) -> None:
-    first = queue.add(
-        scope="cron@builtin",
-        api_url="builtin",
-        vehicle_id="v1",
-        vehicle_name="V1",
-        commands=[cmd("auto_conditioning_start", "climate", "k")],
-        ttl_s=1800,
-        now=T0,
-    )
+    first = climate_on(queue, scope="cron@builtin", api_url="builtin", car="v1")
     add(queue, cmd("auto_conditioning_stop", "climate", "k2"))
-    stored = queue.get(first[0].id)
+    stored = queue.get(first)
     assert stored is not None and stored.status == "superseded"
 
 

@@ -74,13 +74,19 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def test_a_renewal_on_a_full_disk_keeps_the_session(
-    served: Served, small_disk: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = small_disk / "home"
+@pytest.fixture
+def small_home(served: Served, small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Signed in to the served mock, with a home on the small disk that has seen a run."""
     monkeypatch.setenv("CARCTL_API_URL", served.url)
     sign_in()
     assert invoke("--json", "status", "--vehicle", "Model Y").code == 0
+    return small_disk / "home"
+
+
+def test_a_renewal_on_a_full_disk_keeps_the_session(
+    served: Served, small_disk: Path, small_home: Path
+) -> None:
+    home = small_home
     expire_access_token(home)
     before = refreshes(served)
     filler = fill(small_disk)
@@ -99,12 +105,9 @@ def test_a_renewal_on_a_full_disk_keeps_the_session(
 
 
 def test_a_full_disk_without_reserve_is_exit_73_naming_the_directory(
-    served: Served, small_disk: Path, monkeypatch: pytest.MonkeyPatch
+    small_disk: Path, small_home: Path
 ) -> None:
-    home = small_disk / "home"
-    monkeypatch.setenv("CARCTL_API_URL", served.url)
-    sign_in()
-    assert invoke("--json", "status", "--vehicle", "Model Y").code == 0
+    home = small_home
     (home / "state" / ".space-reserve").unlink()
     fill(small_disk)
     full = invoke("--json", "--no-worker", "climate", "on", "--vehicle", "Model Y")

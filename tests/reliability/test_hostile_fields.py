@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -189,17 +191,24 @@ def test_whatever_type_a_field_has(
         assert result.code == 0, result.output[-3000:]
 
 
-def test_a_battery_without_its_range_is_shown_without_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    data = copy.deepcopy(DATA)
-    del data["charge_state"]["battery_range"]
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch, data: dict[str, Any]) -> Iterator[None]:
+    """The scripted API describing CAR with this `vehicle_data`, carctl pointed at it."""
     with scripted_api() as api:
         api.on("GET", "/api/1/vehicles", [CAR])
         api.on("GET", "/api/1/vehicles/*", CAR)
         api.on("GET", "/api/1/vehicles/*/vehicle_data", data)
         monkeypatch.setenv("CARCTL_API_URL", api.url)
         monkeypatch.setenv("CARCTL_TOKEN", TOKEN)
+        yield
+
+
+def test_a_battery_without_its_range_is_shown_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = copy.deepcopy(DATA)
+    del data["charge_state"]["battery_range"]
+    with serving(monkeypatch, data):
         result = invoke("status", terminal=True)
     assert result.code == 0, result.output
     assert "None" not in result.output
@@ -220,12 +229,7 @@ def test_thousands_of_schedules_are_shown_bounded(monkeypatch: pytest.MonkeyPatc
         }
         for i in range(5000)
     ]
-    with scripted_api() as api:
-        api.on("GET", "/api/1/vehicles", [CAR])
-        api.on("GET", "/api/1/vehicles/*", CAR)
-        api.on("GET", "/api/1/vehicles/*/vehicle_data", data)
-        monkeypatch.setenv("CARCTL_API_URL", api.url)
-        monkeypatch.setenv("CARCTL_TOKEN", TOKEN)
+    with serving(monkeypatch, data):
         result = invoke("schedule", terminal=True)
     assert result.code == 0, result.output[-2000:]
     assert len(result.stdout.splitlines()) < 60, result.stdout[-2000:]
