@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import invoke
+from tests.cli.test_vehicle_cli import car, executed  # noqa: F401 - the `car` fixture
+from tests.conftest import OWNER, PASSWORD, Endpoint, invoke
 from tests.delivery.test_last_word import db
 from tests.support.scripted_api import ScriptedApi, scripted_api
 
@@ -64,3 +65,25 @@ def test_a_queued_command_is_not_sent_over_plain_http_without_insecure(
     insisted = invoke("--json", "--insecure", "queue", "retry", "--all")
     assert insisted.code == 0, insisted.output  # the owner says this network is theirs
     assert len(far_api.requests("POST", "/api/1/vehicles/1/command/*")) > 1
+
+
+def test_the_last_word_is_the_cars_across_profiles(car: Endpoint) -> None:  # noqa: F811
+    """`--profile cron` queues climate on; the default profile then turns it off directly:
+    the car ends off, and the queued `on` is never delivered."""
+    assert invoke("--profile", "cron", "config", "set", "api_url", car.api_url).code == 0
+    login = ("auth", "login", "--email", OWNER, "--password-stdin")
+    assert invoke("--profile", "cron", *login, input=PASSWORD + "\n").code == 0
+    car.faults({"status": 500, "path": "/api/1/*"})
+    queued = invoke(
+        "--json", "--profile", "cron", "--no-worker", "--vehicle", "Model 3", "climate", "on"
+    )
+    assert queued.code == 75, queued.output
+    (entry_id,) = queued.json()["queued"]["ids"]
+    car.faults()
+    assert invoke("--vehicle", "Model 3", "climate", "off").code == 0
+    run = invoke("--json", "queue", "run")
+    assert run.code == 0, run.output
+    names = [c["name"] for c in executed(car)]
+    assert names == ["auto_conditioning_stop"], names
+    shown = invoke("--json", "queue", "show", str(entry_id)).json()["data"]
+    assert shown["status"] == "superseded", shown
