@@ -31,15 +31,32 @@ _known: set[str] = set()
 MIN_SECRET = 8  # shorter strings would redact ordinary words
 
 
+_known_pattern: re.Pattern[str] | None = None
+
+
 def remember_secrets(*values: str | None) -> None:
     """These strings are secrets: `redact` takes them out of everything, from now on."""
-    _known.update(v for v in values if v and len(v) >= MIN_SECRET)
+    global _known_pattern
+    new = {v for v in values if v and len(v) >= MIN_SECRET} - _known
+    if new:
+        _known.update(new)
+        _known_pattern = None  # made again, once, on the next `redact`
+
+
+def forget_secrets() -> None:
+    """A new process's registry, for a process that runs carctl many times (the tests)."""
+    global _known_pattern
+    _known.clear()
+    _known_pattern = None
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_known, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
+    global _known_pattern
+    if _known:
+        if _known_pattern is None:  # longest first: a secret that contains another
+            ordered = sorted(_known, key=len, reverse=True)
+            _known_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        text = _known_pattern.sub("[redacted]", text)
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -58,6 +58,15 @@ class FastClock:
 
 
 @pytest.fixture(autouse=True)
+def fresh_secret_registry() -> None:
+    """Each test is a new carctl process: its registry of secrets to redact starts empty
+    (in one long process it would hold every token the whole suite ever issued)."""
+    from carctl.logs import forget_secrets
+
+    forget_secrets()
+
+
+@pytest.fixture(autouse=True)
 def fast_clock(monkeypatch: pytest.MonkeyPatch) -> type[FastClock]:
     """No in-process carctl run waits for real: backoff and polling advance a virtual clock."""
     FastClock.offset = 0.0

@@ -67,7 +67,7 @@ def _check(result: Any, car: Endpoint) -> None:  # noqa: F811
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

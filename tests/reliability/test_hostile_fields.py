@@ -150,7 +150,7 @@ def _with(field: tuple[str, str | None], value: Any) -> tuple[dict[str, Any], di
 
 
 @settings(
-    max_examples=200,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
