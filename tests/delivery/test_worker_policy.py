@@ -1,4 +1,5 @@
-"""The worker obeys the same plain-HTTP rule as every interactive command.
+"""Rules the delivering side shares with every direct command: the plain-HTTP refusal,
+and the last word per car whichever profile queued it.
 
 A queued command for an `http://` address on another computer is not sent by
 a `queue run` (or the background worker) without `--insecure`: the bearer
