@@ -1,0 +1,250 @@
+"""carctl's commands as the payloads a signing car executes, and back.
+
+Field numbers are those of `car_server.proto` and `vcsec.proto`
+(teslamotors/vehicle-command); the mapping from a REST command to its action
+follows that repository's `pkg/vehicle` and tesla-fleet-api's `commands.py`.
+`encode` is carctl's side; `decode` is the mock car's, and answers in the
+REST command's own names and fields, so one executor serves both paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from carctl.signing import messages as m
+from carctl.signing import wire
+
+# VehicleAction's fields
+_HVAC_AUTO, _TEMPS, _WINDOWS, _DEPARTURE, _PING = 10, 14, 34, 42, 46
+_ADD_PRECONDITION, _REMOVE_PRECONDITION = 99, 100
+_FLASH, _HONK = 26, 27
+# VCSEC.RKEAction_E
+RKE_UNLOCK, RKE_LOCK, RKE_WAKE = 0, 1, 30
+_RKE_COMMANDS = {"door_unlock": RKE_UNLOCK, "door_lock": RKE_LOCK, "wake_vehicle": RKE_WAKE}
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_ALL_DAYS, _WEEKDAYS = 0b1111111, 0b0011111
+VCSEC_GENERIC_ERRORS = {
+    1: "unknown",
+    2: "closures_open",
+    3: "already_on",
+    4: "disabled_for_user_command",
+    5: "vehicle_not_in_park",
+    6: "unauthorized",
+    7: "not_allowed_over_transport",
+}
+
+
+class UnsupportedCommand(ValueError):
+    """A command the signed protocol has no action for (in carctl's table)."""
+
+
+def _vehicle_action(number: int, body: bytes) -> bytes:
+    return wire.message(2, wire.message(number, body))
+
+
+def _days(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    mask = 0
+    for part in str(value).split(","):
+        word = part.strip().casefold()
+        if word.isdigit():
+            mask |= int(word)
+        elif word == "all":
+            mask |= _ALL_DAYS
+        elif word == "weekdays":
+            mask |= _WEEKDAYS
+        elif word in _DAY_NAMES:
+            mask |= 1 << _DAY_NAMES.index(word)
+        else:
+            raise UnsupportedCommand(f"days_of_week {value!r}")
+    return mask
+
+
+def encode(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    """(domain, payload) for one command; `UnsupportedCommand` for any other."""
+    if name in _RKE_COMMANDS:
+        return m.VCSEC, wire.uint(2, _RKE_COMMANDS[name]) or wire.varint(2 << 3) + b"\x00"
+    if name in ("auto_conditioning_start", "auto_conditioning_stop"):
+        on = name == "auto_conditioning_start"
+        return m.INFOTAINMENT, _vehicle_action(_HVAC_AUTO, wire.uint(1, on))
+    if name == "set_temps":
+        body = wire.float32(6, float(params.get("driver_temp") or 0)) + wire.float32(
+            7, float(params.get("passenger_temp") or params.get("driver_temp") or 0)
+        )
+        return m.INFOTAINMENT, _vehicle_action(_TEMPS, body)
+    if name == "window_control":
+        which = {"vent": 3, "close": 4}.get(str(params.get("command")))
+        if which is None:
+            raise UnsupportedCommand(f"window_control {params.get('command')!r}")
+        return m.INFOTAINMENT, _vehicle_action(_WINDOWS, wire.message(which, b""))
+    if name == "add_precondition_schedule":
+        body = wire.join(
+            [
+                wire.uint(1, int(params.get("id") or 0)),
+                wire.blob(2, str(params.get("name") or "").encode()),
+                wire.uint(3, _days(params.get("days_of_week", "All"))),
+                wire.uint(4, int(params.get("precondition_time") or 0)),
+                wire.uint(5, bool(params.get("one_time"))),
+                wire.uint(6, bool(params.get("enabled", True))),
+                wire.float32(7, float(params.get("lat") or 0)),
+                wire.float32(8, float(params.get("lon") or 0)),
+            ]
+        )
+        return m.INFOTAINMENT, _vehicle_action(_ADD_PRECONDITION, body)
+    if name == "remove_precondition_schedule":
+        body = wire.uint(1, int(params.get("id") or 0))
+        return m.INFOTAINMENT, _vehicle_action(_REMOVE_PRECONDITION, body)
+    if name == "set_scheduled_departure":
+        parts = [
+            wire.uint(1, bool(params.get("enable"))),
+            wire.uint(2, int(params.get("departure_time") or 0)),
+        ]
+        if params.get("preconditioning_enabled"):
+            times = 2 if params.get("preconditioning_weekdays_only") else 1
+            parts.append(wire.message(3, wire.message(times, b"")))
+        if params.get("off_peak_charging_enabled"):
+            times = 2 if params.get("off_peak_charging_weekdays_only") else 1
+            parts.append(wire.message(4, wire.message(times, b"")))
+        return m.INFOTAINMENT, _vehicle_action(_DEPARTURE, wire.join(parts))
+    if name == "flash_lights":
+        return m.INFOTAINMENT, _vehicle_action(_FLASH, b"")
+    if name == "honk_horn":
+        return m.INFOTAINMENT, _vehicle_action(_HONK, b"")
+    raise UnsupportedCommand(name)
+
+
+def supported(name: str) -> bool:
+    try:
+        encode(name, {"command": "vent", "days_of_week": 1})
+    except UnsupportedCommand:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A payload read back as a REST command (the mock car's side)."""
+
+    name: str
+    params: dict[str, Any]
+
+
+def decode(domain: int, payload: bytes) -> Decoded:
+    """The command a payload asks for; `UnsupportedCommand` or `wire.WireError` otherwise."""
+    fields = wire.parse(payload)
+    if domain == m.VCSEC:
+        if 2 not in fields:
+            raise UnsupportedCommand("a VCSEC message without an RKE action")
+        action = wire.last_int(fields, 2)
+        for name, value in _RKE_COMMANDS.items():
+            if value == action:
+                return Decoded(name, {})
+        raise UnsupportedCommand(f"RKE action {action}")
+    body = wire.last_bytes(fields, 2)
+    if body is None:
+        raise UnsupportedCommand("an Action without a vehicle action")
+    inner = wire.parse(body)
+    if len(inner) != 1:
+        raise UnsupportedCommand("a vehicle action must hold exactly one action")
+    number = next(iter(inner))
+    raw = wire.last_bytes(inner, number)
+    if raw is None:
+        raise wire.WireError(f"vehicle action {number} is not a message")
+    f = wire.parse(raw)
+    if number == _HVAC_AUTO:
+        on = bool(wire.last_int(f, 1))
+        return Decoded("auto_conditioning_start" if on else "auto_conditioning_stop", {})
+    if number == _TEMPS:
+        return Decoded(
+            "set_temps",
+            {
+                "driver_temp": round(wire.as_float(wire.last_int(f, 6)), 2),
+                "passenger_temp": round(wire.as_float(wire.last_int(f, 7)), 2),
+            },
+        )
+    if number == _WINDOWS:
+        if 3 in f:
+            return Decoded("window_control", {"command": "vent"})
+        if 4 in f:
+            return Decoded("window_control", {"command": "close"})
+        raise UnsupportedCommand("a window action that is neither vent nor close")
+    if number == _ADD_PRECONDITION:
+        params: dict[str, Any] = {
+            "days_of_week": wire.as_int32(wire.last_int(f, 3)),
+            "precondition_time": wire.as_int32(wire.last_int(f, 4)),
+            "one_time": bool(wire.last_int(f, 5)),
+            "enabled": bool(wire.last_int(f, 6)),
+            "lat": round(wire.as_float(wire.last_int(f, 7)), 6),
+            "lon": round(wire.as_float(wire.last_int(f, 8)), 6),
+        }
+        if wire.last_int(f, 1):
+            params["id"] = wire.last_int(f, 1)
+        name = wire.last_bytes(f, 2)
+        if name:
+            params["name"] = name.decode("utf-8", "replace")
+        return Decoded("add_precondition_schedule", params)
+    if number == _REMOVE_PRECONDITION:
+        return Decoded("remove_precondition_schedule", {"id": wire.last_int(f, 1)})
+    if number == _DEPARTURE:
+        precondition = wire.last_bytes(f, 3)
+        off_peak = wire.last_bytes(f, 4)
+        return Decoded(
+            "set_scheduled_departure",
+            {
+                "enable": bool(wire.last_int(f, 1)),
+                "departure_time": wire.as_int32(wire.last_int(f, 2)),
+                "preconditioning_enabled": precondition is not None,
+                "preconditioning_weekdays_only": precondition is not None
+                and 2 in wire.parse(precondition),
+                "off_peak_charging_enabled": off_peak is not None,
+            },
+        )
+    if number == _FLASH:
+        return Decoded("flash_lights", {})
+    if number == _HONK:
+        return Decoded("honk_horn", {})
+    if number == _PING:
+        return Decoded("ping", {})
+    raise UnsupportedCommand(f"vehicle action {number}")
+
+
+def infotainment_result(ok: bool, reason: str) -> bytes:
+    """`CarServer.Response` with its `actionStatus`."""
+    status = wire.uint(1, 0 if ok else 1)
+    if reason:
+        status += wire.message(2, wire.blob(1, reason.encode()))
+    return wire.message(1, status)
+
+
+def vcsec_result(ok: bool, reason: str) -> bytes:
+    """`VCSEC.FromVCSECMessage`: empty for success, a nominal error otherwise."""
+    if ok:
+        return b""
+    code = next((k for k, v in VCSEC_GENERIC_ERRORS.items() if v == reason), 1)
+    return wire.message(46, wire.uint(1, code))
+
+
+def read_result(domain: int, payload: bytes) -> tuple[bool, str]:
+    """(executed, reason) from the car's answer to a command."""
+    fields = wire.parse(payload)
+    if domain == m.VCSEC:
+        error = wire.last_bytes(fields, 46)
+        if error is not None:
+            code = wire.last_int(wire.parse(error), 1)
+            return False, VCSEC_GENERIC_ERRORS.get(code, f"error {code}")
+        status = wire.last_bytes(fields, 4)
+        if status is not None and wire.last_int(wire.parse(status), 1) == m.STATUS_ERROR:
+            return False, "the car's security controller answered with an error"
+        return True, ""
+    status = wire.last_bytes(fields, 1)
+    if status is None:
+        return True, ""
+    s = wire.parse(status)
+    ok = wire.last_int(s, 1) == 0
+    reason_raw = wire.last_bytes(s, 2)
+    reason = ""
+    if reason_raw is not None:
+        reason = (wire.last_bytes(wire.parse(reason_raw), 1) or b"").decode("utf-8", "replace")
+    return ok, reason
