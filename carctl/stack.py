@@ -13,20 +13,24 @@ import contextlib
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carctl.api import DEADLINE_S
 from carctl.api.client import ApiClient, Observer
-from carctl.api.connect import Warn, open_client, profile_endpoint
+from carctl.api.connect import Endpoint, Warn, credentials_for, open_client, profile_endpoint
+from carctl.api.providers import FLEET, TESLEMETRY
 from carctl.clock import Clock
 from carctl.delivery.guard import Guard
 from carctl.delivery.health import HealthStore
 from carctl.delivery.queue import Queue
 from carctl.delivery.runner import Delivery
 from carctl.paths import Paths
-from carctl.settings import Settings
+from carctl.settings import DEFAULT_PROFILE, Settings
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.service import Reporter, Seen, VehicleService
+
+if TYPE_CHECKING:
+    from carctl.vehicle.signed import SignedChannel
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ def car_run(
         deadline=clock.now() + deadline_s,
         probe_now=probe_now,
     )
+    signed: _LazyChannel | None = None
     try:
         with open_client(
             settings=settings,
@@ -134,6 +139,7 @@ def car_run(
                     use_queue=queueing.use_queue,
                     start_worker=queueing.start_worker,
                 )
+            signed = _signed_channel(settings, paths, env, endpoint, client, clock, credentials)
             service = VehicleService(
                 client,
                 cache,
@@ -143,10 +149,61 @@ def car_run(
                 on_seen=on_seen or (delivery.learned if delivery is not None else None),
                 by_vin=endpoint.by_vin,
                 signs=endpoint.provider.signs if endpoint.provider else None,
+                signed=signed.get if signed is not None else None,
             )
             yield CarRun(service, client, health, queue)
     finally:
+        if signed is not None:
+            signed.close()
         cache.close()
         health.close()
         if queue is not None:
             queue.close()
+
+
+class _LazyChannel:
+    """The signer of one run, made on first use: the key is read only for a signing car."""
+
+    def __init__(self, make: Callable[[str], SignedChannel]) -> None:
+        self._make = make
+        self._channel: SignedChannel | None = None
+
+    def get(self, label: str) -> SignedChannel:
+        """`label`: the car it is first needed for, named if there is no key."""
+        if self._channel is None:
+            self._channel = self._make(label)
+        return self._channel
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.sessions.close()
+
+
+def _signed_channel(
+    settings: Settings,
+    paths: Paths,
+    env: Mapping[str, str],
+    endpoint: Endpoint,
+    client: ApiClient,
+    clock: Clock,
+    credentials: Any,
+) -> _LazyChannel | None:
+    """carctl signs for the Fleet API and Teslemetry; other roads sign themselves or not at all."""
+    provider = endpoint.provider
+    if provider is None or provider.name not in (FLEET, TESLEMETRY):
+        return None
+    hint = "" if settings.profile == DEFAULT_PROFILE else f" --profile {settings.profile}"
+
+    def make(label: str) -> SignedChannel:
+        from carctl.api.keys import KeyVault, key_id
+        from carctl.signing.store import SessionStore
+        from carctl.vehicle.signed import SignedChannel, missing_key
+
+        stores = credentials or credentials_for(settings, paths, env, endpoint)
+        stored = KeyVault(stores, settings.profile).load()
+        if stored is None:
+            raise missing_key(label, hint)
+        sessions = SessionStore(paths.state_db, key_id(stored.key))
+        return SignedChannel(client, stored.key, sessions, clock=clock, profile_hint=hint)
+
+    return _LazyChannel(make)

@@ -178,6 +178,24 @@ def _m10_queue_failed_at(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE queue ADD COLUMN failed_at REAL")
 
 
+def _m11_signing_sessions(db: sqlite3.Connection) -> None:
+    """Signed-command sessions, one per key, car and domain: a morning script reuses
+    yesterday's handshake, and two processes never sign with the same counter."""
+    db.execute(
+        """CREATE TABLE signing_sessions (
+            key_id TEXT NOT NULL,        -- the client key's fingerprint
+            vin TEXT NOT NULL,
+            domain INTEGER NOT NULL,     -- 2 vehicle security, 3 infotainment
+            vehicle_key BLOB NOT NULL,   -- the domain's public key
+            epoch BLOB NOT NULL,
+            counter INTEGER NOT NULL,    -- the highest counter used or seen in this epoch
+            clock_offset REAL NOT NULL,  -- local wall time minus the domain's clock
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (key_id, vin, domain)
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
@@ -189,6 +207,7 @@ MIGRATIONS: list[Migration] = [
     _m8_schema_checked,
     _m9_vehicle_signing,
     _m10_queue_failed_at,
+    _m11_signing_sessions,
 ]
 
 

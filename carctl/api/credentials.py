@@ -123,6 +123,10 @@ class Store(Protocol):
 
     def delete(self, entry: str) -> bool: ...
 
+    def load_text(self, entry: str) -> str | None: ...
+
+    def save_text(self, entry: str, text: str) -> None: ...
+
 
 # -- the keyring ----------------------------------------------------------------
 
@@ -255,6 +259,14 @@ class KeyringStore:
         text = json.dumps(session.to_json())
         self._call("store the session", lambda: self.backend.set_password(SERVICE, entry, text))
 
+    def load_text(self, entry: str) -> str | None:
+        """A secret that is not a session (the signing key), as stored."""
+        raw = self._call("read the key", lambda: self.backend.get_password(SERVICE, entry))
+        return raw if isinstance(raw, str) else None
+
+    def save_text(self, entry: str, text: str) -> None:
+        self._call("store the key", lambda: self.backend.set_password(SERVICE, entry, text))
+
     def delete(self, entry: str) -> bool:
         from keyring.errors import PasswordDeleteError
 
@@ -325,6 +337,15 @@ class FileStore:
     def save(self, entry: str, session: Session) -> None:
         entries = self._read()
         entries[entry] = session.to_json()
+        self._write(entries)
+
+    def load_text(self, entry: str) -> str | None:
+        data = self._read().get(entry)
+        return data if isinstance(data, str) else None
+
+    def save_text(self, entry: str, text: str) -> None:
+        entries = self._read()
+        entries[entry] = text
         self._write(entries)
 
     def delete(self, entry: str) -> bool:

@@ -11,7 +11,10 @@ in teslamotors/vehicle-command):
 - `actions`: carctl's commands as the car's `CarServer.Action` / `VCSEC` payloads;
 - `session`: one client's session with one domain of one car, independent of
   transport (Fleet API today; the spec's BLE framing could carry the same bytes);
-- `store`: sessions kept in `state.db`, counters reserved atomically across processes;
-- `keys`: the owner's private key, kept in the credential store;
-- `channel`: the Fleet API's `signed_command` transport, faults as carctl errors.
+- `store`: sessions kept in `state.db`, counters reserved atomically across processes.
+
+The package depends on nothing of carctl's above the core, so the mock car
+verifies with the same primitives. The owner's key is kept by `carctl.api.keys`;
+the Fleet API transport, and the car's faults in carctl's terms, are
+`carctl.vehicle.signed`.
 """

@@ -181,9 +181,9 @@ def decode(domain: int, payload: bytes) -> Decoded:
         }
         if wire.last_int(f, 1):
             params["id"] = wire.last_int(f, 1)
-        name = wire.last_bytes(f, 2)
-        if name:
-            params["name"] = name.decode("utf-8", "replace")
+        label = wire.last_bytes(f, 2)
+        if label:
+            params["name"] = label.decode("utf-8", "replace")
         return Decoded("add_precondition_schedule", params)
     if number == _REMOVE_PRECONDITION:
         return Decoded("remove_precondition_schedule", {"id": wire.last_int(f, 1)})

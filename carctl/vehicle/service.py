@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from carctl.api.client import ApiClient
 from carctl.api.responses import signing_required
@@ -29,6 +29,9 @@ from carctl.errors import (
 from carctl.vehicle import fields
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.model import Vehicle
+
+if TYPE_CHECKING:
+    from carctl.vehicle.signed import SignedChannel
 
 
 class Fallback(Protocol):
@@ -205,9 +208,13 @@ class VehicleService:
         on_seen: Seen | None = None,
         by_vin: bool = False,
         signs: bool | None = None,
+        signed: Callable[[str], SignedChannel] | None = None,
     ) -> None:
         self.by_vin = by_vin  # the provider addresses cars by VIN: the VIN is the id
         self.signs = signs  # False: commands go out unsigned (the Fleet API directly)
+        # carctl signs itself for cars that require it (the Fleet API); built on first use,
+        # so the key is read only when a signing car is commanded
+        self.signed = signed
         self.delivery = delivery
         self.on_seen = on_seen
         self.client = client
@@ -348,23 +355,44 @@ class VehicleService:
         timeout: float,
         before_send: BeforeSend | None = None,
         on_wake: Callable[[Wake], None] | None = None,
+        deadline: float | None = None,
     ) -> Outcome:
         """Send; a car that fell asleep meanwhile (408) is woken and asked once more.
 
         `before_send` runs before each request that can execute the command
         (the first, every retry, the re-send after the wake) and may stop it;
         `on_wake` hears of that wake (the routines report it as a step).
+        `deadline` (wall time) is signed into the command for a car that
+        checks signatures, so it refuses the command itself once it is late.
         """
         self.check_signing(vehicle)
-        if _needs_position(command):  # a position near the car: its own
+        signing = self.signed is not None and vehicle.needs_signing
+        channel = self.signed(vehicle.label) if self.signed is not None and signing else None
+        # a position near the car: its own (the signed window action carries none)
+        if _needs_position(command) and not (signing and command.name == "window_control"):
             command = self._with_position(vehicle, command)
+
+        def send() -> Outcome:
+            if channel is None:
+                return _send(self.client, vehicle, command, before_send)
+            signed = channel.send(
+                vehicle.vin or vehicle.id,
+                vehicle.label,
+                command.name,
+                command.params,
+                deadline=deadline,
+                idempotency_key=command.idempotency_key,
+                before_send=before_send,
+            )
+            return Outcome(signed.result, signed.reason)
+
         try:
-            outcome = _send(self.client, vehicle, command, before_send)
+            outcome = send()
         except VehicleUnavailableError:
             woke = self.wake(self.current(vehicle), timeout=timeout)
             if on_wake is not None:
                 on_wake(woke)
-            outcome = _send(self.client, vehicle, command, before_send)
+            outcome = send()
         if not outcome.result:
             raise RefusedError(
                 f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
@@ -377,7 +405,7 @@ class VehicleService:
 
         Sent anyway, a command would be refused (403): said before anything is
         sent — before the car is woken for it — and never queued."""
-        if self.signs is False and vehicle.needs_signing:
+        if self.signs is False and vehicle.needs_signing and self.signed is None:
             raise signing_required(vehicle.label)
 
     def _with_position(self, vehicle: Vehicle, command: Command) -> Command:
