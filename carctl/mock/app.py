@@ -56,6 +56,19 @@ def _route(method: str, path: str, handler: Handler, *, admin: bool = False) -> 
     return _Route(method, re.compile(f"^{regex}$"), handler, admin)
 
 
+def _lazy(module: str, name: str) -> Handler:
+    """A handler imported on its first call: the signed road needs `cryptography`,
+    which the built-in endpoint's every run must not pay for."""
+
+    def handler(call: Call) -> Response:
+        from importlib import import_module
+
+        found: Handler = getattr(import_module(f"carctl.mock.{module}"), name)
+        return found(call)
+
+    return handler
+
+
 ROUTES = [
     _route("POST", "/oauth2/v3/token", oauth_routes.token),
     _route("POST", "/oauth2/v3/revoke", oauth_routes.revoke),
@@ -68,6 +81,7 @@ ROUTES = [
     _route("POST", "/api/1/vehicles/{v}/wake_up", vehicle_routes.wake_up),
     _route("GET", "/api/1/vehicles/{v}/vehicle_data", vehicle_routes.vehicle_data),
     _route("POST", "/api/1/vehicles/{v}/command/{name}", vehicle_routes.command),
+    _route("POST", "/api/1/vehicles/{v}/signed_command", _lazy("signed_routes", "signed_command")),
     _route("GET", "/api/1/vehicles/{v}/mobile_enabled", more_routes.mobile_enabled),
     _route("GET", "/api/1/vehicles/{v}/nearby_charging_sites", more_routes.nearby_charging_sites),
     _route("GET", "/api/1/vehicles/{v}/service_data", more_routes.service_data),
@@ -87,6 +101,10 @@ ROUTES = [
     _route("POST", "/__mock__/reset", admin_routes.reset, admin=True),
     _route("GET", "/__mock__/vehicles", admin_routes.vehicles_show, admin=True),
     _route("PATCH", "/__mock__/vehicles/{v}", admin_routes.vehicle_patch, admin=True),
+    _route("GET", "/__mock__/vehicles/{v}/keys", _lazy("key_routes", "keys_show"), admin=True),
+    _route("POST", "/__mock__/vehicles/{v}/keys", _lazy("key_routes", "key_pair"), admin=True),
+    _route("DELETE", "/__mock__/vehicles/{v}/keys", _lazy("key_routes", "key_remove"), admin=True),
+    _route("POST", "/__mock__/vehicles/{v}/reboot", _lazy("key_routes", "reboot"), admin=True),
 ]
 
 

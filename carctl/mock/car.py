@@ -108,6 +108,9 @@ class SimVehicle:
     media_volume: float = 3.0
     software_update: dict[str, Any] = field(default_factory=dict)
     command_signing: str = "off"  # "required": plain REST commands are refused (403)
+    # the Vehicle Command Protocol's state: paired keys, per-domain keys, epochs and
+    # counters (carctl.mock.signed_car)
+    signing: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_seed(

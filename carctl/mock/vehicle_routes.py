@@ -220,6 +220,21 @@ def command(call: Call) -> Response:
     refusal = unavailable(car) or _unsigned(call, car)
     if refusal is not None:
         return refusal
+    result, reason = execute(call, car, name, params, key, signed=call.signed)
+    body = {"response": {"result": result, "reason": reason}}
+    if key is not None:
+        call.world.remember_response(key, {"fingerprint": fingerprint, "status": 200, "body": body})
+    return JSONResponse(body, headers=headers)
+
+
+def execute(
+    call: Call, car: SimVehicle, name: str, params: dict[str, Any], key: str | None, *, signed: bool
+) -> tuple[bool, str]:
+    """Run a checked command on the car and record it: one executor for both paths.
+
+    `signed`: it came verified over the Vehicle Command Protocol (or through the
+    signing-proxy stand-in); the stats count signed and unsigned executions apart."""
+    spec = COMMANDS[name]
     car.touch(call.now)
     result, reason = (False, car.refusal) if car.refusal else spec.effect(car, params, call.now)
     call.world.stats.record_command(
@@ -231,12 +246,10 @@ def command(call: Call) -> Response:
             "idempotency_key": key,
             "at": iso(call.now),
             "result": result,
+            "signed": signed,
         }
     )
-    body = {"response": {"result": result, "reason": reason}}
-    if key is not None:
-        call.world.remember_response(key, {"fingerprint": fingerprint, "status": 200, "body": body})
-    return JSONResponse(body, headers=headers)
+    return result, reason
 
 
 def _unsigned(call: Call, car: SimVehicle) -> Response | None:

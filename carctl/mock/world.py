@@ -38,6 +38,8 @@ class Stats:
     requests: dict[str, int] = field(default_factory=dict)  # "METHOD path status" -> n
     commands: list[dict[str, Any]] = field(default_factory=list)
     executions: dict[str, int] = field(default_factory=dict)
+    # executed commands by path: verified signed (or via the signing proxy) and plain REST
+    by_path: dict[str, int] = field(default_factory=lambda: {"signed": 0, "unsigned": 0})
 
     def record_request(self, method: str, path: str, status: int) -> None:
         key = f"{method} {path} {status}"
@@ -46,6 +48,8 @@ class Stats:
     def record_command(self, entry: dict[str, Any]) -> None:
         self.commands.append(entry)
         del self.commands[:-KEEP_COMMANDS]
+        kind = "signed" if entry.get("signed") else "unsigned"
+        self.by_path[kind] = self.by_path.get(kind, 0) + 1
         key = entry.get("idempotency_key")
         if key:
             self.executions[key] = self.executions.get(key, 0) + 1
@@ -61,10 +65,16 @@ class Stats:
             "requests": rows,
             "commands": list(self.commands),
             "executions": dict(self.executions),
+            "executed": dict(self.by_path),
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"requests": self.requests, "commands": self.commands, "executions": self.executions}
+        return {
+            "requests": self.requests,
+            "commands": self.commands,
+            "executions": self.executions,
+            "by_path": self.by_path,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Stats:
@@ -72,6 +82,7 @@ class Stats:
             requests=dict(data.get("requests", {})),
             commands=list(data.get("commands", [])),
             executions=dict(data.get("executions", {})),
+            by_path=dict(data.get("by_path", {"signed": 0, "unsigned": 0})),
         )
 
 
