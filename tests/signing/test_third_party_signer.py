@@ -30,9 +30,8 @@ def fleet(served: Served) -> Iterator[Served]:
         TOKEN = login(client)["access_token"]
     api = served.app.state.api  # type: ignore[attr-defined]
     api.flavor = "fleet"
-    served.admin(
-        "PATCH", f"/__mock__/vehicles/{VIN}", json={"command_signing": "required", "state": "online"}
-    )
+    setup = {"command_signing": "required", "state": "online"}
+    served.admin("PATCH", f"/__mock__/vehicles/{VIN}", json=setup)
     try:
         yield served
     finally:
