@@ -169,6 +169,23 @@ def _scopes(value: Any) -> str:
     return " ".join(words)
 
 
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _domain(value: Any) -> str:
+    """A host name such as example.com: where the public key is hosted, and the pairing
+    link's name for the application (tesla.com/_ak/DOMAIN)."""
+    text = str(value).strip().lower().rstrip(".")
+    if "://" in text or "/" in text:
+        raise ValueError("expected a host name such as example.com, without https:// or a path")
+    labels = text.split(".")
+    if len(text) > 253 or len(labels) < 2 or not all(_LABEL.match(x) for x in labels):
+        raise ValueError("expected a host name such as example.com")
+    if labels[-1].isdigit():
+        raise ValueError("expected a host name such as example.com, not an IP address")
+    return text
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -225,6 +242,15 @@ KEYS = {
             "default car: display name, VIN or id",
         ),
         Key("units", "profile", "metric", _units, None, "metric or imperial"),
+        Key(
+            "key.domain",
+            "profile",
+            None,
+            _domain,
+            None,
+            "fleet: your application's domain, where the signing key's public half is hosted "
+            "(https://DOMAIN/.well-known/appspecific/com.tesla.3p.public-key.pem)",
+        ),
         Key(
             "notify",
             "profile",

@@ -63,6 +63,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "config": ("carctl.cli.config", "config", "Show and change settings (config.toml)."),
     "mock": ("carctl.cli.mock", "mock", "Run and control the mock vehicle API."),
+    "key": (
+        "carctl.cli.key",
+        "key",
+        "The signing key for cars made since 2021: generate, show, pair, status.",
+    ),
 }
 
 

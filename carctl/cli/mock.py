@@ -531,3 +531,82 @@ def clock(app: AppContext, advance: str | None, url: str | None) -> None:
         lines.append(f"  {car['display_name']:<10} {car['state']:<8} {climate}")
         lines.extend(_schedule_lines(car))
     app.output.result(app.command, data, human="\n".join(lines))
+
+
+@mock.command("pair")
+@click.option("--vin", metavar="VIN", help="The car (default: every car that needs signing).")
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="A public key as PEM (default: this profile's signing key).",
+)
+@click.option("--remove", is_flag=True, help="Take the key off the car's whitelist instead.")
+@URL_OPTION
+@pass_app
+def pair_key(
+    app: AppContext,
+    vin: str | None,
+    public_key_file: str | None,
+    remove: bool,
+    url: str | None,
+) -> None:
+    """Pair a key with the mock's cars: the stand-in for tapping the key card.
+
+    The mock's cars then execute commands signed with it, as a real car does
+    once the Tesla app's pairing is approved at the console.
+    """
+    from carctl.builtin import control
+
+    pem = _public_key_text(app, public_key_file)
+    if vin is None:
+        cars = control(app.paths.state_db, "GET", "/__mock__/vehicles", url=url)["vehicles"]
+        vins = [c["vin"] for c in cars if c.get("command_signing") == "required"]
+        if not vins:
+            raise UsageError(
+                "no car of the mock takes only signed commands; name one with --vin VIN"
+            )
+    else:
+        vins = [vin.strip().upper()]
+    method = "DELETE" if remove else "POST"
+    results = [
+        control(
+            app.paths.state_db, method, f"/__mock__/vehicles/{v}/keys", {"public_key": pem}, url=url
+        )
+        for v in vins
+    ]
+    verb = "removed from" if remove else "paired with"
+    lines = [f"key {verb} {r['vin']}" for r in results]
+    app.output.result(app.command, results, human="\n".join(lines))
+
+
+def _public_key_text(app: AppContext, path: str | None) -> str:
+    if path is not None:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --public-key {path}: {exc}") from None
+    from carctl.api.connect import credentials_for
+    from carctl.api.keys import KeyVault, public_pem
+
+    stores = credentials_for(app.settings, app.paths, app.env, app.endpoint, warn=app.output.warn)
+    stored = KeyVault(stores, app.settings.profile).load()
+    if stored is None:
+        raise UsageError(
+            "this profile has no signing key to pair",
+            hint="carctl key generate, or name a public key: --public-key FILE",
+        )
+    return public_pem(stored.key)
+
+
+@mock.command()
+@click.argument("vin")
+@URL_OPTION
+@pass_app
+def reboot(app: AppContext, vin: str, url: str | None) -> None:
+    """Reboot a car: new epochs, so every signing client must handshake again."""
+    from carctl.builtin import control
+
+    data = control(app.paths.state_db, "POST", f"/__mock__/vehicles/{vin}/reboot", url=url)
+    app.output.result(app.command, data, human=f"{data['vin']} rebooted: new session epochs")

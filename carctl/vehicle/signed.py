@@ -279,3 +279,22 @@ def missing_key(label: str, profile_hint: str = "") -> AuthError:
         f"(carctl{profile_hint} key show), carctl{profile_hint} key pair. README: 'Using a "
         "real car'",
     )
+
+
+def pairing_status(client: ApiClient, vins: list[str]) -> dict[str, bool | None]:
+    """Per VIN: is the application's key paired (True), not (False), or not reported (None).
+
+    `POST /api/1/vehicles/fleet_status` with `{"vins": [...]}` answers
+    `key_paired_vins` and `unpaired_vins` (Tesla's Fleet API docs, "fleet_status";
+    tesla-fleet-api's `Vehicles.fleet_status`)."""
+    if not vins:
+        return {}
+    data = client.request("POST", "/api/1/vehicles/fleet_status", json_body={"vins": vins})
+    if not isinstance(data, dict):
+        raise ProtocolError("fleet_status answered without its fields")
+    paired = data.get("key_paired_vins")
+    unpaired = data.get("unpaired_vins")
+    if not isinstance(paired, list) or not isinstance(unpaired, list):
+        raise ProtocolError("fleet_status answered without key_paired_vins / unpaired_vins")
+    known = {str(v).upper(): True for v in paired} | {str(v).upper(): False for v in unpaired}
+    return {vin: known.get(vin.upper()) for vin in vins}
