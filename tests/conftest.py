@@ -260,6 +260,24 @@ def run_carctl(
 
 OUTPUTS: list[str] = []  # what carctl printed, in this process and in its subprocesses
 ISSUED: set[str] = set()  # every token the mock issued in this process
+PRIVATE_KEYS: set[str] = set()  # every signing key carctl saved in this process (PEM)
+
+
+def private_key_secrets(pem: str) -> set[str]:
+    """What of a private key must never be seen: its PEM lines and its scalar in hex."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    found = {line for line in pem.splitlines() if line and not line.startswith("-----")}
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except ValueError:
+        return found
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        found.add(f"{key.private_numbers().private_value:064x}")
+    return found
+
+
 KNOWN_PASSWORDS = {PASSWORD, "wrong-password", "bad-pass-77"}
 # where sessions are meant to be: carctl's file store, and the test keyring's file
 # (`tests.support.keyrings.FileKeyring`, standing in for a real keyring)
@@ -288,18 +306,39 @@ def secrets_scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         ISSUED.update(body[k] for k in ("access_token", "refresh_token", "id_token"))
         return body
 
+    from carctl.api.keys import KeyVault, private_pem
+
+    saving = KeyVault.save
+
+    def save(self: KeyVault, key: Any) -> Any:
+        PRIVATE_KEYS.add(private_pem(key))
+        return saving(self, key)
+
     TokenBook.issue = issue  # type: ignore[method-assign]
+    KeyVault.save = save  # type: ignore[method-assign]
     yield
     TokenBook.issue = original  # type: ignore[method-assign]
+    KeyVault.save = saving  # type: ignore[method-assign]
     base = tmp_path_factory.getbasetemp()
     stores = [p for p in base.rglob("credentials.json") if p.is_file()]
     secrets = set(ISSUED) | KNOWN_PASSWORDS
     for store in stores:
         try:
             for entry in json.loads(store.read_text())["entries"].values():
+                if isinstance(entry, str):  # a signing key, kept as PEM
+                    secrets.update(private_key_secrets(entry))
+                    continue
                 secrets.update(v for k, v in entry.items() if k.endswith("_token") and v)
         except (ValueError, KeyError, OSError):
             continue
+    for keyring_file in base.rglob("test-keyring.json"):
+        try:
+            for name, value in json.loads(keyring_file.read_text()).items():
+                if name.startswith("carctl/signing-key:"):
+                    secrets.update(private_key_secrets(value))
+        except (ValueError, OSError):
+            continue
+    secrets.update(*(private_key_secrets(pem) for pem in PRIVATE_KEYS))
     pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
     leaks: list[str] = []
     files = 0

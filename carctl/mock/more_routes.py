@@ -97,10 +97,14 @@ def fleet_status(call: Call) -> Response:
     cars = {c.vin: c for c in call.world.vehicles if c.owner == account.email}
     known = [vin.upper() for vin in vins if vin.upper() in cars]
     signing = [vin for vin in known if cars[vin].command_signing == "required"]
+    if call.flavor == "proxy":  # the stand-in proxy holds a key paired with every signing car
+        paired = signing
+    else:  # a key on the car's whitelist (`carctl mock pair`): the mock knows no application
+        paired = [vin for vin in known if cars[vin].signing.get("paired")]
     return envelope(
         {
-            "key_paired_vins": signing,  # the stand-in proxy holds a paired key for them
-            "unpaired_vins": [],
+            "key_paired_vins": paired,
+            "unpaired_vins": [vin for vin in known if vin not in paired],
             "vehicle_info": {
                 vin: {
                     "firmware_version": "2021.36.5.2",

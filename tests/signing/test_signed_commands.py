@@ -1,0 +1,138 @@
+"""carctl signs for itself: a fresh home, the served mock's Fleet API flavour, no proxy.
+
+Each mock is `carctl mock serve --flavor fleet` in its own process; carctl talks
+real HTTP to it. The mock's stats prove each event: the handshakes (requests to
+`signed_command` beyond the commands), the commands it verified and executed as
+signed, and that nothing ran twice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_real_car_providers import (
+    MODEL_3_VIN,
+    Flavour,
+    configure,
+    flavour,
+    nothing_queued,
+    web_login,
+)
+from tests.conftest import run_carctl
+
+SIGNED_PATH = f"/api/1/vehicles/{MODEL_3_VIN}/signed_command"
+
+
+def _signed_requests(fleet: Flavour) -> int:
+    return sum(fleet.requests(SIGNED_PATH).values())
+
+
+def _executed(fleet: Flavour) -> list[tuple[str, bool]]:
+    return [(c["name"], c["signed"]) for c in fleet.admin("GET", "/__mock__/stats")["commands"]]
+
+
+def _signing_car(fleet: Flavour) -> None:
+    fleet.admin("PATCH", f"/__mock__/vehicles/{MODEL_3_VIN}", {"command_signing": "required"})
+
+
+def _ready(fleet: Flavour) -> None:
+    """Signed in, a key made and paired (the Tesla app and the key card, stood in for)."""
+    _signing_car(fleet)
+    configure("fleet", fleet, **{"key.domain": "example.com"})
+    assert web_login(fleet).returncode == 0
+    made = run_carctl("key", "generate")
+    assert made.returncode == 0, made.stderr
+    paired = run_carctl("mock", "pair", "--url", fleet.url)
+    assert paired.returncode == 0, paired.stderr
+    assert f"key paired with {MODEL_3_VIN}" in paired.stdout
+
+
+def test_a_fresh_home_signs_climate_on_and_the_car_verifies_it(carctl_home: Path) -> None:
+    with flavour("fleet") as fleet:
+        _signing_car(fleet)
+        configure("fleet", fleet)
+        assert web_login(fleet).returncode == 0
+
+        # no key yet: said before anything is sent, with the steps
+        refused = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert refused.returncode == 77, refused.stderr
+        assert "Model 3 takes only commands signed" in refused.stderr
+        assert "this profile has no key to sign them" in refused.stderr
+        assert "carctl key generate" in refused.stderr and "Traceback" not in refused.stderr
+        assert _signed_requests(fleet) == 0 and _executed(fleet) == [] and nothing_queued()
+
+        made = run_carctl("key", "generate")
+        assert made.returncode == 0, made.stderr
+        assert "Created a signing key (SHA256:" in made.stdout
+        assert "carctl config set key.domain DOMAIN" in made.stdout
+        again = run_carctl("key", "generate")
+        assert again.returncode == 2 and "already has a signing key" in again.stderr
+
+        no_domain = run_carctl("key", "pair", "--vin", MODEL_3_VIN)
+        assert no_domain.returncode == 78 and "carctl config set key.domain" in no_domain.stderr
+        assert run_carctl("config", "set", "key.domain", "example.com").returncode == 0
+        link = run_carctl("--vehicle", "Model 3", "key", "pair")
+        assert link.returncode == 0, link.stderr
+        assert f"https://tesla.com/_ak/example.com?vin={MODEL_3_VIN}" in link.stdout
+        assert "█" not in link.stdout  # no QR code on a pipe
+
+        # not paired yet: the car's own fault, exit 77, the one thing to do
+        unpaired = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert unpaired.returncode == 77, unpaired.stderr
+        assert "this key is not paired with Model 3" in unpaired.stderr
+        assert "carctl key pair" in unpaired.stderr
+        assert _executed(fleet) == [] and nothing_queued()
+        status = json.loads(run_carctl("--json", "key", "status").stdout)["data"]
+        assert {v["vin"]: v["paired"] for v in status["vehicles"]}[MODEL_3_VIN] is False
+
+        assert run_carctl("mock", "pair", "--url", fleet.url).returncode == 0
+        before = _signed_requests(fleet)
+        done = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert done.returncode == 0, done.stderr
+        assert "Confirmed by the car: climate on" in done.stdout
+        assert _executed(fleet) == [("auto_conditioning_start", True)]
+        stats = fleet.admin("GET", "/__mock__/stats")
+        assert stats["executed"] == {"signed": 1, "unsigned": 0}
+        assert _signed_requests(fleet) - before == 2  # one handshake, one command
+        plain = f"/api/1/vehicles/{MODEL_3_VIN}/command/auto_conditioning_start"
+        assert fleet.requests(plain) == {}  # never sent unsigned
+        status = json.loads(run_carctl("--json", "key", "status").stdout)["data"]
+        assert {v["vin"]: v["paired"] for v in status["vehicles"]}[MODEL_3_VIN] is True
+
+
+def test_the_next_run_reuses_the_session_and_a_reboot_costs_one_retry(
+    carctl_home: Path,
+) -> None:
+    with flavour("fleet") as fleet:
+        _ready(fleet)
+        assert run_carctl("--vehicle", "Model 3", "climate", "on").returncode == 0
+        first = _signed_requests(fleet)
+        assert first == 2  # handshake + command
+        assert run_carctl("--vehicle", "Model 3", "climate", "off").returncode == 0
+        assert _signed_requests(fleet) == first + 1  # the kept session: no handshake
+
+        rebooted = run_carctl("mock", "reboot", MODEL_3_VIN, "--url", fleet.url)
+        assert rebooted.returncode == 0, rebooted.stderr
+        done = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert done.returncode == 0, done.stderr
+        # refused for its old epoch (with the new session attached), then sent once more
+        assert _signed_requests(fleet) == first + 3
+        assert _executed(fleet) == [
+            ("auto_conditioning_start", True),
+            ("auto_conditioning_stop", True),
+            ("auto_conditioning_start", True),
+        ]
+
+
+def test_a_key_taken_off_the_car_is_exit_77_and_nothing_is_queued(carctl_home: Path) -> None:
+    with flavour("fleet") as fleet:
+        _ready(fleet)
+        assert run_carctl("--vehicle", "Model 3", "climate", "on").returncode == 0
+        removed = run_carctl("mock", "pair", "--remove", "--url", fleet.url)
+        assert removed.returncode == 0 and "key removed from" in removed.stdout
+        refused = run_carctl("--vehicle", "Model 3", "climate", "off")
+        assert refused.returncode == 77, refused.stderr
+        assert "this key is not paired with Model 3" in refused.stderr
+        assert _executed(fleet) == [("auto_conditioning_start", True)]
+        assert nothing_queued()
