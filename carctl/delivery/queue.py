@@ -649,12 +649,17 @@ class Queue:
                 "UPDATE queue SET status = ?, finished_at = ?, lease_owner = NULL,"
                 " lease_until = NULL, lease_identity = NULL, sending_at = NULL,"
                 " attempts = attempts + 1,"
-                " last_status = coalesce(?, last_status), last_txid = coalesce(?, last_txid),"
+                # a failure's own details replace an earlier attempt's (a car's refusal has
+                # no HTTP status: an outage's 503 is not its status); a delivery keeps them
+                " last_status = CASE WHEN ? THEN ? ELSE last_status END,"
+                " last_txid = CASE WHEN ? THEN ? ELSE last_txid END,"
                 " last_error = coalesce(?, last_error) WHERE id = ? AND status = 'pending'",
                 (
                     status,
                     now,
+                    error is not None,
                     http.status if http else None,
+                    error is not None,
                     http.txid if http else None,
                     error.message if error else None,
                     entry_id,

@@ -226,7 +226,13 @@ def deliver_batch(
 
         command = Command(entry.command, entry.arguments, entry.idempotency_key)
         try:
-            service.command(vehicle, command, timeout=WAKE_TIMEOUT_S, before_send=still_wanted)
+            service.command(
+                vehicle,
+                command,
+                timeout=WAKE_TIMEOUT_S,
+                before_send=still_wanted,
+                deadline=entry.expires_at,  # a signing car refuses it itself once late
+            )
         except Withdrawn:
             counts["skipped"] += 1
             now_entry = queue.get(entry.id)

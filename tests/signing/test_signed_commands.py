@@ -136,3 +136,69 @@ def test_a_key_taken_off_the_car_is_exit_77_and_nothing_is_queued(carctl_home: P
         assert "this key is not paired with Model 3" in refused.stderr
         assert _executed(fleet) == [("auto_conditioning_start", True)]
         assert nothing_queued()
+
+
+def test_the_outage_story_on_the_signed_path(carctl_home: Path) -> None:
+    """500s: queued; the service recovers; delivered once, signed, verified by the car."""
+    with flavour("fleet") as fleet:
+        _ready(fleet)
+        assert run_carctl("--vehicle", "Model 3", "status").returncode == 0
+        rule = {"status": 500, "path": "/api/1/vehicles/*/signed_command", "for": 60}
+        fleet.admin("PUT", "/__mock__/faults", {"rules": [rule]})
+        queued = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert queued.returncode == 75, queued.stderr
+        assert "queued" in queued.stdout + queued.stderr
+        assert fleet.requests(SIGNED_PATH).get(500, 0) >= 1  # the outage happened
+        assert _executed(fleet) == []
+        fleet.admin("POST", "/__mock__/clock", {"advance": 61})
+        retried = run_carctl("queue", "retry", "--all")
+        assert retried.returncode == 0, retried.stdout + retried.stderr
+        assert _executed(fleet) == [("auto_conditioning_start", True)]  # once
+        assert fleet.admin("GET", "/__mock__/stats")["executed"] == {"signed": 1, "unsigned": 0}
+        assert nothing_queued()
+
+
+def test_a_command_that_reaches_the_car_after_its_deadline_is_refused_by_the_car(
+    carctl_home: Path,
+) -> None:
+    """The car's own clock decides: its time moves on (as if the command sat in transit
+    for an hour) and the signed expiry has passed there. Nothing is executed, nothing is
+    retried, and carctl says so; the queued copy fails the same way."""
+    with flavour("fleet") as fleet:
+        _ready(fleet)
+        assert run_carctl("--vehicle", "Model 3", "climate", "on").returncode == 0
+        sent = _signed_requests(fleet)
+        fleet.admin("POST", "/__mock__/clock", {"advance": 3600})
+        fleet.admin("PATCH", f"/__mock__/vehicles/{MODEL_3_VIN}", {"state": "online"})
+        late = run_carctl("--vehicle", "Model 3", "climate", "off")
+        assert late.returncode == 1, late.stderr
+        assert "it arrived after its deadline, so the car did not execute it" in late.stderr
+        assert _signed_requests(fleet) == sent + 1  # refused once, never retried
+        assert _executed(fleet) == [("auto_conditioning_start", True)]
+        assert nothing_queued()
+        # the refusal carried the car's clock: the next command is signed on time
+        assert run_carctl("--vehicle", "Model 3", "climate", "off").returncode == 0
+        assert _executed(fleet)[-1] == ("auto_conditioning_stop", True)
+
+
+def test_a_queued_command_carries_its_deadline_to_the_car(carctl_home: Path) -> None:
+    """Queued with a 10-minute life; the car's clock has moved past it by delivery: the
+    car refuses it, the entry fails with the car's reason, nothing was executed."""
+    with flavour("fleet") as fleet:
+        _ready(fleet)
+        assert run_carctl("--vehicle", "Model 3", "climate", "off").returncode == 0
+        rule = {"status": 503, "path": "/api/1/vehicles/*/signed_command", "for": 60}
+        fleet.admin("PUT", "/__mock__/faults", {"rules": [rule]})
+        queued = run_carctl("--vehicle", "Model 3", "climate", "on", "--expires-in", "10m")
+        assert queued.returncode == 75, queued.stderr
+        fleet.admin("POST", "/__mock__/clock", {"advance": 3600})
+        fleet.admin("PATCH", f"/__mock__/vehicles/{MODEL_3_VIN}", {"state": "online"})
+        retried = run_carctl("queue", "retry", "--all")
+        assert retried.returncode != 0 or "failed" in retried.stdout + retried.stderr
+        entries = json.loads(run_carctl("--json", "queue", "list", "--all").stdout)["data"]
+        last = entries["entries"][-1]
+        assert last["status"] == "failed", last
+        assert "arrived after its deadline" in last["last_error"]["message"]
+        # the car answered (HTTP 200): the outage's 503 is not shown as this failure's status
+        assert last["last_error"]["status"] != 503
+        assert _executed(fleet) == [("auto_conditioning_stop", True)]  # the on never ran
