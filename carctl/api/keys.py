@@ -23,6 +23,11 @@ from carctl.signing.crypto import public_bytes
 WELL_KNOWN_PATH = "/.well-known/appspecific/com.tesla.3p.public-key.pem"
 
 
+def well_known_url(domain: str) -> str:
+    """Where Tesla (and the Tesla app, when pairing) reads the application's public key."""
+    return f"https://{domain}{WELL_KNOWN_PATH}"
+
+
 def entry_for(profile: str) -> str:
     return f"signing-key:{profile}"
 

@@ -52,14 +52,14 @@ def _domain(app: AppContext, *, required: bool) -> str | None:
 
 
 def well_known(domain: str) -> str:
-    from carctl.api.keys import WELL_KNOWN_PATH
+    from carctl.api.keys import well_known_url
 
-    return f"https://{domain}{WELL_KNOWN_PATH}"
+    return well_known_url(domain)
 
 
 @click.group()
 def key() -> None:
-    """The signing key: generate, show, pair with a car, pairing status.
+    """The signing key for cars made since 2021: generate, show, pair, status.
 
     Cars made since 2021 execute only commands signed with a key paired to
     them. carctl signs them itself on the Fleet API: create a key, host its

@@ -604,7 +604,6 @@ def api(doc: Doctor) -> Finding:
 @REGISTRY.check("vehicle", "the car", order=80, needs=("api",), network=True)
 def vehicle(doc: Doctor) -> Finding:
     """The chosen car — or, with several and none chosen, every car — without waking one."""
-    from carctl.api.responses import signing_required
     from carctl.vehicle.service import choose
 
     assert doc.settings is not None
@@ -620,14 +619,9 @@ def vehicle(doc: Doctor) -> Finding:
     if len(chosen) == 1:
         facts["vehicle"] = chosen[0].to_json()
     problems, states = [], []
-    provider = doc.endpoint.provider if doc.endpoint is not None else None
-    unsigned = provider is not None and provider.signs is False
-    for car in chosen:
+    for car in chosen:  # signing is the next check's (carctl signs on the Fleet API)
         name = f"{car.label} ({car.vin})"
-        if unsigned and car.needs_signing:
-            refusal = signing_required(name)
-            problems.append((refusal.message, refusal.hint or ""))
-        elif car.in_service:
+        if car.in_service:
             problems.append((f"{name} is in service", "commands work again after the visit"))
         elif car.state == "offline":
             problems.append(
@@ -649,6 +643,14 @@ def vehicle(doc: Doctor) -> Finding:
     asleep = any(car.state == "asleep" for car in chosen)
     note = " (doctor does not wake a car; commands do)" if asleep else ""
     return Finding(PASS, "; ".join(states) + note, facts=facts)
+
+
+@REGISTRY.check("signing", "signed commands", order=85, needs=("vehicle",), network=True)
+def signing(doc: Doctor) -> Finding:
+    """Key, domain, .well-known, scopes, pairing: see `carctl.doctor.signing_checks`."""
+    from carctl.doctor.signing_checks import signing as check
+
+    return check(doc, lambda: _client(doc))
 
 
 @REGISTRY.check("queue", "queue and worker", order=90, needs=("config",))

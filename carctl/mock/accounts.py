@@ -102,7 +102,15 @@ class TokenBook:
             "iss": issuer,
             "sub": digest(email)[:32],
             "aud": [issuer + "/"],
-            "scp": ["openid", "email", "offline_access"],
+            # what carctl asks for by default (auth.scopes): a real token says what was granted
+            "scp": [
+                "openid",
+                "email",
+                "offline_access",
+                "vehicle_device_data",
+                "vehicle_cmds",
+                "vehicle_location",
+            ],
             "iat": int(now),
             "exp": int(now + ttl),
             "jti": secrets.token_hex(8),

@@ -1,0 +1,175 @@
+"""Doctor's check of the signed road: what support asks first when a real car says no.
+
+In order, each failure naming the one thing to do: a key exists; the domain is
+set; the public key served at the domain's `.well-known` address is this key (an
+HTTPS GET: HTML, another key or no answer is the verdict); the token's scopes
+allow commands (`scp` has `vehicle_cmds`); each car that needs signing has the
+key paired (the Fleet API's `fleet_status`); the region is known.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Doctor, Finding
+from carctl.errors import CarctlError
+
+Fetch = Callable[[str], tuple[int, str, str]]  # url -> (status, content type, body)
+
+
+def well_known_verdict(url: str, expected_pem: str, fetch: Fetch) -> str | None:
+    """None when `url` serves this public key; otherwise what is wrong, in one line."""
+    from cryptography.hazmat.primitives import serialization
+
+    from carctl.api.keys import fingerprint
+
+    try:
+        status, content_type, body = fetch(url)
+    except OSError as exc:
+        return f"{url} did not answer: {exc}"
+    if status != 200:
+        return f"{url} answered HTTP {status}, not the public key"
+    text = body.strip()
+    if "html" in content_type.lower() or text.lower().startswith(("<!doctype", "<html")):
+        return f"{url} serves an HTML page, not a PEM public key"
+    try:
+        served = serialization.load_pem_public_key(text.encode())
+    except (ValueError, TypeError):
+        return f"{url} does not serve a PEM public key"
+    expected = serialization.load_pem_public_key(expected_pem.encode())
+    if served.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != expected.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        other = fingerprint(served) if isinstance(served, ec.EllipticCurvePublicKey) else "?"
+        return f"{url} serves another key ({other}), not this profile's"
+    return None
+
+
+def token_scopes(access_token: str | None) -> list[str] | None:
+    """The `scp` claim of a JWT access token; None when it states none (or is no JWT)."""
+    if not access_token or access_token.count(".") != 2:
+        return None
+    payload = access_token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    scopes = claims.get("scp") if isinstance(claims, dict) else None
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    return [str(s) for s in scopes] if isinstance(scopes, list) else None
+
+
+def _fetch(doc: Doctor) -> Fetch:
+    def fetch(url: str) -> tuple[int, str, str]:
+        import httpx
+
+        ca = doc.settings.get("tls.ca_file") if doc.settings is not None else None
+        verify: Any = True
+        if ca:
+            import ssl
+
+            verify = ssl.create_default_context()
+            verify.load_verify_locations(str(ca))
+        try:
+            with httpx.Client(timeout=8.0, verify=verify, follow_redirects=True) as client:
+                response = client.get(url)
+        except httpx.HTTPError as exc:
+            raise OSError(str(exc) or type(exc).__name__) from None
+        return response.status_code, response.headers.get("content-type", ""), response.text
+
+    return fetch
+
+
+def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
+    from carctl.api.keys import KeyVault, fingerprint, public_pem, well_known_url
+    from carctl.api.oauth import load_session
+    from carctl.api.providers import FLEET, TESLEMETRY
+    from carctl.settings import DEFAULT_PROFILE
+    from carctl.vehicle.service import choose
+    from carctl.vehicle.signed import pairing_status
+
+    assert doc.settings is not None and doc.endpoint is not None
+    provider = doc.endpoint.provider
+    if provider is None or provider.name not in (FLEET, TESLEMETRY):
+        return Finding(SKIP, "this profile's API does not need carctl to sign")
+    listed = doc.fact("api", "vehicles", [])
+    selector = doc.settings.get("vehicle")
+    chosen = [choose(listed, str(selector))] if selector is not None and listed else listed
+    cars = [car for car in chosen if car.needs_signing]
+    if not cars:
+        return Finding(PASS, "no car here takes only signed commands")
+    profile = doc.settings.profile
+    flag = "" if profile == DEFAULT_PROFILE else f" --profile {profile}"
+    names = ", ".join(car.label for car in cars)
+    store = doc.fact("credentials", "credentials")
+    stored = KeyVault(store, doc.settings.profile).load() if store is not None else None
+    if stored is None:
+        return Finding(
+            FAIL,
+            f"{names} takes only signed commands, and this profile has no signing key",
+            f"carctl{flag} key generate, then host it and pair it (carctl{flag} key pair)",
+        )
+    facts: dict[str, Any] = {"fingerprint": fingerprint(stored.key)}
+    domain = doc.settings.get("key.domain")
+    if domain is None:
+        return Finding(
+            FAIL,
+            f"key {facts['fingerprint']}, but no domain is set for it",
+            "carctl config set key.domain DOMAIN (your application's domain)",
+            facts,
+        )
+    url = well_known_url(str(domain))
+    problem = well_known_verdict(url, public_pem(stored.key), _fetch(doc))
+    if problem is not None:
+        return Finding(
+            FAIL,
+            problem,
+            f"serve the output of `carctl{flag} key show` at {url} (the Tesla app reads it "
+            "when pairing)",
+            facts,
+        )
+    notes = [f"key {facts['fingerprint']} served at {url}"]
+    session, _ = load_session(store, doc.env)
+    scopes = token_scopes(session.access_token if session is not None else None)
+    if scopes is not None and "vehicle_cmds" not in scopes:
+        return Finding(
+            FAIL,
+            f"the access token's scopes ({' '.join(scopes)}) do not allow commands",
+            'add vehicle_cmds: carctl config set auth.scopes "openid offline_access '
+            'vehicle_device_data vehicle_cmds vehicle_location", then carctl auth login --web',
+            facts,
+        )
+    notes.append("token allows commands" if scopes else "token scopes not stated")
+    try:
+        with client() as api:
+            paired = pairing_status(api, [car.vin for car in cars])
+    except CarctlError as exc:
+        return Finding(WARN, "; ".join(notes) + f"; pairing not checked: {exc.message}", "", facts)
+    unpaired = [car for car in cars if paired.get(car.vin) is False]
+    facts["paired"] = paired
+    if unpaired:
+        return Finding(
+            FAIL,
+            "; ".join(notes)
+            + f"; the key is not paired with {', '.join(c.label for c in unpaired)}",
+            f'carctl{flag} --vehicle "{unpaired[0].display_name}" key pair, then tap the key '
+            "card in the car",
+            facts,
+        )
+    notes.append(f"paired with {names}")
+    if provider.name == FLEET and not provider.region:
+        return Finding(
+            WARN,
+            "; ".join(notes) + "; region not yet known",
+            "sign in again (carctl auth login --web) or carctl config set region na|eu|cn",
+            facts,
+        )
+    return Finding(PASS, "; ".join(notes), facts=facts)
