@@ -67,25 +67,17 @@ def token_scopes(access_token: str | None) -> list[str] | None:
     return [str(s) for s in scopes] if isinstance(scopes, list) else None
 
 
-def _fetch(doc: Doctor) -> Fetch:
-    def fetch(url: str) -> tuple[int, str, str]:
-        import httpx
+def fetch_https(url: str) -> tuple[int, str, str]:
+    """One GET, as Tesla's servers would make it: the system's CAs, redirects followed."""
+    import httpx
 
-        ca = doc.settings.get("tls.ca_file") if doc.settings is not None else None
-        verify: Any = True
-        if ca:
-            import ssl
+    try:
+        with httpx.Client(timeout=8.0, follow_redirects=True) as client:
+            response = client.get(url)
+    except httpx.HTTPError as exc:
+        raise OSError(str(exc) or type(exc).__name__) from None
+    return response.status_code, response.headers.get("content-type", ""), response.text
 
-            verify = ssl.create_default_context()
-            verify.load_verify_locations(str(ca))
-        try:
-            with httpx.Client(timeout=8.0, verify=verify, follow_redirects=True) as client:
-                response = client.get(url)
-        except httpx.HTTPError as exc:
-            raise OSError(str(exc) or type(exc).__name__) from None
-        return response.status_code, response.headers.get("content-type", ""), response.text
-
-    return fetch
 
 
 def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
@@ -126,17 +118,7 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
             "carctl config set key.domain DOMAIN (your application's domain)",
             facts,
         )
-    url = well_known_url(str(domain))
-    problem = well_known_verdict(url, public_pem(stored.key), _fetch(doc))
-    if problem is not None:
-        return Finding(
-            FAIL,
-            problem,
-            f"serve the output of `carctl{flag} key show` at {url} (the Tesla app reads it "
-            "when pairing)",
-            facts,
-        )
-    notes = [f"key {facts['fingerprint']} served at {url}"]
+    notes = [f"key {facts['fingerprint']}"]
     session, _ = load_session(store, doc.env)
     scopes = token_scopes(session.access_token if session is not None else None)
     if scopes is not None and "vehicle_cmds" not in scopes:
@@ -165,6 +147,16 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
             facts,
         )
     notes.append(f"paired with {names}")
+    url = well_known_url(str(domain))
+    problem = well_known_verdict(url, public_pem(stored.key), fetch_https)
+    if problem is not None:
+        return Finding(
+            FAIL,
+            "; ".join(notes) + f"; but {problem}",
+            f"serve the output of `carctl{flag} key show` at {url} (Tesla reads it there)",
+            facts,
+        )
+    notes.append(f"served at {url}")
     if provider.name == FLEET and not provider.region:
         return Finding(
             WARN,
