@@ -66,7 +66,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "key": (
         "carctl.cli.key",
         "key",
-        "The signing key for cars made since 2021: generate, show, pair, status.",
+        "The key that signs commands: generate, show, pair, status.",
     ),
 }
 

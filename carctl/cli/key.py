@@ -59,7 +59,7 @@ def well_known(domain: str) -> str:
 
 @click.group()
 def key() -> None:
-    """The signing key for cars made since 2021: generate, show, pair, status.
+    """The key that signs commands: generate, show, pair, status.
 
     Cars made since 2021 execute only commands signed with a key paired to
     them. carctl signs them itself on the Fleet API: create a key, host its

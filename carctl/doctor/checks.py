@@ -645,7 +645,22 @@ def vehicle(doc: Doctor) -> Finding:
     return Finding(PASS, "; ".join(states) + note, facts=facts)
 
 
-@REGISTRY.check("signing", "signed commands", order=85, needs=("vehicle",), network=True)
+def _signs_itself(doc: Doctor) -> bool:
+    """carctl signs on the Fleet API and Teslemetry: elsewhere the check means nothing."""
+    from carctl.doctor.signing_checks import applies
+
+    return applies(doc)
+
+
+@REGISTRY.check(
+    "signing",
+    "signed commands",
+    order=85,
+    needs=("api",),
+    network=True,
+    timeout_s=20,
+    applies=_signs_itself,
+)
 def signing(doc: Doctor) -> Finding:
     """Key, domain, .well-known, scopes, pairing: see `carctl.doctor.signing_checks`."""
     from carctl.doctor.signing_checks import signing as check

@@ -82,6 +82,9 @@ class Check:
     needs: tuple[str, ...] = ()  # checks that must have passed (or warned) first
     network: bool = False  # skipped with --offline
     timeout_s: float = 10.0
+    # whether the check means anything for this profile: one that does not is left out of
+    # the report (signed commands, on an API that is not the Fleet API), not "skipped"
+    applies: Callable[[Doctor], bool] | None = None
 
 
 class Registry:
@@ -103,13 +106,17 @@ class Registry:
         needs: tuple[str, ...] = (),
         network: bool = False,
         timeout_s: float = 10.0,
+        applies: Callable[[Doctor], bool] | None = None,
     ) -> Callable[[Run], Run]:
         def add(run: Run) -> Run:
             unknown = [need for need in needs if need not in self.ids()]
             if unknown or id in self.ids():
                 raise ValueError(f"doctor check {id!r}: unknown needs {unknown} or a second {id!r}")
             self._checks = sorted(
-                [*self._checks, Check(id, title, run, order, needs, network, timeout_s)],
+                [
+                    *self._checks,
+                    Check(id, title, run, order, needs, network, timeout_s, applies),
+                ],
                 key=lambda c: c.order,
             )
             return run

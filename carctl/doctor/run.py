@@ -27,6 +27,8 @@ def run_checks(doc: Doctor, only: list[str] | None = None) -> list[Result]:
     for check in registry:
         if check.id not in wanted and not _needed(check.id, wanted):
             continue
+        if check.applies is not None and not check.applies(doc):
+            continue
         result = _run_one(doc, check)
         doc.results[check.id] = result
         if check.id in wanted:

@@ -79,6 +79,12 @@ def fetch_https(url: str) -> tuple[int, str, str]:
     return response.status_code, response.headers.get("content-type", ""), response.text
 
 
+def applies(doc: Doctor) -> bool:
+    from carctl.api.providers import FLEET, TESLEMETRY
+
+    provider = doc.endpoint.provider if doc.endpoint is not None else None
+    return provider is not None and provider.name in (FLEET, TESLEMETRY)
+
 
 def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     from carctl.api.keys import KeyVault, fingerprint, public_pem, well_known_url
@@ -91,7 +97,7 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     assert doc.settings is not None and doc.endpoint is not None
     provider = doc.endpoint.provider
     if provider is None or provider.name not in (FLEET, TESLEMETRY):
-        return Finding(SKIP, "this profile's API does not need carctl to sign")
+        return Finding(SKIP, "this profile's API does not need carctl to sign")  # see applies
     listed = doc.fact("api", "vehicles", [])
     selector = doc.settings.get("vehicle")
     chosen = [choose(listed, str(selector))] if selector is not None and listed else listed

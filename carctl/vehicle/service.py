@@ -405,7 +405,11 @@ class VehicleService:
 
         Sent anyway, a command would be refused (403): said before anything is
         sent — before the car is woken for it — and never queued."""
-        if self.signs is False and vehicle.needs_signing and self.signed is None:
+        if not vehicle.needs_signing:
+            return
+        if self.signed is not None:
+            self.signed(vehicle.label)  # the key is read now: no key, no wake
+        elif self.signs is False:
             raise signing_required(vehicle.label)
 
     def _with_position(self, vehicle: Vehicle, command: Command) -> Command:

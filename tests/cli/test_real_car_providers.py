@@ -169,20 +169,20 @@ def test_a_car_that_needs_signing_is_stopped_before_anything_is_sent(
         assert web_login(fleet).returncode == 0
         doctor = run_carctl("--json", "doctor")
         checks = {c["id"]: c for c in json.loads(doctor.stdout)["data"]["checks"]}
-        assert checks["vehicle"]["status"] == "fail"
+        assert checks["signing"]["status"] == "fail"
         assert (
-            "Model 3 (5YJ3E7EA1MF000621) takes only commands signed"
-            in (checks["vehicle"]["detail"])
+            "Model 3 takes only signed commands, and this profile has no signing key"
+            in (checks["signing"]["detail"])
         )
-        assert "carctl config set api_url proxy" in checks["vehicle"]["remediation"]
+        assert "carctl key generate" in checks["signing"]["remediation"]
 
         refused = run_carctl("--vehicle", "Model 3", "climate", "on")
         assert refused.returncode == 77, refused.stderr
         assert (
             "error: Model 3 takes only commands signed with Tesla's Vehicle Command Protocol, "
-            "and this profile sends them unsigned"
+            "and this profile has no key to sign them"
         ) in refused.stderr
-        assert "tesla-http-proxy" in refused.stderr and "tls.ca_file" in refused.stderr
+        assert "carctl key generate" in refused.stderr and "key pair" in refused.stderr
         assert "woke" not in refused.stderr  # said before the car was woken for it
         stats = fleet.admin("GET", "/__mock__/stats")
         touched = [r["path"] for r in stats["requests"] if MODEL_3_VIN in r["path"]]

@@ -115,8 +115,9 @@ def test_doctor_walks_the_signed_road_in_order(carctl_home: Path) -> None:
         assert web_login(fleet).returncode == 0
         check = _signing(run_carctl("--json", "--vehicle", "Model 3", "doctor"))
         assert check["status"] == "fail"
-        assert "Model 3 takes only signed commands, and this profile has no signing key" in (
-            check["detail"]
+        assert (
+            "Model 3 takes only signed commands, and this profile has no signing key"
+            in (check["detail"])
         )
         assert check["remediation"].startswith("carctl key generate")
 
@@ -136,8 +137,9 @@ def test_doctor_walks_the_signed_road_in_order(carctl_home: Path) -> None:
         check = _signing(run_carctl("--json", "--vehicle", "Model 3", "doctor"))
         assert check["status"] == "fail", check
         assert "paired with Model 3" in check["detail"]
-        assert "example.invalid/.well-known/appspecific/com.tesla.3p.public-key.pem did not" in (
-            check["detail"]
+        assert (
+            "example.invalid/.well-known/appspecific/com.tesla.3p.public-key.pem did not"
+            in (check["detail"])
         )
         assert "carctl key show" in check["remediation"]
         # the plain doctor screen says it on one line, as for every check
