@@ -115,14 +115,6 @@ def encode(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
     raise UnsupportedCommand(name)
 
 
-def supported(name: str) -> bool:
-    try:
-        encode(name, {"command": "vent", "days_of_week": 1})
-    except UnsupportedCommand:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class Decoded:
     """A payload read back as a REST command (the mock car's side)."""

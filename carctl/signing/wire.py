@@ -43,13 +43,6 @@ def uint(number: int, value: int | bool | None) -> bytes:
     return _key(number, 0) + varint(int(value))
 
 
-def sint(number: int, value: int) -> bytes:
-    """A zig-zag (`sint32`) field."""
-    if not value:
-        return b""
-    return _key(number, 0) + varint((value << 1) ^ (value >> 31))
-
-
 def blob(number: int, value: bytes | None) -> bytes:
     """A length-delimited field (bytes, string or an embedded message); empty is left out."""
     if not value:
@@ -153,6 +146,3 @@ def as_int32(raw: int) -> int:
     raw &= 0xFFFFFFFF
     return raw - (1 << 32) if raw & 0x80000000 else raw
 
-
-def as_sint32(raw: int) -> int:
-    return (raw >> 1) ^ -(raw & 1)

@@ -106,7 +106,6 @@ class SignedChannel:
         self.sessions = sessions
         self.clock = clock
         self.profile_hint = profile_hint
-        self.handshakes = 0  # this run's, for tests and `-v`
 
     def _post(
         self,
@@ -135,7 +134,6 @@ class SignedChannel:
         request = signer.handshake(domain)
         sent_at = self.clock.now()
         answer = self._post(vin, request)
-        self.handshakes += 1
         try:
             state = signer.accept_handshake(request, answer, sent_at)
         except NotPaired:
