@@ -164,14 +164,17 @@ def car_run(
 class _LazyChannel:
     """The signer of one run, made on first use: the key is read only for a signing car."""
 
-    def __init__(self, make: Callable[[str], SignedChannel]) -> None:
+    def __init__(self, make: Callable[[str], SignedChannel | None]) -> None:
         self._make = make
+        self._made = False
         self._channel: SignedChannel | None = None
 
-    def get(self, label: str) -> SignedChannel:
-        """`label`: the car it is first needed for, named if there is no key."""
-        if self._channel is None:
+    def get(self, label: str) -> SignedChannel | None:
+        """`label`: the car it is first needed for, named if there is no key. None: the
+        service signs (Teslemetry without a key of the profile's)."""
+        if not self._made:
             self._channel = self._make(label)
+            self._made = True
         return self._channel
 
     def close(self) -> None:
@@ -188,13 +191,14 @@ def _signed_channel(
     clock: Clock,
     credentials: Any,
 ) -> _LazyChannel | None:
-    """carctl signs for the Fleet API and Teslemetry; other roads sign themselves or not at all."""
+    """carctl signs on the Fleet API, and on Teslemetry when the profile has a key (without
+    one, Teslemetry signs); other roads sign themselves or not at all."""
     provider = endpoint.provider
     if provider is None or provider.name not in (FLEET, TESLEMETRY):
         return None
     hint = "" if settings.profile == DEFAULT_PROFILE else f" --profile {settings.profile}"
 
-    def make(label: str) -> SignedChannel:
+    def make(label: str) -> SignedChannel | None:
         from carctl.api.keys import KeyVault, key_id
         from carctl.signing.store import SessionStore
         from carctl.vehicle.signed import SignedChannel, missing_key
@@ -202,6 +206,8 @@ def _signed_channel(
         stores = credentials or credentials_for(settings, paths, env, endpoint)
         stored = KeyVault(stores, settings.profile).load()
         if stored is None:
+            if provider.name == TESLEMETRY:
+                return None  # Teslemetry signs for the owner who has no key of their own
             raise missing_key(label, hint)
         sessions = SessionStore(paths.state_db, key_id(stored.key))
         return SignedChannel(client, stored.key, sessions, clock=clock, profile_hint=hint)

@@ -208,7 +208,7 @@ class VehicleService:
         on_seen: Seen | None = None,
         by_vin: bool = False,
         signs: bool | None = None,
-        signed: Callable[[str], SignedChannel] | None = None,
+        signed: Callable[[str], SignedChannel | None] | None = None,
     ) -> None:
         self.by_vin = by_vin  # the provider addresses cars by VIN: the VIN is the id
         self.signs = signs  # False: commands go out unsigned (the Fleet API directly)

@@ -269,6 +269,20 @@ def test_teslemetry_takes_its_own_access_token(served: Served, carctl_home: Path
     cars = json.loads(run_carctl("--json", "vehicles").stdout)["data"]
     assert MODEL_3_VIN in {car["id"] for car in cars}
 
+    # a car that needs signing, and no key of the profile's: Teslemetry signs (its REST
+    # commands count as signed here, as through the signing-proxy stand-in)
+    api = served.app.state.api  # type: ignore[attr-defined]
+    api.signing_ports.add(int(served.url.rsplit(":", 1)[1]))
+    try:
+        setup = {"command_signing": "required", "state": "online"}
+        served.admin("PATCH", f"/__mock__/vehicles/{MODEL_3_VIN}", json=setup)
+        done = run_carctl("--vehicle", "Model 3", "climate", "on")
+        assert done.returncode == 0, done.stderr
+        commands = served.admin("GET", "/__mock__/stats")["commands"]
+        assert [(c["name"], c["signed"]) for c in commands] == [("auto_conditioning_start", True)]
+    finally:
+        api.signing_ports.clear()
+
 
 def test_tesla_sign_in_needs_the_owners_own_application(carctl_home: Path) -> None:
     """Against Tesla's real sign-in, carctl's default client id would only meet an error
