@@ -202,3 +202,51 @@ def test_a_queued_command_carries_its_deadline_to_the_car(carctl_home: Path) -> 
         # the car answered (HTTP 200): the outage's 503 is not shown as this failure's status
         assert last["last_error"]["status"] != 503
         assert _executed(fleet) == [("auto_conditioning_stop", True)]  # the on never ran
+
+
+def test_every_command_carctl_sends_works_signed(carctl_home: Path) -> None:
+    """The morning routine, closing the windows, a schedule armed and removed, and the
+    scheduled departure of a car that keeps only that: each executed as signed."""
+    with flavour("fleet") as fleet:
+        _ready(fleet)
+        routine = run_carctl("--vehicle", "Model 3", "precondition", "--temp", "22")
+        assert routine.returncode == 0, routine.stderr
+        closed = run_carctl("--vehicle", "Model 3", "vent", "--close")
+        assert closed.returncode == 0, closed.stderr
+        armed = run_carctl("--vehicle", "Model 3", "schedule", "set", "06:30", "--days", "weekdays")
+        assert armed.returncode == 0, armed.stderr
+        listed = json.loads(run_carctl("--json", "--vehicle", "Model 3", "schedule").stdout)
+        schedule_id = next(s["id"] for s in listed["data"]["schedules"] if s["id"])
+        removed = run_carctl("--vehicle", "Model 3", "schedule", "off", str(schedule_id))
+        assert removed.returncode == 0, removed.stderr
+        fleet.admin("PATCH", f"/__mock__/vehicles/{MODEL_3_VIN}", {"schedule_support": "departure"})
+        departure = run_carctl("--vehicle", "Model 3", "schedule", "set", "07:00")
+        assert departure.returncode == 0, departure.stderr
+        executed = _executed(fleet)
+        assert all(signed for _, signed in executed), executed
+        windows = [
+            c
+            for c in fleet.admin("GET", "/__mock__/stats")["commands"]
+            if c["name"] == "window_control"
+        ]
+        assert [w["params"]["command"] for w in windows] == ["close"]
+        assert [name for name, _ in executed] == [
+            "set_temps",
+            "auto_conditioning_start",
+            "window_control",
+            "add_precondition_schedule",
+            "remove_precondition_schedule",
+            "set_scheduled_departure",
+        ]
+        car = next(
+            c
+            for c in fleet.admin("GET", "/__mock__/vehicles")["vehicles"]
+            if c["vin"] == MODEL_3_VIN
+        )
+        assert car["driver_temp_setting"] == 22 and set(car["windows"].values()) == {0}
+        assert car["departure"]["departure_time"] == 7 * 60
+        assert car["departure"]["preconditioning_enabled"] is True
+        plain = [
+            r for r in fleet.admin("GET", "/__mock__/stats")["requests"] if "/command/" in r["path"]
+        ]
+        assert plain == []  # nothing went the unsigned way
