@@ -28,6 +28,9 @@ HEAVY = (
     "asyncio",  # the commands are sequential: no event loop
     "carctl.mock",  # the served mock is another process
     "starlette",
+    "cryptography",  # the signed road's keys and ciphers: only for a car that needs them
+    "carctl.signing",
+    "segno",  # the pairing link's QR code
 )
 PROBE = """
 import atexit, json, sys

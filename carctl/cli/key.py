@@ -87,15 +87,15 @@ def generate(app: AppContext, force: bool) -> None:
     if old is not None:
         SessionStore(app.paths.state_db, key_id(old.key)).forget()
     domain = _domain(app, required=False)
-    lines = [
-        f"Created a signing key ({fingerprint(new)}), kept in {where.describe()}.",
-        "Next:",
-        f"  1. host its public half: carctl{_profile_flag(app)} key show > public-key.pem, at",
-        f"     {well_known(domain) if domain else 'https://DOMAIN/.well-known/appspecific/com.tesla.3p.public-key.pem'}",
-        f"  2. pair it with the car: carctl{_profile_flag(app)} key pair",
+    flag = _profile_flag(app)
+    steps = [] if domain else ["set your application's domain: carctl config set key.domain DOMAIN"]
+    steps += [
+        f"host its public half: carctl{flag} key show > com.tesla.3p.public-key.pem, at\n"
+        f"     {well_known(domain or 'DOMAIN')}",
+        f"pair it with the car: carctl{flag} key pair",
     ]
-    if domain is None:
-        lines.insert(2, "  0. set your application's domain: carctl config set key.domain DOMAIN")
+    lines = [f"Created a signing key ({fingerprint(new)}), kept in {where.describe()}.", "Next:"]
+    lines += [f"  {number}. {step}" for number, step in enumerate(steps, start=1)]
     data = {
         "fingerprint": fingerprint(new),
         "stored_in": where.to_json(),

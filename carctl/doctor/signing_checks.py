@@ -21,7 +21,8 @@ Fetch = Callable[[str], tuple[int, str, str]]  # url -> (status, content type, b
 
 
 def well_known_verdict(url: str, expected_pem: str, fetch: Fetch) -> str | None:
-    """None when `url` serves this public key; otherwise what is wrong, in one line."""
+    """None when `url` serves this public key; otherwise what it serves instead (or why
+    nothing), in a few words."""
     from cryptography.hazmat.primitives import serialization
 
     from carctl.api.keys import fingerprint
@@ -29,16 +30,16 @@ def well_known_verdict(url: str, expected_pem: str, fetch: Fetch) -> str | None:
     try:
         status, content_type, body = fetch(url)
     except OSError as exc:
-        return f"{url} did not answer: {exc}"
+        return f"no answer ({exc})"
     if status != 200:
-        return f"{url} answered HTTP {status}, not the public key"
+        return f"HTTP {status} instead of the key"
     text = body.strip()
     if "html" in content_type.lower() or text.lower().startswith(("<!doctype", "<html")):
-        return f"{url} serves an HTML page, not a PEM public key"
+        return "an HTML page, not a PEM public key"
     try:
         served = serialization.load_pem_public_key(text.encode())
     except (ValueError, TypeError):
-        return f"{url} does not serve a PEM public key"
+        return "something that is not a PEM public key"
     expected = serialization.load_pem_public_key(expected_pem.encode())
     if served.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -48,7 +49,7 @@ def well_known_verdict(url: str, expected_pem: str, fetch: Fetch) -> str | None:
         from cryptography.hazmat.primitives.asymmetric import ec
 
         other = fingerprint(served) if isinstance(served, ec.EllipticCurvePublicKey) else "?"
-        return f"{url} serves another key ({other}), not this profile's"
+        return f"another key ({other}), not this profile's"
     return None
 
 
@@ -124,7 +125,7 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
             "carctl config set key.domain DOMAIN (your application's domain)",
             facts,
         )
-    notes = [f"key {facts['fingerprint']}"]
+    short = facts["fingerprint"][:25] + "…"
     session, _ = load_session(store, doc.env)
     scopes = token_scopes(session.access_token if session is not None else None)
     if scopes is not None and "vehicle_cmds" not in scopes:
@@ -135,39 +136,38 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
             'vehicle_device_data vehicle_cmds vehicle_location", then carctl auth login --web',
             facts,
         )
-    notes.append("token allows commands" if scopes else "token scopes not stated")
     try:
         with client() as api:
             paired = pairing_status(api, [car.vin for car in cars])
     except CarctlError as exc:
-        return Finding(WARN, "; ".join(notes) + f"; pairing not checked: {exc.message}", "", facts)
+        return Finding(WARN, f"key {short}; pairing not checked: {exc.message}", "", facts)
     unpaired = [car for car in cars if paired.get(car.vin) is False]
     facts["paired"] = paired
     if unpaired:
         return Finding(
             FAIL,
-            "; ".join(notes)
-            + f"; the key is not paired with {', '.join(c.label for c in unpaired)}",
+            f"key {short} is not paired with {', '.join(c.label for c in unpaired)}",
             f'carctl{flag} --vehicle "{unpaired[0].display_name}" key pair, then tap the key '
             "card in the car",
             facts,
         )
-    notes.append(f"paired with {names}")
     url = well_known_url(str(domain))
     problem = well_known_verdict(url, public_pem(stored.key), fetch_https)
     if problem is not None:
         return Finding(
             FAIL,
-            "; ".join(notes) + f"; but {problem}",
-            f"serve the output of `carctl{flag} key show` at {url} (Tesla reads it there)",
+            f"key {short} paired with {names}, but {domain} does not serve it: {problem}",
+            f"serve the output of `carctl{flag} key show` at {url}",
             facts,
         )
-    notes.append(f"served at {url}")
+    detail = f"key {short} paired with {names} and served at {domain}"
+    if scopes is None:
+        detail += "; the token does not state its scopes"
     if provider.name == FLEET and not provider.region:
         return Finding(
             WARN,
-            "; ".join(notes) + "; region not yet known",
+            detail + "; region not yet known",
             "sign in again (carctl auth login --web) or carctl config set region na|eu|cn",
             facts,
         )
-    return Finding(PASS, "; ".join(notes), facts=facts)
+    return Finding(PASS, detail, facts=facts)

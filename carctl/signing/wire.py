@@ -145,4 +145,3 @@ def as_int32(raw: int) -> int:
     """A varint read back as a signed 32-bit integer."""
     raw &= 0xFFFFFFFF
     return raw - (1 << 32) if raw & 0x80000000 else raw
-

@@ -69,8 +69,8 @@ def test_the_right_key_served_passes() -> None:
     [
         (public_pem(ec.generate_private_key(ec.SECP256R1())), "text/plain", 200, "another key"),
         ("<!doctype html><p>Welcome", "text/html", 200, "an HTML page, not a PEM public key"),
-        ("not a key", "text/plain", 200, "does not serve a PEM public key"),
-        ("gone", "text/plain", 404, "answered HTTP 404, not the public key"),
+        ("not a key", "text/plain", 200, "something that is not a PEM public key"),
+        ("gone", "text/plain", 404, "HTTP 404 instead of the key"),
     ],
 )
 def test_what_is_served_instead_is_the_verdict(
@@ -78,13 +78,13 @@ def test_what_is_served_instead_is_the_verdict(
 ) -> None:
     with serving(body, content_type, status) as url:
         problem = well_known_verdict(url, public_pem(KEY), fetch_https)
-    assert problem is not None and verdict in problem and url in problem
+    assert problem is not None and problem.startswith(verdict)
 
 
 def test_an_address_that_does_not_answer_is_the_verdict() -> None:
     url = f"https://example.invalid{WELL_KNOWN_PATH}"
     problem = well_known_verdict(url, public_pem(KEY), fetch_https)
-    assert problem is not None and problem.startswith(f"{url} did not answer")
+    assert problem is not None and problem.startswith("no answer (")
 
 
 def test_token_scopes_are_read_from_the_jwt_and_nothing_is_guessed() -> None:
@@ -129,19 +129,20 @@ def test_doctor_walks_the_signed_road_in_order(carctl_home: Path) -> None:
         assert run_carctl("config", "set", "key.domain", "example.invalid").returncode == 0
         check = _signing(run_carctl("--json", "--vehicle", "Model 3", "doctor"))
         assert check["status"] == "fail", check
-        assert "token allows commands" in check["detail"]
-        assert "the key is not paired with Model 3" in check["detail"]
+        assert "is not paired with Model 3" in check["detail"]
         assert 'carctl --vehicle "Model 3" key pair' in check["remediation"]
 
         assert run_carctl("mock", "pair", "--url", fleet.url).returncode == 0
         check = _signing(run_carctl("--json", "--vehicle", "Model 3", "doctor"))
         assert check["status"] == "fail", check
-        assert "paired with Model 3" in check["detail"]
         assert (
-            "example.invalid/.well-known/appspecific/com.tesla.3p.public-key.pem did not"
+            "paired with Model 3, but example.invalid does not serve it: no answer"
             in (check["detail"])
         )
-        assert "carctl key show" in check["remediation"]
+        assert (
+            "key show` at https://example.invalid/.well-known/appspecific/"
+            in (check["remediation"])
+        )
         # the plain doctor screen says it on one line, as for every check
         screen = run_carctl("--vehicle", "Model 3", "doctor")
         assert "signed commands" in screen.stdout and "Traceback" not in screen.stderr
