@@ -9,6 +9,7 @@ signed, and that nothing ran twice.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tests.cli.test_real_car_providers import (
@@ -250,3 +251,32 @@ def test_every_command_carctl_sends_works_signed(carctl_home: Path) -> None:
             r for r in fleet.admin("GET", "/__mock__/stats")["requests"] if "/command/" in r["path"]
         ]
         assert plain == []  # nothing went the unsigned way
+
+
+def test_two_processes_signing_at_once_never_collide(carctl_home: Path) -> None:
+    """Six carctl processes command the car at the same moment (after one has made the
+    session): every one is executed, signed, and the car refused no counter."""
+    import subprocess
+    import sys
+
+    with flavour("fleet") as fleet:
+        _ready(fleet)
+        assert run_carctl("--vehicle", "Model 3", "climate", "on").returncode == 0
+        env = {**os.environ}
+        words = ["off", "on", "off", "on", "off", "on"]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "carctl", "--vehicle", "Model 3", "climate", word],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for word in words
+        ]
+        codes = [p.wait(timeout=60) for p in procs]
+        errors = [p.stderr.read() if p.stderr else "" for p in procs]
+        assert codes == [0] * 6, errors
+        executed = _executed(fleet)
+        assert len(executed) == 7 and all(signed for _, signed in executed)
+        assert _signed_requests(fleet) == 2 + 6  # no refusal, no resend: no counter shared

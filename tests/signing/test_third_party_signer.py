@@ -158,3 +158,37 @@ def test_encrypted_commands_and_answers_read_the_same_on_both_sides(fleet: Serve
     assert [(c["name"], c["signed"]) for c in _stats(fleet)["commands"]] == [
         ("auto_conditioning_start", True)
     ]
+
+
+def test_a_replayed_command_is_refused_over_http_and_runs_once(fleet: Served) -> None:
+    """The exact bytes tesla-fleet-api sent, posted again: the car's counter fault, with
+    fresh session info; the command ran once."""
+    import base64
+
+    from carctl.signing import messages as m
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    fleet.admin("POST", f"/__mock__/vehicles/{VIN}/keys", json={"public_key": public_pem(key)})
+    sent: list[str] = []
+
+    async def work(car: Any) -> Any:
+        original = car.signed_command
+
+        async def spy(routable_message: str) -> Any:
+            sent.append(routable_message)
+            return await original(routable_message)
+
+        car.signed_command = spy
+        return await car.auto_conditioning_start()
+
+    assert _drive(fleet, key, work)["response"]["result"] is True
+    with fleet.client() as client:
+        replayed = client.post(
+            f"/api/1/vehicles/{VIN}/signed_command",
+            json={"routable_message": sent[-1]},
+            headers={"authorization": f"Bearer {TOKEN}"},
+        )
+    assert replayed.status_code == 200
+    answer = m.RoutableMessage.decode(base64.b64decode(replayed.json()["response"]))
+    assert answer.fault == m.FAULT_INVALID_TOKEN_OR_COUNTER and answer.session_info
+    assert [c["name"] for c in _stats(fleet)["commands"]] == ["auto_conditioning_start"]
