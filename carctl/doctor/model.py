@@ -133,5 +133,8 @@ class Registry:
         return next(c for c in self._checks if c.id == check_id)
 
     def with_run(self, check_id: str, run: Run) -> Registry:
-        """A copy with one check's work replaced (tests: a check that crashes)."""
-        return Registry([replace(c, run=run) if c.id == check_id else c for c in self._checks])
+        """A copy with one check's work replaced, and made to apply (tests: a check that
+        crashes, wherever it would run)."""
+        return Registry(
+            [replace(c, run=run, applies=None) if c.id == check_id else c for c in self._checks]
+        )

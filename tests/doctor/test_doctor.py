@@ -214,7 +214,9 @@ def test_a_crashing_check_fails_and_the_run_goes_on(
     crashed = next(c for c in report["checks"] if c["id"] == check_id)
     assert crashed["status"] == "fail"
     assert crashed["detail"] == "the check itself failed: RuntimeError: boom"
-    assert [c["id"] for c in report["checks"]] == checks.REGISTRY.ids()
+    ran = [c["id"] for c in report["checks"]]
+    # every check ran but the one that does not apply to this API (signing, made to here)
+    assert ran == [i for i in checks.REGISTRY.ids() if i != "signing" or check_id == "signing"]
     queue = report["checks"][-1]  # the last check still ran (unless it needed the crashed one)
     assert queue["status"] != "skip" or check_id == "config"
 
