@@ -294,10 +294,9 @@ def secrets_scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     directory — state databases, request logs, queues, logs, bundles, configs —
     and every captured output is searched for all of them.
     """
-    import re
-
     from carctl.mock.accounts import TokenBook
     from tests.reliability.numbers import record
+    from tests.support.literal_pattern import literal_pattern
 
     original = TokenBook.issue
 
@@ -339,7 +338,7 @@ def secrets_scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         except (ValueError, OSError):
             continue
     secrets.update(*(private_key_secrets(pem) for pem in PRIVATE_KEYS))
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+    pattern = literal_pattern(secrets)
     leaks: list[str] = []
     files = 0
     for path in base.rglob("*"):
