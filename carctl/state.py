@@ -334,6 +334,14 @@ def connect(path: Path, *, reserve_given: bool = False) -> sqlite3.Connection:
                 return connect(path, reserve_given=True)
             raise unusable(path, exc) from None
         raise StateError(f"cannot use {path}: {exc}", hint=recovery_hint(path, str(exc))) from None
+    except UnicodeDecodeError:
+        # SQLite names the damaged schema text in its message, and Python cannot decode
+        # that message: the file is as damaged as any "malformed" one
+        db.close()
+        message = "database disk image is malformed (its damaged text is not even UTF-8)"
+        raise StateError(
+            f"cannot use {path}: {message}", hint=recovery_hint(path, message)
+        ) from None
     except StateError:
         db.close()
         raise

@@ -197,6 +197,8 @@ def _inspect_state(path: Path) -> tuple[str, list[str]]:
             raw.close()
     except sqlite3.DatabaseError as exc:  # not a database at all, or locked
         return str(exc), []
+    except UnicodeDecodeError:  # SQLite's message quotes damaged bytes Python cannot decode
+        return "database disk image is malformed (its damaged text is not even UTF-8)", []
     if verdict != "ok":
         return str(verdict), []
     problems = [f"{item} was missing (restored, empty)" for item in damage]
