@@ -30,6 +30,7 @@ from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.service import Reporter, Seen, VehicleService
 
 if TYPE_CHECKING:
+    from carctl.api.keys import KeyVault
     from carctl.vehicle.signed import SignedChannel
 
 
@@ -161,6 +162,22 @@ def car_run(
             queue.close()
 
 
+def key_vault(
+    *,
+    settings: Settings,
+    paths: Paths,
+    env: Mapping[str, str],
+    warn: Warn | None = None,
+    credentials: Any = None,
+) -> KeyVault:
+    """The profile's signing key, in the stores its session would use."""
+    from carctl.api.keys import KeyVault
+
+    endpoint = profile_endpoint(settings)
+    stores = credentials or credentials_for(settings, paths, env, endpoint, warn=warn)
+    return KeyVault(stores, settings.profile)
+
+
 class _LazyChannel:
     """The signer of one run, made on first use: the key is read only for a signing car."""
 
@@ -199,12 +216,12 @@ def _signed_channel(
     hint = "" if settings.profile == DEFAULT_PROFILE else f" --profile {settings.profile}"
 
     def make(label: str) -> SignedChannel | None:
-        from carctl.api.keys import KeyVault, key_id
+        from carctl.api.keys import key_id
         from carctl.signing.store import SessionStore
         from carctl.vehicle.signed import SignedChannel, missing_key
 
-        stores = credentials or credentials_for(settings, paths, env, endpoint)
-        stored = KeyVault(stores, settings.profile).load()
+        vault = key_vault(settings=settings, paths=paths, env=env, credentials=credentials)
+        stored = vault.load()
         if stored is None:
             if provider.name == TESLEMETRY:
                 return None  # Teslemetry signs for the owner who has no key of their own

@@ -18,11 +18,9 @@ PAIR_URL = "https://tesla.com/_ak/{domain}"
 
 
 def _vault(app: AppContext) -> Any:
-    from carctl.api.connect import credentials_for
-    from carctl.api.keys import KeyVault
+    from carctl.stack import key_vault
 
-    stores = credentials_for(app.settings, app.paths, app.env, app.endpoint, warn=app.output.warn)
-    return KeyVault(stores, app.settings.profile)
+    return key_vault(settings=app.settings, paths=app.paths, env=app.env, warn=app.output.warn)
 
 
 def _profile_flag(app: AppContext) -> str:

@@ -587,11 +587,11 @@ def _public_key_text(app: AppContext, path: str | None) -> str:
             return Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read --public-key {path}: {exc}") from None
-    from carctl.api.connect import credentials_for
-    from carctl.api.keys import KeyVault, public_pem
+    from carctl.api.keys import public_pem
+    from carctl.stack import key_vault
 
-    stores = credentials_for(app.settings, app.paths, app.env, app.endpoint, warn=app.output.warn)
-    stored = KeyVault(stores, app.settings.profile).load()
+    vault = key_vault(settings=app.settings, paths=app.paths, env=app.env, warn=app.output.warn)
+    stored = vault.load()
     if stored is None:
         raise UsageError(
             "this profile has no signing key to pair",

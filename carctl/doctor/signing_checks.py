@@ -88,10 +88,11 @@ def applies(doc: Doctor) -> bool:
 
 
 def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
-    from carctl.api.keys import KeyVault, fingerprint, public_pem, well_known_url
+    from carctl.api.keys import fingerprint, public_pem, well_known_url
     from carctl.api.oauth import load_session
     from carctl.api.providers import FLEET, TESLEMETRY
     from carctl.settings import DEFAULT_PROFILE
+    from carctl.stack import key_vault
     from carctl.vehicle.service import choose
     from carctl.vehicle.signed import pairing_status
 
@@ -109,7 +110,8 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     flag = "" if profile == DEFAULT_PROFILE else f" --profile {profile}"
     names = ", ".join(car.label for car in cars)
     store = doc.fact("credentials", "credentials")
-    stored = KeyVault(store, doc.settings.profile).load() if store is not None else None
+    vault = key_vault(settings=doc.settings, paths=doc.paths, env=doc.env, credentials=store)
+    stored = vault.load() if store is not None else None
     if stored is None:
         return Finding(
             FAIL,

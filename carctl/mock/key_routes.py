@@ -64,27 +64,26 @@ def _key_from_body(call: Call) -> str | Response:
     return public
 
 
-def key_pair(call: Call) -> Response:
-    """The key card tapped on the console: the key joins the car's whitelist."""
+def _whitelist(call: Call, *, add: bool) -> Response:
     car = _car(call)
     if isinstance(car, Response):
         return car
     public = _key_from_body(call)
     if isinstance(public, Response):
         return public
-    added = signed_car.pair(car, public)
-    return JSONResponse({"vin": car.vin, "paired": True, "added": added})
+    if add:
+        return JSONResponse({"vin": car.vin, "paired": True, "added": signed_car.pair(car, public)})
+    removed = signed_car.unpair(car, public)
+    return JSONResponse({"vin": car.vin, "paired": False, "removed": removed})
+
+
+def key_pair(call: Call) -> Response:
+    """The key card tapped on the console: the key joins the car's whitelist."""
+    return _whitelist(call, add=True)
 
 
 def key_remove(call: Call) -> Response:
-    car = _car(call)
-    if isinstance(car, Response):
-        return car
-    public = _key_from_body(call)
-    if isinstance(public, Response):
-        return public
-    removed = signed_car.unpair(car, public)
-    return JSONResponse({"vin": car.vin, "paired": False, "removed": removed})
+    return _whitelist(call, add=False)
 
 
 def reboot(call: Call) -> Response:
