@@ -128,6 +128,19 @@ class SigningRequiredError(AuthError):
     code = "signing_required"
 
 
+class KeyNotPairedError(AuthError):
+    """The car does not know the key carctl signs with (or the signing proxy's)."""
+
+    code = "key_not_paired"
+
+
+class CapReachedError(CarctlError):
+    """The month's spending cap on a paid vehicle API would be passed: nothing was sent."""
+
+    exit_code = ExitCode.NOPERM
+    code = "usage_cap"
+
+
 class UnreachableError(CarctlError):
     """The car (or a local service) cannot be reached."""
 
@@ -199,6 +212,14 @@ class RateLimitedError(TemporaryError):
 
     code = "rate_limited"
     retryable = True
+
+
+class HeldBackError(TemporaryError):
+    """carctl kept under a provider's per-minute limit itself: nothing was sent.
+
+    Not retried within the run (nothing failed); queued until `retry_at`."""
+
+    code = "held_back"
 
 
 class ProtocolError(CarctlError):

@@ -186,6 +186,50 @@ def _domain(value: Any) -> str:
     return text
 
 
+def _dollars(value: Any) -> float:
+    """An amount in US$, such as 10 or 2.50."""
+    if isinstance(value, bool):
+        raise ValueError("expected an amount in US$ such as 10 or 2.50")
+    try:
+        amount = float(str(value).strip().lstrip("$"))
+    except ValueError:
+        raise ValueError("expected an amount in US$ such as 10 or 2.50") from None
+    if amount != amount or amount in (float("inf"), float("-inf")) or amount < 0:
+        raise ValueError("expected an amount in US$ such as 10 or 2.50, not negative")
+    return amount
+
+
+def _limit(value: Any) -> float | str:
+    """A monthly cap in US$, or `off`."""
+    if str(value).strip().lower() in ("off", "none", "no"):
+        return "off"
+    try:
+        return _dollars(value)
+    except ValueError:
+        raise ValueError(
+            "expected a monthly cap in US$ such as 10 or 2.50, not negative, or off"
+        ) from None
+
+
+def _price(value: Any) -> float:
+    """US$ per call, such as 0.001."""
+    try:
+        return _dollars(value)
+    except ValueError:
+        raise ValueError("expected a price in US$ per call such as 0.001, not negative") from None
+
+
+def _billing(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        text = "on"
+    if text in ("false", "no", "0"):
+        text = "off"
+    if text not in ("auto", "on", "off"):
+        raise ValueError("expected auto (fleet, proxy and teslemetry are billed), on or off")
+    return text
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -252,6 +296,15 @@ KEYS = {
             "(https://DOMAIN/.well-known/appspecific/com.tesla.3p.public-key.pem)",
         ),
         Key(
+            "billing",
+            "profile",
+            "auto",
+            _billing,
+            None,
+            "whether calls are billed and counted in `carctl usage`: auto (fleet, proxy and "
+            "teslemetry are; the built-in mock and URLs are not), on or off",
+        ),
+        Key(
             "notify",
             "profile",
             "auto",
@@ -301,6 +354,42 @@ KEYS = {
             _ca_file,
             None,
             "a PEM certificate to trust besides the usual CAs (a signing proxy's own)",
+        ),
+        Key(
+            "usage.monthly_limit",
+            "usage",
+            10.0,
+            _limit,
+            None,
+            "the most a month of calls to a paid vehicle API may cost, in US$ (default: "
+            "Tesla's monthly discount); calls past it are refused before they are sent; off: "
+            "no cap",
+        ),
+        Key(
+            "usage.discount",
+            "usage",
+            10.0,
+            _dollars,
+            None,
+            "the provider's monthly discount in US$ (Tesla: 10)",
+        ),
+        Key("usage.price_command", "usage", 0.001, _price, None, "US$ per command (Tesla: 0.001)"),
+        Key(
+            "usage.price_data",
+            "usage",
+            0.002,
+            _price,
+            None,
+            "US$ per data request (Tesla: 0.002)",
+        ),
+        Key("usage.price_wake", "usage", 0.02, _price, None, "US$ per wake (Tesla: 0.02)"),
+        Key(
+            "usage.price_signal",
+            "usage",
+            1 / 150_000,
+            _price,
+            None,
+            "US$ per streaming signal (Tesla: 1/150,000)",
         ),
         Key(
             "queue.ttl",

@@ -31,6 +31,7 @@ from carctl.vehicle.service import Reporter, Seen, VehicleService
 
 if TYPE_CHECKING:
     from carctl.api.keys import KeyVault
+    from carctl.api.ledger import Meter
     from carctl.vehicle.signed import SignedChannel
 
 
@@ -151,6 +152,7 @@ def car_run(
                 by_vin=endpoint.by_vin,
                 signs=endpoint.provider.signs if endpoint.provider else None,
                 signed=signed.get if signed is not None else None,
+                rewake=client.meter is None,
             )
             yield CarRun(service, client, health, queue)
     finally:
@@ -160,6 +162,18 @@ def car_run(
         health.close()
         if queue is not None:
             queue.close()
+
+
+def usage_meter(
+    *, settings: Settings, paths: Paths, clock: Clock, warn: Warn | None = None
+) -> Meter | None:
+    """The profile's usage ledger and cap (`carctl usage`); None: its calls are free."""
+    from carctl.api.connect import meter_for
+
+    meter: Meter | None = meter_for(
+        settings, paths, profile_endpoint(settings), clock=clock, warn=warn
+    )
+    return meter
 
 
 def key_vault(

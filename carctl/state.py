@@ -196,6 +196,33 @@ def _m11_signing_sessions(db: sqlite3.Connection) -> None:
     )
 
 
+def _m12_usage_ledger(db: sqlite3.Connection) -> None:
+    """Every call to a paid vehicle API, by Tesla's billing category: `carctl usage`, the
+    monthly cap, and the per-minute limits kept before the service has to refuse."""
+    db.execute(
+        """CREATE TABLE usage_ledger (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account TEXT NOT NULL,   -- profile@provider: whose bill it is
+            at REAL NOT NULL,
+            month TEXT NOT NULL,     -- YYYY-MM, UTC, as Tesla bills
+            category TEXT NOT NULL,  -- data | command | wake | signal
+            name TEXT NOT NULL,      -- the command or endpoint, for the owner
+            vehicle TEXT,
+            status INTEGER,          -- NULL: no answer
+            billed INTEGER NOT NULL  -- 1: an answer below 500
+        )"""
+    )
+    db.execute("CREATE INDEX usage_ledger_month ON usage_ledger (account, month)")
+    db.execute("CREATE INDEX usage_ledger_recent ON usage_ledger (account, vehicle, category, at)")
+    db.execute(
+        """CREATE TABLE usage_warned (
+            account TEXT NOT NULL,
+            day TEXT NOT NULL,       -- YYYY-MM-DD, UTC: the 80 % warning is given once a day
+            PRIMARY KEY (account, day)
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
@@ -208,6 +235,7 @@ MIGRATIONS: list[Migration] = [
     _m9_vehicle_signing,
     _m10_queue_failed_at,
     _m11_signing_sessions,
+    _m12_usage_ledger,
 ]
 
 

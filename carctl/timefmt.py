@@ -28,6 +28,17 @@ def hhmmss(moment: float | None) -> str:
     return "–" if moment is None else datetime.fromtimestamp(moment).strftime("%H:%M:%S")
 
 
+def day_and_time(moment: float, now: float) -> str:
+    """ "07:12" today, "07:12 tomorrow", or "Tue 8 Dec 07:12": a time that may not be today."""
+    at = datetime.fromtimestamp(moment)
+    days = (at.date() - datetime.fromtimestamp(now).date()).days
+    if days == 0:
+        return at.strftime("%H:%M")
+    if days == 1:
+        return at.strftime("%H:%M tomorrow")
+    return f"{at.strftime('%a')} {at.day} {at.strftime('%b %H:%M')}"
+
+
 def iso(moment: float | None) -> str | None:
     """ "2021-11-19T21:45:00Z": a moment in JSON."""
     if moment is None:

@@ -68,6 +68,21 @@ class Authorizer(Protocol):
         ...
 
 
+class Metering(Protocol):
+    """What counts and caps calls to a paid provider (`carctl.api.ledger.Meter`)."""
+
+    def before(self, method: str, path: str, label: str | None = None) -> Any:
+        """Admit the call (or raise: over the cap, over a per-minute limit); returns a token
+        for `after`, None when the call is not billed."""
+        ...
+
+    def after(self, call: Any, status: int | None, at: float) -> None:
+        """The call went out and was answered with `status` (None: no answer)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Admission(Protocol):
     """What decides whether, and how often, a call goes out (`carctl.delivery.guard.Guard`).
 
@@ -99,8 +114,10 @@ class ApiClient:
         total_timeout_s: float = REQUEST_TOTAL_S,
         guard: Admission | None = None,
         authorizer: Callable[[ApiClient], Authorizer] | None = None,
+        meter: Metering | None = None,
     ) -> None:
         self.http = http
+        self.meter = meter  # a paid provider's ledger and cap; None: calls are free
         self.total_timeout_s = total_timeout_s
         self.origin = origin
         self.request_log = request_log
@@ -121,10 +138,37 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
+        label: str | None = None,
     ) -> Reply:
-        """Send one request and read its answer; a failure to get one is `NetworkError`."""
+        """Send one request and read its answer; a failure to get one is `NetworkError`.
+
+        On a paid provider the meter admits it first (the cap, the per-minute limits)
+        and records it after, answered or not; `label` names what it does for the
+        ledger when its path does not (a signed command)."""
+        call = self.meter.before(method, path, label) if self.meter is not None else None
         started = time.monotonic()
         at = self.clock.now()
+        try:
+            reply = self._exchange(method, path, at, started, headers, params, json_body, form)
+        except CarctlError as exc:
+            if call is not None and self.meter is not None:
+                self.meter.after(call, exc.http.status if exc.http else None, at)
+            raise
+        if call is not None and self.meter is not None:
+            self.meter.after(call, reply.status, at)
+        return reply
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        at: float,
+        started: float,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+    ) -> Reply:
         request = self.http.build_request(
             method,
             path,
@@ -234,6 +278,7 @@ class ApiClient:
         json_body: Any = None,
         idempotency_key: str | None = None,
         before_send: Callable[[], None] | None = None,
+        label: str | None = None,
     ) -> Any:
         """An authenticated Owner API call; returns its `response` member.
 
@@ -250,6 +295,7 @@ class ApiClient:
             json_body=json_body,
             idempotency_key=idempotency_key,
             before_send=before_send,
+            label=label,
         )
         return self.guard.call(once) if self.guard is not None else once()
 
@@ -268,6 +314,7 @@ class ApiClient:
         json_body: Any,
         idempotency_key: str | None,
         before_send: Callable[[], None] | None = None,
+        label: str | None = None,
     ) -> Any:
         if self.session is None:
             raise AuthError("not signed in", hint="run `carctl auth login`")
@@ -277,14 +324,18 @@ class ApiClient:
             headers["idempotency-key"] = idempotency_key
         if before_send is not None:
             before_send()
-        reply = self.exchange(method, path, headers=headers, params=params, json_body=json_body)
+        reply = self.exchange(
+            method, path, headers=headers, params=params, json_body=json_body, label=label
+        )
         if reply.status == 401:
             self.record(reply, "auth", reply.api_message())
             fresh = self.session.refresh_after_401(token, reply)
             headers["authorization"] = f"Bearer {fresh}"
             if before_send is not None:
                 before_send()
-            reply = self.exchange(method, path, headers=headers, params=params, json_body=json_body)
+            reply = self.exchange(
+                method, path, headers=headers, params=params, json_body=json_body, label=label
+            )
             if reply.status == 401:
                 error = self.session.rejected_fresh_token(reply)
                 self.record(reply, error.code, error.message)
@@ -308,6 +359,8 @@ class ApiClient:
         self.http.close()
         if self.request_log is not None:
             self.request_log.close()
+        if self.meter is not None:
+            self.meter.close()
 
 
 class _TooLarge(httpx.HTTPError):

@@ -127,6 +127,62 @@ def profile_endpoint(settings: Settings, *, insecure: bool = False) -> Endpoint:
     )
 
 
+PAID = ("fleet", "proxy", "teslemetry")  # Tesla bills these per call
+
+
+def billed_account(settings: Settings, endpoint: Endpoint) -> str | None:
+    """Whose bill this profile's calls go on (profile@provider); None: they are free.
+
+    The Fleet API bills every call, through the proxy and Teslemetry too; the
+    built-in mock and a URL are free unless the profile says `billing = on`."""
+    billing = settings.get("billing")
+    named = endpoint.provider is not None and endpoint.provider.name in PAID
+    if billing == "off" or (billing == "auto" and not named):
+        return None
+    return f"{settings.profile}@{endpoint.credential_origin}"
+
+
+def prices_for(settings: Settings) -> Any:
+    """The prices, discount and cap the settings name (Tesla's published ones by default)."""
+    from carctl.api.usage import COMMAND, DATA, SIGNAL, WAKE, Prices
+
+    limit = settings.get("usage.monthly_limit")
+    return Prices(
+        each={
+            COMMAND: float(settings.get("usage.price_command")),
+            DATA: float(settings.get("usage.price_data")),
+            WAKE: float(settings.get("usage.price_wake")),
+            SIGNAL: float(settings.get("usage.price_signal")),
+        },
+        discount=float(settings.get("usage.discount")),
+        limit=None if limit == "off" else float(limit),
+    )
+
+
+def meter_for(
+    settings: Settings,
+    paths: Paths,
+    endpoint: Endpoint,
+    *,
+    clock: Clock | None,
+    warn: Warn | None = None,
+) -> Any:
+    """The ledger and cap of a paid provider's calls; None for a free one."""
+    account = billed_account(settings, endpoint)
+    if account is None:
+        return None
+    from carctl.api.ledger import Ledger, Meter
+    from carctl.clock import SystemClock
+
+    return Meter(
+        Ledger(paths.state_db, account),
+        prices_for(settings),
+        clock=clock or SystemClock(),
+        provider=endpoint.label,
+        warn=warn,
+    )
+
+
 def login_command(profile: str) -> str:
     return (
         "carctl auth login"
@@ -278,6 +334,7 @@ def open_client(
         total_timeout_s=min(REQUEST_TOTAL_S, total_timeout_s or REQUEST_TOTAL_S),
         guard=guard,
         authorizer=authorizer,
+        meter=meter_for(settings, paths, endpoint, clock=clock, warn=warn),
     )
     try:
         yield client

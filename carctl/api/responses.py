@@ -18,6 +18,7 @@ from carctl.errors import (
     CarctlError,
     ConfigError,
     HttpDetails,
+    KeyNotPairedError,
     NotFoundError,
     ProtocolError,
     RateLimitedError,
@@ -141,7 +142,29 @@ def error_for(reply: Reply, *, now: float) -> CarctlError:
     said = reply.api_message()
     where = f"{reply.method} {reply.path}"
     error: CarctlError
-    if status == 403 and "command protocol" in (said or "").lower():
+    lowered = (said or "").lower()
+    if "has not been paired" in lowered or "key not paired" in lowered:
+        # the signing proxy's 500 when the car does not know its key (vehicle-command's
+        # protocol.ErrKeyNotPaired): the owner's set-up, not an outage
+        error = KeyNotPairedError(
+            f"the car does not know the key its commands are signed with ({said})",
+            hint="pair the key with the car: `carctl key pair` shows how (tap the key card in "
+            "the car when the Tesla app asks); a signing proxy's own key is paired the same way",
+            http=http,
+        )
+    elif status >= 500 and (
+        "offline or asleep" in lowered
+        or lowered.startswith("vehicle unavailable")
+        or "context deadline exceeded" in lowered
+    ):
+        # the signing proxy's answer for a car that is asleep or out of reach (vehicle-command:
+        # inet.ErrVehicleNotAwake, and a session that timed out): wake it, do not blame the service
+        error = VehicleUnavailableError(
+            f"the car is asleep or offline: the signing proxy could not reach it ({said})",
+            hint="`carctl wake` wakes it; a car without mobile coverage stays offline",
+            http=http,
+        )
+    elif status == 403 and "command protocol" in lowered:
         error = signing_required("this car", http=http)
     elif status == 421:
         error = ConfigError(

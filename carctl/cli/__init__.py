@@ -54,6 +54,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "vehicles",
         "List the cars on the account (never wakes one).",
     ),
+    "usage": (
+        "carctl.cli.usage",
+        "usage",
+        "What this month's calls to a paid vehicle API cost, against your cap.",
+    ),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
     "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),
     "completion": (

@@ -10,7 +10,7 @@ from carctl.cli.complete import queue_ids
 from carctl.cli.context import AppContext, pass_app
 from carctl.errors import ExitCode, TemporaryError
 from carctl.text import literal
-from carctl.timefmt import hhmm, hhmmss
+from carctl.timefmt import day_and_time, hhmm, hhmmss
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -246,7 +246,13 @@ def show(app: AppContext, entry_id: int) -> None:
     if details:
         lines.insert(1, f"  parameters   {details}")
     if entry.status == "pending":
-        lines.append(f"  next try     {hhmm(max(entry.next_attempt_at, app.clock.now()))}")
+        now = app.clock.now()
+        if entry.last_status == 429 and entry.next_attempt_at > now:
+            # the service's own Retry-After: a day is a day
+            waits = day_and_time(entry.next_attempt_at, now)
+            lines.append(f"  not before   {waits} (the service asked carctl to wait)")
+        else:
+            lines.append(f"  next try     {hhmm(max(entry.next_attempt_at, now))}")
     if entry.last_error:
         lines.append(f"  last error   {_error_text(entry)}")
     if entry.finished_at:

@@ -19,7 +19,7 @@ from carctl.clock import Clock
 from carctl.delivery import health as health_rules
 from carctl.delivery.health import HealthStore
 from carctl.delivery.policy import MAX_ATTEMPTS, next_delay
-from carctl.errors import CarctlError, TemporaryError
+from carctl.errors import CarctlError, RateLimitedError, TemporaryError
 from carctl.text import plural
 from carctl.timefmt import hhmmss
 
@@ -101,6 +101,8 @@ class Guard:
                 )
                 if admission.probe or retry + 1 >= MAX_ATTEMPTS:
                     raise
+                if isinstance(exc, RateLimitedError) and exc.retry_at is None:
+                    raise  # a 429 is billed: tried again only when the service says when
                 if not self.store.transact(partial(health_rules.can_retry, now=failed_at)):
                     tokens = self.store.read().tokens
                     exc.message += (

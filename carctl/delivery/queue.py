@@ -360,6 +360,7 @@ class Queue:
         batch = uuid.uuid4().hex[:12]
         items = list(commands)
         http = error.http if error is not None else None
+        retry_after = error.retry_at if error is not None else None
         why = (
             http.status if http else None,
             http.txid if http else None,
@@ -376,6 +377,9 @@ class Queue:
             # the since-boot clock confirms is moved back by that much
             skew = max(0.0, now - trusted)
             deadline = expires_at - skew if expires_at is not None else trusted + (ttl_s or 0.0)
+            # the service's `Retry-After`, of any length: not sent before it, even if that
+            # means it expires unsent
+            first_try = max(trusted, retry_after) if retry_after is not None else trusted
             ids = []
             for command in items:
                 cursor = db.execute(
@@ -395,7 +399,7 @@ class Queue:
                         batch,
                         trusted,
                         deadline,
-                        trusted,
+                        first_try,
                         *why,
                         trusted if error is not None else None,
                     ),
@@ -807,8 +811,10 @@ class Queue:
 
     def next_due(self) -> float | None:
         ((when,),) = self._read(
-            "SELECT min(next_attempt_at) FROM queue WHERE status = 'pending'"
-            " AND typeof(next_attempt_at) IN ('real', 'integer')",
+            # an entry that waits for a `Retry-After` past its expiry is due when it expires
+            "SELECT min(min(next_attempt_at, coalesce(expires_at, next_attempt_at))) FROM queue"
+            " WHERE status = 'pending' AND typeof(next_attempt_at) IN ('real', 'integer')"
+            " AND typeof(expires_at) IN ('real', 'integer', 'null')",
             (),
         )
         return float(when) if when is not None else None

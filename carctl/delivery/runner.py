@@ -32,7 +32,7 @@ from carctl.errors import (
     UsageError,
 )
 from carctl.processes import Holder
-from carctl.timefmt import hhmm
+from carctl.timefmt import day_and_time, hhmm
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import Command, VehicleService
 
@@ -157,6 +157,19 @@ class Delivery:
             "running": "the background worker will deliver it when the API recovers",
             "off": "`carctl queue run` (or `carctl queue worker`) delivers it",
         }[worker]
+        not_before = entries[0].next_attempt_at
+        if not_before > now + 60 and error.retry_at is not None:
+            waits = day_and_time(not_before, now)
+            error.queued["not_before"] = (
+                datetime.fromtimestamp(not_before).astimezone().isoformat(timespec="seconds")
+            )
+            if not_before >= deadline:
+                delivery = (
+                    f"the service asked carctl to wait until {waits}, past its expiry, so it "
+                    "will expire unsent unless you send it again later"
+                )
+            else:
+                delivery = f"not before {waits}, as the service asked; {delivery}"
         error.hint = (
             f"{what} for {vehicle.label}, expires {hhmm(deadline)}; {delivery}. "
             f"`carctl queue` shows it, `carctl queue cancel {ids[0]}` cancels it"

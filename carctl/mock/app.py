@@ -16,7 +16,7 @@ import ipaddress
 import random
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -24,12 +24,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from carctl.mock import admin_routes, more_routes, oauth_routes, vehicle_routes
+from carctl.mock import admin_routes, billing, more_routes, oauth_routes, vehicle_routes
 from carctl.mock.clock import Clock, SystemClock
 from carctl.mock.faults import FaultAction, FaultRule
 from carctl.mock.http import VEHICLE_UNAVAILABLE, Call, api_error, not_found, oauth_error, text
 from carctl.mock.seed import Seed, load_seed
 from carctl.mock.store import MemoryStore, WorldStore
+from carctl.mock.world import World
 
 Handler = Callable[[Call], Response]
 OWNER, FLEET, PROXY = "owner", "fleet", "proxy"
@@ -248,7 +249,11 @@ class MockApi:
                 served_region = "na"
         body = await request.body()
         txid = secrets.token_hex(16)
-        action = None if path.startswith("/__mock__/") else await self._decide(method, path)
+        action = (
+            None
+            if path.startswith("/__mock__/")
+            else await self._decide(method, path, request.headers)
+        )
         if action is not None and action.latency:
             await self.clock.sleep(action.latency)
         if action is not None and action.drop:
@@ -261,7 +266,7 @@ class MockApi:
             and served_region not in (None, self.region)
             and path != REGION_PATH
         ):
-            response = await self._misdirected(method, path)
+            response = await self._misdirected(method, path, request.headers)
         else:
             response = await self._dispatch(request, method, path, body)
             if action is not None and action.body == "truncated":
@@ -269,19 +274,31 @@ class MockApi:
         response.headers["x-txid"] = txid
         return response
 
-    async def _misdirected(self, method: str, path: str) -> Response:
+    async def _misdirected(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
         """A regional host that does not serve this account (tesla-fleet-api: InvalidRegion)."""
-        async with self.store.session(self.clock.now()) as world:
+        raw = self.clock.now()
+        async with self.store.session(raw) as world:
             world.stats.record_request(method, path, 421)
+            self._bill(world, headers, path, 421, raw + world.clock_offset)
         return api_error(421, "This user is not present in the current region.", "")
 
-    async def _decide(self, method: str, path: str) -> FaultAction | None:
+    def _bill(
+        self, world: World, headers: Mapping[str, str], path: str, status: int, now: float
+    ) -> None:
+        """The Fleet API's flavours bill every call, as Tesla does (`carctl.mock.billing`)."""
+        if self.flavor != OWNER:
+            billing.bill(world.stats.billing, world.tokens.access, headers, path, status, now)
+
+    async def _decide(
+        self, method: str, path: str, headers: Mapping[str, str]
+    ) -> FaultAction | None:
         raw = self.clock.now()
         async with self.store.session(raw) as world:
             now = raw + world.clock_offset
             action = world.plan.decide(method, path, now, self.rng)
             if action is not None and action.status is not None:
                 world.stats.record_request(method, path, action.status)
+                self._bill(world, headers, path, action.status, now)
             elif action is not None and action.drop:
                 world.stats.record_request(method, path, 0)
             return action
@@ -314,6 +331,7 @@ class MockApi:
             response = self._route(call)
             if not path.startswith("/__mock__/"):
                 world.stats.record_request(method, path, response.status_code)
+                self._bill(world, request.headers, path, response.status_code, call.now)
             return response
 
     def _route(self, call: Call) -> Response:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from carctl.mock import billing
 from carctl.mock.accounts import Account, TokenBook, password_digest
 from carctl.mock.car import SimVehicle
 from carctl.mock.faults import FaultPlan, FaultRule
@@ -40,6 +41,8 @@ class Stats:
     executions: dict[str, int] = field(default_factory=dict)
     # executed commands by path: verified signed (or via the signing proxy) and plain REST
     by_path: dict[str, int] = field(default_factory=lambda: {"signed": 0, "unsigned": 0})
+    # what Tesla would bill: {account: {month: {category: [calls, billed]}}} (fleet flavours)
+    billing: dict[str, Any] = field(default_factory=dict)
 
     def record_request(self, method: str, path: str, status: int) -> None:
         key = f"{method} {path} {status}"
@@ -66,6 +69,7 @@ class Stats:
             "commands": list(self.commands),
             "executions": dict(self.executions),
             "executed": dict(self.by_path),
+            "billing": billing.to_json(self.billing),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +78,7 @@ class Stats:
             "commands": self.commands,
             "executions": self.executions,
             "by_path": self.by_path,
+            "billing": self.billing,
         }
 
     @classmethod
@@ -83,6 +88,7 @@ class Stats:
             commands=list(data.get("commands", [])),
             executions=dict(data.get("executions", {})),
             by_path=dict(data.get("by_path", {"signed": 0, "unsigned": 0})),
+            billing=dict(data.get("billing", {})),
         )
 
 

@@ -209,7 +209,10 @@ class VehicleService:
         by_vin: bool = False,
         signs: bool | None = None,
         signed: Callable[[str], SignedChannel | None] | None = None,
+        rewake: bool = True,
     ) -> None:
+        # False on a paid provider: one wake per command (a wake costs twenty commands)
+        self.rewake = rewake
         self.by_vin = by_vin  # the provider addresses cars by VIN: the VIN is the id
         self.signs = signs  # False: commands go out unsigned (the Fleet API directly)
         # carctl signs itself for cars that require it (the Fleet API); built on first use,
@@ -320,7 +323,11 @@ class VehicleService:
                 self.clock.sleep(min(delay, timeout - elapsed))
                 delay = min(delay * POLL_GROWTH, MAX_POLL_S)
                 current = self.current(vehicle)
-                if current.state == "asleep" and self.clock.now() - last_wake >= REWAKE_AFTER_S:
+                if (
+                    self.rewake
+                    and current.state == "asleep"
+                    and self.clock.now() - last_wake >= REWAKE_AFTER_S
+                ):
                     current, last_wake = self._wake_up(vehicle), self.clock.now()
         finally:
             self.reporter.end()

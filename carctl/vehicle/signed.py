@@ -30,6 +30,7 @@ from carctl.clock import Clock
 from carctl.errors import (
     AuthError,
     CarctlError,
+    KeyNotPairedError,
     ProtocolError,
     RefusedError,
     TemporaryError,
@@ -66,10 +67,6 @@ class CarExpiredError(RefusedError):
 
 class UnauthenticatedAnswerError(ProtocolError):
     code = "unauthenticated_answer"
-
-
-class KeyNotPairedError(AuthError):
-    code = "key_not_paired"
 
 
 def not_paired(label: str, profile_hint: str = "") -> KeyNotPairedError:
@@ -114,6 +111,7 @@ class SignedChannel:
         *,
         idempotency_key: str | None = None,
         before_send: BeforeSend | None = None,
+        label: str = "session_info",
     ) -> m.RoutableMessage:
         body = {"routable_message": base64.b64encode(message.encode()).decode()}
         data = self.client.request(
@@ -122,6 +120,7 @@ class SignedChannel:
             json_body=body,
             idempotency_key=idempotency_key,
             before_send=before_send,
+            label=label,  # the ledger names the action, not the envelope
         )
         if not isinstance(data, str):
             raise ProtocolError("the signed_command answer has no base64 `response`")
@@ -194,6 +193,7 @@ class SignedChannel:
                 sent.message,
                 idempotency_key=f"{idempotency_key}-{attempt}" if idempotency_key else None,
                 before_send=counted,
+                label=name,
             )
             try:
                 result = signer.read_answer(sent, answer, now)

@@ -701,7 +701,15 @@ def test_stats_shape(client: httpx.Client, served: Served, auth: dict[str, str])
     assert {"method": "GET", "path": "/api/1/vehicles", "status": 200, "count": 2} in stats[
         "requests"
     ]
-    assert set(stats) == {"requests", "commands", "executions", "executed", "concurrency"}
+    assert set(stats) == {
+        "requests",
+        "commands",
+        "executions",
+        "executed",
+        "concurrency",
+        "billing",
+    }
+    assert stats["billing"] == {}  # the Owner API's flavour bills nothing
     assert stats["concurrency"]["in_flight"] == 0  # the stats request itself is not counted
     assert stats["concurrency"]["overlapping_requests"] == 0  # one at a time so far
 
