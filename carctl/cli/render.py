@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from carctl.output import Output
 from carctl.text import literal
+from carctl.timefmt import hhmm
 from carctl.vehicle.inputs import format_temperature
 
 if TYPE_CHECKING:
@@ -118,7 +119,14 @@ def status_lines(status: Status, units: str, now: float) -> str:
             head + ".\ncarctl has no recent data from it; `carctl status --wake` wakes it for "
             "live data."
         )
-    lines = [head + ("" if status.live else f"; last reported {ago(now - status.as_of)}")]
+    if status.failure is not None:
+        head = (
+            f"{v.label} ({v.vin}) as of {hhmm(status.as_of)}, {ago(now - status.as_of)}: "
+            "the last state carctl read"
+        )
+        lines = [head]
+    else:
+        lines = [head + ("" if status.live else f"; last reported {ago(now - status.as_of)}")]
     climate = status.climate or {}
     if status.climate is not None:
         lines.append(

@@ -42,6 +42,22 @@ def schedule(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: 
         lambda service: on_car.listing(service, selected_car(app), timeout=wake_timeout),
         deadline_s=timeout,
     )
+    if result.failure is not None:  # the API fails: what the car held when last read (75)
+        from carctl.cli.render import ago
+        from carctl.timefmt import hhmm
+
+        error = result.failure
+        error.data = {**(error.data or {}), **result.to_json()}
+        error.vehicle = result.vehicle.ref()
+        if not app.output.json_mode and not app.output.quiet:
+            console = app.output.console()
+            console.print(
+                f"As of {hhmm(result.as_of)}, {ago(result.now - (result.as_of or result.now))}: "
+                "the last schedules carctl read",
+                markup=False,
+            )
+            listing_lines(app.output, result, units_of(app))(console)
+        raise error
     report(app, result, listing_lines(app.output, result, units_of(app)))
 
 

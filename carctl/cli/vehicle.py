@@ -116,11 +116,19 @@ def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: floa
         ),
         deadline_s=timeout,
     )
+    now = app.clock.now()
+    if result.failure is not None:  # the API fails: what carctl last read, then why (exit 75)
+        error = result.failure
+        error.data = {**(error.data or {}), **result.to_json(now)}
+        error.vehicle = result.vehicle.ref()
+        if not app.output.json_mode and not app.output.quiet:
+            app.output.console().print(status_lines(result, units_of(app), now), markup=False)
+        raise error
     app.output.result(
         app.command,
-        result.to_json(),
+        result.to_json(now),
         vehicle=result.vehicle.ref(),
-        human=status_lines(result, units_of(app), app.clock.now()),
+        human=status_lines(result, units_of(app), now),
     )
 
 

@@ -217,7 +217,7 @@ def command(call: Call) -> Response:
     headers = rate_limited(call, car, "command")
     if isinstance(headers, Response):
         return headers
-    refusal = unavailable(car) or _unsigned(call, car)
+    refusal = (_through_proxy(car) if call.signed else unavailable(car)) or _unsigned(call, car)
     if refusal is not None:
         return refusal
     result, reason = execute(call, car, name, params, key, signed=call.signed)
@@ -250,6 +250,23 @@ def execute(
         }
     )
     return result, reason
+
+
+PROXY_ASLEEP = "vehicle unavailable: vehicle is offline or asleep"
+PROXY_NOT_PAIRED = "vehicle rejected request: your public key has not been paired with the vehicle"
+
+
+def _through_proxy(car: SimVehicle) -> Response | None:
+    """What Tesla's signing proxy answers when it cannot open a session with the car: a
+    500 whose `error` is the connector's words (vehicle-command: `inet.ErrVehicleNotAwake`,
+    `protocol.ErrKeyNotPaired`, written by `proxy.writeJSONError`)."""
+    if car.in_service:
+        return api_error(405, IN_SERVICE, "")
+    if car.state != "online":
+        return api_error(500, PROXY_ASLEEP, "")
+    if car.command_signing == "required" and not car.signing.get("paired"):
+        return api_error(500, PROXY_NOT_PAIRED, "")
+    return None
 
 
 def _unsigned(call: Call, car: SimVehicle) -> Response | None:

@@ -169,6 +169,9 @@ class Listing:
     holding: Holding
     steps: Steps
     now: float
+    # the vehicle API failed: the schedules as the car last reported them, and why
+    failure: CarctlError | None = None
+    as_of: float | None = None
 
     @property
     def vehicle(self) -> Vehicle:
@@ -186,11 +189,23 @@ class Listing:
             "next_ready": iso(following[1]) if following else None,
             "next_ready_local": self.holding.local_iso(following[1]) if following else None,
             "steps": self.steps.to_json(),
+            "stale": self.failure is not None,
+            "age_s": None if self.as_of is None else round(max(0.0, self.now - self.as_of)),
         }
 
 
 def listing(service: VehicleService, selector: str | None, *, timeout: float) -> Listing:
-    steps, holding = read(service, selector, timeout=timeout)
+    """What the car holds; while the vehicle API fails, what it held when last read (the
+    vehicle cache), without a request when the breaker already knows."""
+    try:
+        steps, holding = read(service, selector, timeout=timeout)
+    except TemporaryError as exc:
+        known = service.known(selector)
+        snapshot = service.cache.snapshot(known.id) if known is not None else None
+        if known is None or snapshot is None or SECTIONS[0] not in snapshot.data:
+            raise
+        stale = Holding.from_data(known, snapshot.data)
+        return Listing(stale, Steps(service), service.clock.now(), failure=exc, as_of=snapshot.at)
     return Listing(holding, steps, service.clock.now())
 
 

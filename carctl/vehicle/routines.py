@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError, VehicleUnavailableError
+from carctl.errors import CarctlError, TemporaryError, VehicleUnavailableError
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle.inputs import format_temperature
@@ -351,12 +351,19 @@ class Status:
     windows: dict[str, Any] | None
     battery: dict[str, Any] | None
     woke: Wake | None = None
+    # the vehicle API failed (or the breaker held the request back): this is the last state
+    # carctl read, from the vehicle cache, and the failure is what the owner is told
+    failure: CarctlError | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, now: float | None = None) -> dict[str, Any]:
+        stale = self.failure is not None
+        age = None if not stale or self.as_of is None or now is None else now - self.as_of
         return {
             "state": self.vehicle.state,
             "in_service": self.vehicle.in_service,
             "live": self.live,
+            "stale": stale,
+            "age_s": None if age is None else round(max(0.0, age)),
             "as_of": iso(self.as_of),
             "climate": self.climate,
             "windows": self.windows,
@@ -389,7 +396,31 @@ def _live(service: VehicleService, vehicle: Vehicle) -> dict[str, Any] | None:
 def status(
     service: VehicleService, selector: str | None, *, wake_first: bool, timeout: float = 60.0
 ) -> Status:
-    """Live data when the car is online; otherwise what it reported last, never waking it."""
+    """Live data when the car is online; otherwise what it reported last, never waking it.
+
+    While the vehicle API fails (or the breaker holds requests back, which costs no
+    request at all), the answer is the last state carctl read, marked stale."""
+    try:
+        return _status(service, selector, wake_first=wake_first, timeout=timeout)
+    except TemporaryError as exc:
+        known = service.known(selector)
+        snapshot = service.cache.snapshot(known.id) if known is not None else None
+        if known is None or snapshot is None:
+            raise
+        return Status(
+            known,
+            live=False,
+            as_of=snapshot.at,
+            climate=climate_summary(snapshot.data),
+            windows=windows_summary(snapshot.data),
+            battery=battery_summary(snapshot.data),
+            failure=exc,
+        )
+
+
+def _status(
+    service: VehicleService, selector: str | None, *, wake_first: bool, timeout: float
+) -> Status:
     vehicle = service.locate(selector)
     woke = None
     data = _live(service, vehicle)

@@ -139,3 +139,159 @@ def test_a_month_of_mornings_stops_at_the_cap_and_the_bills_agree(
     # the owner raises the cap: the car is commanded again
     assert invoke("config", "set", "usage.monthly_limit", "2").code == 0
     assert invoke("climate", "on").code == 0
+
+
+@pytest.fixture
+def through_proxy(endpoint: Endpoint) -> Iterator[Endpoint]:
+    """The served mock standing in for Tesla's signing proxy, with its error bodies."""
+    assert endpoint.served is not None
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0, "state": "online"})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    api = endpoint.served.app.state.api
+    api.flavor = "proxy"
+    try:
+        yield endpoint
+    finally:
+        api.flavor = "owner"
+
+
+def breaker() -> dict[str, Any]:
+    listing = invoke("--json", "queue", "list")
+    assert listing.code == 0, listing.output
+    assert listing.json()["data"]["entries"] == []  # nothing queued
+    return listing.json()["data"]["breaker"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_the_proxy_saying_asleep_is_a_wake_not_an_outage(through_proxy: Endpoint) -> None:
+    assert invoke("climate", "on").code == 0  # the car answered as online: carctl trusts it
+    through_proxy.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})  # for a minute
+    result = invoke("--json", "vent")
+    assert result.code == 0, result.output
+    window = f"/api/1/vehicles/{M3}/command/window_control"
+    assert through_proxy.requests(window, 500) == 1  # the proxy's "offline or asleep"
+    assert through_proxy.requests(window, 200) == 1  # after one wake
+    assert through_proxy.requests(f"/api/1/vehicles/{M3}/wake_up") == 1
+    assert [c["name"] for c in executed(through_proxy)] == [
+        "auto_conditioning_start",
+        "window_control",
+    ]
+    assert "diagnosis" not in (result.json()["data"] or {})
+    health = breaker()
+    assert health["state"] == "closed" and health["failures"] == 0
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_the_proxy_saying_not_paired_is_the_owners_setup(through_proxy: Endpoint) -> None:
+    through_proxy.admin("PATCH", f"/__mock__/vehicles/{M3}", {"command_signing": "required"})
+    result = invoke("--json", "climate", "on")
+    assert result.code == 77, result.output
+    error = result.json()["error"]
+    assert error["code"] == "key_not_paired"
+    assert "has not been paired" in error["message"] and "carctl key pair" in error["hint"]
+    assert result.json()["queued"] is None and "diagnosis" not in (result.json()["data"] or {})
+    assert executed(through_proxy) == []
+    command = f"/api/1/vehicles/{M3}/command/auto_conditioning_start"
+    assert through_proxy.requests(command) == 1  # asked once, never retried
+    health = breaker()
+    assert health["state"] == "closed" and health["failures"] == 0
+    human = invoke("climate", "on")
+    assert human.code == 77 and "Traceback" not in human.stderr
+    assert "carctl key pair" in human.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_a_day_long_retry_after_is_kept_and_the_command_expires_unsent(
+    endpoint: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0, "state": "online"})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    path = f"/api/1/vehicles/{M3}/command/auto_conditioning_start"
+    endpoint.faults({"status": 429, "path": path, "count": 1, "retry_after": 86400})
+    result = invoke("--json", "climate", "on")
+    assert result.code == 75, result.output
+    document = result.json()
+    assert document["error"]["code"] == "rate_limited"
+    assert "wait 86400 s" in document["error"]["message"]
+    assert "expire unsent" in document["error"]["hint"] and "tomorrow" in document["error"]["hint"]
+    assert document["queued"]["not_before"] > document["queued"]["expires_at"]
+    (entry_id,) = document["queued"]["ids"]
+    shown = invoke("queue", "show", str(entry_id))
+    assert "not before" in shown.stdout and "tomorrow (the service asked carctl to wait)" in (
+        shown.stdout
+    )
+    assert endpoint.requests(path) == 1
+
+    fast_clock.offset += 600  # ten minutes on: the service's word still holds
+    assert invoke("queue", "run").code == 75
+    assert endpoint.requests(path) == 1
+    fast_clock.offset += 1800  # past its expiry, long before the service allows it
+    ran = invoke("--json", "queue", "run")
+    assert ran.code == 0, ran.output
+    assert len(ran.json()["data"]["expired"]) == 1
+    assert endpoint.requests(path) == 1  # the mock saw exactly one request, ever
+    assert executed(endpoint) == []
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_status_during_an_outage_is_the_last_state_read_and_costs_no_request(
+    endpoint: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0, "state": "online"})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    live = invoke("--json", "status")
+    assert live.code == 0 and live.json()["data"]["live"] is True
+    assert live.json()["data"]["stale"] is False and live.json()["data"]["age_s"] is None
+    fast_clock.offset += 19 * 60
+
+    endpoint.faults({"status": 500, "path": "/api/1/*"})
+    for _ in range(2):  # the outage: 3 + 3 failures open the breaker
+        failing = invoke("--json", "status")
+        assert failing.code == 75, failing.output
+    document = failing.json()
+    assert document["error"]["code"] == "service"
+    data = document["data"]
+    assert data["stale"] is True and data["live"] is False
+    assert 19 * 60 <= data["age_s"] <= 19 * 60 + 30
+    assert data["climate"]["inside_temp"] is not None  # what the car said before the outage
+
+    seen = sum(r["count"] for r in endpoint.admin("GET", "/__mock__/stats")["requests"])
+    held = invoke("--json", "status")  # the breaker knows: not one request to learn it
+    assert held.code == 75
+    assert held.json()["error"]["code"] == "breaker_open"
+    assert held.json()["data"]["stale"] is True
+    assert sum(r["count"] for r in endpoint.admin("GET", "/__mock__/stats")["requests"]) == seen
+
+    shown = invoke("status", terminal=True)
+    assert shown.code == 75
+    assert "Model 3 (5YJ3E7EA1MF000621) as of " in shown.stdout
+    assert "min ago: the last state carctl read" in shown.stdout
+    assert "cabin" in shown.stdout and "Traceback" not in shown.stderr
+    assert "error:" in shown.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_schedule_during_an_outage_is_what_the_car_held_when_last_read(
+    endpoint: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0, "state": "online"})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    assert invoke("schedule", "set", "06:30", "--days", "weekdays").code == 0
+    listed = invoke("--json", "schedule")
+    assert listed.code == 0 and listed.json()["data"]["stale"] is False
+    (armed,) = listed.json()["data"]["schedules"]
+    fast_clock.offset += 300
+
+    endpoint.faults({"status": 503, "path": "/api/1/*"})
+    failing = invoke("--json", "schedule")
+    assert failing.code == 75, failing.output
+    data = failing.json()["data"]
+    assert data["stale"] is True and 300 <= data["age_s"] <= 330
+    assert [s["id"] for s in data["schedules"]] == [armed["id"]]
+    shown = invoke("schedule", terminal=True)
+    assert shown.code == 75 and "the last schedules carctl read" in shown.stdout
+    assert "06:30" in shown.stdout and "error:" in shown.stderr
