@@ -30,6 +30,16 @@ recovery: commands pending at 11:00 (issued before it, not yet delivered, not
 expired) x requests per delivery (1) / capacity — no client can deliver the
 last of them sooner.
 
+Cost (the Fleet API bills every answer below 500; developer.tesla.com, "Billing
+and limits"): a morning routine that reaches the car is billed as carctl's
+ledger counts it against the mock — one wake (US$0.02), ten data requests
+(the state, the polls while a car wakes in ~20 s, the read-back: US$0.02) and
+three commands (US$0.003), US$0.043 in all; the 500s and 503s of the outage
+are free. An owner whose morning is armed on the car pays one read in the
+evening (the car is parked and awake then): US$0.002. `US$/owner/mo` is this
+morning plus 29 ordinary ones; a late delivery (after its expiry) is paid for
+nothing.
+
 Aggregation: `--agents` simulated clients each stand for owners/agents owners
 who act in lockstep (same arrival, same jitter draws). That is pessimistic for
 the jittered strategies (50 owners move as one), so carctl's real spread is
@@ -60,6 +70,9 @@ FALSE_RECOVERIES = ((9000.0, 9300.0), (14400.0, 14580.0))  # 07:30-07:35, 09:00-
 END = 30000.0  # 13:20
 EXPIRY_S = 1800.0
 RECOVERY = OUTAGE[1]
+ROUTINE_USD = 0.02 + 10 * 0.002 + 3 * 0.001  # a wake, ten data requests, three commands
+EVENING_CHECK_USD = 0.002  # one read of the car's schedules, parked and awake
+DAYS = 30
 
 
 def service_down(t: float) -> bool:
@@ -314,6 +327,17 @@ def peaks(load: Counter[int], buckets: int = 300) -> list[float]:
     ]
 
 
+def cost(sim: Simulation, weight: float, owners: int) -> tuple[float, float]:
+    """US$ for this morning (all owners), and per owner for a month of 29 ordinary mornings
+    and this one. A request the service accepted delivered one routine (every strategy
+    stops once delivered); failures are not billed; an armed morning costs the evening read."""
+    routines = sum(sim.service.accepted.values())  # owners, already weighted
+    armed = sim.armed * weight
+    today = routines * ROUTINE_USD + armed * EVENING_CHECK_USD
+    ordinary = (owners - armed) * ROUTINE_USD + armed * EVENING_CHECK_USD
+    return today, (today + (DAYS - 1) * ordinary) / owners
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--owners", type=int, default=1_000_000)
@@ -352,7 +376,7 @@ def main() -> None:
     header = (
         f"{'strategy':<34} {'requests':>12} {'peak/cap out':>12} {'peak/cap after':>14} "
         f"{'delivered':>10} {'p50 after':>9} {'p99 after':>9} {'floor':>7} {'late':>8} "
-        f"{'secs':>5}"
+        f"{'US$ today':>10} {'US$/owner/mo':>12} {'secs':>5}"
     )
     print(header)
     charts = []
@@ -377,10 +401,12 @@ def main() -> None:
         p99 = f"{percentile(waiting, 99):.0f} s" if waiting else "–"
         floor = f"{pending_at_recovery(sim) * weight / args.capacity:.0f} s"
         armed = max(armed, sim.armed)
+        today, per_owner = cost(sim, weight, args.owners)
         print(
             f"{name:<34} {sum(load.values()):>12,.0f} {during / args.capacity:>11.1f}x "
             f"{after / args.capacity:>13.1f}x {len(delivered) * weight:>10,.0f} {p50:>9} "
-            f"{p99:>9} {floor:>7} {late * weight:>8,.0f} {elapsed:>5.0f}"
+            f"{p99:>9} {floor:>7} {late * weight:>8,.0f} {today:>10,.0f} {per_owner:>12.2f} "
+            f"{elapsed:>5.0f}"
         )
         charts.append((name, spark(load, args.capacity)))
         curves.append((name, peaks(load)))
@@ -408,6 +434,12 @@ def main() -> None:
         "recovery (11:00) for commands issued before it; floor: commands pending at 11:00 x 1 "
         "request / capacity, the least time any client needs to deliver them all; late: "
         "delivered after their 30-minute expiry."
+    )
+    print(
+        f"cost: a routine that reaches the car US${ROUTINE_USD:.3f} (a wake, ten data "
+        f"requests, three commands), an armed morning US${EVENING_CHECK_USD:.3f}; 5xx answers "
+        f"are not billed. US$/owner/mo: this morning and {DAYS - 1} ordinary ones, against "
+        "Tesla's US$10 monthly discount per account."
     )
     print(
         f"on-car schedules: {armed * weight:,.0f} owners' mornings armed the evening before "

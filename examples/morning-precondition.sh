@@ -16,15 +16,18 @@
 # evening step logs the difference and the command that would replace it.
 #
 # Meant for cron, a systemd timer or launchd: it never prompts, never colours,
-# and says in one log line what happened. When the vehicle API is failing,
-# carctl queues the steps; the script then waits for them (until the
-# deadline) and logs one more line per step: delivered, or expired unsent.
+# and says in one log line what happened (on a paid vehicle API such as
+# Tesla's Fleet API, with what the run cost and the month so far). When the
+# vehicle API is failing, carctl queues the steps; the script then waits for
+# them (until the deadline) and logs one more line per step: delivered, or
+# expired unsent.
 # Exit codes (carctl's):
 #   0   done, confirmed by the car (or delivered later from the queue)
 #   1   a queued step expired unsent or was refused (the log says which)
 #   75  queued and still waiting when the script stopped waiting
 #       (CARCTL_WAIT=0: do not wait; the background worker still delivers)
-#   77  signed out: run `carctl auth login` once on this machine
+#   77  signed out: run `carctl auth login` once on this machine; or the
+#       month's spending cap on a paid vehicle API is reached (the log says so)
 #   other: failed (the log line says why)
 #
 # Settings (environment):
@@ -120,6 +123,23 @@ case $deadline in
     ;;
 esac
 
+# What the month's calls to a paid vehicle API have cost so far (US$; empty when the
+# profile's API is not billed, such as the built-in mock): `carctl usage` reads carctl's
+# own ledger, with no request.
+spent() {
+    "$carctl" --json usage </dev/null 2>/dev/null |
+        sed -n 's/.*"cost": \([0-9.e-]*\), "discount": \([0-9.e-]*\), "due".*"limit": \([0-9.e-]*\|null\).*/\1 \3/p'
+}
+cost_note() { # " (US$0.043; this month US$0.95 of the US$10.00 cap)", or nothing
+    [ -n "$before" ] || return 0
+    after=$(spent)
+    [ -n "$after" ] || return 0
+    printf '%s %s\n' "$before" "$after" | awk '{
+        cap = ($4 == "null") ? "" : sprintf(" of the US$%.2f cap", $4)
+        printf " (this run US$%.3f; this month US$%.2f%s)", $3 - $1, $3, cap }'
+}
+before=$(spent)
+
 # No schedule on the car for this morning: the direct command, as before. The
 # answer holds the reason, and the IDs of the queued steps to wait for.
 "$carctl" --json precondition --temp "$temp" --vent --expires-at "$deadline" \
@@ -130,7 +150,7 @@ reason=$(field summary) # why it is queued, in the owner's words
 ids=$(sed -n 's/.*"queued": {"ids": \[\([0-9, ]*\)\].*/\1/p' "$answer" | tr -d ,)
 
 case $code in
-0) log "ok: preconditioning to $temp with the windows vented" ;;
+0) log "ok: preconditioning to $temp with the windows vented$(cost_note)" ;;
 75)
     log "queued: the vehicle API is failing ($reason); carctl delivers it before $deadline"
     if [ "$wait_outcome" = 1 ] && [ -n "$ids" ]; then
@@ -144,7 +164,12 @@ case $code in
         rm -f "$status"
     fi
     ;;
-77) log "signed out: $reason; run 'carctl auth login' on this machine" ;;
-*) log "failed ($code): $reason" ;;
+77)
+    case $(field code) in
+    usage_cap) log "not sent: $reason; 'carctl usage' shows the month$(cost_note)" ;;
+    *) log "signed out: $reason; run 'carctl auth login' on this machine" ;;
+    esac
+    ;;
+*) log "failed ($code): $reason$(cost_note)" ;;
 esac
 exit $code

@@ -206,6 +206,31 @@ def test_a_late_start_sends_nothing(cron: Cron, served: Served) -> None:
     )
 
 
+def test_on_a_paid_api_the_log_says_what_the_run_cost(cron: Cron, served: Served) -> None:
+    assert cron.carctl("config", "set", "billing", "on").returncode == 0  # counted as Fleet
+    served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"state": "asleep"})
+    result = cron.morning()
+    assert result.returncode == 0, result.stderr
+    line = cron.last_log_line()
+    # a wake (2 cents), the state and the read-back (0.2 cents each), three commands
+    assert line.endswith(
+        "ok: preconditioning to 21 with the windows vented (this run US$0.027; this month "
+        "US$0.03 of the US$10.00 cap)"
+    ), line
+    assert cron.carctl("config", "set", "usage.monthly_limit", "0.03").returncode == 0
+    served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"state": "asleep"})
+    capped = cron.morning()
+    assert capped.returncode == 77 and capped.stdout == capped.stderr == ""
+    line = cron.last_log_line()
+    assert "not sent: a wake call (wake_up) would take this month's use of" in line, line
+    # a read or two before the wake was refused: what they cost is said
+    assert re.search(
+        r"'carctl usage' shows the month \(this run US\$0\.00[1-9]; this month US\$0\.03 of "
+        r"the US\$0\.03 cap\)$",
+        line,
+    ), line
+
+
 def test_signed_out_morning_does_not_prompt(cron: Cron) -> None:
     assert cron.carctl("auth", "logout").returncode == 0
     result = cron.morning()

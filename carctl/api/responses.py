@@ -176,10 +176,12 @@ def error_for(reply: Reply, *, now: float) -> CarctlError:
     elif status == 403 and any(
         word in (said or "").lower() for word in ("missing scopes", "invalid_scope")
     ):
+        scope = needed_scope(reply)
         error = AuthError(
-            f"the session was not granted what this needs ({said})",
-            hint="sign in again and allow it: `carctl auth login --web` asks for the scopes in "
-            "`carctl config get auth.scopes` (the car's position needs vehicle_location)",
+            f"the session was not granted {scope}, which this needs ({said})",
+            hint=f"sign in again and allow {scope}: `carctl auth login --web` asks for the "
+            "scopes in `carctl config get auth.scopes` (add it there if it is missing: "
+            "`carctl config set auth.scopes ...`)",
             http=http,
         )
     elif status == 402:
@@ -252,6 +254,25 @@ def error_for(reply: Reply, *, now: float) -> CarctlError:
             http=http,
         )
     return error
+
+
+SCOPES = ("vehicle_device_data", "vehicle_cmds", "vehicle_location", "vehicle_charging_cmds")
+
+
+def needed_scope(reply: Reply) -> str:
+    """The scope a 403 "missing scopes" is about: the one the answer names, else the one
+    Tesla's documentation gives for the endpoint (commands: vehicle_cmds; the car's
+    position: vehicle_location; other data: vehicle_device_data)."""
+    _, description = reply.oauth_error()
+    for scope in SCOPES:
+        if scope in description:
+            return scope
+    path = reply.path
+    if "/command/" in path or path.endswith("/signed_command"):
+        return "vehicle_cmds"
+    if "location_data" in path:
+        return "vehicle_location"
+    return "vehicle_device_data"
 
 
 def signing_required(label: str, *, http: HttpDetails | None = None) -> SigningRequiredError:

@@ -57,7 +57,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "usage": (
         "carctl.cli.usage",
         "usage",
-        "What this month's calls to a paid vehicle API cost, against your cap.",
+        "What the month's calls to a paid vehicle API cost, and the cap.",
     ),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
     "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),

@@ -54,6 +54,18 @@ class Account:
     user_id: int
 
 
+# What a token grants when the sign-in named nothing narrower (the password grant, the
+# Owner API): everything a client of the vehicle API asks for.
+ALL_SCOPES = (
+    "openid",
+    "email",
+    "offline_access",
+    "vehicle_device_data",
+    "vehicle_cmds",
+    "vehicle_location",
+)
+
+
 @dataclass
 class Grant:
     """What a token digest stands for."""
@@ -63,6 +75,7 @@ class Grant:
     expires_at: float | None = None
     status: str = "active"  # refresh tokens: active | rotated | revoked
     issued_at: float = 0.0
+    scopes: list[str] | None = None  # None: ALL_SCOPES
 
 
 @dataclass
@@ -72,6 +85,16 @@ class AuthCode:
     challenge: str
     redirect_uri: str
     expires_at: float
+    scopes: list[str] | None = None  # what the authorize request's `scope` asked for
+
+
+def granted(scope: object) -> list[str] | None:
+    """The scopes an authorize request's `scope` asks for, as Tesla grants them: the words
+    it knows, in its order (None: none named, so the default grant)."""
+    words = str(scope or "").replace(",", " ").split()
+    if not words:
+        return None
+    return [s for s in ALL_SCOPES if s in words]
 
 
 @dataclass
@@ -94,7 +117,15 @@ class TokenBook:
         )
 
     def issue(
-        self, *, email: str, client_id: str, now: float, ttl: float, issuer: str
+        self,
+        *,
+        email: str,
+        client_id: str,
+        now: float,
+        ttl: float,
+        issuer: str,
+        scopes: list[str] | None = None,
+        ou_code: str = "NA",
     ) -> dict[str, Any]:
         """A new access/refresh pair, as the token endpoint returns it."""
         self._forget_expired(now)
@@ -102,15 +133,9 @@ class TokenBook:
             "iss": issuer,
             "sub": digest(email)[:32],
             "aud": [issuer + "/"],
-            # what carctl asks for by default (auth.scopes): a real token says what was granted
-            "scp": [
-                "openid",
-                "email",
-                "offline_access",
-                "vehicle_device_data",
-                "vehicle_cmds",
-                "vehicle_location",
-            ],
+            # what was granted (the authorize request's `scope`), and the account's region
+            "scp": list(ALL_SCOPES if scopes is None else scopes),
+            "ou_code": ou_code,
             "iat": int(now),
             "exp": int(now + ttl),
             "jti": secrets.token_hex(8),
@@ -120,9 +145,11 @@ class TokenBook:
             {**claims, "exp": int(now + 90 * 86400), "typ": "refresh", "jti": secrets.token_hex(8)}
         )
         self.access[digest(access)] = Grant(
-            email=email, client_id=client_id, expires_at=now + ttl, issued_at=now
+            email=email, client_id=client_id, expires_at=now + ttl, issued_at=now, scopes=scopes
         )
-        self.refresh[digest(refresh)] = Grant(email=email, client_id=client_id, issued_at=now)
+        self.refresh[digest(refresh)] = Grant(
+            email=email, client_id=client_id, issued_at=now, scopes=scopes
+        )
         self._trim_refresh(email)
         return {
             "access_token": access,

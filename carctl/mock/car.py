@@ -108,6 +108,8 @@ class SimVehicle:
     media_volume: float = 3.0
     software_update: dict[str, Any] = field(default_factory=dict)
     command_signing: str = "off"  # "required": plain REST commands are refused (403)
+    # through the signing-proxy stand-in: whether the proxy's own key is paired with the car
+    proxy_key_paired: bool = True
     # the Vehicle Command Protocol's state: paired keys, per-domain keys, epochs and
     # counters (carctl.mock.signed_car)
     signing: dict[str, Any] = field(default_factory=dict)
@@ -322,6 +324,7 @@ VEHICLE_FIELDS: dict[str, tuple[type | tuple[type, ...], tuple[float, float] | N
     "plugged_in": (bool, None),
     "charge_limit_soc": (int, (50.0, 100.0)),
     "command_signing": (str, None),
+    "proxy_key_paired": (bool, None),
     "locked": (bool, None),
     "sentry_mode": (bool, None),
 }

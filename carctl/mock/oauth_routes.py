@@ -20,6 +20,7 @@ from carctl.mock.accounts import (
     CONFIDENTIAL_CLIENTS,
     AuthCode,
     digest,
+    granted,
     password_digest,
 )
 from carctl.mock.http import BadBody, Call, oauth_error
@@ -75,7 +76,7 @@ def token(call: Call) -> Response:
     return oauth_error(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
 
 
-def _issue(call: Call, email: str, client_id: str) -> Response:
+def _issue(call: Call, email: str, client_id: str, scopes: list[str] | None = None) -> Response:
     from starlette.responses import JSONResponse
 
     body = call.world.tokens.issue(
@@ -84,6 +85,8 @@ def _issue(call: Call, email: str, client_id: str) -> Response:
         now=call.now,
         ttl=call.world.settings.access_token_ttl,
         issuer=call.base_url + "/oauth2/v3",
+        scopes=scopes,
+        ou_code=call.region.upper(),
     )
     return JSONResponse(body, headers={"cache-control": "no-store", "pragma": "no-cache"})
 
@@ -117,7 +120,7 @@ def _refresh_grant(call: Call, fields: dict[str, object], client_id: str) -> Res
     if grant.email not in call.world.accounts:
         return oauth_error(401, "login_required", "the account no longer exists")
     grant.status = "rotated"
-    return _issue(call, grant.email, client_id)
+    return _issue(call, grant.email, client_id, grant.scopes)  # a renewal grants no more
 
 
 def _code_grant(call: Call, fields: dict[str, object], client_id: str) -> Response:
@@ -130,7 +133,7 @@ def _code_grant(call: Call, fields: dict[str, object], client_id: str) -> Respon
         return oauth_error(400, "invalid_grant", "the authorization code is not valid")
     if record.challenge.rstrip("=") not in _challenges(verifier):  # padding or not
         return oauth_error(400, "invalid_grant", "code_verifier does not match the code challenge")
-    return _issue(call, record.email, client_id)
+    return _issue(call, record.email, client_id, record.scopes)
 
 
 def _challenges(verifier: str) -> tuple[str, str]:
@@ -210,6 +213,7 @@ def authorize_submit(call: Call) -> Response:
         challenge=fields["code_challenge"],
         redirect_uri=redirect_uri,
         expires_at=call.now + CODE_TTL,
+        scopes=granted(fields.get("scope")),
     )
     query = urlencode(
         {"code": code, "state": fields.get("state", ""), "issuer": call.base_url + "/oauth2/v3"}

@@ -42,7 +42,7 @@ def _body(call: Call) -> bytes | Response:
 def signed_command(call: Call) -> Response:
     if call.flavor == "owner":  # the Owner API never had this road
         return api_error(404, "not_found", f"no endpoint {call.path}")
-    found = find_car(call)
+    found = find_car(call, "vehicle_cmds")
     if isinstance(found, Response):
         return found
     account, car = found

@@ -27,8 +27,11 @@ from carctl.mock.http import (
 from carctl.mock.params import InvalidField
 from carctl.mock.world import iso
 
+MISSING_SCOPES = "Unauthorized missing scopes"  # tesla-fleet-api's `Forbidden.key`
 
-def authenticate(call: Call) -> Account | Response:
+
+def authenticate(call: Call, scope: str | None = None) -> Account | Response:
+    """The account behind the bearer token; 403 when the token was not granted `scope`."""
     scheme, _, token = call.headers.get("authorization", "").partition(" ")
     challenge = {"www-authenticate": 'Bearer realm="owner-api"'}
     if scheme.lower() != "bearer" or not token.strip():
@@ -38,6 +41,8 @@ def authenticate(call: Call) -> Account | Response:
         return api_error(401, "invalid bearer token", "", challenge)
     if grant.expires_at is not None and grant.expires_at <= call.now:
         return api_error(401, "token expired (401)", "", challenge)
+    if scope is not None and grant.scopes is not None and scope not in grant.scopes:
+        return api_error(403, MISSING_SCOPES, f"this token was not granted {scope}")
     return call.world.accounts[grant.email]
 
 
@@ -48,8 +53,8 @@ def _cars(call: Call, account: Account) -> list[SimVehicle]:
     return cars
 
 
-def find_car(call: Call) -> tuple[Account, SimVehicle] | Response:
-    account = authenticate(call)
+def find_car(call: Call, scope: str | None = None) -> tuple[Account, SimVehicle] | Response:
+    account = authenticate(call, scope)
     if isinstance(account, Response):
         return account
     key = call.params["v"]
@@ -147,9 +152,11 @@ def wake_up(call: Call) -> Response:
     return envelope(shown, headers=headers)
 
 
-def online_car(call: Call) -> tuple[Account, SimVehicle, dict[str, str]] | Response:
+def online_car(
+    call: Call, scope: str = "vehicle_device_data"
+) -> tuple[Account, SimVehicle, dict[str, str]] | Response:
     """For the data endpoints: the car, counted against its data limit, and online."""
-    found = find_car(call)
+    found = find_car(call, scope)
     if isinstance(found, Response):
         return found
     account, car = found
@@ -161,12 +168,15 @@ def online_car(call: Call) -> tuple[Account, SimVehicle, dict[str, str]] | Respo
 
 
 def vehicle_data(call: Call) -> Response:
-    found = online_car(call)
+    wanted = _endpoints(call.query.get("endpoints"))
+    # the car's position needs its own grant (developer.tesla.com: vehicle_location)
+    found = online_car(
+        call, "vehicle_location" if "location_data" in wanted else "vehicle_device_data"
+    )
     if isinstance(found, Response):
         return found
     account, car, headers = found
     car.touch(call.now)
-    wanted = _endpoints(call.query.get("endpoints"))
     data: dict[str, Any] = {**car_data.summary(car), "user_id": account.user_id}
     with_location = "location_data" in wanted
     for name in DATA_SECTIONS:
@@ -189,7 +199,7 @@ def _endpoints(raw: str | None) -> set[str]:
 def command(call: Call) -> Response:
     name = call.params["name"]
     spec = COMMANDS.get(name)
-    found = find_car(call)
+    found = find_car(call, "vehicle_cmds")
     if isinstance(found, Response):
         return found
     car = found[1]
@@ -264,7 +274,7 @@ def _through_proxy(car: SimVehicle) -> Response | None:
         return api_error(405, IN_SERVICE, "")
     if car.state != "online":
         return api_error(500, PROXY_ASLEEP, "")
-    if car.command_signing == "required" and not car.signing.get("paired"):
+    if car.command_signing == "required" and not car.proxy_key_paired:
         return api_error(500, PROXY_NOT_PAIRED, "")
     return None
 

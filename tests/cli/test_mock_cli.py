@@ -213,7 +213,14 @@ def test_builtin_show_reset_clock_and_stats(carctl_home: Path) -> None:
         == "online"
     )
     stats = json.loads(run_carctl("--json", "mock", "stats").stdout)
-    assert set(stats["data"]) == {"requests", "commands", "executions", "executed", "concurrency"}
+    assert set(stats["data"]) == {
+        "requests",
+        "commands",
+        "executions",
+        "executed",
+        "concurrency",
+        "billing",
+    }
     bad = run_carctl("mock", "clock", "--advance", "soon")
     assert bad.returncode == 2 and "--advance 'soon' is not a duration" in bad.stderr
     # one grammar for durations: what --expires-in refuses, --advance refuses too

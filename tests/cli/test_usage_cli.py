@@ -9,6 +9,7 @@ of mornings never crosses into the next one whatever the date the suite runs.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -97,7 +98,7 @@ def test_a_month_of_mornings_stops_at_the_cap_and_the_bills_agree(
     assert invoke("config", "set", "usage.monthly_limit", "1.00").code == 0
     mornings: list[int] = []
     refused = None
-    for day in range(31):
+    for _day in range(31):
         next_morning(billed, fast_clock)
         result = invoke("--json", "precondition", "--temp", "21", "--vent")
         mornings.append(result.code)
@@ -184,7 +185,11 @@ def test_the_proxy_saying_asleep_is_a_wake_not_an_outage(through_proxy: Endpoint
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
 def test_the_proxy_saying_not_paired_is_the_owners_setup(through_proxy: Endpoint) -> None:
-    through_proxy.admin("PATCH", f"/__mock__/vehicles/{M3}", {"command_signing": "required"})
+    through_proxy.admin(
+        "PATCH",
+        f"/__mock__/vehicles/{M3}",
+        {"command_signing": "required", "proxy_key_paired": False},
+    )
     result = invoke("--json", "climate", "on")
     assert result.code == 77, result.output
     error = result.json()["error"]
@@ -295,3 +300,74 @@ def test_schedule_during_an_outage_is_what_the_car_held_when_last_read(
     shown = invoke("schedule", terminal=True)
     assert shown.code == 75 and "the last schedules carctl read" in shown.stdout
     assert "06:30" in shown.stdout and "error:" in shown.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_one_morning_is_counted_as_the_mock_bills_it(
+    billed: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    nothing = usage_json()
+    assert nothing["calls"] == 0 and nothing["cost"] == 0 and nothing["limit"] == 10.0
+    billed.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    result = invoke("--json", "precondition", "--temp", "21", "--vent")
+    assert result.code == 0, result.output
+    mine, theirs = usage_json(), mock_bill(billed)
+    assert {k: mine["categories"][k]["billed"] for k in theirs} == {
+        k: v["billed"] for k, v in theirs.items()
+    }
+    assert mine["categories"]["wake"]["billed"] == 1
+    assert mine["categories"]["command"]["billed"] == 3  # temperature, climate, windows
+    # a wake costs twenty commands: the morning's cost is mostly the wake
+    assert mine["top"][0]["name"] == "wake_up" and mine["top"][0]["cost"] == 0.02
+    assert mine["cost"] == pytest.approx(
+        0.02 + 0.001 * 3 + 0.002 * mine["categories"]["data"]["billed"]
+    )
+    assert mine["month"] == datetime.fromtimestamp(fast_clock().now(), UTC).strftime("%Y-%m")
+    start = datetime.fromtimestamp(fast_clock().now(), UTC)
+    days = calendar.monthrange(start.year, start.month)[1]
+    assert mine["projected"] == pytest.approx(mine["cost"] * days)  # on the first day
+    shown = invoke("usage", terminal=True)
+    assert shown.code == 0, shown.output
+    assert "wakes" in shown.stdout and "US$0.020" in shown.stdout
+    assert "of your US$10.00 cap" in shown.stdout and "nothing due" in shown.stdout
+    assert "costliest: wake_up US$0.020 (1)" in shown.stdout
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_usage_of_a_free_endpoint_and_bad_input(endpoint: Endpoint) -> None:
+    free = invoke("--json", "usage")
+    assert free.code == 0 and free.json()["data"]["billed"] is False
+    assert "are not billed" in invoke("usage").stdout
+    bad = invoke("usage", "--month", "2026-13")
+    assert bad.code == 2 and "expected a month as YYYY-MM" in bad.stderr
+    for key, value, words in (
+        ("usage.monthly_limit", "-1", "not negative"),
+        ("usage.monthly_limit", "lots", "expected a monthly cap in US$"),
+        ("usage.price_wake", "free", "expected a price in US$ per call"),
+        ("billing", "maybe", "expected auto"),
+    ):
+        refused = invoke("config", "set", "--", key, value)
+        assert refused.code == 2, (key, refused.output)
+        assert words in refused.stderr and "Traceback" not in refused.stderr
+    assert invoke("config", "set", "usage.monthly_limit", "off").code == 0
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_a_missing_scope_is_named_and_nothing_is_queued(endpoint: Endpoint) -> None:
+    from tests.mock.test_scopes_and_billing import signed_in
+
+    assert endpoint.served is not None
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online"})
+    with endpoint.served.client() as client:
+        narrow = signed_in(client, "openid offline_access vehicle_device_data")
+    env = {"CARCTL_TOKEN": narrow["access_token"]}
+    assert invoke("--vehicle", "Model 3", "status", env=env).code == 0  # what it was granted
+    result = invoke("--json", "--vehicle", "Model 3", "climate", "on", env=env)
+    assert result.code == 77, result.output
+    error = result.json()["error"]
+    assert error["message"] == (
+        "the session was not granted vehicle_cmds, which this needs (Unauthorized missing scopes)"
+    )
+    assert "sign in again and allow vehicle_cmds" in error["hint"]
+    assert result.json()["queued"] is None and executed(endpoint) == []
+    assert breaker()["failures"] == 0
