@@ -148,6 +148,9 @@ code=$?
 reason=$(field summary) # why it is queued, in the owner's words
 [ -n "$reason" ] || reason=$(field message)
 ids=$(sed -n 's/.*"queued": {"ids": \[\([0-9, ]*\)\].*/\1/p' "$answer" | tr -d ,)
+# what carctl warned of (the month's spending nearing its cap, once a day): in the log too
+warning=$(sed -E -n 's/.*"warnings": \["(([^"\\]|\\.)*)".*/\1/p' "$answer" | sed 's/\\"/"/g')
+[ -z "$warning" ] || log "warning: $warning"
 
 case $code in
 0) log "ok: preconditioning to $temp with the windows vented$(cost_note)" ;;

@@ -208,16 +208,17 @@ def test_a_late_start_sends_nothing(cron: Cron, served: Served) -> None:
 
 def test_on_a_paid_api_the_log_says_what_the_run_cost(cron: Cron, served: Served) -> None:
     assert cron.carctl("config", "set", "billing", "on").returncode == 0  # counted as Fleet
+    assert cron.carctl("config", "set", "usage.monthly_limit", "0.033").returncode == 0
     served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"state": "asleep"})
     result = cron.morning()
     assert result.returncode == 0, result.stderr
-    line = cron.last_log_line()
+    warning, line = cron.log.read_text().splitlines()[-2:]
     # a wake (2 cents), the state and the read-back (0.2 cents each), three commands
     assert line.endswith(
         "ok: preconditioning to 21 with the windows vented (this run US$0.027; this month "
-        "US$0.03 of the US$10.00 cap)"
+        "US$0.03 of the US$0.03 cap)"
     ), line
-    assert cron.carctl("config", "set", "usage.monthly_limit", "0.03").returncode == 0
+    assert "warning: this month's use of" in warning and "of your US$0.03 cap (" in warning
     served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"state": "asleep"})
     capped = cron.morning()
     assert capped.returncode == 77 and capped.stdout == capped.stderr == ""

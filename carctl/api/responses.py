@@ -30,6 +30,7 @@ from carctl.errors import (
 from carctl.logs import redact
 
 EXCERPT_CHARS = 160
+RATE_WINDOW_S = 60.0  # the Fleet API's rate limits are per minute
 _VEHICLE_PATH = re.compile(r"^/api/1/vehicles/([^/]+)")
 
 
@@ -232,7 +233,9 @@ def error_for(reply: Reply, *, now: float) -> CarctlError:
             hint="carctl queues commands and sends them when the limit allows",
             http=http,
         )
-        error.retry_at = deadline
+        # without a word on when, the limit is per minute (60 data requests, 30 commands,
+        # 3 wakes): a 429 is billed, so the next try waits for the minute to pass
+        error.retry_at = deadline if deadline is not None else now + RATE_WINDOW_S
     elif status >= 500:
         error = ServiceError(
             f"the vehicle API failed: HTTP {status} on {where}"

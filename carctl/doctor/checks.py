@@ -670,6 +670,67 @@ def signing(doc: Doctor) -> Finding:
     return check(doc, lambda: _client(doc))
 
 
+def _billed(doc: Doctor) -> bool:
+    """Only a paid provider's calls are counted and capped."""
+    from carctl.api.connect import billed_account
+
+    if doc.settings is None or doc.endpoint is None:
+        return False
+    return billed_account(doc.settings, doc.endpoint) is not None
+
+
+@REGISTRY.check(
+    "usage", "this month's cost", order=65, needs=("config",), applies=_billed, timeout_s=10
+)
+def usage(doc: Doctor) -> Finding:
+    """The month's spending against the cap, from carctl's ledger (no request): a cap that
+    is reached explains every refusal after it, so it is named before the API is blamed."""
+    from carctl.api import usage as rules
+    from carctl.stack import usage_meter
+
+    settings = doc.settings
+    assert settings is not None
+
+    def read() -> rules.Month | None:
+        meter = usage_meter(settings=settings, paths=doc.paths, clock=doc.clock)
+        if meter is None:
+            return None
+        try:
+            return meter.month()
+        finally:
+            meter.close()
+
+    month = in_thread(read, 8.0)  # one thread opens, reads and closes the ledger
+    if month is None:
+        return Finding(SKIP, "this vehicle API is not billed")
+    facts = month.to_json()
+    limit = month.prices.limit
+    spent = f"US${month.cost:.2f} spent in {month.month}"
+    raise_it = "raise the cap: carctl config set usage.monthly_limit 20 (or off)"
+    if limit is None:
+        return Finding(PASS, f"{spent}; no cap", facts=facts)
+    share = f"{spent} of the US${limit:.2f} cap ({month.cost / limit:.0%})" if limit else spent
+    cheapest = min(month.prices.of(c) for c in (rules.DATA, rules.COMMAND))
+    if rules.over_limit(month.cost, cheapest, limit):
+        return Finding(
+            FAIL,
+            f"{share}: the cap is reached, so carctl sends nothing until next month",
+            f"`carctl usage` shows where it went; {raise_it}",
+            facts,
+        )
+    projected = month.projected
+    if month.cost >= limit * rules.WARN_AT:
+        return Finding(WARN, f"{share}: nearly at the cap", raise_it, facts)
+    if projected is not None and projected > limit:
+        return Finding(
+            WARN,
+            f"{share}; at this rate the month comes to US${projected:.2f}, past the cap",
+            f"fewer calls (on-car schedules need none: `carctl schedule set`), or {raise_it}",
+            facts,
+        )
+    return Finding(PASS, share, facts=facts)
+
+
 @REGISTRY.check("queue", "queue and worker", order=90, needs=("config",))
 def queue(doc: Doctor) -> Finding:
     from carctl.delivery.queue import Queue

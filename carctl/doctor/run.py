@@ -160,6 +160,9 @@ def verdict(doc: Doctor) -> Verdict:
     if failed:
         lead = "you are not signed in" if failed.facts.get("signed_in") is False else failed.title
         return Verdict("setup", sentence(f"{lead}: {failed.detail}", failed.remediation))
+    failed = _failed(results, "usage")  # the month's cap: every call after it is refused
+    if failed:
+        return Verdict("setup", sentence(f"{failed.title}: {failed.detail}", failed.remediation))
     service = _service_evidence(doc)
     if service:
         return Verdict("service", service)

@@ -107,3 +107,50 @@ def test_rate_limit_error_carries_the_deadline() -> None:
     error = error_for(reply(429, {"error": "too many"}, headers={"retry-after": "17"}), now=NOW)
     assert error.retry_at == NOW + 17
     assert "wait 17 s" in error.message
+
+
+def test_a_429_without_retry_after_waits_for_the_minute() -> None:
+    error = error_for(reply(429, {"error": "too many"}), now=NOW)
+    assert error.retry_at == NOW + 60  # the Fleet API's limits are per minute
+    assert "asks to wait" not in error.message  # the service did not say; carctl does not claim
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "exit_code"),
+    [
+        # Tesla's signing proxy (vehicle-command: inet.ErrVehicleNotAwake, its session timeout)
+        (
+            500,
+            {"error": "vehicle unavailable: vehicle is offline or asleep"},
+            "vehicle_unavailable",
+            69,
+        ),
+        (
+            503,
+            {"error": "vehicle unavailable: vehicle is offline or asleep"},
+            "vehicle_unavailable",
+            69,
+        ),
+        (504, {"error": "context deadline exceeded"}, "vehicle_unavailable", 69),
+        # protocol.ErrKeyNotPaired
+        (
+            500,
+            {
+                "error": "vehicle rejected request: your public key has not been paired with the vehicle"
+            },
+            "key_not_paired",
+            77,
+        ),
+        (403, {"error": "Unauthorized missing scopes"}, "auth", 77),
+        (421, {"error": "user out of region"}, "config", 78),
+        (412, {"error": "Account must be registered in the current region"}, "config", 78),
+        (402, {"error": "insufficient_credits"}, "auth", 77),
+        (500, {"error": "internal error"}, "service", 75),  # a real failure stays one
+    ],
+)
+def test_the_fleet_api_and_proxy_bodies_are_read_as_meant(
+    status: int, body: dict[str, str], code: str, exit_code: int
+) -> None:
+    error = error_for(reply(status, body), now=NOW)
+    assert (error.code, int(error.exit_code)) == (code, exit_code)
+    assert error.retryable is (code == "service")  # only a service failure feeds the breaker

@@ -371,3 +371,52 @@ def test_a_missing_scope_is_named_and_nothing_is_queued(endpoint: Endpoint) -> N
     assert "sign in again and allow vehicle_cmds" in error["hint"]
     assert result.json()["queued"] is None and executed(endpoint) == []
     assert breaker()["failures"] == 0
+
+
+def test_a_429_without_retry_after_is_not_paid_for_twice_in_one_run(
+    monkeypatch: pytest.MonkeyPatch, fast_clock: type[FastClock]
+) -> None:
+    """A 429 is billed and its minute is spent: carctl does not ask again within it, even
+    when the answer (a server that is not Tesla's) says nothing of when."""
+    from tests.support.scripted_api import scripted_api
+
+    car = {"id": 1, "id_s": "1", "vin": "VINA", "display_name": "Alpha", "state": "online"}
+    with scripted_api() as api:
+        api.on("GET", "/api/1/vehicles", [car])
+        api.on("GET", "/api/1/vehicles/1", car)
+        api.on("POST", "/api/1/vehicles/1/command/*", {"result": True, "reason": ""})
+        api.on("POST", "/api/1/vehicles/1/command/*", {"error": "too many"}, status=429, times=1)
+        monkeypatch.setenv("CARCTL_API_URL", api.url)
+        monkeypatch.setenv("CARCTL_TOKEN", "scripted-access-token-0000000000000000")
+        result = invoke("--json", "--no-worker", "climate", "on")
+        assert result.code == 75, result.output
+        assert len(api.requests("POST")) == 1  # not retried within the run
+        assert result.json()["error"]["attempts"] == 1
+        fast_clock.offset += 30
+        assert invoke("queue", "run").code == 75 and len(api.requests("POST")) == 1
+        fast_clock.offset += 31  # the minute has passed
+        assert invoke("queue", "run").code == 0
+        assert len(api.requests("POST")) == 2
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_doctor_names_a_reached_cap_before_it_blames_the_service(
+    billed: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    assert invoke("--json", "vehicles").code == 0  # one data request: US$0.002
+    healthy = invoke("--json", "doctor", "usage")
+    (check,) = healthy.json()["data"]["checks"]
+    assert check["status"] == "pass" and "US$0.00 spent in" in check["detail"]
+
+    assert invoke("config", "set", "usage.monthly_limit", "0.002").code == 0
+    reached = invoke("--json", "doctor")
+    assert reached.code == 1, reached.output
+    report = reached.json()["data"]
+    usage = next(c for c in report["checks"] if c["id"] == "usage")
+    assert usage["status"] == "fail"
+    assert "the cap is reached, so carctl sends nothing until next month" in usage["detail"]
+    assert "carctl config set usage.monthly_limit" in usage["remediation"]
+    assert report["verdict"] == "setup", report
+    assert report["evidence"].startswith("This month's cost: US$0.00 spent in")
+    calls = usage_json()["calls"]
+    assert calls == 1  # doctor's own look at the API was refused before it was sent
