@@ -31,6 +31,7 @@ from carctl.logs import redact
 
 EXCERPT_CHARS = 160
 RATE_WINDOW_S = 60.0  # the Fleet API's rate limits are per minute
+MAX_RETRY_AFTER_S = 86400.0  # a day is a day; longer is still a day
 _VEHICLE_PATH = re.compile(r"^/api/1/vehicles/([^/]+)")
 
 
@@ -106,8 +107,9 @@ def excerpt(reply: Reply) -> str | None:
 def retry_at(headers: Mapping[str, str], now: float) -> float | None:
     """When the server allows the next try: `Retry-After` in seconds or as an HTTP date.
 
-    A value that is neither, negative, or more than a day away is ignored
-    (a hostile or broken server must not park carctl for a year).
+    Any length is honoured, up to a day: a command queued today expires within
+    a day, and a hostile or broken server must not park carctl for a year. A
+    value that is neither a number nor a date is ignored.
     """
     raw = (headers.get("retry-after") or "").strip()
     if not raw:
@@ -126,9 +128,7 @@ def retry_at(headers: Mapping[str, str], now: float) -> float | None:
         delay = parsed.timestamp() - now
     if delay < 0:
         delay = 0.0
-    if delay > 86400:
-        return None
-    return now + delay
+    return now + min(delay, MAX_RETRY_AFTER_S)
 
 
 def vehicle_of(path: str) -> str | None:

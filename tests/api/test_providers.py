@@ -94,7 +94,7 @@ def test_a_region_answer_may_only_name_tesla_hosts_or_the_pinned_server() -> Non
         (421, "This user is not present in the current region.", ConfigError, ExitCode.CONFIG,
          "serves this account from another region"),
         (403, "Unauthorized missing scopes", AuthError, ExitCode.NOPERM,
-         "was not granted what this needs"),
+         "was not granted vehicle_device_data, which this needs"),
         (402, "subscription_required", AuthError, ExitCode.NOPERM, "subscription or credits"),
         (412, "Account must be registered in the current region", ConfigError, ExitCode.CONFIG,
          "cannot serve this application yet"),

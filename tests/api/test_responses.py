@@ -98,8 +98,10 @@ def test_retry_after() -> None:
     assert retry_at({"retry-after": date}, NOW) == NOW + 120
     past = email.utils.formatdate(NOW - 120, usegmt=True)
     assert retry_at({"retry-after": past}, NOW) == NOW
-    for bogus in ("soon", "-5", "1e9", "99999999", "", "Mon, 99 Foo 2021"):
+    for bogus in ("soon", "-5", "1e9", "", "Mon, 99 Foo 2021"):
         assert retry_at({"retry-after": bogus}, NOW) is None, bogus
+    assert retry_at({"retry-after": "86400"}, NOW) == NOW + 86400  # a day is a day
+    assert retry_at({"retry-after": "99999999"}, NOW) == NOW + 86400  # and a year is one too
     assert retry_at({}, NOW) is None
 
 
@@ -135,9 +137,7 @@ def test_a_429_without_retry_after_waits_for_the_minute() -> None:
         # protocol.ErrKeyNotPaired
         (
             500,
-            {
-                "error": "vehicle rejected request: your public key has not been paired with the vehicle"
-            },
+            {"error": "vehicle rejected request: your public key has not been paired with the car"},
             "key_not_paired",
             77,
         ),

@@ -361,8 +361,13 @@ def test_a_missing_scope_is_named_and_nothing_is_queued(endpoint: Endpoint) -> N
     with endpoint.served.client() as client:
         narrow = signed_in(client, "openid offline_access vehicle_device_data")
     env = {"CARCTL_TOKEN": narrow["access_token"]}
-    assert invoke("--vehicle", "Model 3", "status", env=env).code == 0  # what it was granted
-    result = invoke("--json", "--vehicle", "Model 3", "climate", "on", env=env)
+    api = endpoint.served.app.state.api
+    api.flavor = "fleet"  # the Fleet API enforces scopes; the Owner API never did
+    try:
+        assert invoke("--vehicle", "Model 3", "status", env=env).code == 0  # what it has
+        result = invoke("--json", "--vehicle", "Model 3", "climate", "on", env=env)
+    finally:
+        api.flavor = "owner"
     assert result.code == 77, result.output
     error = result.json()["error"]
     assert error["message"] == (
@@ -420,3 +425,17 @@ def test_doctor_names_a_reached_cap_before_it_blames_the_service(
     assert report["evidence"].startswith("This month's cost: US$0.00 spent in")
     calls = usage_json()["calls"]
     assert calls == 1  # doctor's own look at the API was refused before it was sent
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_one_wake_per_command_on_a_paid_api(
+    billed: Endpoint, fast_clock: type[FastClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wake costs twenty commands: a car slow to wake is polled, not woken again."""
+    one_clock(billed, monkeypatch)
+    billed.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 600, "state": "asleep"})
+    result = invoke("--json", "climate", "on", "--wake-timeout", "90")
+    assert result.code == 69, result.output
+    assert "did not come online within 90 s" in result.json()["error"]["message"]
+    assert billed.requests(f"/api/1/vehicles/{M3}/wake_up") == 1
+    assert usage_json()["categories"]["wake"]["billed"] == 1
