@@ -74,11 +74,12 @@ def _text(app: AppContext, month: Any) -> str:
         unbilled = line.calls - line.billed
         note = f" (+{unbilled} not billed: 5xx or no answer)" if unbilled else ""
         lines.append(f"  {NAMES[line.category]:<15} {line.billed:>6}  {_usd(line.cost):>10}{note}")
-    cap = (
-        f" of your {_usd(prices.limit)} cap ({month.cost / prices.limit:.0%})"
-        if prices.limit
-        else " (no cap)"
-    )
+    if prices.limit is None:
+        cap = " (no cap)"
+    elif prices.limit == 0:
+        cap = " of your US$0 cap: nothing may be sent"
+    else:
+        cap = f" of your {_usd(prices.limit)} cap ({month.cost / prices.limit:.0%})"
     lines.append(f"  {'total':<15} {'':>6}  {_usd(month.cost):>10}{cap}")
     due = "nothing due" if month.due == 0 else f"{_usd(month.due)} due"
     lines.append(f"  after Tesla's monthly discount of {_usd(prices.discount)}: {due}")

@@ -725,7 +725,7 @@ def usage(doc: Doctor) -> Finding:
         return Finding(
             WARN,
             f"{share}; at this rate the month comes to US${projected:.2f}, past the cap",
-            f"fewer calls (on-car schedules need none: `carctl schedule set`), or {raise_it}",
+            f"fewer calls (on-car schedules need none: `carctl schedule set 06:30`), or {raise_it}",
             facts,
         )
     return Finding(PASS, share, facts=facts)

@@ -439,3 +439,56 @@ def test_one_wake_per_command_on_a_paid_api(
     assert "did not come online within 90 s" in result.json()["error"]["message"]
     assert billed.requests(f"/api/1/vehicles/{M3}/wake_up") == 1
     assert usage_json()["categories"]["wake"]["billed"] == 1
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_a_fourth_wake_in_a_minute_is_held_back_not_paid_for(
+    billed: Endpoint, fast_clock: type[FastClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service allows 3 wakes a minute per car and bills the 429 past them: carctl
+    keeps the limit itself, and a command held back waits in the queue for the minute."""
+    one_clock(billed, monkeypatch)
+    billed.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0})
+    for _ in range(3):
+        billed.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+        fast_clock.offset += 61  # past the cache's minute: the car's state is asked
+        billed.served.clock.advance(61)  # type: ignore[union-attr]
+        fast_clock.offset -= 61 - 5  # ...but the wakes are five seconds apart
+        billed.served.clock.advance(-(61 - 5))  # type: ignore[union-attr]
+        assert invoke("wake").code == 0
+    billed.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    held = invoke("--json", "climate", "on")
+    assert held.code == 75, held.output
+    error = held.json()["error"]
+    assert error["code"] == "held_back"
+    assert "limit of 3 wakes a minute per car" in error["message"]
+    assert held.json()["queued"]["commands"] == ["auto_conditioning_start"]
+    wake = f"/api/1/vehicles/{M3}/wake_up"
+    assert billed.requests(wake) == 3 and billed.requests(wake, 429) == 0
+    fast_clock.offset += 60
+    billed.served.clock.advance(60)  # type: ignore[union-attr]
+    assert invoke("queue", "run").code == 0
+    assert billed.requests(wake) == 4 and len(executed(billed)) == 1
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_the_queue_keeps_the_cap_and_delivers_once_it_is_raised(
+    billed: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    billed.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online"})
+    billed.faults({"status": 500, "path": "/api/1/*"})
+    assert invoke("climate", "on").code == 75  # queued in an outage: 5xx are not billed
+    assert usage_json()["cost"] == 0
+    billed.faults()
+    assert invoke("config", "set", "usage.monthly_limit", "0").code == 0
+    fast_clock.offset += 31
+    waiting = invoke("--json", "queue", "run")
+    assert waiting.code == 75, waiting.output
+    (entry,) = invoke("--json", "queue", "list").json()["data"]["entries"]
+    assert entry["status"] == "pending" and "past your cap" in entry["last_error"]["message"]
+    assert usage_json()["billed"] == 0 and executed(billed) == []  # nothing went out
+    assert "of your US$0 cap: nothing may be sent" in invoke("usage").stdout
+    assert invoke("config", "set", "usage.monthly_limit", "1").code == 0
+    fast_clock.offset += 120
+    assert invoke("queue", "run").code == 0
+    assert [c["name"] for c in executed(billed)] == ["auto_conditioning_start"]
