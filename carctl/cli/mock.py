@@ -468,6 +468,23 @@ def _short_path(path: str) -> str:
     )
 
 
+def _bill_lines(book: dict[str, Any]) -> list[str]:
+    """What the Fleet API flavours billed, per account and month: "Billed as Tesla bills:
+    owner@example.com, 2026-12: 12 data requests, 3 commands, 1 wake (16 calls answered)"."""
+    from carctl.text import plural
+
+    names = {"data": "data request", "command": "command", "wake": "wake"}
+    lines = []
+    for who, months in book.items():
+        for month, kinds in months.items():
+            billed = ", ".join(
+                plural(row["billed"], names.get(kind, kind)) for kind, row in kinds.items()
+            )
+            calls = sum(row["calls"] for row in kinds.values())
+            lines.append(f"Billed as Tesla bills: {who}, {month}: {billed} ({calls} calls)")
+    return lines + ([""] if lines else [])
+
+
 def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
     """Two tables with headers: what was asked, and what was executed on a car."""
     import json
@@ -489,6 +506,8 @@ def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
             asked.add_row(str(row["count"]), status, row["method"], _short_path(row["path"]))
         console.print(asked)
         console.print()
+        for line in _bill_lines(data.get("billing") or {}):
+            console.print(line, markup=False)
         if not data["commands"]:
             console.print("Executed on a car: nothing.")
             return

@@ -126,3 +126,16 @@ def test_the_bill_counts_what_tesla_bills(served: Served, fleet: httpx.Client) -
         "wake": {"calls": 1, "billed": 1},
         "command": {"calls": 1, "billed": 1},
     }
+
+
+def test_mock_stats_says_the_bill(served: Served, fleet: httpx.Client) -> None:
+    from tests.conftest import invoke
+
+    headers = bearer(signed_in(fleet, None))
+    fleet.post(f"/api/1/vehicles/{M3}/wake_up", headers=headers)
+    fleet.get(f"/api/1/vehicles/{M3}", headers=headers)
+    shown = invoke("mock", "stats", "--url", served.url)
+    assert shown.code == 0, shown.output
+    (line,) = [x for x in shown.stdout.splitlines() if x.startswith("Billed")]
+    assert line.startswith(f"Billed as Tesla bills: {OWNER}, ")
+    assert line.endswith(": 1 wake, 1 data request (2 calls)")
