@@ -223,6 +223,7 @@ def test_on_a_paid_api_the_log_says_what_the_run_cost(cron: Cron, served: Served
     capped = cron.morning()
     assert capped.returncode == 77 and capped.stdout == capped.stderr == ""
     line = cron.last_log_line()
+    # (the car answered as online a moment ago: its 408 costs a command, the wake is refused)
     assert "not sent: a wake call (wake_up) would take this month's use of" in line, line
     # a read or two before the wake was refused: what they cost is said
     assert re.search(

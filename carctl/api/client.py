@@ -80,6 +80,10 @@ class Metering(Protocol):
         """The call went out and was answered with `status` (None: no answer)."""
         ...
 
+    def afford(self, counts: Mapping[str, int]) -> None:
+        """Raise when calls of these categories would take the month past the cap."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -298,6 +302,12 @@ class ApiClient:
             label=label,
         )
         return self.guard.call(once) if self.guard is not None else once()
+
+    def afford(self, *, wakes: int = 0, commands: int = 0, reads: int = 0) -> None:
+        """A whole command's calls, checked against a paid provider's monthly cap before its
+        first request (each request is checked again as it goes); free providers: nothing."""
+        if self.meter is not None:
+            self.meter.afford({"wake": wakes, "command": commands, "data": reads})
 
     def renew_session(self) -> None:
         """Prove the stored session can be renewed (doctor); raises what renewing raised."""

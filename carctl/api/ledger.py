@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -193,6 +193,40 @@ class Meter:
             self._nearly_there(spent + price, now)
         self._hold_back(call, now)
         return call
+
+    def afford(self, counts: Mapping[str, int]) -> None:
+        """Refuse a whole command before its first request when its calls (`counts`: per
+        category) would take the month past the cap: a morning is not left half done, a
+        car not woken for commands that may not follow."""
+        limit = self.prices.limit
+        if limit is None:
+            return
+        now = self.clock.now()
+        month = usage.month_of(now)
+        cost = sum(self.prices.of(category) * n for category, n in counts.items())
+        try:
+            spent = self.ledger.spent(month, self.prices)
+        except StateError:
+            return  # each call is still checked, and refused there: the safe side
+        if not usage.over_limit(spent, cost, limit):
+            return
+        words = {
+            usage.WAKE: ("a wake", "wakes"),
+            usage.COMMAND: ("1 command", "commands"),
+            usage.DATA: ("a read", "reads"),
+        }
+        parts = [
+            words[c][0] if n == 1 else f"{n} {words[c][1]}"
+            for c, n in counts.items()
+            if n and c in words
+        ]
+        what = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+        raise CapReachedError(
+            f"this command ({what}, about US${cost:.3f}) would take this month's use of "
+            f"{self.provider} past your cap: US${spent:.2f} of US${limit:.2f} spent in {month}, "
+            "so carctl did not send it",
+            hint=f"`carctl usage` shows where it went; {LIMIT_HINT}",
+        )
 
     def after(self, call: Call, status: int | None, at: float) -> None:
         try:

@@ -205,8 +205,13 @@ def perform(
     vehicle: Vehicle | None = None
     sent = 0
     try:
+        # on a paid provider: the plan and its read-back must fit under the month's cap
+        # before anything is sent, and a wake too before the car is woken for it
+        service.afford(commands=len(plan), reads=1)
         vehicle = service.locate(selector)
         service.check_signing(vehicle)
+        if vehicle.state != "online":
+            service.afford(wakes=1, commands=len(plan), reads=1)
         vehicle = awaken(steps, vehicle, timeout)
         for command in plan:
             name, detail = describe(command)

@@ -225,6 +225,11 @@ class VehicleService:
         self.clock = clock
         self.reporter = reporter or QuietReporter()
 
+    def afford(self, *, wakes: int = 0, commands: int = 0, reads: int = 0) -> None:
+        """Refuse, before anything is sent, a command whose calls would pass a paid
+        provider's monthly cap (`carctl.api.ledger.Meter.afford`)."""
+        self.client.afford(wakes=wakes, commands=commands, reads=reads)
+
     def vehicles(self) -> list[Vehicle]:
         """The account's cars and their states; never wakes one."""
         data = self.client.request("GET", "/api/1/vehicles")

@@ -196,3 +196,18 @@ def test_a_cap_that_cannot_be_checked_refuses(tmp_path: Path) -> None:
     assert call is not None
     uncapped.after(call, 200, T0)
     assert "cannot be written" in uncapped.said[0]  # type: ignore[attr-defined]
+
+
+def test_a_whole_command_is_refused_before_its_first_call(tmp_path: Path) -> None:
+    m = meter(tmp_path, limit=0.03)
+    spend(m, "POST", f"/api/1/vehicles/{CAR}/wake_up", 1)  # US$0.02 of 0.03
+    m.afford({"command": 3, "data": 1})  # US$0.005 more fits
+    with pytest.raises(CapReachedError) as refused:
+        m.afford({"wake": 1, "command": 3, "data": 1})
+    assert refused.value.message == (
+        "this command (a wake, 3 commands and a read, about US$0.025) would take this month's "
+        "use of Tesla's Fleet API past your cap: US$0.02 of US$0.03 spent in 2026-12, so "
+        "carctl did not send it"
+    )
+    assert m.month().to_json()["calls"] == 1  # asking costs nothing
+    meter(tmp_path, limit=None).afford({"wake": 100})  # no cap, no refusal

@@ -110,26 +110,31 @@ def test_a_month_of_mornings_stops_at_the_cap_and_the_bills_agree(
     assert refused.code == 77, refused.output
     error = refused.json()["error"]
     assert error["code"] == "usage_cap"
+    assert error["message"].startswith(
+        "this command (a wake, 3 commands and a read, about US$0.025) would take this month's "
+    ), error["message"]
     assert "past your cap: US$" in error["message"] and "of US$1.00 spent in" in error["message"]
-    assert "nothing was sent" in error["message"]
+    assert "so carctl did not send it" in error["message"]
     assert "carctl config set usage.monthly_limit" in error["hint"]
     assert refused.json()["queued"] is None  # a cap is not an outage: nothing waits
 
     mine = usage_json()
     theirs = mock_bill(billed)
     assert mine["cost"] <= 1.00 + 1e-9, mine  # nothing was sent past the cap
-    assert mine["cost"] > 1.00 - 0.02 - 1e-9  # and it stopped only when the next call would pass
+    assert mine["cost"] > 1.00 - 0.025 - 1e-9  # and it stopped when the morning would pass it
     for kind in ("data", "command", "wake"):  # agree to the call
         assert mine["categories"][kind]["billed"] == theirs[kind]["billed"], (kind, mine, theirs)
         assert mine["categories"][kind]["calls"] == theirs[kind]["calls"], (kind, mine, theirs)
-    assert len(executed(billed)) < 3 * len(mornings)  # the last morning did not finish
+    # no morning was left half done, no car woken for commands that could not follow
+    assert len(executed(billed)) == 3 * (len(mornings) - 1)
+    assert theirs["wake"]["billed"] == len(mornings) - 1
 
     # the next morning: still refused; a call that fits under the cap may go, none past it
     done = len(executed(billed))
     next_morning(billed, fast_clock)
     again = invoke("--json", "climate", "on")
     assert again.code == 77 and again.json()["error"]["code"] == "usage_cap"
-    assert "wake call (wake_up)" in again.json()["error"]["message"]  # no wake past the cap
+    assert "this command (a wake, 1 command and a read" in again.json()["error"]["message"]
     assert len(executed(billed)) == done
     mine, theirs = usage_json(), mock_bill(billed)
     assert mine["cost"] <= 1.00 + 1e-9
