@@ -176,6 +176,26 @@ def usage_meter(
     return meter
 
 
+def known_car(
+    *, settings: Settings, paths: Paths, selector: str | None
+) -> tuple[str, float | None] | None:
+    """The selected car as the vehicle cache knows it (its label, when it was last heard
+    from), without a request: for a question asked before anything is sent."""
+    from carctl.errors import RefusedError, UsageError
+    from carctl.vehicle.service import choose
+
+    endpoint = profile_endpoint(settings)
+    cache = VehicleCache(paths.state_db, f"{settings.profile}@{endpoint.origin}")
+    try:
+        try:
+            car = choose(cache.vehicles(), selector)
+        except (UsageError, RefusedError):
+            return None
+        return car.label, cache.last_seen(car.id)
+    finally:
+        cache.close()
+
+
 def key_vault(
     *,
     settings: Settings,

@@ -94,8 +94,8 @@ class Admission(Protocol):
     the layer above it.
     """
 
-    def call(self, attempt: Callable[[], T]) -> T:
-        """Run `attempt` once or more, or refuse to."""
+    def call(self, attempt: Callable[[], T], *, retry: bool = True) -> T:
+        """Run `attempt` once or more (once only without `retry`), or refuse to."""
         ...
 
 
@@ -283,6 +283,7 @@ class ApiClient:
         idempotency_key: str | None = None,
         before_send: Callable[[], None] | None = None,
         label: str | None = None,
+        retry: bool = True,
     ) -> Any:
         """An authenticated Owner API call; returns its `response` member.
 
@@ -301,7 +302,9 @@ class ApiClient:
             before_send=before_send,
             label=label,
         )
-        return self.guard.call(once) if self.guard is not None else once()
+        # `retry=False`: a command that must not be carried out twice or late (an unlock) is
+        # sent once; a failure whose outcome is unknown is the owner's to check
+        return self.guard.call(once, retry=retry) if self.guard is not None else once()
 
     def afford(self, *, wakes: int = 0, commands: int = 0, reads: int = 0) -> None:
         """A whole command's calls, checked against a paid provider's monthly cap before its

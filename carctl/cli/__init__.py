@@ -59,6 +59,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "usage",
         "What the month's calls to a paid vehicle API cost, and the cap.",
     ),
+    "lock": ("carctl.cli.car", "lock", "Lock the car (queued for 2 minutes at most)."),
+    "unlock": ("carctl.cli.car", "unlock", "Unlock the car (never queued; asks first)."),
+    "honk": ("carctl.cli.car", "honk", "Honk the horn once (never queued)."),
+    "flash": ("carctl.cli.car", "flash", "Flash the lights once (never queued)."),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
     "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),
     "completion": (

@@ -175,7 +175,11 @@ def _verdict(result: Result, units: str) -> str:
         )
     if result.windows is not None:
         facts.append(f"windows {_windows_words(result.windows)}")
+    if result.locked is not None:
+        facts.append("locked" if result.locked else "unlocked")
     reported = "; ".join(facts)
+    if not facts:
+        return "The car carried it out."
     if result.confirmed:
         return f"Confirmed by the car: {reported}."  # carried out: no expiry to speak of
     return f"Sent, not yet confirmed: the car reports {reported}."

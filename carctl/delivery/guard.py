@@ -66,7 +66,7 @@ class Guard:
         error.retry_at = admission.until  # a worker waits until then, instead of asking again
         return error
 
-    def call(self, attempt: Callable[[], T]) -> T:
+    def call(self, attempt: Callable[[], T], *, retry: bool = True) -> T:
         now = self.clock.now()
         admission = self.store.transact(partial(health_rules.admit, now=now))
         if not admission.send and self.probe_now and admission.reason != "retry_after":
@@ -76,7 +76,7 @@ class Guard:
         self.probe_now = False
         if not admission.send:
             raise self.refused(admission)
-        retry = 0
+        tries = 0
         while True:
             self.attempts += 1
             try:
@@ -88,7 +88,7 @@ class Guard:
                             partial(health_rules.record_success, now=self.clock.now())
                         )
                     raise
-                exc.attempts = retry + 1
+                exc.attempts = tries + 1
                 failed_at = self.clock.now()
                 self.store.transact(
                     partial(
@@ -99,7 +99,7 @@ class Guard:
                         probe=admission.probe,
                     )
                 )
-                if admission.probe or retry + 1 >= MAX_ATTEMPTS:
+                if admission.probe or not retry or tries + 1 >= MAX_ATTEMPTS:
                     raise
                 if isinstance(exc, RateLimitedError) and exc.retry_at is None:
                     raise  # a 429 is billed: tried again only when the service says when
@@ -111,11 +111,11 @@ class Guard:
                         "each minute)"
                     )
                     raise
-                delay = next_delay(exc, retry, now=failed_at, rng=self.rng)
+                delay = next_delay(exc, tries, now=failed_at, rng=self.rng)
                 if failed_at + delay > self.deadline:
                     raise
                 self.clock.sleep(delay)
-                retry += 1
+                tries += 1
                 again = self.store.transact(partial(health_rules.admit, now=self.clock.now()))
                 if not again.send:  # another process opened the breaker meanwhile
                     raise

@@ -38,10 +38,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError, StateError
+from carctl.errors import CarctlError, InternalError, StateError
 from carctl.processes import Holder, alive, boot_id, since_boot
 from carctl.timefmt import iso
 from carctl.vehicle.model import Vehicle
+from carctl.vehicle.safety import Safety, safety_of
 from carctl.vehicle.service import QUEUED_COMMANDS
 
 log = logging.getLogger("carctl.queue")
@@ -359,6 +360,9 @@ class Queue:
         """
         batch = uuid.uuid4().hex[:12]
         items = list(commands)
+        for item in items:  # the delivery layer never asks; a bug must not queue an unlock
+            if safety_of(item.name, item.params) is Safety.NEVER_QUEUED:
+                raise InternalError(f"{item.name} is never queued")
         http = error.http if error is not None else None
         retry_after = error.retry_at if error is not None else None
         why = (

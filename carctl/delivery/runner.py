@@ -34,6 +34,7 @@ from carctl.errors import (
 from carctl.processes import Holder
 from carctl.timefmt import day_and_time, hhmm
 from carctl.vehicle.model import Vehicle
+from carctl.vehicle.safety import Safety, safety_of, why_not_queued
 from carctl.vehicle.service import Command, VehicleService
 
 log = logging.getLogger("carctl.delivery")
@@ -114,6 +115,16 @@ class Delivery:
             **(error.data or {}),
             "diagnosis": diagnose(error, self.health.read(), recent, now=now),
         }
+        unsafe = [c for c in commands if safety_of(c.name, c.params) is Safety.NEVER_QUEUED]
+        if unsafe:  # late, it would be an open car: said at once, never kept for later
+            why = why_not_queued(unsafe[0].name)
+            check = (
+                "check with `carctl status`, then " if "outcome is unknown" in error.message else ""
+            )
+            error.hint = (
+                f"not queued: {why}; {check}try again yourself when the vehicle API answers"
+            )
+            return
         if not self.use_queue:
             error.hint = "--no-queue was given, so nothing was queued; try again later"
             return

@@ -144,6 +144,8 @@ def vehicles_show(call: Call) -> Response:
                 "driver_temp_setting": car.driver_temp_setting,
                 "battery_level": round(car.battery_level, 1),
                 "windows": car.windows,
+                "locked": car.locked,
+                "sentry_mode": car.sentry_mode,
                 "latitude": car.latitude,
                 "longitude": car.longitude,
                 "refusal": car.refusal or None,

@@ -77,6 +77,20 @@ class VehicleCache:
             bool(row) and row[0] == "online" and isinstance(row[1], int | float) and row[1] >= since
         )
 
+    def last_seen(self, vehicle_id: str) -> float | None:
+        """When the API last told carctl about the car (by this clock)."""
+        db = self._connection()
+        if db is None:
+            return None
+        try:
+            row = db.execute(
+                "SELECT seen_at FROM vehicle_cache WHERE scope = ? AND id = ?",
+                (self.scope, vehicle_id),
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return float(row[0]) if row and isinstance(row[0], int | float) else None
+
     def replace(self, vehicles: list[Vehicle], now: float) -> None:
         """The full list from the API: cars no longer on the account are forgotten."""
         db = self._connection()

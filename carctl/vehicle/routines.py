@@ -117,9 +117,10 @@ class Result:
     windows: dict[str, Any] | None = None
     expires_at: float | None = None
     read_back_error: str | None = None
+    locked: bool | None = None  # lock and unlock: what the car reports afterwards
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "state": self.vehicle.state,
             "steps": self.steps.to_json(),
             "confirmed": self.confirmed,
@@ -127,6 +128,9 @@ class Result:
             "windows": self.windows,
             "expires_at": iso(self.expires_at),
         }
+        if self.locked is not None:
+            data["locked"] = self.locked
+        return data
 
 
 def wake(service: VehicleService, selector: str | None, *, timeout: float) -> Wake:
@@ -160,7 +164,17 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
         minutes = int(params.get("departure_time") or 0)
         days = "weekdays" if params.get("preconditioning_weekdays_only") else "every day"
         return "departure", f"scheduled departure armed: {days}, ready at {clock_text(minutes)}"
+    if command.name in _PLAIN:
+        return _PLAIN[command.name]
     return command.name, command.name.replace("_", " ")
+
+
+_PLAIN = {
+    "door_lock": ("lock", "locked"),
+    "door_unlock": ("unlock", "unlocked"),
+    "honk_horn": ("honk", "horn honked"),
+    "flash_lights": ("flash", "lights flashed"),
+}
 
 
 def schedule_words(params: dict[str, Any]) -> str:
@@ -273,6 +287,40 @@ def climate(
             temp is None or result.climate.get("driver_temp_setting") == temp
         )
     return result
+
+
+def lock(
+    service: VehicleService,
+    selector: str | None,
+    *,
+    locked: bool,
+    timeout: float = 60.0,
+    expires_at: float | None = None,
+) -> Result:
+    """`lock` (queued for a short while when the API fails) and `unlock` (never queued)."""
+    steps = Steps(service)
+    command = Command("door_lock" if locked else "door_unlock")
+    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at if locked else None)
+    data = _read_back(result, ["vehicle_state"])
+    if data is not None:
+        state = fields.section(data, "vehicle_state")
+        said = state.get("locked") if state is not None else None
+        result.locked = said if isinstance(said, bool) else None
+        result.windows = None
+        result.confirmed = result.locked is locked if result.locked is not None else None
+        if result.confirmed is None:
+            result.read_back_error = "the car did not say whether it is locked"
+    return result
+
+
+def signal(
+    service: VehicleService, selector: str | None, *, name: str, timeout: float = 60.0
+) -> Result:
+    """`honk` and `flash`: sent once, never queued; nothing to read back but the car's yes."""
+    steps = Steps(service)
+    vehicle = perform(steps, selector, [Command(name)], timeout=timeout)
+    return Result(vehicle, steps, confirmed=True)
 
 
 def set_temperature(

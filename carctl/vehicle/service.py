@@ -22,6 +22,7 @@ from carctl.errors import (
     NotFoundError,
     ProtocolError,
     RefusedError,
+    TemporaryError,
     UnreachableError,
     UsageError,
     VehicleUnavailableError,
@@ -29,6 +30,7 @@ from carctl.errors import (
 from carctl.vehicle import fields
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.model import Vehicle
+from carctl.vehicle.safety import Safety, safety_of
 
 if TYPE_CHECKING:
     from carctl.vehicle.signed import SignedChannel
@@ -92,6 +94,7 @@ QUEUED_COMMANDS = frozenset(
         "add_precondition_schedule",
         "remove_precondition_schedule",
         "set_scheduled_departure",
+        "door_lock",  # short expiry: `carctl.vehicle.safety`
     }
 )
 
@@ -131,7 +134,12 @@ Seen = Callable[[list[Vehicle], bool], None]  # cars a lookup learned; True: the
 
 
 def _send(
-    client: ApiClient, vehicle: Vehicle, command: Command, before_send: BeforeSend | None
+    client: ApiClient,
+    vehicle: Vehicle,
+    command: Command,
+    before_send: BeforeSend | None,
+    *,
+    retry: bool = True,
 ) -> Outcome:
     """One command request (the client's guard may retry it); failures are `CarctlError`s."""
     data = client.request(
@@ -140,6 +148,7 @@ def _send(
         json_body=command.params or None,
         idempotency_key=command.idempotency_key,
         before_send=before_send,
+        retry=retry,
     )
     result = data.get("result") if isinstance(data, dict) else None
     reason = data.get("reason") if isinstance(data, dict) else None
@@ -384,9 +393,13 @@ class VehicleService:
         if _needs_position(command) and not (signing and command.name == "window_control"):
             command = self._with_position(vehicle, command)
 
+        # a command that must not happen late is sent once: never again after a failure
+        # whose outcome is unknown (the car may have done it)
+        once = safety_of(command.name, command.params) is Safety.NEVER_QUEUED
+
         def send() -> Outcome:
             if channel is None:
-                return _send(self.client, vehicle, command, before_send)
+                return _send(self.client, vehicle, command, before_send, retry=not once)
             signed = channel.send(
                 vehicle.vin or vehicle.id,
                 vehicle.label,
@@ -395,16 +408,28 @@ class VehicleService:
                 deadline=deadline,
                 idempotency_key=command.idempotency_key,
                 before_send=before_send,
+                retry=not once,
             )
             return Outcome(signed.result, signed.reason)
 
         try:
-            outcome = send()
-        except VehicleUnavailableError:
-            woke = self.wake(self.current(vehicle), timeout=timeout)
-            if on_wake is not None:
-                on_wake(woke)
-            outcome = send()
+            try:
+                outcome = send()
+            except VehicleUnavailableError:  # not carried out: the car was asleep
+                woke = self.wake(self.current(vehicle), timeout=timeout)
+                if on_wake is not None:
+                    on_wake(woke)
+                outcome = send()
+        except TemporaryError as exc:
+            if once and exc.http is not None:  # it was sent, and the answer did not come back
+                what = describe_done(command.name)
+                exc.message += (
+                    f"; the outcome is unknown: {vehicle.label} may have {what}, and carctl "
+                    "does not send it again"
+                )
+                exc.hint = f"check with `carctl status` before you try again; {exc.hint or ''}"
+                exc.hint = exc.hint.rstrip("; ")
+            raise
         if not outcome.result:
             raise RefusedError(
                 f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
@@ -441,6 +466,18 @@ class VehicleService:
             )
         params = {**command.params, "lat": float(lat), "lon": float(lon)}
         return Command(command.name, params, command.idempotency_key)
+
+
+def describe_done(name: str) -> str:
+    """ "unlocked": what a never-queued command does, for a message about its outcome."""
+    return {
+        "door_unlock": "unlocked",
+        "actuate_trunk": "opened the trunk",
+        "charge_port_door_open": "opened the charge port",
+        "honk_horn": "honked",
+        "flash_lights": "flashed its lights",
+        "set_sentry_mode": "turned sentry off",
+    }.get(name, f"carried out {name}")
 
 
 def _needs_position(command: Command) -> bool:

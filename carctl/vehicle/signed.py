@@ -112,6 +112,7 @@ class SignedChannel:
         idempotency_key: str | None = None,
         before_send: BeforeSend | None = None,
         label: str = "session_info",
+        retry: bool = True,
     ) -> m.RoutableMessage:
         body = {"routable_message": base64.b64encode(message.encode()).decode()}
         data = self.client.request(
@@ -121,6 +122,7 @@ class SignedChannel:
             idempotency_key=idempotency_key,
             before_send=before_send,
             label=label,  # the ledger names the action, not the envelope
+            retry=retry,
         )
         if not isinstance(data, str):
             raise ProtocolError("the signed_command answer has no base64 `response`")
@@ -155,6 +157,7 @@ class SignedChannel:
         deadline: float | None = None,
         idempotency_key: str | None = None,
         before_send: BeforeSend | None = None,
+        retry: bool = True,
     ) -> SignedOutcome:
         try:
             domain, payload = actions.encode(name, params)
@@ -194,6 +197,7 @@ class SignedChannel:
                 idempotency_key=f"{idempotency_key}-{attempt}" if idempotency_key else None,
                 before_send=counted,
                 label=name,
+                retry=retry,
             )
             try:
                 result = signer.read_answer(sent, answer, now)

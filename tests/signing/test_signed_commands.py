@@ -125,6 +125,13 @@ def test_the_next_run_reuses_the_session_and_a_reboot_costs_one_retry(
             ("auto_conditioning_start", True),
         ]
 
+        # the doors go to the car's security domain (VCSEC): its own handshake, then signed
+        for words in (["unlock", "--yes"], ["lock"]):
+            doors = run_carctl("--vehicle", "Model 3", *words)
+            assert doors.returncode == 0, doors.stderr
+            assert "Confirmed by the car: " in doors.stdout
+        assert _executed(fleet)[-2:] == [("door_unlock", True), ("door_lock", True)]
+
 
 def test_a_key_taken_off_the_car_is_exit_77_and_nothing_is_queued(carctl_home: Path) -> None:
     with flavour("fleet") as fleet:

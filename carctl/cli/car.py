@@ -1,0 +1,144 @@
+"""`carctl lock`, `unlock`, `honk`, `flash`: the doors and the signals, each with its safety.
+
+What may happen late is decided in `carctl.vehicle.safety`: a lock is queued for
+two minutes at most by default; an unlock, a honk and a flash are never queued
+and never sent twice. An unlock on a terminal asks first, naming the car and how
+long ago carctl last heard from it; a script says `--yes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.cli.vehicle import _report, run_options, selected_car, with_service
+from carctl.errors import CarctlError, UsageError
+
+YES = click.option("--yes", "-y", is_flag=True, help="Do it without asking (for scripts).")
+
+
+def _short_expiry(app: AppContext, expires_in: str | None) -> float:
+    """A lock's deadline: 2 minutes, or `--expires-in` up to 10."""
+    from carctl.timefmt import parse_duration
+    from carctl.vehicle.safety import MAX_SHORT_EXPIRY_S, SHORT_EXPIRY_S
+
+    seconds = SHORT_EXPIRY_S
+    if expires_in is not None:
+        seconds = parse_duration(expires_in, option="--expires-in")
+        if seconds > MAX_SHORT_EXPIRY_S:
+            raise UsageError(
+                f"--expires-in {expires_in}: a lock is worth sending for at most 10 minutes",
+                hint="give 10m or less, or leave it out (2 minutes)",
+            )
+    return app.clock.now() + seconds
+
+
+@click.command()
+@click.option(
+    "--expires-in",
+    metavar="DURATION",
+    help="If queued, give up after this long (default 2m, at most 10m).",
+)
+@run_options
+@pass_app
+def lock(app: AppContext, expires_in: str | None, timeout: float, wake_timeout: float) -> None:
+    """Lock the car (queued for 2 minutes at most).
+
+    When the API fails, the lock is queued for 2 minutes (`--expires-in` up to
+    10m): a lock that comes much later is a surprise, not a help."""
+    from carctl.vehicle import routines
+
+    deadline = _short_expiry(app, expires_in)
+    result = with_service(
+        app,
+        lambda service: routines.lock(
+            service, selected_car(app), locked=True, timeout=wake_timeout, expires_at=deadline
+        ),
+        deadline_s=timeout,
+    )
+    _report(app, result)
+
+
+@click.command()
+@YES
+@run_options
+@pass_app
+def unlock(app: AppContext, yes: bool, timeout: float, wake_timeout: float) -> None:
+    """Unlock the car (never queued; asks first).
+
+    On a terminal it asks first; scripts say --yes. Never queued and never sent twice: unlocked late, the car would stand open
+    with nobody beside it. When the API fails it says so at once."""
+    from carctl.vehicle import routines
+
+    _confirm(app, yes, "Unlock")
+    result = with_service(
+        app,
+        lambda service: routines.lock(
+            service, selected_car(app), locked=False, timeout=wake_timeout
+        ),
+        deadline_s=timeout,
+    )
+    _report(app, result)
+
+
+@click.command()
+@run_options
+@pass_app
+def honk(app: AppContext, timeout: float, wake_timeout: float) -> None:
+    """Honk the horn once (never queued).
+
+    A honk long after you asked for it helps nobody: never queued, never sent twice."""
+    _signal(app, "honk_horn", timeout, wake_timeout)
+
+
+@click.command()
+@run_options
+@pass_app
+def flash(app: AppContext, timeout: float, wake_timeout: float) -> None:
+    """Flash the lights once (never queued).
+
+    Lights long after you asked for them help nobody: never queued, never sent twice."""
+    _signal(app, "flash_lights", timeout, wake_timeout)
+
+
+def _signal(app: AppContext, name: str, timeout: float, wake_timeout: float) -> None:
+    from carctl.vehicle import routines
+
+    result = with_service(
+        app,
+        lambda service: routines.signal(
+            service, selected_car(app), name=name, timeout=wake_timeout
+        ),
+        deadline_s=timeout,
+    )
+    _report(app, result)
+
+
+def _confirm(app: AppContext, yes: bool, verb: str) -> None:
+    """Ask on a terminal; without one, `--yes` or exit 2 (a script never hangs on a prompt)."""
+    if yes:
+        return
+    if not app.output.interactive:
+        raise UsageError(
+            f"{verb.lower()} asks for confirmation, and there is no terminal to ask on",
+            hint=f"add --yes: carctl {verb.lower()} --yes",
+        )
+    car = _known_car(app)
+    question = f"{verb} {car}?" if car else f"{verb} the car?"
+    if not click.confirm(question, default=False, err=True):
+        raise CarctlError(f"not {verb.lower()}ed: you said no, and nothing was sent")
+
+
+def _known_car(app: AppContext) -> str | None:
+    """ "Model 3 (last heard from 5 min ago)": the car as the cache knows it, no request."""
+    from carctl.cli.render import ago
+    from carctl.stack import known_car
+
+    found: Any = known_car(settings=app.settings, paths=app.paths, selector=selected_car(app))
+    if found is None:
+        return None
+    name, seen_at = found
+    when = f" (last heard from {ago(app.clock.now() - seen_at)})" if seen_at else ""
+    return f"{name}{when}"

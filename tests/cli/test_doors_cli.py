@@ -1,0 +1,156 @@
+"""Lock, unlock, honk and flash, each with its safety class (`carctl.vehicle.safety`).
+
+Against the served mock over real HTTP: the mock's stats prove what was executed
+on the car, and the queue table what was (never) kept for later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from typing import Any
+
+import pytest
+
+from tests.cli.test_vehicle_cli import M3, executed
+from tests.conftest import Endpoint, FastClock, invoke, sign_in
+from tests.support.terminal import run_in_terminal
+
+OUTAGE = {"status": 500, "path": "/api/1/*"}
+
+
+@pytest.fixture
+def car(endpoint: Endpoint) -> Endpoint:
+    """Signed in to the served mock; the Model 3 awake and locked."""
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0, "state": "online"})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    return endpoint
+
+
+def locked(endpoint: Endpoint) -> bool:
+    cars = endpoint.admin("GET", "/__mock__/vehicles")["vehicles"]
+    return bool(next(c for c in cars if str(c["id"]) == M3)["locked"])
+
+
+def queue_rows(endpoint: Endpoint) -> list[Any]:
+    with sqlite3.connect(endpoint.state_db) as db:
+        return db.execute("SELECT command, status FROM queue").fetchall()
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_lock_unlock_honk_and_flash_are_confirmed_by_the_car(car: Endpoint) -> None:
+    unlocked = invoke("--json", "unlock", "--yes")
+    assert unlocked.code == 0, unlocked.output
+    assert unlocked.json()["data"]["locked"] is False and unlocked.json()["data"]["confirmed"]
+    assert locked(car) is False
+    done = invoke("lock")
+    assert done.code == 0 and "Confirmed by the car: locked." in done.stdout
+    assert locked(car) is True
+    for word, name in (("honk", "honk_horn"), ("flash", "flash_lights")):
+        signal = invoke(word)
+        assert signal.code == 0 and "The car carried it out." in signal.stdout
+        assert executed(car)[-1]["name"] == name
+    assert [c["name"] for c in executed(car)] == [
+        "door_unlock",
+        "door_lock",
+        "honk_horn",
+        "flash_lights",
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_during_an_outage_unlock_honk_and_flash_are_never_queued(car: Endpoint) -> None:
+    car.faults(OUTAGE)
+    for args, why in (
+        (("unlock", "--yes"), "unlocking later could leave the car open"),
+        (("honk",), "a honk long after you asked for it helps nobody"),
+        (("flash",), "flashing the lights long after you asked for it helps nobody"),
+    ):
+        result = invoke("--json", *args)
+        assert result.code == 75, result.output
+        document = result.json()
+        assert document["queued"] is None
+        assert document["error"]["hint"].startswith(f"not queued: {why}")
+        assert document["data"]["diagnosis"]["likely"] == "service"
+        assert "the outcome is unknown" in document["error"]["message"]  # a 500 after sending
+        assert document["error"]["attempts"] == 1  # and never sent again
+    assert queue_rows(car) == []  # the queue never saw them, so no worker ever will
+    assert executed(car) == []
+    unlock = f"/api/1/vehicles/{M3}/command/door_unlock"
+    assert car.requests(unlock) == 1  # sent once, never again: it may have been carried out
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_a_lock_is_queued_for_two_minutes_and_expires_unsent(
+    car: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"locked": False})
+    car.faults(OUTAGE)
+    result = invoke("--json", "lock")
+    assert result.code == 75, result.output
+    (entry,) = result.json()["queued"]["ids"]
+    shown = invoke("--json", "queue", "show", str(entry)).json()["data"]
+    assert shown["command"] == "door_lock"
+    created = time.mktime(time.strptime(shown["created_at"], "%Y-%m-%dT%H:%M:%SZ"))
+    expires = time.mktime(time.strptime(shown["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert 100 <= expires - created <= 121  # two minutes from when the owner asked
+    fast_clock.offset += 150  # the outage lasts longer than the lock is worth
+    car.faults()
+    ran = invoke("--json", "queue", "run")
+    assert ran.code == 0 and len(ran.json()["data"]["expired"]) == 1
+    assert executed(car) == [] and locked(car) is False
+    too_long = invoke("lock", "--expires-in", "20m")
+    assert too_long.code == 2
+    assert "a lock is worth sending for at most 10 minutes" in too_long.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_climate_is_still_queued_as_before(car: Endpoint) -> None:
+    car.faults(OUTAGE)
+    assert invoke("--json", "climate", "on").json()["queued"]["commands"] == [
+        "auto_conditioning_start"
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_an_unlock_whose_answer_is_lost_is_never_sent_again(car: Endpoint) -> None:
+    """The mock executes it after carctl has stopped waiting: the outcome is unknown."""
+    assert car.served is not None
+
+    async def slow_sleep(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    car.served.clock.sleep = slow_sleep  # type: ignore[method-assign]
+    unlock = f"/api/1/vehicles/{M3}/command/door_unlock"
+    car.faults({"path": unlock, "latency": 2.5, "count": 1})
+    result = invoke("--json", "unlock", "--yes", "--timeout", "1")
+    assert result.code == 75, result.output
+    error = result.json()["error"]
+    assert "the outcome is unknown: Model 3 may have unlocked" in error["message"]
+    assert "carctl does not send it again" in error["message"]
+    assert error["hint"].startswith("not queued: unlocking later could leave the car open")
+    assert "check with `carctl status`" in error["hint"]
+    deadline = time.monotonic() + 10
+    while not executed(car) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [c["name"] for c in executed(car)] == ["door_unlock"]  # the event happened
+    assert car.requests(unlock) == 1  # and carctl did not send it twice
+    assert queue_rows(car) == []
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_unlock_asks_on_a_terminal_and_never_prompts_a_script(car: Endpoint) -> None:
+    script = invoke("unlock")
+    assert script.code == 2
+    assert "there is no terminal to ask on" in script.stderr and "--yes" in script.stderr
+    said_no = run_in_terminal("unlock", answers=[("[y/N]", "n")])
+    assert said_no.code == 1, said_no.text
+    assert "Unlock Model 3 (last heard from" in said_no.text
+    assert "not unlocked: you said no, and nothing was sent" in said_no.text
+    assert executed(car) == []
+    said_yes = run_in_terminal("unlock", answers=[("[y/N]", "y")])
+    assert said_yes.code == 0, said_yes.text
+    assert "Confirmed by the car: unlocked." in said_yes.text
+    assert [c["name"] for c in executed(car)] == ["door_unlock"]
