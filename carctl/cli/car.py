@@ -68,8 +68,9 @@ def lock(app: AppContext, expires_in: str | None, timeout: float, wake_timeout: 
 def unlock(app: AppContext, yes: bool, timeout: float, wake_timeout: float) -> None:
     """Unlock the car (never queued; asks first).
 
-    On a terminal it asks first; scripts say --yes. Never queued and never sent twice: unlocked late, the car would stand open
-    with nobody beside it. When the API fails it says so at once."""
+    On a terminal it asks first; scripts say --yes. Never queued and never
+    sent twice: unlocked late, the car would stand open with nobody beside it.
+    When the API fails it says so at once."""
     from carctl.vehicle import routines
 
     _confirm(app, yes, "Unlock")
