@@ -154,3 +154,43 @@ def test_unlock_asks_on_a_terminal_and_never_prompts_a_script(car: Endpoint) -> 
     assert said_yes.code == 0, said_yes.text
     assert "Confirmed by the car: unlocked." in said_yes.text
     assert [c["name"] for c in executed(car)] == ["door_unlock"]
+
+
+@pytest.mark.parametrize("endpoint", ["builtin"], indirect=True)
+def test_unlock_on_the_morning_of_2021_11_20_is_not_queued(car: Endpoint) -> None:
+    assert invoke("mock", "fault", "add", "--scenario", "2021-11-20").code == 0
+    result = invoke("--json", "unlock", "--yes")
+    assert result.code == 75, result.output
+    assert result.json()["queued"] is None
+    assert result.json()["error"]["hint"].startswith(
+        "not queued: unlocking later could leave the car open with nobody beside it"
+    )
+    assert queue_rows(car) == []
+    ran = invoke("--json", "queue", "run")  # what a worker would do: there is nothing
+    assert ran.code == 0 and ran.json()["data"]["delivered"] == 0
+    assert executed(car) == [] and locked(car) is True
+    human = invoke("unlock", "--yes")
+    assert human.code == 75 and "hint: not queued: unlocking later" in human.stderr
+    assert "Traceback" not in human.stderr
+
+
+def test_a_never_queued_command_cannot_reach_the_queue(tmp_path: Any) -> None:
+    """Even a bug in the layer above cannot queue an unlock: the queue refuses it."""
+    from carctl.delivery.queue import NewCommand, Queue
+    from carctl.errors import InternalError
+
+    queue = Queue(tmp_path / "state.db")
+    try:
+        with pytest.raises(InternalError, match="door_unlock is never queued"):
+            queue.add(
+                scope="default@builtin",
+                api_url="builtin",
+                vehicle_id="1",
+                vehicle_name="Model 3",
+                commands=[NewCommand("door_unlock", {}, "door_unlock", "k1")],
+                now=time.time(),
+                ttl_s=60,
+            )
+        assert queue.entries(include_finished=True) == []
+    finally:
+        queue.close()
