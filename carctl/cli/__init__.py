@@ -62,6 +62,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "lock": ("carctl.cli.car", "lock", "Lock the car (queued for 2 minutes at most)."),
     "unlock": ("carctl.cli.car", "unlock", "Unlock the car (never queued; asks first)."),
     "honk": ("carctl.cli.car", "honk", "Honk the horn once (never queued)."),
+    "sentry": (
+        "carctl.cli.car",
+        "sentry",
+        "Sentry mode on (kept 2 minutes at most) or off (never queued).",
+    ),
     "flash": ("carctl.cli.car", "flash", "Flash the lights once (never queued)."),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
     "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),

@@ -19,8 +19,8 @@ from carctl.errors import CarctlError, UsageError
 YES = click.option("--yes", "-y", is_flag=True, help="Do it without asking (for scripts).")
 
 
-def _short_expiry(app: AppContext, expires_in: str | None) -> float:
-    """A lock's deadline: 2 minutes, or `--expires-in` up to 10."""
+def _short_expiry(app: AppContext, expires_in: str | None, what: str = "a lock") -> float:
+    """A short-expiry command's deadline: 2 minutes, or `--expires-in` up to 10."""
     from carctl.timefmt import parse_duration
     from carctl.vehicle.safety import MAX_SHORT_EXPIRY_S, SHORT_EXPIRY_S
 
@@ -29,7 +29,7 @@ def _short_expiry(app: AppContext, expires_in: str | None) -> float:
         seconds = parse_duration(expires_in, option="--expires-in")
         if seconds > MAX_SHORT_EXPIRY_S:
             raise UsageError(
-                f"--expires-in {expires_in}: a lock is worth sending for at most 10 minutes",
+                f"--expires-in {expires_in}: {what} is worth sending for at most 10 minutes",
                 hint="give 10m or less, or leave it out (2 minutes)",
             )
     return app.clock.now() + seconds
@@ -55,6 +55,51 @@ def lock(app: AppContext, expires_in: str | None, timeout: float, wake_timeout: 
         app,
         lambda service: routines.lock(
             service, selected_car(app), locked=True, timeout=wake_timeout, expires_at=deadline
+        ),
+        deadline_s=timeout,
+    )
+    _report(app, result)
+
+
+@click.group()
+def sentry() -> None:
+    """Sentry mode on (kept 2 minutes at most) or off (never queued).
+
+    When the vehicle API fails, `sentry on` waits in the queue for 2 minutes
+    (`--expires-in` up to 10m); `sentry off` is never queued: carried out late,
+    it would leave the car unwatched."""
+
+
+@sentry.command("on")
+@click.option(
+    "--expires-in",
+    metavar="DURATION",
+    help="If queued, give up after this long (default 2m, at most 10m).",
+)
+@run_options
+@pass_app
+def sentry_on(app: AppContext, expires_in: str | None, timeout: float, wake_timeout: float) -> None:
+    """Turn sentry mode on; when the API fails, queued for 2 minutes at most."""
+    _sentry(app, True, _short_expiry(app, expires_in, "sentry on"), timeout, wake_timeout)
+
+
+@sentry.command("off")
+@run_options
+@pass_app
+def sentry_off(app: AppContext, timeout: float, wake_timeout: float) -> None:
+    """Turn sentry mode off; never queued (later, the car would stand unwatched)."""
+    _sentry(app, False, None, timeout, wake_timeout)
+
+
+def _sentry(
+    app: AppContext, on: bool, deadline: float | None, timeout: float, wake_timeout: float
+) -> None:
+    from carctl.vehicle import routines
+
+    result = with_service(
+        app,
+        lambda service: routines.sentry(
+            service, selected_car(app), on=on, timeout=wake_timeout, expires_at=deadline
         ),
         deadline_s=timeout,
     )

@@ -177,6 +177,8 @@ def _verdict(result: Result, units: str) -> str:
         facts.append(f"windows {_windows_words(result.windows)}")
     if result.locked is not None:
         facts.append("locked" if result.locked else "unlocked")
+    if result.sentry is not None:
+        facts.append("sentry on" if result.sentry else "sentry off")
     reported = "; ".join(facts)
     if not facts:
         return "The car carried it out."

@@ -19,6 +19,7 @@ from carctl.signing import wire
 _HVAC_AUTO, _TEMPS, _WINDOWS, _DEPARTURE, _PING = 10, 14, 34, 42, 46
 _ADD_PRECONDITION, _REMOVE_PRECONDITION = 99, 100
 _FLASH, _HONK = 26, 27
+_SENTRY = 30  # VehicleControlSetSentryModeAction
 # VCSEC.RKEAction_E
 RKE_UNLOCK, RKE_LOCK, RKE_WAKE = 0, 1, 30
 _RKE_COMMANDS = {"door_unlock": RKE_UNLOCK, "door_lock": RKE_LOCK, "wake_vehicle": RKE_WAKE}
@@ -108,6 +109,8 @@ def encode(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
             times = 2 if params.get("off_peak_charging_weekdays_only") else 1
             parts.append(wire.message(4, wire.message(times, b"")))
         return m.INFOTAINMENT, _vehicle_action(_DEPARTURE, wire.join(parts))
+    if name == "set_sentry_mode":
+        return m.INFOTAINMENT, _vehicle_action(_SENTRY, wire.uint(1, bool(params.get("on"))))
     if name == "flash_lights":
         return m.INFOTAINMENT, _vehicle_action(_FLASH, b"")
     if name == "honk_horn":
@@ -193,6 +196,8 @@ def decode(domain: int, payload: bytes) -> Decoded:
                 "off_peak_charging_enabled": off_peak is not None,
             },
         )
+    if number == _SENTRY:
+        return Decoded("set_sentry_mode", {"on": bool(wire.last_int(f, 1))})
     if number == _FLASH:
         return Decoded("flash_lights", {})
     if number == _HONK:

@@ -118,6 +118,7 @@ class Result:
     expires_at: float | None = None
     read_back_error: str | None = None
     locked: bool | None = None  # lock and unlock: what the car reports afterwards
+    sentry: bool | None = None  # sentry on and off: the same
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -130,6 +131,8 @@ class Result:
         }
         if self.locked is not None:
             data["locked"] = self.locked
+        if self.sentry is not None:
+            data["sentry_mode"] = self.sentry
         return data
 
 
@@ -166,6 +169,8 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
         return "departure", f"scheduled departure armed: {days}, ready at {clock_text(minutes)}"
     if command.name in _PLAIN:
         return _PLAIN[command.name]
+    if command.name == "set_sentry_mode":
+        return _sentry_words(params)
     return command.name, command.name.replace("_", " ")
 
 
@@ -175,6 +180,10 @@ _PLAIN = {
     "honk_horn": ("honk", "horn honked"),
     "flash_lights": ("flash", "lights flashed"),
 }
+
+
+def _sentry_words(params: dict[str, Any]) -> tuple[str, str]:
+    return ("sentry_on", "sentry on") if params.get("on") else ("sentry_off", "sentry off")
 
 
 def schedule_words(params: dict[str, Any]) -> str:
@@ -311,6 +320,31 @@ def lock(
         result.confirmed = result.locked is locked if result.locked is not None else None
         if result.confirmed is None:
             result.read_back_error = "the car did not say whether it is locked"
+    return result
+
+
+def sentry(
+    service: VehicleService,
+    selector: str | None,
+    *,
+    on: bool,
+    timeout: float = 60.0,
+    expires_at: float | None = None,
+) -> Result:
+    """`sentry on` (queued for a short while) and `sentry off` (never queued)."""
+    steps = Steps(service)
+    command = Command("set_sentry_mode", {"on": on})
+    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at if on else None)
+    data = _read_back(result, ["vehicle_state"])
+    if data is not None:
+        state = fields.section(data, "vehicle_state")
+        said = state.get("sentry_mode") if state is not None else None
+        result.windows = None
+        result.sentry = said if isinstance(said, bool) else None
+        result.confirmed = result.sentry is on if result.sentry is not None else None
+        if result.confirmed is None:
+            result.read_back_error = "the car did not say whether sentry is on"
     return result
 
 

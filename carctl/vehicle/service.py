@@ -95,6 +95,7 @@ QUEUED_COMMANDS = frozenset(
         "remove_precondition_schedule",
         "set_scheduled_departure",
         "door_lock",  # short expiry: `carctl.vehicle.safety`
+        "set_sentry_mode",  # on only: sentry off is never queued
     }
 )
 

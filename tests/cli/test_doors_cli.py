@@ -194,3 +194,35 @@ def test_a_never_queued_command_cannot_reach_the_queue(tmp_path: Any) -> None:
         assert queue.entries(include_finished=True) == []
     finally:
         queue.close()
+
+
+def sentry_mode(endpoint: Endpoint) -> bool:
+    cars = endpoint.admin("GET", "/__mock__/vehicles")["vehicles"]
+    return bool(next(c for c in cars if str(c["id"]) == M3)["sentry_mode"])
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_sentry_on_is_queued_briefly_and_sentry_off_never(
+    car: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    on = invoke("--json", "sentry", "on")
+    assert on.code == 0, on.output
+    assert on.json()["data"]["sentry_mode"] is True and sentry_mode(car) is True
+    off = invoke("sentry", "off")
+    assert off.code == 0 and "Confirmed by the car: sentry off." in off.stdout
+    assert sentry_mode(car) is False
+
+    car.faults(OUTAGE)
+    refused = invoke("--json", "sentry", "off")
+    assert refused.code == 75 and refused.json()["queued"] is None
+    assert refused.json()["error"]["hint"].startswith(
+        "not queued: turning sentry off later could leave the car unwatched"
+    )
+    queued = invoke("--json", "sentry", "on")
+    assert queued.code == 75 and queued.json()["queued"]["commands"] == ["set_sentry_mode"]
+    assert queue_rows(car) == [("set_sentry_mode", "pending")]
+    car.faults()
+    fast_clock.offset += 31  # the breaker's cool-down, well within the two minutes
+    assert invoke("queue", "run").code == 0
+    assert sentry_mode(car) is True
+    assert [c["params"] for c in executed(car)][-1] == {"on": True}

@@ -44,6 +44,8 @@ SENT: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("set_scheduled_departure", OFF_PEAK, {**OFF_PEAK, **NO_PRECONDITIONING}),
     ("flash_lights", {}, {}),
     ("honk_horn", {}, {}),
+    ("set_sentry_mode", {"on": True}, {"on": True}),
+    ("set_sentry_mode", {"on": False}, {"on": False}),
     ("door_lock", {}, {}),
     ("door_unlock", {}, {}),
     ("wake_vehicle", {}, {}),
