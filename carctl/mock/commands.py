@@ -208,18 +208,6 @@ def _apply_max(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
     return True, ""
 
 
-def _sentry(params: Params) -> Params:
-    """`on`, as `set_preconditioning_max` takes it (the Fleet API's `set_sentry_mode`)."""
-    if not given(params, "on"):
-        raise InvalidField("on is required")
-    return {"on": flag(params, "on")}
-
-
-def _apply_sentry(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
-    car.sentry_mode = params["on"]
-    return True, ""
-
-
 def _lock(locked: bool) -> Effect:
     def effect(car: SimVehicle, params: Params, now: float) -> tuple[bool, str]:
         car.locked = locked
@@ -237,7 +225,6 @@ COMMANDS: dict[str, Command] = {
     "set_preconditioning_max": Command(_preconditioning_max, _apply_max),
     "honk_horn": Command(no_params, ignore),
     "flash_lights": Command(no_params, ignore),
-    "set_sentry_mode": Command(_sentry, _apply_sentry),
     "door_lock": Command(no_params, _lock(True)),
     "door_unlock": Command(no_params, _lock(False)),
     "add_precondition_schedule": Command(_add_schedule, _apply_add_schedule),
