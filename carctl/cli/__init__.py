@@ -22,6 +22,11 @@ from carctl.errors import CarctlError, Interrupted, UsageError
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "api": ("carctl.cli.api", "api", "Send one request to the vehicle API and print its response."),
     "auth": ("carctl.cli.auth", "auth", "Sign in, see where the session lives, sign out."),
+    "charge": (
+        "carctl.cli.charge",
+        "charge",
+        "The battery and charging: state, start, stop, limit, amps, port.",
+    ),
     "climate": (
         "carctl.cli.vehicle",
         "climate",

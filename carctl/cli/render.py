@@ -99,6 +99,45 @@ def wake_line(result: Wake) -> str:
     return f"{result.vehicle.label} is online (woke in {result.waited_s:.1f} s)."
 
 
+def charge_lines(status: Status, now: float) -> str:
+    """`carctl charge`: the car, then its charge in one line."""
+    v = status.vehicle
+    battery = status.battery
+    if status.as_of is None or battery is None:
+        return (
+            f"{v.label} ({v.vin}) is {v.state}; carctl has no recent charge data from it "
+            "(`carctl status --wake` wakes it for live data)."
+        )
+    age = "" if status.live else f" (as of {hhmm(status.as_of)}, {ago(now - status.as_of)})"
+    reach = f", {battery['range_km']} km" if battery.get("range_km") is not None else ""
+    return f"{v.label} is {v.state}{age}.\n  battery   {charge_words(battery)}{reach}"
+
+
+def charge_words(battery: dict[str, Any]) -> str:
+    """ "charging at 11 kW (16 A), 62 % of an 80 % limit, full in 1 h 20 min"."""
+    level, limit = battery.get("level"), battery.get("limit")
+    state = battery.get("charging_state") or "unknown"
+    of = f"{'–' if level is None else level} %"
+    if limit is not None:
+        of += f" of an {limit} % limit" if limit in (80, 88) else f" of a {limit} % limit"
+    if state == "Charging":
+        power = battery.get("power_kw")
+        amps = battery.get("amps")
+        how = f"charging at {power:g} kW" if power else "charging"
+        how += f" ({amps} A)" if amps else ""
+        minutes = battery.get("minutes_to_full")
+        full = f", full in {_duration(minutes)}" if minutes else ""
+        return f"{how}, {of}{full}"
+    plugged = battery.get("plugged_in")
+    cable = "" if plugged is None else ("cable in" if plugged else "no cable")
+    return f"not charging ({state}{', ' + cable if cable else ''}), {of}"
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(int(minutes), 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
 def _windows_words(windows: dict[str, Any] | None) -> str:
     if not windows:
         return "–"
@@ -179,6 +218,8 @@ def _verdict(result: Result, units: str) -> str:
         facts.append("locked" if result.locked else "unlocked")
     if result.sentry is not None:
         facts.append("sentry on" if result.sentry else "sentry off")
+    if result.battery is not None:
+        facts.append(charge_words(result.battery))
     reported = "; ".join(facts)
     if not facts:
         return "The car carried it out."

@@ -20,6 +20,9 @@ _HVAC_AUTO, _TEMPS, _WINDOWS, _DEPARTURE, _PING = 10, 14, 34, 42, 46
 _ADD_PRECONDITION, _REMOVE_PRECONDITION = 99, 100
 _FLASH, _HONK = 26, 27
 _SENTRY = 30  # VehicleControlSetSentryModeAction
+_CHARGE_LIMIT, _CHARGE_START_STOP, _CHARGE_AMPS = 5, 6, 43
+_PORT_CLOSE, _PORT_OPEN = 61, 62
+_CHARGE_START, _CHARGE_STOP = 2, 5  # ChargingStartStopAction's oneof (Void messages)
 # VCSEC.RKEAction_E
 RKE_UNLOCK, RKE_LOCK, RKE_WAKE = 0, 1, 30
 _RKE_COMMANDS = {"door_unlock": RKE_UNLOCK, "door_lock": RKE_LOCK, "wake_vehicle": RKE_WAKE}
@@ -109,6 +112,18 @@ def encode(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
             times = 2 if params.get("off_peak_charging_weekdays_only") else 1
             parts.append(wire.message(4, wire.message(times, b"")))
         return m.INFOTAINMENT, _vehicle_action(_DEPARTURE, wire.join(parts))
+    if name in ("charge_start", "charge_stop"):
+        which = _CHARGE_START if name == "charge_start" else _CHARGE_STOP
+        return m.INFOTAINMENT, _vehicle_action(_CHARGE_START_STOP, wire.message(which, b""))
+    if name == "set_charge_limit":
+        percent = int(params.get("percent") or 0)
+        return m.INFOTAINMENT, _vehicle_action(_CHARGE_LIMIT, wire.uint(1, percent))
+    if name == "set_charging_amps":
+        amps = int(params.get("charging_amps") or 0)
+        return m.INFOTAINMENT, _vehicle_action(_CHARGE_AMPS, wire.uint(1, amps))
+    if name in ("charge_port_door_open", "charge_port_door_close"):
+        number = _PORT_OPEN if name == "charge_port_door_open" else _PORT_CLOSE
+        return m.INFOTAINMENT, _vehicle_action(number, b"")
     if name == "set_sentry_mode":
         return m.INFOTAINMENT, _vehicle_action(_SENTRY, wire.uint(1, bool(params.get("on"))))
     if name == "flash_lights":
@@ -196,6 +211,19 @@ def decode(domain: int, payload: bytes) -> Decoded:
                 "off_peak_charging_enabled": off_peak is not None,
             },
         )
+    if number == _CHARGE_START_STOP:
+        if _CHARGE_START in f:
+            return Decoded("charge_start", {})
+        if _CHARGE_STOP in f:
+            return Decoded("charge_stop", {})
+        raise UnsupportedCommand("a charging action that is neither start nor stop")
+    if number == _CHARGE_LIMIT:
+        return Decoded("set_charge_limit", {"percent": wire.as_int32(wire.last_int(f, 1))})
+    if number == _CHARGE_AMPS:
+        return Decoded("set_charging_amps", {"charging_amps": wire.as_int32(wire.last_int(f, 1))})
+    if number in (_PORT_OPEN, _PORT_CLOSE):
+        door = "open" if number == _PORT_OPEN else "close"
+        return Decoded(f"charge_port_door_{door}", {})
     if number == _SENTRY:
         return Decoded("set_sentry_mode", {"on": bool(wire.last_int(f, 1))})
     if number == _FLASH:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError, TemporaryError, VehicleUnavailableError
+from carctl.errors import CarctlError, TemporaryError, UsageError, VehicleUnavailableError
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle.inputs import format_temperature
@@ -119,6 +119,7 @@ class Result:
     read_back_error: str | None = None
     locked: bool | None = None  # lock and unlock: what the car reports afterwards
     sentry: bool | None = None  # sentry on and off: the same
+    battery: dict[str, Any] | None = None  # the charge commands: `charge_state` afterwards
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -133,6 +134,8 @@ class Result:
             data["locked"] = self.locked
         if self.sentry is not None:
             data["sentry_mode"] = self.sentry
+        if self.battery is not None:
+            data["battery"] = self.battery
         return data
 
 
@@ -171,6 +174,10 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
         return _PLAIN[command.name]
     if command.name == "set_sentry_mode":
         return _sentry_words(params)
+    if command.name == "set_charge_limit":
+        return "charge_limit", f"charge limit set to {params.get('percent')} %"
+    if command.name == "set_charging_amps":
+        return "charge_amps", f"charging current set to {params.get('charging_amps')} A"
     return command.name, command.name.replace("_", " ")
 
 
@@ -180,6 +187,16 @@ _PLAIN = {
     "honk_horn": ("honk", "horn honked"),
     "flash_lights": ("flash", "lights flashed"),
 }
+
+
+_PLAIN.update(
+    {
+        "charge_start": ("charge_start", "charging started"),
+        "charge_stop": ("charge_stop", "charging stopped"),
+        "charge_port_door_open": ("port_open", "charge port opened"),
+        "charge_port_door_close": ("port_close", "charge port closed"),
+    }
+)
 
 
 def _sentry_words(params: dict[str, Any]) -> tuple[str, str]:
@@ -348,6 +365,65 @@ def sentry(
     return result
 
 
+CHARGE_LIMITS = (50, 100)  # charge_limit_soc_min and _max, as the car reports them
+MAX_AMPS = 48
+
+
+def charge_command(name: str, value: int | None = None) -> Command:
+    """`charge start|stop|limit N|amps N|port open|close` as the API's command."""
+    if name == "set_charge_limit":
+        low, high = CHARGE_LIMITS
+        if value is None or not low <= value <= high:
+            raise UsageError(
+                f"a charge limit is {low}–{high} %, got {value}", hint="e.g. carctl charge limit 80"
+            )
+        return Command(name, {"percent": value})
+    if name == "set_charging_amps":
+        if value is None or not 1 <= value <= MAX_AMPS:
+            raise UsageError(
+                f"charging current is 1–{MAX_AMPS} A (and at most what the charger gives), "
+                f"got {value}",
+                hint="e.g. carctl charge amps 16",
+            )
+        return Command(name, {"charging_amps": value})
+    return Command(name)
+
+
+def charge(
+    service: VehicleService,
+    selector: str | None,
+    command: Command,
+    *,
+    timeout: float = 60.0,
+    expires_at: float | None = None,
+) -> Result:
+    """One charging command, read back from `charge_state`."""
+    steps = Steps(service)
+    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at)
+    data = _read_back(result, ["charge_state"])
+    if data is None:
+        return result
+    battery = battery_summary(data)
+    result.climate = None
+    result.battery = battery
+    if battery is None:
+        result.confirmed = None
+        result.read_back_error = "the car did not report its charge state"
+        return result
+    charging = battery.get("charging_state") == "Charging"
+    expected = {
+        "charge_start": charging,
+        "charge_stop": not charging,
+        "set_charge_limit": battery.get("limit") == command.params.get("percent"),
+        "set_charging_amps": battery.get("amps") == command.params.get("charging_amps"),
+        "charge_port_door_open": battery.get("port_open") is True,
+        "charge_port_door_close": battery.get("port_open") is False,
+    }
+    result.confirmed = expected.get(command.name, True)
+    return result
+
+
 def signal(
     service: VehicleService, selector: str | None, *, name: str, timeout: float = 60.0
 ) -> Result:
@@ -459,15 +535,29 @@ class Status:
 
 
 def battery_summary(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The battery and charging as `status` and `charge` show them (from `charge_state`)."""
     charge = fields.section(data, "charge_state")
     if charge is None:
         return None
-    miles = fields.number(charge, "battery_range", "charge_state")
+    where = "charge_state"
+    miles = fields.number(charge, "battery_range", where)
+    cable = fields.text(charge, "conn_charge_cable", where)
+    minutes = fields.integer(charge, "minutes_to_full_charge", where, low=0, high=100_000)
     return {
-        "level": fields.integer(charge, "battery_level", "charge_state", low=0, high=100),
+        "level": fields.integer(charge, "battery_level", where, low=0, high=100),
         "range_km": round(miles * 1.609344) if miles is not None else None,
-        "charging_state": fields.text(charge, "charging_state", "charge_state"),
+        "charging_state": fields.text(charge, "charging_state", where),
+        "limit": fields.integer(charge, "charge_limit_soc", where, low=0, high=100),
+        "minutes_to_full": minutes,
+        "plugged_in": None if cable is None else cable not in ("<invalid>", ""),
+        "power_kw": fields.number(charge, "charger_power", where),
+        "amps": fields.integer(charge, "charge_amps", where, low=0, high=1000),
+        "port_open": _flag(charge.get("charge_port_door_open")),
     }
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _live(service: VehicleService, vehicle: Vehicle) -> dict[str, Any] | None:

@@ -96,6 +96,11 @@ QUEUED_COMMANDS = frozenset(
         "set_scheduled_departure",
         "door_lock",  # short expiry: `carctl.vehicle.safety`
         "set_sentry_mode",  # on only: sentry off is never queued
+        "charge_start",
+        "charge_stop",  # short expiry
+        "set_charge_limit",
+        "set_charging_amps",
+        "charge_port_door_close",
     }
 )
 
@@ -116,6 +121,12 @@ class Command:
             return "temperature"
         if self.name == "window_control":
             return "windows"
+        if self.name in ("charge_start", "charge_stop"):
+            return "charging"
+        if self.name in ("charge_port_door_open", "charge_port_door_close"):
+            return "charge port"
+        if self.name in ("door_lock", "door_unlock"):
+            return "locks"
         if self.name == "add_precondition_schedule":  # one per days and time: others coexist
             days, time = self.params.get("days_of_week"), self.params.get("precondition_time")
             return f"schedule {days} {time}"
@@ -498,5 +509,11 @@ def _refusal_hint(reason: str) -> str | None:
         "schedule_limit_reached": "remove one first: carctl schedule off ID",
         "not_supported": "this car keeps only a scheduled departure: --days all or weekdays",
         "cabin comfort remote settings not enabled": "enable remote climate in the car",
+        "disconnected": "plug the charging cable in first",
+        "not_charging": "it was not charging",
+        "is_charging": "it is charging already",
+        "complete": "the battery is already at its charge limit: raise it with "
+        "`carctl charge limit 90`",
+        "cable connected": "unplug the cable first",
     }
     return hints.get(reason)

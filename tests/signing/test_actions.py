@@ -45,6 +45,12 @@ SENT: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("flash_lights", {}, {}),
     ("honk_horn", {}, {}),
     ("set_sentry_mode", {"on": True}, {"on": True}),
+    ("charge_start", {}, {}),
+    ("charge_stop", {}, {}),
+    ("set_charge_limit", {"percent": 80}, {"percent": 80}),
+    ("set_charging_amps", {"charging_amps": 16}, {"charging_amps": 16}),
+    ("charge_port_door_open", {}, {}),
+    ("charge_port_door_close", {}, {}),
     ("set_sentry_mode", {"on": False}, {"on": False}),
     ("door_lock", {}, {}),
     ("door_unlock", {}, {}),
@@ -72,7 +78,7 @@ def test_what_carctl_encodes_the_car_reads_as_the_same_command(
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("set_charge_limit", {"percent": 80}), ("window_control", {"command": "half"}),
+    [("actuate_trunk", {"which_trunk": "front"}), ("window_control", {"command": "half"}),
      ("add_precondition_schedule", {"days_of_week": "someday"})],
 )  # fmt: skip
 def test_what_the_table_has_no_action_for_is_refused(name: str, params: dict[str, Any]) -> None:
@@ -88,7 +94,8 @@ def test_what_the_table_has_no_action_for_is_refused(name: str, params: dict[str
         (m.INFOTAINMENT, wire.uint(1, 1)),  # an Action without a vehicle action
         (m.INFOTAINMENT, wire.message(2, wire.message(5, b"") + wire.message(6, b""))),
         (m.INFOTAINMENT, wire.message(2, wire.message(34, b""))),  # windows: neither
-        (m.INFOTAINMENT, wire.message(2, wire.message(5, b""))),  # charge limit: not here
+        (m.INFOTAINMENT, wire.message(2, wire.message(6, b""))),  # charging: neither start nor stop
+        (m.INFOTAINMENT, wire.message(2, wire.message(7, b""))),  # not in the table
     ],
 )
 def test_payloads_the_mock_car_cannot_read_are_refused(domain: int, payload: bytes) -> None:
