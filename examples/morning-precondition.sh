@@ -44,6 +44,9 @@
 #                    ~/.local/state, then carctl/morning.log)
 #   CARCTL_WAIT      1 (default): after queueing, wait for the outcome and log
 #                    it; 0: exit 75 at once
+#   CARCTL_IF_BELOW  only when the car reads an outside temperature below this
+#                    (e.g. 5, or 41F); otherwise the run logs "skipped" and sends
+#                    nothing (default: always)
 #   CARCTL_VEHICLE   which car, when the account has several (or set it once
 #                    with `carctl config set vehicle "Model 3"`)
 
@@ -57,6 +60,7 @@ days=${CARCTL_DAYS:-weekdays}
 deadline=${CARCTL_DEADLINE:-06:45}
 jitter=${CARCTL_JITTER:-0}
 wait_outcome=${CARCTL_WAIT:-1}
+if_below=${CARCTL_IF_BELOW:+--if-below $CARCTL_IF_BELOW}
 log_file=${CARCTL_MORNING_LOG:-${XDG_STATE_HOME:-$HOME/.local/state}/carctl/morning.log}
 # the evening step writes here the morning (car-local date) the car will warm itself
 armed_file=$(dirname "$log_file")/morning.armed
@@ -142,7 +146,8 @@ before=$(spent)
 
 # No schedule on the car for this morning: the direct command, as before. The
 # answer holds the reason, and the IDs of the queued steps to wait for.
-"$carctl" --json precondition --temp "$temp" --vent --expires-at "$deadline" \
+# shellcheck disable=SC2086 # $if_below is the option and its value, or nothing
+"$carctl" --json precondition --temp "$temp" --vent --expires-at "$deadline" $if_below \
     </dev/null >"$answer" 2>/dev/null
 code=$?
 reason=$(field summary) # why it is queued, in the owner's words
@@ -153,7 +158,15 @@ warning=$(sed -E -n 's/.*"warnings": \["(([^"\\]|\\.)*)".*/\1/p' "$answer" | sed
 [ -z "$warning" ] || log "warning: $warning"
 
 case $code in
-0) log "ok: preconditioning to $temp with the windows vented$(cost_note)" ;;
+0)
+    if grep -q '"skipped": {' "$answer"; then
+        outside=$(sed -n 's/.*"skipped": {"outside_temp": \(-\{0,1\}[0-9.]*\).*/\1/p' "$answer")
+        below=$(sed -n 's/.*"skipped": {[^}]*"if_below": \(-\{0,1\}[0-9.]*\).*/\1/p' "$answer")
+        log "skipped: $outside °C outside, not below $below °C; nothing was sent$(cost_note)"
+    else
+        log "ok: preconditioning to $temp with the windows vented$(cost_note)"
+    fi
+    ;;
 75)
     log "queued: the vehicle API is failing ($reason); carctl delivers it before $deadline"
     if [ "$wait_outcome" = 1 ] && [ -n "$ids" ]; then

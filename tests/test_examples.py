@@ -391,3 +391,17 @@ def test_the_crontab_runs_as_written_after_the_readme_set_up(
     assert evening.startswith("armed: weekdays, ready at 06:30, 21")
     assert morning == "ok: preconditioning to 21 with the windows vented"
     assert car(served)["is_climate_on"] is True
+
+
+def test_a_mild_morning_sends_nothing_when_asked_only_below(cron: Cron, served: Served) -> None:
+    result = cron.morning(CARCTL_IF_BELOW="5")  # the seeded morning is 2 °C outside
+    assert result.returncode == 0, result.stderr
+    assert cron.last_log_line().endswith("ok: preconditioning to 21 with the windows vented")
+    served.admin("PATCH", f"/__mock__/vehicles/{M3}", json={"outside_temp": 9.0})
+    before = len(served.admin("GET", "/__mock__/stats")["commands"])
+    mild = cron.morning(CARCTL_IF_BELOW="5")
+    assert mild.returncode == 0 and mild.stdout == mild.stderr == ""
+    assert cron.last_log_line().endswith(
+        "skipped: 9.0 °C outside, not below 5.0 °C; nothing was sent"
+    )
+    assert len(served.admin("GET", "/__mock__/stats")["commands"]) == before

@@ -202,6 +202,10 @@ def routine_lines(output: Output, result: Result, units: str) -> Any:
 
 
 def _verdict(result: Result, units: str) -> str:
+    if result.skipped is not None:
+        outside = format_temperature(result.skipped["outside_temp"], units)
+        limit = format_temperature(result.skipped["if_below"], units)
+        return f"Skipped: {outside} outside, not below {limit}; nothing was sent."
     if result.confirmed is None:
         return f"Sent; not yet confirmed (reading the car back failed: {result.read_back_error})."
     facts = []

@@ -309,6 +309,14 @@ def vent(
 @click.option("--temp", metavar="TEMP", help="Temperature, e.g. 21 or 70F.")
 @click.option("--vent", "vent_", is_flag=True, help="Also vent the windows.")
 @click.option(
+    "--if-below",
+    metavar="TEMP",
+    help="Only when the car reads an outside temperature below TEMP, e.g. 5 or 41F.",
+)
+@click.option(
+    "--defrost", is_flag=True, help="Below 0 °C outside, also ask for the most heat (defrost)."
+)
+@click.option(
     "--at",
     metavar="HH:MM",
     help="Arm the car to warm itself, ready at HH:MM (the car's time), instead of now.",
@@ -320,6 +328,8 @@ def precondition(
     app: AppContext,
     temp: str | None,
     vent_: bool,
+    if_below: str | None,
+    defrost: bool,
     at: str | None,
     timeout: float,
     wake_timeout: float,
@@ -333,14 +343,27 @@ def precondition(
     If the vehicle API fails part-way, the remaining steps are queued together
     and delivered when it recovers, unless --expires-in/--expires-at has passed.
 
+    With --if-below, the car's outside temperature is read first, and nothing
+    is sent when it is not below TEMP ("skipped", exit 0). With --defrost, the
+    most heat is asked for too when it is below 0 °C outside.
+
     With --at, nothing happens now: a one-time schedule on the car warms the
     cabin for HH:MM, and runs even if the vehicle API is down by then.
     """
+    from carctl.errors import UsageError
     from carctl.vehicle import routines
+    from carctl.vehicle.inputs import parse_threshold
 
     if at is not None:
+        if if_below is not None or defrost:
+            raise UsageError(
+                "--if-below and --defrost decide now, from what the car reads; a schedule "
+                "armed with --at runs whatever the weather",
+                hint="drop --at, or drop --if-below/--defrost",
+            )
         _precondition_at(app, at, temp, vent_, expires_in or expires_at, timeout, wake_timeout)
         return
+    below = None if if_below is None else parse_threshold(if_below, units=units_of(app))
     celsius = temperature_option(app, temp)
     deadline = _expiry(app, expires_in, expires_at)
     result = with_service(
@@ -352,6 +375,8 @@ def precondition(
             vent=vent_,
             expires_at=deadline,
             timeout=wake_timeout,
+            if_below=below,
+            defrost=defrost,
         ),
         deadline_s=timeout,
     )

@@ -54,6 +54,22 @@ def parse_temperature(text: str, *, units: str = "metric", option: str = "--temp
     return celsius
 
 
+def parse_threshold(text: str, *, units: str = "metric", option: str = "--if-below") -> float:
+    """An outside temperature to compare with, °C: `5`, `-3`, `41F`; -40–40 °C."""
+    found = _TEMPERATURE.match(text)
+    if not found:
+        raise UsageError(f"{option} {text!r} is not a temperature", hint="e.g. 5, -3 or 41F")
+    value = float(found.group(1).replace(",", "."))
+    unit = (found.group(2) or "").replace("°", "").strip().upper()
+    celsius = f_to_c(value) if unit == "F" or (not unit and units == "imperial") else value
+    if not -40.0 <= celsius <= 40.0:
+        raise UsageError(
+            f"{option} {text.strip()} is not an outside temperature a car meets",
+            hint="choose -40–40 °C (-40–104 °F)",
+        )
+    return celsius
+
+
 def format_temperature(celsius: float | None, units: str = "metric") -> str:
     if celsius is None:
         return "–"

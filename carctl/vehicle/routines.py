@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from carctl.errors import CarctlError, TemporaryError, UsageError, VehicleUnavailableError
+from carctl.errors import (
+    CarctlError,
+    RefusedError,
+    TemporaryError,
+    UsageError,
+    VehicleUnavailableError,
+)
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle.inputs import format_temperature
@@ -120,6 +126,7 @@ class Result:
     locked: bool | None = None  # lock and unlock: what the car reports afterwards
     sentry: bool | None = None  # sentry on and off: the same
     battery: dict[str, Any] | None = None  # the charge commands: `charge_state` afterwards
+    skipped: dict[str, float] | None = None  # `--if-below`: not cold enough, nothing sent
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -136,6 +143,8 @@ class Result:
             data["sentry_mode"] = self.sentry
         if self.battery is not None:
             data["battery"] = self.battery
+        if self.skipped is not None:
+            data["skipped"] = self.skipped
         return data
 
 
@@ -174,6 +183,15 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
         return _PLAIN[command.name]
     if command.name == "set_sentry_mode":
         return _sentry_words(params)
+    if command.name == "set_preconditioning_max":
+        return (
+            ("defrost", "defrost on (the most heat)")
+            if params.get("on")
+            else (
+                "defrost",
+                "defrost off",
+            )
+        )
     if command.name == "set_charge_limit":
         return "charge_limit", f"charge limit set to {params.get('percent')} %"
     if command.name == "set_charging_amps":
@@ -272,6 +290,27 @@ def perform(
             )
         raise
     return vehicle
+
+
+def _outside(steps: Steps, selector: str | None, timeout: float) -> tuple[Vehicle, float]:
+    """The car, awake, and the outside temperature it reads now (a sleeping car's last
+    reading may be hours old: it is woken, as the routine would wake it anyway)."""
+    service = steps.service
+    vehicle = service.locate(selector)
+    service.check_signing(vehicle)
+    vehicle = awaken(steps, vehicle, timeout)
+    data = steps.run(
+        "outside", "outside temperature read", lambda: service.data(vehicle, ["climate_state"])
+    )
+    outside = fields.number(fields.section(data, "climate_state"), "outside_temp", "climate_state")
+    if outside is None:
+        raise RefusedError(
+            f"{vehicle.label} did not report the outside temperature, so carctl cannot tell "
+            "whether it is cold enough; nothing was sent",
+            hint="run it without --if-below, or try again in a minute",
+        )
+    steps.done[-1].detail = f"outside {outside:.1f} °C"
+    return vehicle, float(outside)
 
 
 def _read_back(result: Result, sections: list[str]) -> dict[str, Any] | None:
@@ -482,14 +521,34 @@ def precondition(
     vent: bool,
     expires_at: float | None,
     timeout: float = 60.0,
+    if_below: float | None = None,
+    defrost: bool = False,
 ) -> Result:
     """The morning routine: wake, set the temperature, climate on, vent — each step reported.
 
-    If the API fails part-way, the remaining steps are queued together.
+    If the API fails part-way, the remaining steps are queued together. With
+    `if_below` the car's outside temperature is read first and nothing is sent
+    when it is not below; with `defrost` the most heat is asked for below 0 °C.
     """
     steps = Steps(service)
+    outside = None
+    if if_below is not None or defrost:
+        try:
+            vehicle, outside = _outside(steps, selector, timeout)
+        except TemporaryError as exc:
+            exc.hint = (
+                "not queued: whether to warm the car depends on the outside temperature it "
+                "reads, and the failing vehicle API could not give it; try again later"
+            )
+            raise
+        if if_below is not None and outside >= if_below:
+            result = Result(vehicle, steps, confirmed=True)
+            result.skipped = {"outside_temp": outside, "if_below": if_below}
+            return result
     plan = [temps(temp)] if temp is not None else []
     plan.append(Command("auto_conditioning_start"))
+    if defrost and outside is not None and outside < 0:  # ice on the glass: the most heat
+        plan.append(Command("set_preconditioning_max", {"on": True}))
     if vent:
         plan.append(Command("window_control", {"command": "vent", "lat": 0, "lon": 0}))
     vehicle = perform(steps, selector, plan, timeout=timeout, expires_at=expires_at)
