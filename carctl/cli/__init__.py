@@ -25,7 +25,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "charge": (
         "carctl.cli.charge",
         "charge",
-        "The battery and charging: state, start, stop, limit, amps, port.",
+        "Battery and charging: state, start, stop, limit, amps, port.",
     ),
     "climate": (
         "carctl.cli.vehicle",
@@ -62,7 +62,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "usage": (
         "carctl.cli.usage",
         "usage",
-        "What the month's calls to a paid vehicle API cost, and the cap.",
+        "The month's calls to a paid vehicle API: cost and cap.",
     ),
     "lock": ("carctl.cli.car", "lock", "Lock the car (queued for 2 minutes at most)."),
     "unlock": ("carctl.cli.car", "unlock", "Unlock the car (never queued; asks first)."),

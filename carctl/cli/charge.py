@@ -29,7 +29,7 @@ from carctl.cli.vehicle import (
 @pass_app
 @click.pass_context
 def charge(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: float) -> None:
-    """The battery and charging: state, start, stop, limit, amps, port.
+    """Battery and charging: state, start, stop, limit, amps, port.
 
     Without a subcommand, shows the charge state without waking the car: level,
     range, limit, whether it charges and how fast, time to full, the cable."""

@@ -26,7 +26,7 @@ NAMES = {
 @click.option("--month", metavar="YYYY-MM", help="A past month, such as 2026-11 (UTC).")
 @pass_app
 def usage(app: AppContext, month: str | None) -> None:
-    """What the month's calls to a paid vehicle API cost, and the cap.
+    """The month's calls to a paid vehicle API: cost and cap.
 
     Counted by Tesla's billing categories from carctl's own ledger; the cost is an
     estimate at the prices in the settings (`carctl config list`)."""
