@@ -38,6 +38,17 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Find out what is wrong: setup, network, service or car.",
     ),
     "demo": ("carctl.cli.demo", "demo", "The morning of 20 November 2021, end to end, built in."),
+    "defrost": (
+        "carctl.cli.comfort",
+        "defrost",
+        "Defrost: the most heat, front and rear, on or off.",
+    ),
+    "seat": (
+        "carctl.cli.comfort",
+        "seat",
+        "Seat heating: carctl seat heat driver 3 (0 turns it off).",
+    ),
+    "wheel": ("carctl.cli.comfort", "wheel", "Steering wheel heating: carctl wheel heat on|off."),
     "precondition": (
         "carctl.cli.vehicle",
         "precondition",

@@ -224,6 +224,8 @@ def _verdict(result: Result, units: str) -> str:
         facts.append("sentry on" if result.sentry else "sentry off")
     if result.battery is not None:
         facts.append(charge_words(result.battery))
+    if result.fact is not None:
+        facts = [result.fact]
     reported = "; ".join(facts)
     if not facts:
         return "The car carried it out."

@@ -21,6 +21,10 @@ _ADD_PRECONDITION, _REMOVE_PRECONDITION = 99, 100
 _FLASH, _HONK = 26, 27
 _SENTRY = 30  # VehicleControlSetSentryModeAction
 _CHARGE_LIMIT, _CHARGE_START_STOP, _CHARGE_AMPS = 5, 6, 43
+_PRECONDITIONING_MAX, _WHEEL_HEATER, _SEAT_HEATERS = 12, 13, 36
+# HvacSeatHeaterAction's oneofs (Void messages): level OFF..HIGH = 2..5; the REST API's seat
+# numbers 0-8 are CAR_SEAT_FRONT_LEFT..CAR_SEAT_THIRD_ROW_RIGHT = 7..15
+_SEAT_LEVEL_BASE, _SEAT_POSITION_BASE = 2, 7
 _PORT_CLOSE, _PORT_OPEN = 61, 62
 _CHARGE_START, _CHARGE_STOP = 2, 5  # ChargingStartStopAction's oneof (Void messages)
 # VCSEC.RKEAction_E
@@ -126,6 +130,21 @@ def encode(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
         return m.INFOTAINMENT, _vehicle_action(number, b"")
     if name == "set_sentry_mode":
         return m.INFOTAINMENT, _vehicle_action(_SENTRY, wire.uint(1, bool(params.get("on"))))
+    if name == "set_preconditioning_max":
+        on = bool(params.get("on"))
+        return m.INFOTAINMENT, _vehicle_action(_PRECONDITIONING_MAX, wire.uint(1, on))
+    if name == "remote_steering_wheel_heater_request":
+        on = bool(params.get("on"))
+        return m.INFOTAINMENT, _vehicle_action(_WHEEL_HEATER, wire.uint(1, on))
+    if name == "remote_seat_heater_request":
+        seat = int(params.get("heater", params.get("seat_position", -1)))
+        level = int(params.get("level", -1))
+        if not 0 <= seat <= 8 or not 0 <= level <= 3:
+            raise UnsupportedCommand(f"seat {seat} at level {level}")
+        action = wire.message(_SEAT_LEVEL_BASE + level, b"") + wire.message(
+            _SEAT_POSITION_BASE + seat, b""
+        )
+        return m.INFOTAINMENT, _vehicle_action(_SEAT_HEATERS, wire.message(1, action))
     if name == "flash_lights":
         return m.INFOTAINMENT, _vehicle_action(_FLASH, b"")
     if name == "honk_horn":
@@ -224,6 +243,20 @@ def decode(domain: int, payload: bytes) -> Decoded:
     if number in (_PORT_OPEN, _PORT_CLOSE):
         door = "open" if number == _PORT_OPEN else "close"
         return Decoded(f"charge_port_door_{door}", {})
+    if number == _PRECONDITIONING_MAX:
+        return Decoded("set_preconditioning_max", {"on": bool(wire.last_int(f, 1))})
+    if number == _WHEEL_HEATER:
+        return Decoded("remote_steering_wheel_heater_request", {"on": bool(wire.last_int(f, 1))})
+    if number == _SEAT_HEATERS:
+        one = wire.last_bytes(f, 1)
+        if one is None:
+            raise UnsupportedCommand("a seat heater action without a seat")
+        given = wire.parse(one)
+        levels = [n - _SEAT_LEVEL_BASE for n in given if _SEAT_LEVEL_BASE <= n <= 5]
+        seats = [n - _SEAT_POSITION_BASE for n in given if _SEAT_POSITION_BASE <= n <= 15]
+        if len(levels) != 1 or len(seats) != 1:
+            raise UnsupportedCommand("a seat heater action needs one seat and one level")
+        return Decoded("remote_seat_heater_request", {"heater": seats[0], "level": levels[0]})
     if number == _SENTRY:
         return Decoded("set_sentry_mode", {"on": bool(wire.last_int(f, 1))})
     if number == _FLASH:

@@ -127,6 +127,7 @@ class Result:
     sentry: bool | None = None  # sentry on and off: the same
     battery: dict[str, Any] | None = None  # the charge commands: `charge_state` afterwards
     skipped: dict[str, float] | None = None  # `--if-below`: not cold enough, nothing sent
+    fact: str | None = None  # what the read-back confirmed, when no summary says it
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -192,6 +193,12 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
                 "defrost off",
             )
         )
+    if command.name == "remote_seat_heater_request":
+        seat = next((name for name, (n, _) in SEATS.items() if n == params.get("heater")), "a")
+        level = params.get("level")
+        return "seat_heat", f"{seat} seat heat {'off' if level == 0 else f'at {level}'}"
+    if command.name == "remote_steering_wheel_heater_request":
+        return "wheel_heat", f"steering wheel heat {'on' if params.get('on') else 'off'}"
     if command.name == "set_charge_limit":
         return "charge_limit", f"charge limit set to {params.get('percent')} %"
     if command.name == "set_charging_amps":
@@ -460,6 +467,61 @@ def charge(
         "charge_port_door_close": battery.get("port_open") is False,
     }
     result.confirmed = expected.get(command.name, True)
+    return result
+
+
+# the seats `carctl seat heat` names, as the REST API numbers them (`heater`), and the
+# climate_state field each reads back from (timdorr/tesla-api: remote_seat_heater_request)
+SEATS = {
+    "driver": (0, "seat_heater_left"),
+    "passenger": (1, "seat_heater_right"),
+    "rear-left": (2, "seat_heater_rear_left"),
+    "rear-center": (4, "seat_heater_rear_center"),
+    "rear-right": (5, "seat_heater_rear_right"),
+}
+
+
+def seat_heat(seat: str, level: int) -> Command:
+    if seat not in SEATS:
+        raise UsageError(
+            f"there is no seat {seat!r}", hint=f"seats: {', '.join(SEATS)}; e.g. driver 3"
+        )
+    if not 0 <= level <= 3:
+        raise UsageError(f"a seat heats at level 0–3 (0 is off), got {level}")
+    return Command("remote_seat_heater_request", {"heater": SEATS[seat][0], "level": level})
+
+
+def comfort(
+    service: VehicleService,
+    selector: str | None,
+    command: Command,
+    *,
+    timeout: float = 60.0,
+    expires_at: float | None = None,
+) -> Result:
+    """Seat heat, wheel heat, defrost: sent, then read back from `climate_state`."""
+    steps = Steps(service)
+    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at)
+    data = _read_back(result, ["climate_state"])
+    if data is None:
+        return result
+    climate = fields.section(data, "climate_state") or {}
+    params = command.params
+    if command.name == "remote_seat_heater_request":
+        key = next((k for n, k in SEATS.values() if n == params["heater"]), "")
+        said: Any = climate.get(key)
+        result.confirmed = said == params["level"] if isinstance(said, int) else None
+    elif command.name == "remote_steering_wheel_heater_request":
+        said = climate.get("steering_wheel_heater")
+        result.confirmed = said is params["on"] if isinstance(said, bool) else None
+    else:  # set_preconditioning_max
+        said = climate.get("is_front_defroster_on")
+        result.confirmed = said is params["on"] if isinstance(said, bool) else None
+    if result.confirmed is None:
+        result.read_back_error = "the car did not report it"
+    elif result.confirmed:
+        result.fact = describe(command)[1]
     return result
 
 

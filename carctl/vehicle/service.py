@@ -101,6 +101,9 @@ QUEUED_COMMANDS = frozenset(
         "set_charge_limit",
         "set_charging_amps",
         "charge_port_door_close",
+        "remote_seat_heater_request",
+        "remote_steering_wheel_heater_request",
+        "set_preconditioning_max",
     }
 )
 
@@ -127,6 +130,8 @@ class Command:
             return "charge port"
         if self.name in ("door_lock", "door_unlock"):
             return "locks"
+        if self.name == "remote_seat_heater_request":  # one per seat
+            return f"seat heat {self.params.get('heater')}"
         if self.name == "add_precondition_schedule":  # one per days and time: others coexist
             days, time = self.params.get("days_of_week"), self.params.get("precondition_time")
             return f"schedule {days} {time}"
