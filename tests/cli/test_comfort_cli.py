@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.test_doors_cli import OUTAGE, car, queue_rows  # noqa: F401 - the fixture
-from tests.cli.test_vehicle_cli import M3, executed
+from tests.cli.test_vehicle_cli import executed
 from tests.conftest import Endpoint, invoke
 
 
