@@ -85,6 +85,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "flash": ("carctl.cli.car", "flash", "Flash the lights once (never queued)."),
     "vent": ("carctl.cli.vehicle", "vent", "Vent the windows, or close them with --close."),
+    "where": ("carctl.cli.car", "where", "Where the car is, and how old that fix is."),
     "wake": ("carctl.cli.vehicle", "wake", "Wake the car and wait until it is online."),
     "completion": (
         "carctl.cli.completion",

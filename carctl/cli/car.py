@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from carctl.cli.context import AppContext, pass_app
-from carctl.cli.vehicle import _report, run_options, selected_car, with_service
+from carctl.cli.vehicle import _report, read_options, run_options, selected_car, with_service
 from carctl.errors import CarctlError, UsageError
 
 YES = click.option("--yes", "-y", is_flag=True, help="Do it without asking (for scripts).")
@@ -147,6 +147,67 @@ def flash(app: AppContext, timeout: float, wake_timeout: float) -> None:
 
     Lights long after you asked for them help nobody: never queued, never sent twice."""
     _signal(app, "flash_lights", timeout, wake_timeout)
+
+
+@click.command()
+@click.option("--link", is_flag=True, help="Also print a map link (OpenStreetMap).")
+@click.option("--wake", "wake_first", is_flag=True, help="Wake a sleeping car for a fresh fix.")
+@read_options
+@pass_app
+def where(
+    app: AppContext, link: bool, wake_first: bool, timeout: float, wake_timeout: float
+) -> None:
+    """Where the car is, and how old that fix is.
+
+    It never wakes the car without --wake: a sleeping car is parked where it
+    last reported.
+    On Tesla's Fleet API the position needs the vehicle_location scope."""
+    from carctl.vehicle import routines
+
+    found = with_service(
+        app,
+        lambda service: routines.where(
+            service, selected_car(app), wake_first=wake_first, timeout=wake_timeout
+        ),
+        deadline_s=timeout,
+    )
+    data = found.to_json()
+    url = _map_link(found.latitude, found.longitude)
+    if link:
+        data["link"] = url
+    app.output.result(
+        app.command,
+        data,
+        vehicle=found.vehicle.ref(),
+        human=_where_lines(app, found, url if link else None),
+    )
+
+
+def _map_link(lat: float | None, lon: float | None) -> str | None:
+    if lat is None or lon is None:
+        return None
+    # short enough for one line at 80 columns: a wrapped link does not copy
+    return f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}&zoom=17"
+
+
+def _where_lines(app: AppContext, found: Any, url: str | None) -> str:
+    from carctl.cli.render import ago
+
+    car = found.vehicle
+    if found.latitude is None or found.longitude is None:
+        return (
+            f"{car.label} is {car.state} and carctl has no position from it yet: "
+            "`carctl where --wake` asks the car"
+        )
+    age = f", {ago(app.clock.now() - found.fix_at)}" if found.fix_at else ""
+    how = "now" if found.live else f"when it last reported (it is {car.state})"
+    lines = [f"{car.label}: {found.latitude:.5f}, {found.longitude:.5f} — {how}{age}"]
+    moving = f"{found.speed_kmh} km/h" if found.speed_kmh else "parked"
+    heading = f", heading {found.heading:.0f}°" if found.heading is not None else ""
+    lines.append(f"  {moving}{heading}")
+    if url:
+        lines.append(f"  {url}")
+    return "\n".join(lines)
 
 
 def _signal(app: AppContext, name: str, timeout: float, wake_timeout: float) -> None:

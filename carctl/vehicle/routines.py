@@ -525,6 +525,89 @@ def comfort(
     return result
 
 
+@dataclass
+class Position:
+    """Where the car is, and how old that fix is (`carctl where`)."""
+
+    vehicle: Vehicle
+    latitude: float | None
+    longitude: float | None
+    heading: float | None
+    speed_kmh: float | None
+    fix_at: float | None  # when the car took the fix (gps_as_of)
+    live: bool  # read now (False: what the car reported when last awake)
+    woke: Wake | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.vehicle.state,
+            "live": self.live,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "heading": self.heading,
+            "speed_kmh": self.speed_kmh,
+            "fix_at": iso(self.fix_at),
+        }
+
+
+def where(
+    service: VehicleService, selector: str | None, *, wake_first: bool, timeout: float = 60.0
+) -> Position:
+    """The car's position: read now when it is awake (or woken with `wake_first`), else the
+    last fix it reported — a sleeping car is parked where it fell asleep."""
+    vehicle = service.locate(selector)
+    woke = None
+    if vehicle.state != "online" and wake_first:
+        woke = service.wake(vehicle, timeout=timeout)
+        vehicle = woke.vehicle
+    if vehicle.state == "online":
+        try:
+            data = service.data(vehicle, ["location_data"])
+        except VehicleUnavailableError:
+            data = None
+        except CarctlError as exc:
+            if (
+                exc.exit_code == 77
+                and "not granted" in exc.message
+                and "vehicle_location" not in exc.message
+            ):
+                exc.message = (
+                    f"the session was not granted vehicle_location, which the car's position "
+                    f"needs ({exc.message})"
+                )
+                exc.hint = (
+                    "sign in again and allow vehicle_location: `carctl auth login --web` asks "
+                    "for the scopes in `carctl config get auth.scopes`"
+                )
+            raise
+        if data is not None:
+            return _position(vehicle, data, live=True, woke=woke)
+    snapshot = service.cache.snapshot(vehicle.id)
+    if snapshot is not None:
+        return _position(vehicle, snapshot.data, live=False)
+    return Position(vehicle, None, None, None, None, None, live=False)
+
+
+def _position(
+    vehicle: Vehicle, data: dict[str, Any], *, live: bool, woke: Wake | None = None
+) -> Position:
+    drive = fields.section(data, "drive_state")
+    lat = fields.number(drive, "latitude", "drive_state")
+    lon = fields.number(drive, "longitude", "drive_state")
+    speed = fields.number(drive, "speed", "drive_state")
+    fix = fields.number(drive, "gps_as_of", "drive_state")
+    return Position(
+        vehicle,
+        lat,
+        lon,
+        fields.number(drive, "heading", "drive_state"),
+        None if speed is None else round(speed * 1.609344),
+        fix,
+        live=live and lat is not None,
+        woke=woke,
+    )
+
+
 def signal(
     service: VehicleService, selector: str | None, *, name: str, timeout: float = 60.0
 ) -> Result:

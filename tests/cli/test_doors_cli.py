@@ -226,3 +226,46 @@ def test_sentry_on_is_queued_briefly_and_sentry_off_never(
     assert invoke("queue", "run").code == 0
     assert sentry_mode(car) is True
     assert [c["params"] for c in executed(car)][-1] == {"on": True}
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_where_reads_the_fix_and_never_wakes_a_sleeping_car(
+    car: Endpoint, fast_clock: type[FastClock]
+) -> None:
+    now = invoke("--json", "where", "--link")
+    assert now.code == 0, now.output
+    data = now.json()["data"]
+    assert (data["latitude"], data["longitude"]) == (37.5665, 126.978)
+    assert data["live"] is True and data["heading"] == 90 and data["speed_kmh"] is None
+    assert data["link"] == ("https://www.openstreetmap.org/?mlat=37.56650&mlon=126.97800&zoom=17")
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
+    fast_clock.offset += 3600
+    wakes = car.requests(f"/api/1/vehicles/{M3}/wake_up")
+    parked = invoke("where", terminal=True)
+    assert parked.code == 0, parked.output
+    assert "Model 3: 37.56650, 126.97800 — when it last reported (it is asleep)" in (parked.stdout)
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == wakes
+    fresh = invoke("--json", "where", "--wake")
+    assert fresh.code == 0 and fresh.json()["data"]["live"] is True
+    assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == wakes + 1
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_where_without_the_location_scope_names_it(endpoint: Endpoint) -> None:
+    from tests.mock.test_scopes_and_billing import signed_in
+
+    assert endpoint.served is not None
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online"})
+    with endpoint.served.client() as client:
+        narrow = signed_in(client, "openid offline_access vehicle_device_data vehicle_cmds")
+    api = endpoint.served.app.state.api
+    api.flavor = "fleet"
+    try:
+        result = invoke(
+            "--json", "--vehicle", "Model 3", "where", env={"CARCTL_TOKEN": narrow["access_token"]}
+        )
+    finally:
+        api.flavor = "owner"
+    assert result.code == 77, result.output
+    assert "was not granted vehicle_location" in result.json()["error"]["message"]
+    assert "allow vehicle_location" in result.json()["error"]["hint"]
