@@ -78,6 +78,16 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "lock": ("carctl.cli.car", "lock", "Lock the car (queued for 2 minutes at most)."),
     "unlock": ("carctl.cli.car", "unlock", "Unlock the car (never queued; asks first)."),
     "honk": ("carctl.cli.car", "honk", "Honk the horn once (never queued)."),
+    "trunk": (
+        "carctl.cli.car",
+        "trunk",
+        "The rear trunk: open, or close a powered tailgate.",
+    ),
+    "frunk": (
+        "carctl.cli.car",
+        "frunk",
+        "The front trunk: open it (never queued; it closes by hand).",
+    ),
     "sentry": (
         "carctl.cli.car",
         "sentry",

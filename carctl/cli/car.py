@@ -118,7 +118,7 @@ def unlock(app: AppContext, yes: bool, timeout: float, wake_timeout: float) -> N
     When the API fails it says so at once."""
     from carctl.vehicle import routines
 
-    _confirm(app, yes, "Unlock")
+    _confirm(app, yes)
     result = with_service(
         app,
         lambda service: routines.lock(
@@ -147,6 +147,61 @@ def flash(app: AppContext, timeout: float, wake_timeout: float) -> None:
 
     Lights long after you asked for them help nobody: never queued, never sent twice."""
     _signal(app, "flash_lights", timeout, wake_timeout)
+
+
+@click.group()
+def trunk() -> None:
+    """The rear trunk: open, or close a powered tailgate.
+
+    Never queued: the API moves the trunk whichever way it is, so a late
+    command could open what someone closed. carctl reads it first, and sends
+    nothing when it is already as asked."""
+
+
+@trunk.command("open")
+@YES
+@run_options
+@pass_app
+def trunk_open(app: AppContext, yes: bool, timeout: float, wake_timeout: float) -> None:
+    """Open the rear trunk (asks first on a terminal; --yes for scripts)."""
+    _confirm(app, yes, "Open the trunk of", "open the trunk", "carctl trunk open --yes")
+    _trunk(app, "rear", True, timeout, wake_timeout)
+
+
+@trunk.command("close")
+@run_options
+@pass_app
+def trunk_close(app: AppContext, timeout: float, wake_timeout: float) -> None:
+    """Close a powered tailgate (nothing is sent when it is closed already)."""
+    _trunk(app, "rear", False, timeout, wake_timeout)
+
+
+@click.group()
+def frunk() -> None:
+    """The front trunk: open it (never queued; it closes by hand)."""
+
+
+@frunk.command("open")
+@YES
+@run_options
+@pass_app
+def frunk_open(app: AppContext, yes: bool, timeout: float, wake_timeout: float) -> None:
+    """Open the frunk (asks first on a terminal; --yes for scripts)."""
+    _confirm(app, yes, "Open the frunk of", "open the frunk", "carctl frunk open --yes")
+    _trunk(app, "front", True, timeout, wake_timeout)
+
+
+def _trunk(app: AppContext, which: str, open_: bool, timeout: float, wake_timeout: float) -> None:
+    from carctl.vehicle import routines
+
+    result = with_service(
+        app,
+        lambda service: routines.trunk(
+            service, selected_car(app), which=which, open_=open_, timeout=wake_timeout
+        ),
+        deadline_s=timeout,
+    )
+    _report(app, result)
 
 
 @click.command()
@@ -223,19 +278,26 @@ def _signal(app: AppContext, name: str, timeout: float, wake_timeout: float) -> 
     _report(app, result)
 
 
-def _confirm(app: AppContext, yes: bool, verb: str) -> None:
+def _confirm(
+    app: AppContext,
+    yes: bool,
+    ask: str = "Unlock",
+    doing: str = "unlock",
+    command: str = "carctl unlock --yes",
+) -> None:
     """Ask on a terminal; without one, `--yes` or exit 2 (a script never hangs on a prompt)."""
     if yes:
         return
     if not app.output.interactive:
         raise UsageError(
-            f"{verb.lower()} asks for confirmation, and there is no terminal to ask on",
-            hint=f"add --yes: carctl {verb.lower()} --yes",
+            f"{' '.join(command.split()[1:-1])} asks for confirmation, and there is no "
+            "terminal to ask on",
+            hint=f"add --yes: {command}",
         )
     car = _known_car(app)
-    question = f"{verb} {car}?" if car else f"{verb} the car?"
+    question = f"{ask} {car}?" if car else f"{ask} the car?"
     if not click.confirm(question, default=False, err=True):
-        raise CarctlError(f"not {verb.lower()}ed: you said no, and nothing was sent")
+        raise CarctlError(f"did not {doing}: you said no, and nothing was sent")
 
 
 def _known_car(app: AppContext) -> str | None:

@@ -202,6 +202,8 @@ def routine_lines(output: Output, result: Result, units: str) -> Any:
 
 
 def _verdict(result: Result, units: str) -> str:
+    if result.fact is not None and result.fact.endswith("nothing was sent"):
+        return result.fact[0].upper() + result.fact[1:] + "."
     if result.skipped is not None:
         outside = format_temperature(result.skipped["outside_temp"], units)
         limit = format_temperature(result.skipped["if_below"], units)

@@ -43,6 +43,11 @@ VCSEC_GENERIC_ERRORS = {
 }
 
 
+# VCSEC.ClosureMoveRequest: rearTrunk = 5, frontTrunk = 6; ClosureMoveType_E MOVE = 1 (what
+# the REST `actuate_trunk` does: the frunk opens, a powered tailgate moves)
+_CLOSURE_MOVE, _REAR_TRUNK, _FRONT_TRUNK, _MOVE = 4, 5, 6, 1
+
+
 class UnsupportedCommand(ValueError):
     """A command the signed protocol has no action for (in carctl's table)."""
 
@@ -72,6 +77,11 @@ def _days(value: Any) -> int:
 
 def encode(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
     """(domain, payload) for one command; `UnsupportedCommand` for any other."""
+    if name == "actuate_trunk":
+        which = {"front": _FRONT_TRUNK, "rear": _REAR_TRUNK}.get(str(params.get("which_trunk")))
+        if which is None:
+            raise UnsupportedCommand(f"which_trunk {params.get('which_trunk')!r}")
+        return m.VCSEC, wire.message(_CLOSURE_MOVE, wire.uint(which, _MOVE))
     if name in _RKE_COMMANDS:
         return m.VCSEC, wire.uint(2, _RKE_COMMANDS[name]) or wire.varint(2 << 3) + b"\x00"
     if name in ("auto_conditioning_start", "auto_conditioning_stop"):
@@ -164,6 +174,13 @@ def decode(domain: int, payload: bytes) -> Decoded:
     """The command a payload asks for; `UnsupportedCommand` or `wire.WireError` otherwise."""
     fields = wire.parse(payload)
     if domain == m.VCSEC:
+        closure = wire.last_bytes(fields, _CLOSURE_MOVE)
+        if closure is not None:
+            moves = wire.parse(closure)
+            for number, which in ((_FRONT_TRUNK, "front"), (_REAR_TRUNK, "rear")):
+                if wire.last_int(moves, number) == _MOVE:
+                    return Decoded("actuate_trunk", {"which_trunk": which})
+            raise UnsupportedCommand("a closure move carctl's table has no command for")
         if 2 not in fields:
             raise UnsupportedCommand("a VCSEC message without an RKE action")
         action = wire.last_int(fields, 2)

@@ -24,6 +24,7 @@ from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.model import Vehicle
+from carctl.vehicle.safety import why_not_queued
 from carctl.vehicle.schedules import clock_text, days_text, parse_days
 from carctl.vehicle.service import Command, VehicleService, Wake
 
@@ -184,6 +185,8 @@ def describe(command: Command, units: str = "metric") -> tuple[str, str]:
         return _PLAIN[command.name]
     if command.name == "set_sentry_mode":
         return _sentry_words(params)
+    if command.name == "actuate_trunk":
+        return _trunk_words(params)
     if command.name == "set_preconditioning_max":
         return (
             ("defrost", "defrost on (the most heat)")
@@ -212,6 +215,17 @@ _PLAIN = {
     "honk_horn": ("honk", "horn honked"),
     "flash_lights": ("flash", "lights flashed"),
 }
+
+
+def _trunk_words(params: dict[str, Any]) -> tuple[str, str]:
+    return (
+        ("frunk", "frunk opened")
+        if params.get("which_trunk") == "front"
+        else (
+            "trunk",
+            "trunk moved",
+        )
+    )
 
 
 _PLAIN.update(
@@ -522,6 +536,58 @@ def comfort(
         result.read_back_error = "the car did not report it"
     elif result.confirmed:
         result.fact = describe(command)[1]
+    return result
+
+
+TRUNK_FIELDS = {"front": "ft", "rear": "rt"}  # vehicle_state: 0 closed, else open
+
+
+def trunk(
+    service: VehicleService,
+    selector: str | None,
+    *,
+    which: str,
+    open_: bool,
+    timeout: float = 60.0,
+) -> Result:
+    """Open the frunk or the trunk, or close a powered tailgate — never queued.
+
+    The API's `actuate_trunk` moves the trunk whichever way it is, so carctl reads
+    it first: one that is already as asked is left alone, and nothing is sent."""
+    name = "frunk" if which == "front" else "trunk"
+    steps = Steps(service)
+    vehicle = service.locate(selector)
+    service.check_signing(vehicle)
+    if which == "front" and not open_:
+        raise RefusedError(
+            f"{vehicle.label}'s frunk closes by hand, not remotely", hint="nothing was sent"
+        )
+    try:
+        vehicle = awaken(steps, vehicle, timeout)
+        data = steps.run(
+            "read", f"{name} state read", lambda: service.data(vehicle, ["vehicle_state"])
+        )
+    except TemporaryError as exc:  # never kept for later: said at once
+        exc.hint = f"not queued: {why_not_queued('actuate_trunk')}; try again later"
+        raise
+    state = fields.section(data, "vehicle_state") or {}
+    position = state.get(TRUNK_FIELDS[which])
+    if isinstance(position, int) and (position != 0) is open_:
+        result = Result(vehicle, steps, confirmed=True)
+        result.fact = f"the {name} is {'open' if open_ else 'closed'} already; nothing was sent"
+        return result
+    command = Command("actuate_trunk", {"which_trunk": which})
+    vehicle = perform(steps, selector, [command], timeout=timeout)
+    result = Result(vehicle, steps)
+    after = _read_back(result, ["vehicle_state"])
+    result.windows = None
+    if after is not None:
+        now_at = (fields.section(after, "vehicle_state") or {}).get(TRUNK_FIELDS[which])
+        result.confirmed = (now_at != 0) is open_ if isinstance(now_at, int) else None
+        if result.confirmed:
+            result.fact = f"{name} {'open' if open_ else 'closed'}"
+        elif result.confirmed is None:
+            result.read_back_error = f"the car did not report its {name}"
     return result
 
 

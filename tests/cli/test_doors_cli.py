@@ -148,7 +148,7 @@ def test_unlock_asks_on_a_terminal_and_never_prompts_a_script(car: Endpoint) -> 
     said_no = run_in_terminal("unlock", answers=[("[y/N]", "n")])
     assert said_no.code == 1, said_no.text
     assert "Unlock Model 3 (last heard from" in said_no.text
-    assert "not unlocked: you said no, and nothing was sent" in said_no.text
+    assert "did not unlock: you said no, and nothing was sent" in said_no.text
     assert executed(car) == []
     said_yes = run_in_terminal("unlock", answers=[("[y/N]", "y")])
     assert said_yes.code == 0, said_yes.text
@@ -269,3 +269,44 @@ def test_where_without_the_location_scope_names_it(endpoint: Endpoint) -> None:
     assert result.code == 77, result.output
     assert "was not granted vehicle_location" in result.json()["error"]["message"]
     assert "allow vehicle_location" in result.json()["error"]["hint"]
+
+
+def trunks(endpoint: Endpoint) -> dict[str, int]:
+    result = invoke("--json", "status")  # vehicle_state, as the car reports it
+    assert result.code == 0, result.output
+    with sqlite3.connect(endpoint.state_db) as db:
+        (snapshot,) = db.execute(
+            "SELECT snapshot FROM vehicle_cache WHERE id = ?", (M3,)
+        ).fetchone()
+    import json
+
+    state = json.loads(snapshot)["vehicle_state"]
+    return {"ft": state["ft"], "rt": state["rt"]}
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_trunks_open_and_close_once_and_only_when_needed(car: Endpoint) -> None:
+    frunk = invoke("frunk", "open", "--yes")
+    assert frunk.code == 0 and "Confirmed by the car: frunk open." in frunk.stdout
+    again = invoke("frunk", "open", "--yes")  # it toggles nothing: read first, nothing sent
+    assert again.code == 0 and "The frunk is open already; nothing was sent." in again.stdout
+    assert invoke("trunk", "open", "--yes").code == 0
+    assert trunks(car) == {"ft": 1, "rt": 1}
+    closed = invoke("trunk", "close")
+    assert closed.code == 0 and "Confirmed by the car: trunk closed." in closed.stdout
+    assert invoke("trunk", "close").stdout.endswith("nothing was sent.\n")
+    assert [c["params"]["which_trunk"] for c in executed(car)] == ["front", "rear", "rear"]
+    by_hand = invoke("frunk", "close")
+    assert by_hand.code == 2  # no such command: the frunk closes by hand
+    script = invoke("trunk", "open")
+    assert script.code == 2 and "trunk open asks for confirmation" in script.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_a_trunk_is_never_queued(car: Endpoint) -> None:
+    car.faults(OUTAGE)
+    result = invoke("--json", "trunk", "open", "--yes")
+    assert result.code == 75, result.output
+    assert result.json()["queued"] is None and queue_rows(car) == []
+    assert result.json()["error"]["hint"].startswith("not queued: opening a trunk later")
+    assert executed(car) == []

@@ -57,6 +57,8 @@ SENT: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("charge_port_door_close", {}, {}),
     ("set_sentry_mode", {"on": False}, {"on": False}),
     ("door_lock", {}, {}),
+    ("actuate_trunk", {"which_trunk": "front"}, {"which_trunk": "front"}),
+    ("actuate_trunk", {"which_trunk": "rear"}, {"which_trunk": "rear"}),
     ("door_unlock", {}, {}),
     ("wake_vehicle", {}, {}),
 ]
@@ -68,7 +70,9 @@ def test_what_carctl_encodes_the_car_reads_as_the_same_command(
 ) -> None:
     domain, payload = actions.encode(name, params)
     assert domain == (
-        m.VCSEC if name in ("door_lock", "door_unlock", "wake_vehicle") else m.INFOTAINMENT
+        m.VCSEC
+        if name in ("door_lock", "door_unlock", "wake_vehicle", "actuate_trunk")
+        else m.INFOTAINMENT
     )
     decoded = actions.decode(domain, payload)
     assert decoded.name == name
@@ -82,7 +86,7 @@ def test_what_carctl_encodes_the_car_reads_as_the_same_command(
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("actuate_trunk", {"which_trunk": "front"}), ("window_control", {"command": "half"}),
+    [("actuate_trunk", {"which_trunk": "side"}), ("window_control", {"command": "half"}),
      ("add_precondition_schedule", {"days_of_week": "someday"})],
 )  # fmt: skip
 def test_what_the_table_has_no_action_for_is_refused(name: str, params: dict[str, Any]) -> None:

@@ -126,14 +126,15 @@ def test_the_next_run_reuses_the_session_and_a_reboot_costs_one_retry(
         ]
 
         # the doors go to the car's security domain (VCSEC): its own handshake, then signed
-        for words in (["unlock", "--yes"], ["lock"], ["sentry", "on"]):
+        for words in (["unlock", "--yes"], ["lock"], ["sentry", "on"], ["frunk", "open", "--yes"]):
             doors = run_carctl("--vehicle", "Model 3", *words)
             assert doors.returncode == 0, doors.stderr
             assert "Confirmed by the car: " in doors.stdout
-        assert _executed(fleet)[-3:] == [
+        assert _executed(fleet)[-4:] == [
             ("door_unlock", True),
             ("door_lock", True),
             ("set_sentry_mode", True),
+            ("actuate_trunk", True),  # a VCSEC closure move
         ]
 
 
