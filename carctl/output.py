@@ -176,8 +176,7 @@ class Output:
         if queued and not self.verbose:
             self.queued_message(console, error, queued, data)
             return
-        console.print(self.styled("error:", "bold red"), "", end="")
-        console.print(error.message, markup=False)
+        self._labelled(console, "error:", "bold red", error.message)
         if error.http is not None:
             parts = [
                 f"HTTP {error.http.status}" if error.http.status else "no response",
@@ -196,9 +195,14 @@ class Output:
         if isinstance(diagnosis, dict) and diagnosis.get("evidence"):
             console.print(f"  why: {diagnosis['evidence']}", markup=False)
         if error.hint:
-            label = "queued:" if queued else "hint:"
-            console.print(self.styled(label, "bold"), "", end="")
-            console.print(error.hint, markup=False)
+            self._labelled(console, "queued:" if queued else "hint:", "bold", error.hint)
+
+    def _labelled(self, console: Console, label: str, style: str, text: str) -> None:
+        """ "error: …" as one paragraph, so a long message wraps within the terminal's width
+        counting its label (printed apart, the label pushed the first line past the edge)."""
+        from rich.text import Text
+
+        console.print(Text.assemble((label, style if self.color else ""), " ", literal_lines(text)))
 
     def queued_message(self, console: Console, error: CarctlError, queued: Any, data: Any) -> None:
         """Three lines of good news about a bad situation: what waits, why, what comes next.

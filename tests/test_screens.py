@@ -173,3 +173,35 @@ def test_the_text_beside_a_picture_is_the_picture(page: str, name: str) -> None:
     block = after.split("```\n$ ", 1)[1].split("```", 1)[0]
     screen = block.split("\n", 1)[1].split("\n$ echo", 1)[0]  # after the command line
     assert mask_text(screen.rstrip("\n") + "\n", None) == (SCREENS / f"{name}.txt").read_text()
+
+
+@pytest.fixture
+def signed_in(short_home: Path) -> Path:
+    """The built-in mock, signed in, the Model 3 the default car."""
+    login = run_carctl("auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD)
+    assert login.returncode == 0, login.stderr
+    assert run_carctl("config", "set", "vehicle", "Model 3").returncode == 0
+    return short_home
+
+
+def test_the_status_summary(signed_in: Path) -> None:
+    assert run_carctl("where", "--wake").returncode == 0  # a position fix, a woken car
+    screen = run_in_terminal("status", env={"TZ": "UTC"})
+    assert screen.code == 0, screen.text
+    check("status", screen, signed_in)
+    for line in ("  battery   ", "  locks     locked; doors and trunks closed; sentry off"):
+        assert line in screen.text
+
+
+def test_the_charge_state(signed_in: Path) -> None:
+    assert run_carctl("charge", "limit", "90").returncode == 0
+    screen = run_in_terminal("charge", env={"TZ": "UTC"})
+    assert screen.code == 0, screen.text
+    check("charge", screen, signed_in)
+
+
+def test_an_unlock_refused_during_an_outage(outage: Path) -> None:
+    screen = run_in_terminal("unlock", "--vehicle", "Model 3", "--yes", env={"TZ": "UTC"})
+    assert screen.code == 75
+    check("unlock-outage", screen, outage)
+    assert "hint: not queued: unlocking later could leave the car open" in screen.text

@@ -187,8 +187,40 @@ def status_lines(status: Status, units: str, now: float) -> str:
             reach = f" ({round(distance / 1.609344)} mi)"
         else:
             reach = f" ({distance} km)"
-        lines.append(f"  battery   {'–' if level is None else level} %{reach}")
+        charge = ""
+        if battery.get("charging_state") == "Charging":
+            minutes = battery.get("minutes_to_full")
+            full = f", full in {_duration(minutes)}" if minutes else ""
+            charge = f"; charging to {battery.get('limit')} %{full}"
+        elif battery.get("limit") is not None:
+            plugged = "; plugged in, not charging" if battery.get("plugged_in") else ""
+            charge = f"; limit {battery['limit']} %{plugged}"
+        lines.append(f"  battery   {'–' if level is None else level} %{reach}{charge}")
+    if status.locks is not None:
+        lines.append(f"  locks     {_locks_words(status.locks)}")
+    if status.fix_at is not None:
+        lines.append(f"  position  last fix {ago(now - status.fix_at)} (`carctl where`)")
     return "\n".join(lines)
+
+
+def _locks_words(locks: dict[str, Any]) -> str:
+    """ "locked; doors closed; trunk open; sentry on"."""
+    locked = locks.get("locked")
+    words = ["lock unknown" if locked is None else ("locked" if locked else "unlocked")]
+    open_ = [
+        name
+        for name, key in (
+            ("doors", "doors_closed"),
+            ("frunk", "frunk_closed"),
+            ("trunk", "trunk_closed"),
+        )
+        if locks.get(key) is False
+    ]
+    words.append(f"{' and '.join(open_)} open" if open_ else "doors and trunks closed")
+    sentry = locks.get("sentry_mode")
+    if sentry is not None:
+        words.append("sentry on" if sentry else "sentry off")
+    return "; ".join(words)
 
 
 def routine_lines(output: Output, result: Result, units: str) -> Any:

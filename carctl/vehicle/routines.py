@@ -787,6 +787,8 @@ class Status:
     # the vehicle API failed (or the breaker held the request back): this is the last state
     # carctl read, from the vehicle cache, and the failure is what the owner is told
     failure: CarctlError | None = None
+    locks: dict[str, Any] | None = None  # locked, doors, trunks, sentry (vehicle_state)
+    fix_at: float | None = None  # when the car last gave its position (`carctl where`)
 
     def to_json(self, now: float | None = None) -> dict[str, Any]:
         stale = self.failure is not None
@@ -801,7 +803,63 @@ class Status:
             "climate": self.climate,
             "windows": self.windows,
             "battery": self.battery,
+            "locks": self.locks,
+            "position_fix_at": iso(self.fix_at),
         }
+
+
+def locks_summary(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Locks, doors, trunks and sentry as `status` shows them (from `vehicle_state`)."""
+    state = fields.section(data, "vehicle_state")
+    if state is None:
+        return None
+
+    def closed(key: str) -> bool | None:
+        value = state.get(key)
+        return value == 0 if isinstance(value, int) and not isinstance(value, bool) else None
+
+    doors = [closed(k) for k in ("df", "dr", "pf", "pr")]
+    return {
+        "locked": _flag(state.get("locked")),
+        "doors_closed": None if None in doors else all(doors),
+        "frunk_closed": closed("ft"),
+        "trunk_closed": closed("rt"),
+        "sentry_mode": _flag(state.get("sentry_mode")),
+    }
+
+
+def _summary(
+    vehicle: Vehicle,
+    data: dict[str, Any],
+    *,
+    live: bool,
+    as_of: float,
+    fix_at: float | None,
+    woke: Wake | None = None,
+    failure: CarctlError | None = None,
+) -> Status:
+    return Status(
+        vehicle,
+        live=live,
+        as_of=as_of,
+        climate=climate_summary(data),
+        windows=windows_summary(data),
+        battery=battery_summary(data),
+        woke=woke,
+        failure=failure,
+        locks=locks_summary(data),
+        fix_at=fix_at,
+    )
+
+
+def _fix_at(service: VehicleService, vehicle: Vehicle) -> float | None:
+    """When the car last reported its position, from the vehicle cache (no request)."""
+    snapshot = service.cache.snapshot(vehicle.id)
+    if snapshot is None:
+        return None
+    drive = snapshot.data.get("drive_state")
+    fix = drive.get("gps_as_of") if isinstance(drive, dict) else None
+    return float(fix) if isinstance(fix, int | float) and not isinstance(fix, bool) else None
 
 
 def battery_summary(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -854,13 +912,12 @@ def status(
         snapshot = service.cache.snapshot(known.id) if known is not None else None
         if known is None or snapshot is None:
             raise
-        return Status(
+        return _summary(
             known,
+            snapshot.data,
             live=False,
             as_of=snapshot.at,
-            climate=climate_summary(snapshot.data),
-            windows=windows_summary(snapshot.data),
-            battery=battery_summary(snapshot.data),
+            fix_at=_fix_at(service, known),
             failure=exc,
         )
 
@@ -877,24 +934,11 @@ def _status(
         woke = service.wake(vehicle, timeout=timeout)
         vehicle = woke.vehicle
         data = _live(service, vehicle)
+    fix_at = _fix_at(service, vehicle)
     if data is not None:
-        return Status(
-            vehicle,
-            live=True,
-            as_of=service.clock.now(),
-            climate=climate_summary(data),
-            windows=windows_summary(data),
-            battery=battery_summary(data),
-            woke=woke,
-        )
+        now = service.clock.now()
+        return _summary(vehicle, data, live=True, as_of=now, fix_at=fix_at, woke=woke)
     snapshot = service.cache.snapshot(vehicle.id)
     if snapshot is None:
         return Status(vehicle, False, None, None, None, None)
-    return Status(
-        vehicle,
-        live=False,
-        as_of=snapshot.at,
-        climate=climate_summary(snapshot.data),
-        windows=windows_summary(snapshot.data),
-        battery=battery_summary(snapshot.data),
-    )
+    return _summary(vehicle, snapshot.data, live=False, as_of=snapshot.at, fix_at=fix_at)

@@ -238,6 +238,15 @@ def test_where_reads_the_fix_and_never_wakes_a_sleeping_car(
     assert (data["latitude"], data["longitude"]) == (37.5665, 126.978)
     assert data["live"] is True and data["heading"] == 90 and data["speed_kmh"] is None
     assert data["link"] == ("https://www.openstreetmap.org/?mlat=37.56650&mlon=126.97800&zoom=17")
+    summary = invoke("--json", "status").json()["data"]
+    assert summary["locks"] == {
+        "locked": True,
+        "doors_closed": True,
+        "frunk_closed": True,
+        "trunk_closed": True,
+        "sentry_mode": False,
+    }
+    assert summary["position_fix_at"] == data["fix_at"]  # from the fix, no location request
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
     fast_clock.offset += 3600
     wakes = car.requests(f"/api/1/vehicles/{M3}/wake_up")
