@@ -34,3 +34,53 @@ def test_sign_in_and_climate_on_against_a_served_mock() -> None:
         assert "Confirmed by the car: climate on, set to 21.0 °C" in climate.stdout
         status = run_carctl("--json", "auth", "status")
         assert status.returncode == 0 and '"api": "' + url + '"' in status.stdout
+
+
+def test_the_whole_car_in_a_new_users_hour(carctl_home: Path) -> None:
+    """Issue 30's session on a fresh home, as real processes, each confirmed from the mock."""
+    import json
+
+    from carctl import builtin
+
+    login = run_carctl("auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD)
+    assert login.returncode == 0, login.stderr
+    assert run_carctl("config", "set", "vehicle", "Model 3").returncode == 0
+    state_db = carctl_home / "state" / "state.db"
+
+    def car() -> dict[str, object]:
+        cars = builtin.control(state_db, "GET", "/__mock__/vehicles")["vehicles"]
+        return next(c for c in cars if c["display_name"] == "Model 3")  # type: ignore[no-any-return]
+
+    first = run_carctl("charge")  # a sleeping car carctl has never read: it says how
+    assert first.returncode == 0 and "`carctl charge --wake`" in first.stdout
+    session = [
+        ("charge", "--wake"),
+        ("charge", "limit", "80"),
+        ("lock",),
+        ("sentry", "on"),
+        ("where",),
+        ("unlock", "--yes"),
+        ("--json", "status"),
+    ]
+    answers = {}
+    for words in session:
+        done = run_carctl(*words)
+        assert done.returncode == 0, (words, done.stderr)
+        answers[words] = done.stdout
+    assert "battery   not charging (Disconnected" in answers[("charge", "--wake")]
+    assert "Confirmed by the car: locked." in answers[("lock",)]
+    assert "Confirmed by the car: sentry on." in answers[("sentry", "on")]
+    assert "Model 3: 37.56650, 126.97800" in answers[("where",)]
+    assert "Confirmed by the car: unlocked." in answers[("unlock", "--yes")]
+    summary = json.loads(answers[("--json", "status")])["data"]
+    assert summary["locks"]["locked"] is False and summary["locks"]["sentry_mode"] is True
+    assert summary["battery"]["limit"] == 80 and summary["position_fix_at"] is not None
+    seen = car()
+    assert seen["locked"] is False and seen["sentry_mode"] is True
+    stats = builtin.control(state_db, "GET", "/__mock__/stats")
+    assert [c["name"] for c in stats["commands"]] == [
+        "set_charge_limit",  # "already_set" on a car at 80 %: the car's own answer
+        "door_lock",
+        "set_sentry_mode",
+        "door_unlock",
+    ]

@@ -25,10 +25,13 @@ from carctl.cli.vehicle import (
 
 
 @click.group(invoke_without_command=True)
+@click.option("--wake", "wake_first", is_flag=True, help="Wake a sleeping car for live data.")
 @read_options
 @pass_app
 @click.pass_context
-def charge(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: float) -> None:
+def charge(
+    ctx: click.Context, app: AppContext, wake_first: bool, timeout: float, wake_timeout: float
+) -> None:
     """Battery and charging: state, start, stop, limit, amps, port.
 
     Without a subcommand, shows the charge state without waking the car: level,
@@ -41,7 +44,7 @@ def charge(ctx: click.Context, app: AppContext, timeout: float, wake_timeout: fl
     result = with_service(
         app,
         lambda service: routines.status(
-            service, selected_car(app), wake_first=False, timeout=wake_timeout
+            service, selected_car(app), wake_first=wake_first, timeout=wake_timeout
         ),
         deadline_s=timeout,
     )

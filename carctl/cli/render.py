@@ -106,7 +106,7 @@ def charge_lines(status: Status, now: float) -> str:
     if status.as_of is None or battery is None:
         return (
             f"{v.label} ({v.vin}) is {v.state}; carctl has no recent charge data from it "
-            "(`carctl status --wake` wakes it for live data)."
+            "(`carctl charge --wake` wakes it for live data)."
         )
     age = "" if status.live else f" (as of {hhmm(status.as_of)}, {ago(now - status.as_of)})"
     reach = f", {battery['range_km']} km" if battery.get("range_km") is not None else ""

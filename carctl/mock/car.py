@@ -110,6 +110,7 @@ class SimVehicle:
     command_signing: str = "off"  # "required": plain REST commands are refused (403)
     # through the signing-proxy stand-in: whether the proxy's own key is paired with the car
     proxy_key_paired: bool = True
+    shift_state: str | None = None  # "D", "R", "N" while driven; None or "P" when parked
     # the Vehicle Command Protocol's state: paired keys, per-domain keys, epochs and
     # counters (carctl.mock.signed_car)
     signing: dict[str, Any] = field(default_factory=dict)
@@ -325,6 +326,7 @@ VEHICLE_FIELDS: dict[str, tuple[type | tuple[type, ...], tuple[float, float] | N
     "charge_limit_soc": (int, (50.0, 100.0)),
     "command_signing": (str, None),
     "proxy_key_paired": (bool, None),
+    "shift_state": (str, None),
     "locked": (bool, None),
     "sentry_mode": (bool, None),
 }

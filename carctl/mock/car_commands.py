@@ -94,8 +94,17 @@ def _set_amps(car: SimVehicle, params: Params, now: float) -> Result:
     return OK
 
 
+NOT_IN_PARK = "vehicle_not_in_park"  # the car's word (VCSEC's generic error) for a car driven
+
+
+def _driven(car: SimVehicle) -> bool:
+    return car.shift_state in ("D", "R", "N")
+
+
 def _port(open_: bool) -> Effect:
     def effect(car: SimVehicle, params: Params, now: float) -> Result:
+        if open_ and _driven(car):
+            return False, NOT_IN_PARK
         if not open_ and car.plugged_in:
             return False, "cable connected"
         car.charge_port_door_open = open_
@@ -129,6 +138,8 @@ def _trunk(params: Params) -> Params:
 
 def _actuate_trunk(car: SimVehicle, params: Params, now: float) -> Result:
     """The frunk only opens remotely; the rear trunk toggles (a powered liftgate)."""
+    if _driven(car):
+        return False, NOT_IN_PARK
     key = "ft" if params["which_trunk"] == "front" else "rt"
     car.doors[key] = 1 if key == "ft" else 1 - car.doors.get(key, 0)
     return OK

@@ -256,10 +256,11 @@ def vehicle_state(car: SimVehicle, now: float) -> dict[str, Any]:
 
 def drive_state(car: SimVehicle, now: float, *, with_location: bool) -> dict[str, Any]:
     """Position only with `location_data` (the Fleet API's rule since firmware 2023.38)."""
+    driving = car.shift_state in ("D", "R", "N")
     state: dict[str, Any] = {
-        "power": 0,
-        "shift_state": None,
-        "speed": None,
+        "power": 12 if driving else 0,
+        "shift_state": car.shift_state,
+        "speed": 30 if car.shift_state == "D" else None,
         "timestamp": int(now * 1000),
     }
     if with_location:

@@ -140,6 +140,15 @@ class Command:
         return self.name
 
 
+# The car's "no" that means "it is so already": the owner's wish holds, so it is a success
+# (Tesla answers `result: false` with these reasons; timdorr/tesla-api, "Charging").
+ALREADY = {
+    "set_charge_limit": ("already_set",),
+    "charge_start": ("is_charging",),
+    "charge_stop": ("not_charging",),
+}
+
+
 @dataclass(frozen=True)
 class Outcome:
     result: bool
@@ -447,6 +456,8 @@ class VehicleService:
                 exc.hint = f"check with `carctl status` before you try again; {exc.hint or ''}"
                 exc.hint = exc.hint.rstrip("; ")
             raise
+        if not outcome.result and outcome.reason in ALREADY.get(command.name, ()):
+            outcome = Outcome(True, outcome.reason)  # the car is as asked already: done
         if not outcome.result:
             raise RefusedError(
                 f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
@@ -515,10 +526,9 @@ def _refusal_hint(reason: str) -> str | None:
         "not_supported": "this car keeps only a scheduled departure: --days all or weekdays",
         "cabin comfort remote settings not enabled": "enable remote climate in the car",
         "disconnected": "plug the charging cable in first",
-        "not_charging": "it was not charging",
-        "is_charging": "it is charging already",
         "complete": "the battery is already at its charge limit: raise it with "
         "`carctl charge limit 90`",
         "cable connected": "unplug the cable first",
+        "vehicle_not_in_park": "the car is being driven: it does that only in park",
     }
     return hints.get(reason)

@@ -48,8 +48,8 @@ def test_charging_from_the_cable_to_the_limit(car: Endpoint) -> None:  # noqa: F
         "charge_stop",
         "charge_port_door_close",  # it reached the car, which said no
     ]
-    again = invoke("charge", "stop")
-    assert again.code == 1 and "it was not charging" in again.stderr
+    again = invoke("charge", "stop")  # "not_charging": as asked already, so done
+    assert again.code == 0 and "Confirmed by the car: not charging (Stopped" in again.stdout
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
@@ -92,3 +92,16 @@ def test_charge_of_a_sleeping_car_is_what_it_said_last(car: Endpoint) -> None:  
     data = shown.json()["data"]
     assert data["live"] is False and data["battery"]["level"] == 78
     assert car.requests(f"/api/1/vehicles/{M3}/wake_up") == wakes  # never wakes it
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_a_driven_car_refuses_what_only_a_parked_one_does(car: Endpoint) -> None:  # noqa: F811
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"shift_state": "D"})
+    port = invoke("charge", "port", "open")
+    assert port.code == 1, port.output
+    assert "refused charge_port_door_open: vehicle_not_in_park" in port.stderr
+    assert "the car is being driven: it does that only in park" in port.stderr
+    frunk = invoke("frunk", "open", "--yes")
+    assert frunk.code == 1 and "vehicle_not_in_park" in frunk.stderr
+    unlocked = invoke("unlock", "--yes")  # unlocking while driven is fine
+    assert unlocked.code == 0, unlocked.output

@@ -319,3 +319,34 @@ def test_a_trunk_is_never_queued(car: Endpoint) -> None:
     assert result.json()["queued"] is None and queue_rows(car) == []
     assert result.json()["error"]["hint"].startswith("not queued: opening a trunk later")
     assert executed(car) == []
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_the_position_never_reaches_a_log_the_queue_or_the_bundle(
+    car: Endpoint, carctl_home: Any, tmp_path: Any
+) -> None:
+    import zipfile
+
+    from carctl.logs import setup_logging
+
+    setup_logging(carctl_home / "log" / "carctl.log")
+    assert invoke("-vv", "where", "--link").code == 0
+    assert invoke("-vv", "vent", "--close").code == 0  # sends the car's position with it
+    car.faults(OUTAGE)
+    assert invoke("-vv", "vent", "--close").code == 75  # queued: without a position
+    bundle = tmp_path / "bundle.zip"
+    assert invoke("doctor", "--bundle", str(bundle)).code in (0, 1)
+    coordinates = ("37.566", "126.97")  # the seeded car's, however they are formatted
+    leaks = []
+    log = (carctl_home / "log" / "carctl.log").read_text()
+    leaks += [f"log: {c}" for c in coordinates if c in log]
+    with sqlite3.connect(car.state_db) as db:
+        for table in ("queue", "request_log", "usage_ledger"):
+            rows = repr(db.execute(f"SELECT * FROM {table}").fetchall())  # noqa: S608
+            leaks += [f"{table}: {c}" for c in coordinates if c in rows]
+    with zipfile.ZipFile(bundle) as archive:
+        for name in archive.namelist():
+            text = archive.read(name).decode("utf-8", "replace")
+            leaks += [f"bundle {name}: {c}" for c in coordinates if c in text]
+    assert leaks == []
+    assert queue_rows(car) == [("window_control", "pending")]  # the scan saw the queue
