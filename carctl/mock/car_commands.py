@@ -140,6 +140,8 @@ def _actuate_trunk(car: SimVehicle, params: Params, now: float) -> Result:
     """The frunk only opens remotely; the rear trunk toggles (a powered liftgate)."""
     if _driven(car):
         return False, NOT_IN_PARK
+    if params["which_trunk"] == "rear" and car.doors.get("rt") and car.car_type == "model3":
+        return False, "no_powered_tailgate"  # a Model 3's trunk opens remotely, closes by hand
     key = "ft" if params["which_trunk"] == "front" else "rt"
     car.doors[key] = 1 if key == "ft" else 1 - car.doors.get(key, 0)
     return OK

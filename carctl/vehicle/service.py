@@ -530,5 +530,6 @@ def _refusal_hint(reason: str) -> str | None:
         "`carctl charge limit 90`",
         "cable connected": "unplug the cable first",
         "vehicle_not_in_park": "the car is being driven: it does that only in park",
+        "no_powered_tailgate": "this car's trunk closes by hand",
     }
     return hints.get(reason)

@@ -301,10 +301,15 @@ def test_trunks_open_and_close_once_and_only_when_needed(car: Endpoint) -> None:
     assert again.code == 0 and "The frunk is open already; nothing was sent." in again.stdout
     assert invoke("trunk", "open", "--yes").code == 0
     assert trunks(car) == {"ft": 1, "rt": 1}
+    by_hand_too = invoke("trunk", "close")  # the Model 3 has no powered tailgate
+    assert by_hand_too.code == 1, by_hand_too.output
+    assert "refused actuate_trunk: no_powered_tailgate" in by_hand_too.stderr
+    assert "this car's trunk closes by hand" in by_hand_too.stderr
+    car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"car_type": "modely"})
     closed = invoke("trunk", "close")
     assert closed.code == 0 and "Confirmed by the car: trunk closed." in closed.stdout
     assert invoke("trunk", "close").stdout.endswith("nothing was sent.\n")
-    assert [c["params"]["which_trunk"] for c in executed(car)] == ["front", "rear", "rear"]
+    assert [c["params"]["which_trunk"] for c in executed(car)] == ["front", "rear", "rear", "rear"]
     by_hand = invoke("frunk", "close")
     assert by_hand.code == 2  # no such command: the frunk closes by hand
     script = invoke("trunk", "open")
