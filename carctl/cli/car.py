@@ -17,6 +17,12 @@ from carctl.cli.vehicle import _report, read_options, run_options, selected_car,
 from carctl.errors import CarctlError, UsageError
 
 YES = click.option("--yes", "-y", is_flag=True, help="Do it without asking (for scripts).")
+# the commands of the short-expiry class (`carctl.vehicle.safety`): lock, sentry on, charge stop
+SHORT_EXPIRY = click.option(
+    "--expires-in",
+    metavar="DURATION",
+    help="If queued, give up after this long (default 2m, at most 10m).",
+)
 
 
 def _short_expiry(app: AppContext, expires_in: str | None, what: str = "a lock") -> float:
@@ -36,11 +42,7 @@ def _short_expiry(app: AppContext, expires_in: str | None, what: str = "a lock")
 
 
 @click.command()
-@click.option(
-    "--expires-in",
-    metavar="DURATION",
-    help="If queued, give up after this long (default 2m, at most 10m).",
-)
+@SHORT_EXPIRY
 @run_options
 @pass_app
 def lock(app: AppContext, expires_in: str | None, timeout: float, wake_timeout: float) -> None:
@@ -71,11 +73,7 @@ def sentry() -> None:
 
 
 @sentry.command("on")
-@click.option(
-    "--expires-in",
-    metavar="DURATION",
-    help="If queued, give up after this long (default 2m, at most 10m).",
-)
+@SHORT_EXPIRY
 @run_options
 @pass_app
 def sentry_on(app: AppContext, expires_in: str | None, timeout: float, wake_timeout: float) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from carctl.cli.car import SHORT_EXPIRY, _short_expiry
 from carctl.cli.context import AppContext, pass_app
 from carctl.cli.vehicle import (
     _expiry,
@@ -97,18 +98,13 @@ def charge_start(
 
 
 @charge.command("stop")
-@click.option(
-    "--expires-in",
-    metavar="DURATION",
-    help="If queued, give up after this long (default 2m, at most 10m).",
-)
+@SHORT_EXPIRY
 @run_options
 @pass_app
 def charge_stop(
     app: AppContext, expires_in: str | None, timeout: float, wake_timeout: float
 ) -> None:
     """Stop charging; when the API fails, queued for 2 minutes at most."""
-    from carctl.cli.car import _short_expiry
     from carctl.vehicle.routines import charge_command
 
     deadline = _short_expiry(app, expires_in, "charge stop")

@@ -375,6 +375,37 @@ def climate(
     return result
 
 
+def _send_one(
+    service: VehicleService,
+    selector: str | None,
+    command: Command,
+    section: str,
+    *,
+    timeout: float,
+    expires_at: float | None,
+) -> tuple[Result, dict[str, Any] | None]:
+    """One command, then the car read back from `section` (None: the read-back failed)."""
+    steps = Steps(service)
+    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
+    result = Result(vehicle, steps, expires_at=expires_at)
+    data = _read_back(result, [section])
+    result.windows = None  # what was asked about is said by the caller, not the windows
+    return result, data
+
+
+def _state_flag(
+    result: Result, data: dict[str, Any], key: str, want: bool, what: str
+) -> bool | None:
+    """A yes/no of `vehicle_state` after a command: it confirms the command, or says why not."""
+    state = fields.section(data, "vehicle_state")
+    said = state.get(key) if state is not None else None
+    flag = said if isinstance(said, bool) else None
+    result.confirmed = flag is want if flag is not None else None
+    if result.confirmed is None:
+        result.read_back_error = f"the car did not say whether {what}"
+    return flag
+
+
 def lock(
     service: VehicleService,
     selector: str | None,
@@ -384,19 +415,12 @@ def lock(
     expires_at: float | None = None,
 ) -> Result:
     """`lock` (queued for a short while when the API fails) and `unlock` (never queued)."""
-    steps = Steps(service)
     command = Command("door_lock" if locked else "door_unlock")
-    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
-    result = Result(vehicle, steps, expires_at=expires_at if locked else None)
-    data = _read_back(result, ["vehicle_state"])
+    result, data = _send_one(
+        service, selector, command, "vehicle_state", timeout=timeout, expires_at=expires_at
+    )
     if data is not None:
-        state = fields.section(data, "vehicle_state")
-        said = state.get("locked") if state is not None else None
-        result.locked = said if isinstance(said, bool) else None
-        result.windows = None
-        result.confirmed = result.locked is locked if result.locked is not None else None
-        if result.confirmed is None:
-            result.read_back_error = "the car did not say whether it is locked"
+        result.locked = _state_flag(result, data, "locked", locked, "it is locked")
     return result
 
 
@@ -409,19 +433,12 @@ def sentry(
     expires_at: float | None = None,
 ) -> Result:
     """`sentry on` (queued for a short while) and `sentry off` (never queued)."""
-    steps = Steps(service)
     command = Command("set_sentry_mode", {"on": on})
-    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
-    result = Result(vehicle, steps, expires_at=expires_at if on else None)
-    data = _read_back(result, ["vehicle_state"])
+    result, data = _send_one(
+        service, selector, command, "vehicle_state", timeout=timeout, expires_at=expires_at
+    )
     if data is not None:
-        state = fields.section(data, "vehicle_state")
-        said = state.get("sentry_mode") if state is not None else None
-        result.windows = None
-        result.sentry = said if isinstance(said, bool) else None
-        result.confirmed = result.sentry is on if result.sentry is not None else None
-        if result.confirmed is None:
-            result.read_back_error = "the car did not say whether sentry is on"
+        result.sentry = _state_flag(result, data, "sentry_mode", on, "sentry is on")
     return result
 
 
@@ -458,14 +475,12 @@ def charge(
     expires_at: float | None = None,
 ) -> Result:
     """One charging command, read back from `charge_state`."""
-    steps = Steps(service)
-    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
-    result = Result(vehicle, steps, expires_at=expires_at)
-    data = _read_back(result, ["charge_state"])
+    result, data = _send_one(
+        service, selector, command, "charge_state", timeout=timeout, expires_at=expires_at
+    )
     if data is None:
         return result
     battery = battery_summary(data)
-    result.climate = None
     result.battery = battery
     if battery is None:
         result.confirmed = None
@@ -514,10 +529,9 @@ def comfort(
     expires_at: float | None = None,
 ) -> Result:
     """Seat heat, wheel heat, defrost: sent, then read back from `climate_state`."""
-    steps = Steps(service)
-    vehicle = perform(steps, selector, [command], timeout=timeout, expires_at=expires_at)
-    result = Result(vehicle, steps, expires_at=expires_at)
-    data = _read_back(result, ["climate_state"])
+    result, data = _send_one(
+        service, selector, command, "climate_state", timeout=timeout, expires_at=expires_at
+    )
     if data is None:
         return result
     climate = fields.section(data, "climate_state") or {}
