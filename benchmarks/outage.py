@@ -32,8 +32,6 @@ import httpx
 from charts import Timeline, timeline_svg
 
 from carctl.api.oauth import login_with_password
-from carctl.delivery.queue import Queue
-from carctl.delivery.worker import QueueRunner
 from carctl.errors import CarctlError
 from carctl.mock import create_app
 from carctl.mock.clock import ManualClock
@@ -41,7 +39,7 @@ from carctl.mock.seed import load_seed
 from carctl.mock.server import RunningServer
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
-from carctl.stack import Queueing, car_run
+from carctl.stack import Queueing, Stack
 from carctl.vehicle import routines
 
 CARS = ("Model 3", "Model Y")
@@ -88,12 +86,12 @@ def simulate(
     paths = resolve_paths(env)
     settings = load_settings(paths.config_file, env=env)
     rng = random.Random(seed)
-    queue = Queue(paths.state_db)
-    runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
-    parts: dict[str, Any] = {"settings": settings, "paths": paths, "env": env, "clock": clock}
+    stack = Stack(settings=settings, paths=paths, env=env, clock=clock)
+    queue = stack.queue
+    runner = stack.queue_runner(rng=rng)
     for car in ("1492931337131", "1492931337242"):
         admin(url, "PATCH", f"/__mock__/vehicles/{car}", {"state": "online"})
-    with car_run(**parts) as run:
+    with stack.car_run() as run:
         assert run.client.session is not None
         login_with_password(
             run.client,
@@ -108,7 +106,7 @@ def simulate(
         car = CARS[index % 2]
         kind = (index // 2) % 3
         expires = clock.now() + 60 if index % 5 == 4 else None
-        with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
+        with stack.car_run(rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
             service = run.service
             try:
                 if kind == 0:
@@ -166,8 +164,7 @@ def simulate(
     stats = admin(url, "GET", "/__mock__/stats")
     finished = queue.entries(include_finished=True, limit=10_000)
     timeline.superseded = sum(1 for e in finished if e.status == "superseded")
-    for closer in (runner, queue):
-        closer.close()
+    stack.close()
     return {
         "commands": len(outcomes),
         "queued": outcomes.count("queued"),

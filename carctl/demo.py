@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +20,7 @@ from carctl.api.credentials import Credentials, FileStore, entry_name
 from carctl.api.oauth import login_with_password
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.settings import BUILTIN, DEFAULT_PROFILE, load_settings
-from carctl.stack import CarRun, Queueing, car_run
+from carctl.stack import CarRun, Queueing, Stack
 from carctl.text import plural
 from carctl.timefmt import hhmm
 from carctl.vehicle import routines
@@ -130,10 +129,25 @@ def _story(
 
     narrator.act(clock.at(0), "Before the drive: 2 °C outside, the car asleep all night")
     # every run of the story: the demo's home, its session file, the story's clock
-    story_run = partial(
-        car_run, settings=settings, paths=paths, env=env, clock=clock, credentials=credentials
-    )
-    with story_run(reporter=reporter) as run:
+    stack = Stack(settings=settings, paths=paths, env=env, clock=clock, credentials=credentials)
+    try:
+        _drive(stack, credentials, step, narrator, reporter)
+        _outage_act(stack, paths, clock, step, narrator)
+        _schedule_act(stack.car_run, paths, clock, step, narrator)
+    finally:
+        stack.close()
+    return story
+
+
+def _drive(
+    stack: Stack,
+    credentials: Credentials,
+    step: Callable[..., None],
+    narrator: Narrator,
+    reporter: Reporter | None,
+) -> None:
+    """Before the drive: sign in, find and wake the car, climate on, vent, read it back."""
+    with stack.car_run(reporter=reporter) as run:
         signed = login_with_password(
             run.client, credentials, email=ACCOUNT, password=PASSWORD, login_command="carctl demo"
         )
@@ -157,9 +171,6 @@ def _story(
             confirmed=vented.confirmed,
         )
         _status_step(service, step, "status")
-    _outage_act(story_run, paths, env, clock, step, narrator)
-    _schedule_act(story_run, paths, clock, step, narrator)
-    return story
 
 
 def _status_step(
@@ -199,9 +210,8 @@ def _cabin_readings(paths: Any, service: VehicleService, minutes: int, every: in
 
 
 def _outage_act(
-    story_run: Callable[..., AbstractContextManager[CarRun]],
+    stack: Stack,
     paths: Any,
-    env: dict[str, str],
     clock: StoryClock,
     step: Callable[..., None],
     narrator: Narrator,
@@ -210,7 +220,6 @@ def _outage_act(
     import random
 
     from carctl import builtin
-    from carctl.delivery.worker import QueueRunner
     from carctl.errors import CarctlError
 
     narrator.act(clock.at(5), "The vehicle API fails: every request answers 500")
@@ -218,7 +227,7 @@ def _outage_act(
     rng = random.Random(2021)
     # the pass at 06:20 plays the background worker
     queueing = Queueing(ttl_s=30 * 60, start_worker=lambda: "started")
-    with story_run(rng=rng, queueing=queueing) as run:
+    with stack.car_run(rng=rng, queueing=queueing) as run:
         narrator.say(f"$ carctl climate on --temp {WARMER:g}")
         try:
             routines.set_temperature(run.service, CAR, temp=WARMER)
@@ -227,11 +236,7 @@ def _outage_act(
             narrator.queued(exc)  # exactly as an owner sees it
     narrator.act(clock.at(20), "The service recovers")
     builtin.control(paths.state_db, "DELETE", "/__mock__/faults")
-    runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
-    try:
-        result = runner.one_pass(due_only=False)
-    finally:
-        runner.close()
+    result = stack.queue_runner(rng=rng).one_pass(due_only=False)
     step(
         "delivered",
         f"The worker delivered {plural(result.delivered, 'queued command')}, "
@@ -239,7 +244,7 @@ def _outage_act(
         delivered=result.delivered,
     )
     narrator.act(clock.at(35), "Ready to drive: the cabin over the last 15 minutes")
-    with story_run() as run:
+    with stack.car_run() as run:
         readings = _cabin_readings(paths, run.service, minutes=15, every=1)
         warming = (
             f"Cabin {format_temperature(readings[0])} {sparkline(readings)} "

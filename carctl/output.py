@@ -61,6 +61,7 @@ class Output:
         env: Mapping[str, str] | None = None,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
+        verbose: int = 0,
     ) -> Output:
         environ = os.environ if env is None else env
         out = stdout or sys.stdout
@@ -82,6 +83,7 @@ class Output:
             interactive=interactive,
             stdout=out,
             stderr=err,
+            verbose=verbose,
         )
 
     # -- drawing ---------------------------------------------------------------

@@ -84,8 +84,6 @@ class Metering(Protocol):
         """Raise when calls of these categories would take the month past the cap."""
         ...
 
-    def close(self) -> None: ...
-
 
 class Admission(Protocol):
     """What decides whether, and how often, a call goes out (`carctl.delivery.guard.Guard`).
@@ -370,10 +368,6 @@ class ApiClient:
 
     def close(self) -> None:
         self.http.close()
-        if self.request_log is not None:
-            self.request_log.close()
-        if self.meter is not None:
-            self.meter.close()
 
 
 class _TooLarge(httpx.HTTPError):

@@ -1,23 +1,22 @@
 """Putting the API pieces together for one run: endpoint, transport, stores, session.
 
-The command line calls `open_client` and gets an `ApiClient` whose session is
-ready; tests call the same function with a fake clock, an in-memory keyring
-backend or a transport of their own.
+The stack (`carctl.stack`) asks these functions for the endpoint a profile
+names, its credential stores, its session and its HTTP transport, and builds
+the `ApiClient` from them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ipaddress
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from carctl.api.client import Admission, ApiClient, Observer
+from carctl.api.client import ApiClient
 from carctl.api.credentials import (
     ENV_ACCESS,
     ENV_REFRESH,
@@ -25,7 +24,6 @@ from carctl.api.credentials import (
     open_credentials,
 )
 from carctl.api.providers import TOKEN_PATH, Provider, origin_of, resolve
-from carctl.clock import Clock
 from carctl.errors import AuthError, ConfigError
 from carctl.paths import Paths
 from carctl.settings import BUILTIN, DEFAULT_PROFILE, Settings
@@ -159,30 +157,6 @@ def prices_for(settings: Settings) -> Any:
     )
 
 
-def meter_for(
-    settings: Settings,
-    paths: Paths,
-    endpoint: Endpoint,
-    *,
-    clock: Clock | None,
-    warn: Warn | None = None,
-) -> Any:
-    """The ledger and cap of a paid provider's calls; None for a free one."""
-    account = billed_account(settings, endpoint)
-    if account is None:
-        return None
-    from carctl.api.ledger import Ledger, Meter
-    from carctl.clock import SystemClock
-
-    return Meter(
-        Ledger(paths.state_db, account),
-        prices_for(settings),
-        clock=clock or SystemClock(),
-        provider=endpoint.label,
-        warn=warn,
-    )
-
-
 def login_command(profile: str) -> str:
     return (
         "carctl auth login"
@@ -272,71 +246,35 @@ def _origin_pattern(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
-@contextlib.contextmanager
-def open_client(
-    *,
+def authorizer_for(
     settings: Settings,
     paths: Paths,
     env: Mapping[str, str],
-    insecure: bool = False,
-    clock: Clock | None = None,
-    observer: Observer | None = None,
+    endpoint: Endpoint,
+    *,
     warn: Warn | None = None,
-    transport: Any = None,
-    keyring_backend: Any = None,
-    keyring_timeout: float | None = None,
-    with_session: bool = True,
     credentials: Credentials | None = None,
-    total_timeout_s: float | None = None,
-    guard: Admission | None = None,
-) -> Iterator[ApiClient]:
-    """An API client for this run; its session loads lazily on the first request."""
-    from carctl.api.client import REQUEST_TOTAL_S
+) -> Callable[[ApiClient], Any]:
+    """How a client of this profile gets its bearer token: the session manager, given the
+    profile's stores (or `credentials`), made on the client's first request."""
     from carctl.api.oauth import SessionManager
-    from carctl.api.request_log import RequestLog
 
-    endpoint = profile_endpoint(settings, insecure=insecure)
-    authorizer = None
-    if with_session:
-        problem: AuthError | None = None
-        try:
-            credentials = credentials or credentials_for(
-                settings,
-                paths,
-                env,
-                endpoint,
-                warn=warn,
-                keyring_backend=keyring_backend,
-                keyring_timeout=keyring_timeout,
-            )
-        except AuthError as exc:
-            if not (env.get(ENV_ACCESS) or env.get(ENV_REFRESH)):
-                raise
-            problem = exc
-        entry = f"{settings.profile}@{endpoint.credential_origin}"
-        authorizer = partial(
-            SessionManager,
-            credentials=credentials,
-            env=env,
-            lock_path=lock_path(paths, entry),
-            login_command=login_command(settings.profile),
-            api_label=f"{endpoint.label} (profile {settings.profile})",
-            store_problem=problem,
-            client_id=str(settings.get("auth.client_id")),
-            token_url=endpoint.token_url,
-        )
-    client = ApiClient(
-        http_client(endpoint, paths, env, transport),
-        origin=endpoint.origin,
-        request_log=RequestLog(paths.state_db),
-        clock=clock,
-        observer=observer,
-        total_timeout_s=min(REQUEST_TOTAL_S, total_timeout_s or REQUEST_TOTAL_S),
-        guard=guard,
-        authorizer=authorizer,
-        meter=meter_for(settings, paths, endpoint, clock=clock, warn=warn),
-    )
+    problem: AuthError | None = None
     try:
-        yield client
-    finally:
-        client.close()
+        credentials = credentials or credentials_for(settings, paths, env, endpoint, warn=warn)
+    except AuthError as exc:
+        if not (env.get(ENV_ACCESS) or env.get(ENV_REFRESH)):
+            raise
+        problem = exc
+    entry = f"{settings.profile}@{endpoint.credential_origin}"
+    return partial(
+        SessionManager,
+        credentials=credentials,
+        env=env,
+        lock_path=lock_path(paths, entry),
+        login_command=login_command(settings.profile),
+        api_label=f"{endpoint.label} (profile {settings.profile})",
+        store_problem=problem,
+        client_id=str(settings.get("auth.client_id")),
+        token_url=endpoint.token_url,
+    )

@@ -21,14 +21,17 @@ import logging
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carctl.api import usage
 from carctl.api.usage import Call, Month, Prices
 from carctl.clock import Clock
 from carctl.errors import CapReachedError, HeldBackError, StateError
 from carctl.timefmt import hhmmss
+
+if TYPE_CHECKING:
+    from carctl.state import StateDB
+
 
 log = logging.getLogger("carctl.usage")
 KEEP_MONTHS = 13  # a year back, and this month
@@ -38,17 +41,13 @@ LIMIT_HINT = "raise it: carctl config set usage.monthly_limit 20 (US$; `off`: no
 class Ledger:
     """`usage_ledger` rows of one account (profile@provider)."""
 
-    def __init__(self, db_path: Path, account: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db: StateDB, account: str) -> None:
+        self.db = db
+        self.db_path = db.path
         self.account = account
-        self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            from carctl.state import connect
-
-            self._db = connect(self.db_path)
-        return self._db
+        return self.db.connection()
 
     def record(self, call: Call, *, at: float, status: int | None) -> None:
         """Write one call; raises `StateError` when it cannot."""
@@ -141,11 +140,6 @@ class Ledger:
             from carctl.state import unusable
 
             raise unusable(self.db_path, exc) from None
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
 
 class Meter:
@@ -290,6 +284,3 @@ class Meter:
         )
         error.retry_at = free_at
         raise error
-
-    def close(self) -> None:
-        self.ledger.close()

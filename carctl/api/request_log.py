@@ -11,10 +11,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carctl.errors import StateError
 from carctl.logs import redact
+
+if TYPE_CHECKING:
+    from carctl.state import StateDB
+
 
 KEEP_ROWS = 5000
 _TRIM_EVERY = 100
@@ -36,22 +40,21 @@ class Exchange:
 
 
 class RequestLog:
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self._db: sqlite3.Connection | None = None
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        self.db_path = db.path
         self._broken = False
         self._written = 0
 
     def _connection(self) -> sqlite3.Connection | None:
-        if self._db is None and not self._broken:
-            from carctl.state import connect
-
-            try:
-                self._db = connect(self.db_path)
-            except StateError as exc:
-                self._broken = True
-                log.warning("request log disabled: %s", exc.message)
-        return self._db
+        if self._broken:
+            return None
+        try:
+            return self.db.connection()
+        except StateError as exc:
+            self._broken = True
+            log.warning("request log disabled: %s", exc.message)
+            return None
 
     def record(self, exchange: Exchange) -> None:
         db = self._connection()
@@ -92,8 +95,3 @@ class RequestLog:
             (origin, origin, limit),
         ).fetchall()
         return [Exchange(*row) for row in reversed(rows)]
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None

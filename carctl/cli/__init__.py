@@ -229,6 +229,7 @@ def cli(
         no_queue=no_queue,
         no_worker=no_worker,
     )
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _json_requested(argv: list[str]) -> bool:

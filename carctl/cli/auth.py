@@ -392,16 +392,11 @@ def _browser_sign_in(
 def _cars(app: AppContext, client: Any) -> list[Any]:
     """The account's cars, to show and to remember (names for later, even mid-outage)."""
     from carctl.errors import CarctlError
-    from carctl.vehicle.cache import VehicleCache
-    from carctl.vehicle.service import VehicleService
 
-    cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
     try:
-        return VehicleService(client, cache, clock=app.clock, by_vin=app.endpoint.by_vin).vehicles()
+        return app.stack.service(client).vehicles()
     except CarctlError:
         return []  # signing in worked; the list can wait
-    finally:
-        cache.close()
 
 
 @auth.command()

@@ -301,9 +301,8 @@ def _confirm(
 def _known_car(app: AppContext) -> str | None:
     """ "Model 3 (last heard from 5 min ago)": the car as the cache knows it, no request."""
     from carctl.cli.render import ago
-    from carctl.stack import known_car
 
-    found: Any = known_car(settings=app.settings, paths=app.paths, selector=selected_car(app))
+    found = app.stack.known_car(selected_car(app))
     if found is None:
         return None
     name, seen_at = found

@@ -30,7 +30,9 @@ def _profile(ctx: click.Context) -> str:
 def _read_only(path: Any) -> sqlite3.Connection | None:
     if not path.exists():
         return None
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)
+    from carctl.opendb import sqlite
+
+    return sqlite(f"file:{path}?mode=ro", uri=True, timeout=0.05)
 
 
 def profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from carctl.api.request_log import Exchange
     from carctl.clock import Clock
     from carctl.settings import Settings
+    from carctl.stack import Stack
     from carctl.vehicle.service import VehicleService
 
 P = ParamSpec("P")
@@ -46,38 +47,57 @@ class AppContext:
 
     @cached_property
     def output(self) -> Output:
-        output = Output.create(json_flag=self.json, quiet=self.quiet, env=self.env)
-        output.verbose = self.verbose
-        return output
+        return Output.create(
+            json_flag=self.json, quiet=self.quiet, env=self.env, verbose=self.verbose
+        )
 
     @cached_property
     def paths(self) -> Paths:
         return resolve_paths(self.env)
 
     @cached_property
-    def settings(self) -> Settings:
+    def stack(self) -> Stack:
+        """This run's carctl, built on demand (see carctl.stack); closed when the run ends."""
+        from carctl.clock import SystemClock
+        from carctl.stack import Stack
+
+        return Stack(
+            settings=self._load_settings,
+            paths=self.paths,
+            env=self.env,
+            clock=SystemClock(),
+            insecure=self.insecure,
+            observer=self._observe,
+            warn=self.output.warn,
+        )
+
+    def _load_settings(self) -> Settings:
         from carctl.settings import load_settings
 
         return load_settings(
             self.paths.config_file, env=self.env, profile=self.profile, vehicle=self.vehicle
         )
 
-    @cached_property
-    def endpoint(self) -> Endpoint:
-        from carctl.api.connect import profile_endpoint
+    @property
+    def settings(self) -> Settings:
+        return self.stack.settings
 
-        return profile_endpoint(self.settings, insecure=self.insecure)
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.stack.endpoint
+
+    @property
+    def clock(self) -> Clock:
+        return self.stack.clock
 
     def reload_settings(self) -> None:
         """Read the config file again (a command changed it): settings and endpoint anew."""
-        for cached in ("settings", "endpoint"):
-            self.__dict__.pop(cached, None)
+        self.stack = self.stack.reloaded()
 
-    @cached_property
-    def clock(self) -> Clock:
-        from carctl.clock import SystemClock
-
-        return SystemClock()
+    def close(self) -> None:
+        """The run is over: its state connection is closed."""
+        if "stack" in self.__dict__:
+            self.stack.close()
 
     def run(self, work: Callable[[], R]) -> R:
         """Run the core's `work`; the log file is set up first, so failures land in it."""
@@ -98,30 +118,17 @@ class AppContext:
         if self.verbose:
             self.output.info(line)
 
-    @contextlib.contextmanager
     def api(
         self,
         *,
         with_session: bool = True,
         credentials: Any = None,
         total_timeout_s: float | None = None,
-    ) -> Iterator[ApiClient]:
+    ) -> contextlib.AbstractContextManager[ApiClient]:
         """A client without a guard, from the stack: sign-in, `carctl api`, look-ups."""
-        from carctl.stack import api_client
-
-        with api_client(
-            settings=self.settings,
-            paths=self.paths,
-            env=self.env,
-            insecure=self.insecure,
-            clock=self.clock,
-            observer=self._observe,
-            warn=self.output.warn,
-            with_session=with_session,
-            credentials=credentials,
-            total_timeout_s=total_timeout_s,
-        ) as client:
-            yield client
+        return self.stack.client(
+            with_session=with_session, credentials=credentials, total_timeout_s=total_timeout_s
+        )
 
 
 def pass_app(f: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:
@@ -160,7 +167,7 @@ last_app: AppContext | None = None
 def vehicle_service(app: AppContext, *, deadline_s: float = DEADLINE_S) -> Iterator[VehicleService]:
     """One run of a car command, as the stack builds it, with a spinner and the queue."""
     from carctl.cli.render import Spinner
-    from carctl.stack import Queueing, car_run
+    from carctl.stack import Queueing
     from carctl.timefmt import parse_duration
 
     queueing = Queueing(
@@ -168,17 +175,8 @@ def vehicle_service(app: AppContext, *, deadline_s: float = DEADLINE_S) -> Itera
         use_queue=not app.no_queue,
         start_worker=_worker_starter(app),
     )
-    with car_run(
-        settings=app.settings,
-        paths=app.paths,
-        env=app.env,
-        clock=app.clock,
-        deadline_s=deadline_s,
-        insecure=app.insecure,
-        observer=app._observe,
-        warn=app.output.warn,
-        reporter=Spinner(app.output),
-        queueing=queueing,
+    with app.stack.car_run(
+        deadline_s=deadline_s, reporter=Spinner(app.output), queueing=queueing
     ) as run:
         tell_news(app, run.queue)
         if app.verbose:

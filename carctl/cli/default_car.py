@@ -84,7 +84,6 @@ def _ask(cars: list[Vehicle]) -> Vehicle:
 def check_name(app: AppContext, name: str) -> tuple[str, str | None]:
     """The car's own name for `name`, and a warning when the account could not be asked."""
     from carctl.cli.context import vehicle_service
-    from carctl.vehicle.cache import VehicleCache
     from carctl.vehicle.service import choose
 
     def ask() -> list[Any]:
@@ -95,11 +94,7 @@ def check_name(app: AppContext, name: str) -> tuple[str, str | None]:
     try:
         cars = app.run(ask)
     except CarctlError as exc:
-        cache = VehicleCache(app.paths.state_db, f"{app.settings.profile}@{app.endpoint.origin}")
-        try:
-            cars = cache.vehicles()
-        finally:
-            cache.close()
+        cars = app.stack.cache().vehicles()
         if not cars:
             return name, f"could not check {name!r} against the account ({exc.message})"
         warning = f"checked {name!r} against the cars carctl saw last ({exc.message})"

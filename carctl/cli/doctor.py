@@ -75,15 +75,7 @@ def _diagnose(app: AppContext, only: list[str] | None, offline: bool) -> Any:
     from carctl.doctor.model import Doctor
     from carctl.doctor.run import run_checks, summary, verdict
 
-    doc = Doctor(
-        paths=app.paths,
-        env=dict(app.env),
-        clock=app.clock,
-        profile=app.profile,
-        vehicle=app.vehicle,
-        offline=offline,
-        insecure=app.insecure,
-    )
+    doc = Doctor(stack=app.stack, offline=offline)
     results = run_checks(doc, only)
     found = verdict(doc)
     report = {
@@ -116,7 +108,7 @@ def _bundle(app: AppContext, doc: Any, report: dict[str, Any], target: Path) -> 
             session = None
         if session is not None:
             secrets += [session.access_token or "", session.refresh_token or ""]
-    return write_bundle(target, report=report, settings=settings, paths=app.paths, secrets=secrets)
+    return write_bundle(target, report=report, settings=settings, stack=app.stack, secrets=secrets)
 
 
 def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:

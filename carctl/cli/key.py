@@ -18,9 +18,7 @@ PAIR_URL = "https://tesla.com/_ak/{domain}"
 
 
 def _vault(app: AppContext) -> Any:
-    from carctl.stack import key_vault
-
-    return key_vault(settings=app.settings, paths=app.paths, env=app.env, warn=app.output.warn)
+    return app.stack.key_vault()
 
 
 def _profile_flag(app: AppContext) -> str:
@@ -71,7 +69,6 @@ def key() -> None:
 def generate(app: AppContext, force: bool) -> None:
     """Create the profile's key (NIST P-256), kept in the keyring or the 0600 file."""
     from carctl.api.keys import fingerprint, generate, key_id
-    from carctl.signing.store import SessionStore
 
     vault = _vault(app)
     old = vault.load()
@@ -83,7 +80,7 @@ def generate(app: AppContext, force: bool) -> None:
     new = generate()
     where = app.run(lambda: vault.save(new))
     if old is not None:
-        SessionStore(app.paths.state_db, key_id(old.key)).forget()
+        app.stack.sessions(key_id(old.key)).forget()
     domain = _domain(app, required=False)
     flag = _profile_flag(app)
     steps = [] if domain else ["set your application's domain: carctl config set key.domain DOMAIN"]

@@ -607,9 +607,8 @@ def _public_key_text(app: AppContext, path: str | None) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read --public-key {path}: {exc}") from None
     from carctl.api.keys import public_pem
-    from carctl.stack import key_vault
 
-    vault = key_vault(settings=app.settings, paths=app.paths, env=app.env, warn=app.output.warn)
+    vault = app.stack.key_vault()
     stored = vault.load()
     if stored is None:
         raise UsageError(

@@ -22,9 +22,7 @@ WAIT_POLL_S = 1.0
 
 
 def _queue(app: AppContext) -> Any:
-    from carctl.delivery.queue import Queue
-
-    return Queue(app.paths.state_db)
+    return app.stack.queue
 
 
 def _age(app: AppContext, moment: float) -> str:
@@ -115,13 +113,7 @@ def _what(entry: Entry, units: str = "metric") -> str:
 
 
 def _breaker(app: AppContext) -> dict[str, Any]:
-    from carctl.delivery.health import HealthStore
-
-    store = HealthStore(app.paths.state_db, app.endpoint.origin)
-    try:
-        health = store.read()
-    finally:
-        store.close()
+    health = app.stack.health().read()
     return health.to_json(app.clock.now())
 
 
@@ -149,20 +141,17 @@ def list_(app: AppContext, all_: bool) -> None:
     from carctl.delivery.worker import running
 
     store = _queue(app)
-    try:
-        if all_:  # the outcomes are on the screen: none of them is news any more
-            if app.output.interactive:
-                store.looked(app.clock.now())
-        else:
-            tell_news(app, store)
-        entries = store.entries(include_finished=all_)
-        for problem in store.unreadable():
-            app.output.warn(
-                f"{store.unreadable_error(problem).message}; "
-                f"`carctl queue cancel {problem.entry_id}` drops it"
-            )
-    finally:
-        store.close()
+    if all_:  # the outcomes are on the screen: none of them is news any more
+        if app.output.interactive:
+            store.looked(app.clock.now())
+    else:
+        tell_news(app, store)
+    entries = store.entries(include_finished=all_)
+    for problem in store.unreadable():
+        app.output.warn(
+            f"{store.unreadable_error(problem).message}; "
+            f"`carctl queue cancel {problem.entry_id}` drops it"
+        )
     breaker = _breaker(app)
     worker = running(app.paths)
     data = {
@@ -226,10 +215,7 @@ def show(app: AppContext, entry_id: int) -> None:
     from carctl.errors import CarctlError
 
     store = _queue(app)
-    try:
-        entry = store.get(entry_id)
-    finally:
-        store.close()
+    entry = store.get(entry_id)
     if entry is None:
         raise CarctlError(
             f"there is no queue entry #{entry_id}", hint="`carctl queue list --all` lists them"
@@ -269,10 +255,7 @@ def cancel(app: AppContext, entry_id: int | None, all_: bool) -> None:
 
     _one_or_all(entry_id, all_)
     store = _queue(app)
-    try:
-        ids = store.cancel(entry_id, now=app.clock.now())
-    finally:
-        store.close()
+    ids = store.cancel(entry_id, now=app.clock.now())
     human = (
         "Nothing was pending."
         if not ids
@@ -295,23 +278,13 @@ def _runner(app: AppContext, *, probe_now: bool = False, notify: bool = False) -
     """A queue runner; with `notify`, outcomes also become a desktop notification."""
     import random
 
-    from carctl.delivery.worker import QueueRunner, desktop_notifier
-    from carctl.stack import car_run
+    from carctl.delivery.worker import desktop_notifier
 
     tell = None
     if notify:
         units = str(app.settings.get("units"))
         tell = desktop_notifier(str(app.settings.get("notify")), app.env, units)
-    return QueueRunner(
-        app.paths,
-        app.env,
-        clock=app.clock,
-        rng=random.Random(),
-        open_run=car_run,
-        probe_now=probe_now,
-        on_outcomes=tell,
-        insecure=app.insecure,
-    )
+    return app.stack.queue_runner(rng=random.Random(), probe_now=probe_now, on_outcomes=tell)
 
 
 @queue.command()
@@ -328,16 +301,10 @@ def retry(app: AppContext, entry_id: int | None, all_: bool) -> None:
 
     _one_or_all(entry_id, all_)
     store = _queue(app)
-    try:
-        ids = store.due_now(entry_id, now=app.clock.now())
-    finally:
-        store.close()
+    ids = store.due_now(entry_id, now=app.clock.now())
     runner = _runner(app, probe_now=True)
-    try:
-        result = app.run(lambda: runner.one_pass(due_only=True))
-        entries = [e for e in (runner.queue.get(i) for i in ids) if e is not None]
-    finally:
-        runner.close()
+    result = app.run(lambda: runner.one_pass(due_only=True))
+    entries = [e for e in (runner.queue.get(i) for i in ids) if e is not None]
     data = {"entries": [e.to_json() for e in entries], "pending": result.pending}
     lines = [f"#{e.id} {_what(e, str(app.settings.get('units')))}: {e.status}" for e in entries]
     waiting = [e for e in entries if e.status == "pending"]
@@ -363,10 +330,7 @@ def run(app: AppContext) -> None:
     Exits 0 when nothing is left pending, 75 when something still waits.
     """
     runner = _runner(app, notify=not app.output.interactive)  # cron: nobody watches
-    try:
-        result = app.run(lambda: runner.one_pass(due_only=False))
-    finally:
-        runner.close()
+    result = app.run(lambda: runner.one_pass(due_only=False))
     data = {
         "delivered": result.delivered,
         "failed": result.failed,
@@ -414,10 +378,7 @@ def worker(app: AppContext, until_empty: bool) -> None:
                 signal.signal(signum, lambda _signum, _frame: stop.set())
             return runner.loop(until_empty=until_empty, stop=stop)
 
-        try:
-            result = app.run(main)
-        finally:
-            runner.close()
+        result = app.run(main)
     app.output.result(
         app.command,
         {"delivered": result.delivered, "failed": result.failed, "pending": result.pending},
@@ -495,10 +456,7 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
                 return ids, done
             app.clock.sleep(WAIT_POLL_S)
 
-    try:
-        ids, done = app.run(watch)
-    finally:
-        store.close()
+    ids, done = app.run(watch)
     pending = [i for i in ids if i not in done]
     data = {"entries": [e.to_json() for e in done.values()], "pending": pending, "gone": gone}
     bad = [

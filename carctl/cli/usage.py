@@ -31,16 +31,13 @@ def usage(app: AppContext, month: str | None) -> None:
     Counted by Tesla's billing categories from carctl's own ledger; the cost is an
     estimate at the prices in the settings (`carctl config list`)."""
     from carctl.api import usage as rules
-    from carctl.stack import usage_meter
 
     if month is not None:
         try:
             month = rules.parse_month(month)
         except ValueError as exc:
             raise UsageError(f"--month {month!r}: {exc}") from None
-    meter = usage_meter(
-        settings=app.settings, paths=app.paths, clock=app.clock, warn=app.output.warn
-    )
+    meter = app.stack.meter()
     if meter is None:
         label = app.endpoint.label
         data: dict[str, Any] = {"billed": False, "provider": app.endpoint.setting}
@@ -52,10 +49,7 @@ def usage(app: AppContext, month: str | None) -> None:
             "`carctl config set billing on` counts a URL's calls too.)",
         )
         return
-    try:
-        summary = meter.month(month)
-    finally:
-        meter.close()
+    summary = meter.month(month)
     data = {"billed": True, "provider": app.endpoint.setting, **summary.to_json()}
     app.output.result(app.command, data, human=_text(app, summary))
 

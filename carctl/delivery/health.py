@@ -27,10 +27,13 @@ import random
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from carctl.errors import CarctlError, RateLimitedError
+
+if TYPE_CHECKING:
+    from carctl.state import StateDB
+
 
 MAX_TOKENS = 10.0
 RETRY_THRESHOLD = 5.0
@@ -198,28 +201,22 @@ def unreadable_health(values: dict[str, object]) -> str | None:
 class HealthStore:
     """`api_health` rows, read and changed in one transaction each."""
 
-    def __init__(self, db_path: Path, origin: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db: StateDB, origin: str) -> None:
+        self.db = db
+        self.db_path = db.path
         self.origin = origin
-        self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            from carctl.state import connect
-
-            self._db = connect(self.db_path)
-        return self._db
+        return self.db.connection()
 
     def transact(self, change: Callable[[Health], T]) -> T:
-        from carctl.state import immediate
-
         def work(db: sqlite3.Connection) -> T:
             health = self._load(db)
             result = change(health)
             self._save(db, health)
             return result
 
-        return immediate(self._connection(), self.db_path, work)
+        return self.db.transaction(work)
 
     def read(self) -> Health:
         return self._load(self._connection())
@@ -252,8 +249,3 @@ class HealthStore:
             f" VALUES ({', '.join('?' * len(names))})",
             [data[n] for n in names],
         )
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None

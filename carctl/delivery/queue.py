@@ -35,8 +35,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from carctl.errors import CarctlError, InternalError, StateError
 from carctl.processes import Holder, alive, boot_id, since_boot
@@ -44,6 +43,10 @@ from carctl.timefmt import iso
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.safety import Safety, safety_of
 from carctl.vehicle.service import QUEUED_COMMANDS
+
+if TYPE_CHECKING:
+    from carctl.state import StateDB
+
 
 log = logging.getLogger("carctl.queue")
 LEASE_S = 120.0  # how long a lease is shown as active after its holder's last sign of life
@@ -262,29 +265,23 @@ def _readable(rows: list[tuple[Any, ...]]) -> list[Entry]:
 class Queue:
     def __init__(
         self,
-        db_path: Path,
+        db: StateDB,
         *,
         is_alive: Callable[[int | None, str | None], bool | None] = alive,
         monotonic: Callable[[], float] = since_boot,
         boot: Callable[[], str] = boot_id,
     ) -> None:
-        self.db_path = db_path
+        self.db = db
+        self.db_path = db.path
         self.is_alive = is_alive
         self.monotonic = monotonic
         self.boot = boot
-        self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            from carctl.state import connect
-
-            self._db = connect(self.db_path)
-        return self._db
+        return self.db.connection()
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        from carctl.state import immediate
-
-        return immediate(self._connection(), self.db_path, work)
+        return self.db.transaction(work)
 
     def _trusted(self, db: sqlite3.Connection, wall: float) -> float:
         """The time to judge expiry by (see `_clock`)."""
@@ -331,11 +328,6 @@ class Queue:
     def now(self, wall: float) -> float:
         """The trusted time (see `_trusted`), for callers that compare with queue times."""
         return self._transaction(lambda db: self._trusted(db, wall))
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
     # -- adding ---------------------------------------------------------------------------
 

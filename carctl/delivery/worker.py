@@ -88,7 +88,7 @@ WORKER_ENV_PREFIXES = ("CARCTL_", "LC_", "XDG_", "KEYRING_")
 # (a `random.py`, a `carctl.py`) can stand in for one carctl imports.
 _BOOT = (
     "import json, sys; sys.path += json.loads(sys.argv.pop(1)); sys.argv[0] = 'carctl'; "
-    "from carctl.cli import main; main()"
+    "import runpy; runpy.run_module('carctl', run_name='__main__')"
 )
 
 
@@ -170,8 +170,9 @@ class PassResult:
             setattr(self, key, getattr(self, key) + value)
 
 
-# The stack's `car_run` (carctl.stack): a context manager yielding a run whose
-# `service` delivers. Given, not imported: the delivery layer does not reach above itself.
+# The stack's `car_run` (carctl.stack), for the entry's settings: a context manager
+# yielding a run whose `service` delivers. Given, not imported: the delivery layer does
+# not reach above itself.
 OpenRun = Callable[..., AbstractContextManager[Any]]
 
 
@@ -180,6 +181,7 @@ class QueueRunner:
 
     def __init__(
         self,
+        queue: Queue,
         paths: Paths,
         env: Mapping[str, str],
         *,
@@ -188,23 +190,16 @@ class QueueRunner:
         open_run: OpenRun,
         probe_now: bool = False,
         on_outcomes: Callable[[list[Entry]], None] | None = None,
-        insecure: bool = False,
     ) -> None:
-        # the one plain-HTTP rule, as for every interactive command: only this run's own
-        # --insecure (or the run that started this worker) lets a token cross unencrypted
-        self.insecure = insecure
-        self.open_run = open_run  # the stack's `car_run`, given by whoever starts the runner
+        self.open_run = open_run  # the stack's `car_run`, given by the stack that builds this
         self.on_outcomes = on_outcomes  # told once a pass what was delivered, expired, failed
         self.probe_now = probe_now  # `queue retry`: the first request is sent as a probe
         self.paths = paths
         self.env = env
         self.clock = clock
         self.rng = rng
-        self.queue = Queue(paths.state_db)
+        self.queue = queue
         self.owner = this_process()
-
-    def close(self) -> None:
-        self.queue.close()
 
     def deliver(self, batch: list[Entry]) -> dict[str, int]:
         first = batch[0]
@@ -216,12 +211,8 @@ class QueueRunner:
         try:
             with self.open_run(
                 settings=settings,
-                paths=self.paths,
-                env=self.env,
-                clock=self.clock,
                 rng=self.rng,
                 deadline_s=RUN_DEADLINE_S,
-                insecure=self.insecure,
                 observer=lambda _: self.queue.renew(batch, owner=self.owner, now=self.clock.now()),
                 probe_now=probe_now,
                 on_seen=partial(self._adopt, first.scope),

@@ -14,11 +14,14 @@ import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carctl import __version__
 from carctl.errors import CannotWriteError, InternalError, UsageError
 from carctl.logs import redact as redact_tokens
+
+if TYPE_CHECKING:
+    from carctl.stack import Stack
 
 LOG_LINES = 1000
 REQUEST_ROWS = 500
@@ -44,30 +47,19 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join(content[-lines:]) + "\n"
 
 
-def _rows(db: Path) -> list[dict[str, Any]]:
-    from carctl.api.request_log import RequestLog
-
-    if not db.exists():
+def _rows(stack: Stack) -> list[dict[str, Any]]:
+    if not stack.paths.state_db.exists():
         return []
-    log = RequestLog(db)
-    try:
-        return [vars(row) for row in log.recent(None, limit=REQUEST_ROWS)]
-    finally:
-        log.close()
+    return [vars(row) for row in stack.request_log.recent(None, limit=REQUEST_ROWS)]
 
 
-def _queue(db: Path) -> list[dict[str, Any]]:
-    from carctl.delivery.queue import Queue
-
-    if not db.exists():
+def _queue(stack: Stack) -> list[dict[str, Any]]:
+    if not stack.paths.state_db.exists():
         return []
-    store = Queue(db)
     try:
-        return [e.to_json() for e in store.entries(include_finished=True, limit=500)]
+        return [e.to_json() for e in stack.queue.entries(include_finished=True, limit=500)]
     except Exception as exc:  # a damaged database is itself worth reporting
         return [{"error": f"{type(exc).__name__}: {exc}"}]
-    finally:
-        store.close()
 
 
 def check_target(target: Path) -> None:
@@ -88,7 +80,7 @@ def write_bundle(
     *,
     report: dict[str, Any],
     settings: dict[str, Any] | None,
-    paths: Any,
+    stack: Stack,
     secrets: Iterable[str],
 ) -> list[str]:
     """Write the zip; return the names of its files."""
@@ -100,9 +92,9 @@ def write_bundle(
         ),
         "doctor.json": json.dumps(report, indent=2, default=str),
         "config.json": json.dumps(settings or {"error": "the config did not load"}, indent=2),
-        "request_log.json": json.dumps(_rows(paths.state_db), indent=2, default=str),
-        "queue.json": json.dumps(_queue(paths.state_db), indent=2, default=str),
-        "carctl.log": _tail(paths.log_file, LOG_LINES),
+        "request_log.json": json.dumps(_rows(stack), indent=2, default=str),
+        "queue.json": json.dumps(_queue(stack), indent=2, default=str),
+        "carctl.log": _tail(stack.paths.log_file, LOG_LINES),
         "versions.json": json.dumps(
             {
                 "carctl": __version__,

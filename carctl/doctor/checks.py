@@ -72,13 +72,9 @@ def versions(doc: Doctor) -> Finding:
 
 @REGISTRY.check("config", "config and directories", order=20)
 def config(doc: Doctor) -> Finding:
-    from carctl.api.connect import profile_endpoint
-    from carctl.settings import load_settings
-
     path = doc.paths.config_file
-    settings = load_settings(path, env=doc.env, profile=doc.profile, vehicle=doc.vehicle)
-    doc.settings = settings
-    doc.endpoint = profile_endpoint(settings, insecure=doc.insecure)
+    settings = doc.stack.settings  # a config that cannot be read fails here, with its reason
+    endpoint = doc.stack.endpoint
     notes = []
     for directory in (doc.paths.config_dir, doc.paths.state_dir, doc.paths.log_dir):
         problem = _cannot_write(directory)
@@ -110,7 +106,7 @@ def config(doc: Doctor) -> Finding:
             + "; ".join(f"chmod {700 if p.is_dir() else 600} {p}" for p, _ in exposed[:4]),
         )
     exists = "" if path.exists() else " (no config file: defaults)"
-    provider = doc.endpoint.provider
+    provider = endpoint.provider
     api = provider.describe() if provider is not None else settings.api_url
     detail = f"profile {settings.profile}, api {api}{exists}; state in {doc.paths.state_dir}" + (
         f"; {', '.join(notes)}" if notes else ""
@@ -159,7 +155,7 @@ def state(doc: Doctor) -> Finding:
     path = doc.paths.state_db
     if not path.exists():
         return Finding(PASS, f"{path} does not exist yet (it is created on first use)")
-    verdict, problems = in_thread(lambda: _inspect_state(path), 8.0)
+    verdict, problems = in_thread(lambda: _inspect_state(doc), 8.0)
     if verdict != "ok":
         return Finding(
             FAIL,
@@ -180,47 +176,26 @@ def state(doc: Doctor) -> Finding:
     return Finding(PASS, f"{path} is readable and consistent")
 
 
-def _inspect_state(path: Path) -> tuple[str, list[str]]:
+def _inspect_state(doc: Doctor) -> tuple[str, list[str]]:
     """`quick_check`, then what carctl would find unreadable: tables, columns, rows."""
-    import sqlite3
-
     from carctl.delivery.health import unreadable_health
-    from carctl.delivery.queue import Queue
-    from carctl.state import connect, schema_damage
+    from carctl.state import inspect
 
-    try:
-        raw = sqlite3.connect(path)
-        try:
-            (verdict,) = raw.execute("PRAGMA quick_check").fetchone()
-            damage = schema_damage(raw) if verdict == "ok" else []
-        finally:
-            raw.close()
-    except sqlite3.DatabaseError as exc:  # not a database at all, or locked
-        return str(exc), []
-    except UnicodeDecodeError:  # SQLite's message quotes damaged bytes Python cannot decode
-        return "database disk image is malformed (its damaged text is not even UTF-8)", []
+    verdict, damage = inspect(doc.paths.state_db)
     if verdict != "ok":
-        return str(verdict), []
+        return verdict, []
     problems = [f"{item} was missing (restored, empty)" for item in damage]
-    db = connect(path)  # restores what was missing, as every carctl run does
-    try:
-        names = [c[1] for c in db.execute("PRAGMA table_info(api_health)")]
-        for row in db.execute("SELECT * FROM api_health"):
-            values = dict(zip(names, row, strict=True))
-            reason = unreadable_health(values)
-            if reason is not None:
-                problems.append(
-                    f"the breaker row for {values['origin']} is unreadable ({reason}; "
-                    "it starts afresh)"
-                )
-    finally:
-        db.close()
-    store = Queue(path)
-    try:
-        problems += [f"queue entry {p}" for p in store.unreadable()]
-    finally:
-        store.close()
-    return str(verdict), problems
+    db = doc.stack.db.connection()  # restores what was missing, as every carctl run does
+    names = [c[1] for c in db.execute("PRAGMA table_info(api_health)")]
+    for row in db.execute("SELECT * FROM api_health"):
+        values = dict(zip(names, row, strict=True))
+        reason = unreadable_health(values)
+        if reason is not None:
+            problems.append(
+                f"the breaker row for {values['origin']} is unreadable ({reason}; it starts afresh)"
+            )
+    problems += [f"queue entry {p}" for p in doc.stack.queue.unreadable()]
+    return verdict, problems
 
 
 @REGISTRY.check("credentials", "credential store", order=40, needs=("config",), timeout_s=15)
@@ -327,17 +302,7 @@ def _client(doc: Doctor) -> Any:
 
     From the stack, without a guard: doctor asks once and never adds retries to an outage.
     """
-    from carctl.stack import api_client
-
-    assert doc.settings is not None
-    return api_client(
-        settings=doc.settings,
-        paths=doc.paths,
-        env=doc.env,
-        clock=doc.clock,
-        insecure=doc.insecure,
-        credentials=doc.fact("credentials", "credentials"),
-    )
+    return doc.stack.client(credentials=doc.fact("credentials", "credentials"))
 
 
 def _renew(doc: Doctor) -> None:
@@ -483,14 +448,7 @@ def _tls(sock: socket.socket, host: str, now: float, ca_file: str | None = None)
 
 def _failures(doc: Doctor) -> dict[str, Any]:
     """The request log's recent failures, grouped by status, with times and txids."""
-    from carctl.api.request_log import RequestLog
-
-    assert doc.endpoint is not None
-    log = RequestLog(doc.paths.state_db)
-    try:
-        rows = log.recent(doc.endpoint.origin, limit=500)
-    finally:
-        log.close()
+    rows = doc.stack.request_log.recent(doc.stack.endpoint.origin, limit=500)
     now = doc.clock.now()
     recent = [r for r in rows if now - r.at <= 3600]
     groups: dict[str, dict[str, Any]] = {}
@@ -535,7 +493,6 @@ def failure_story(history: dict[str, Any], *, txids: bool = True) -> str:
     "api", "vehicle API", order=70, needs=("session", "network"), network=True, timeout_s=20
 )
 def api(doc: Doctor) -> Finding:
-    from carctl.delivery.health import HealthStore
     from carctl.vehicle.model import Vehicle
 
     assert doc.settings is not None and doc.endpoint is not None
@@ -552,11 +509,7 @@ def api(doc: Doctor) -> Finding:
     origin = doc.endpoint.origin
 
     def read_health() -> Any:
-        store = HealthStore(doc.paths.state_db, origin)  # opened in the thread that reads it
-        try:
-            return store.read()
-        finally:
-            store.close()
+        return doc.stack.health(origin).read()
 
     history = in_thread(lambda: _failures(doc), 5.0)  # including this check's request
     health = in_thread(read_health, 5.0)
@@ -686,21 +639,12 @@ def usage(doc: Doctor) -> Finding:
     """The month's spending against the cap, from carctl's ledger (no request): a cap that
     is reached explains every refusal after it, so it is named before the API is blamed."""
     from carctl.api import usage as rules
-    from carctl.stack import usage_meter
-
-    settings = doc.settings
-    assert settings is not None
 
     def read() -> rules.Month | None:
-        meter = usage_meter(settings=settings, paths=doc.paths, clock=doc.clock)
-        if meter is None:
-            return None
-        try:
-            return meter.month()
-        finally:
-            meter.close()
+        meter = doc.stack.meter()
+        return meter.month() if meter is not None else None
 
-    month = in_thread(read, 8.0)  # one thread opens, reads and closes the ledger
+    month = in_thread(read, 8.0)
     if month is None:
         return Finding(SKIP, "this vehicle API is not billed")
     facts = month.to_json()
@@ -733,7 +677,6 @@ def usage(doc: Doctor) -> Finding:
 
 @REGISTRY.check("queue", "queue and worker", order=90, needs=("config",))
 def queue(doc: Doctor) -> Finding:
-    from carctl.delivery.queue import Queue
     from carctl.delivery.worker import running
 
     path = doc.paths.state_db
@@ -741,11 +684,7 @@ def queue(doc: Doctor) -> Finding:
         return Finding(PASS, "nothing queued")
 
     def read() -> dict[str, Any]:
-        store = Queue(path)
-        try:
-            entries = store.entries(include_finished=True, limit=1000)
-        finally:
-            store.close()
+        entries = doc.stack.queue.entries(include_finished=True, limit=1000)
         pending = [e for e in entries if e.status == "pending"]
         day = doc.clock.now() - 86400
         expired = [e for e in entries if e.status == "expired" and (e.finished_at or 0) > day]
@@ -813,22 +752,12 @@ def schedule(doc: Doctor) -> Finding:
     return Finding(PASS, "; ".join(notes), facts=facts)
 
 
-def _scope(doc: Doctor) -> str:
-    assert doc.settings is not None and doc.endpoint is not None
-    return f"{doc.settings.profile}@{doc.endpoint.origin}"
-
-
 def _cached_cars(doc: Doctor) -> list[Any]:
     """The cars carctl knows, when the API cannot list them: the chosen one, or all."""
-    from carctl.vehicle.cache import VehicleCache
     from carctl.vehicle.service import choose
 
     assert doc.settings is not None
-    cache = VehicleCache(doc.paths.state_db, _scope(doc))
-    try:
-        cars = cache.vehicles()
-    finally:
-        cache.close()
+    cars = doc.stack.cache().vehicles()
     selector = doc.settings.get("vehicle")
     if selector is None or not cars:
         return cars
@@ -840,18 +769,10 @@ def _cached_cars(doc: Doctor) -> list[Any]:
 
 def _schedules_of(doc: Doctor, car: Any, now: float) -> tuple[str | None, dict[str, Any]]:
     """What the car holds, in words (None: not known), and as facts."""
-    from carctl.vehicle.cache import VehicleCache
     from carctl.vehicle.on_car import Holding
     from carctl.vehicle.schedules import departure_from, when_text
 
-    def cached() -> Any:
-        cache = VehicleCache(doc.paths.state_db, _scope(doc))
-        try:
-            return cache.snapshot(car.id)
-        finally:
-            cache.close()
-
-    snapshot = in_thread(cached, 5.0)
+    snapshot = in_thread(lambda: doc.stack.cache().snapshot(car.id), 5.0)
     seen = snapshot is not None and (
         "preconditioning_schedule_data" in snapshot.data
         or departure_from(snapshot.data.get("charge_state")) is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from carctl.clock import Clock
     from carctl.paths import Paths
     from carctl.settings import Settings
+    from carctl.stack import Stack
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 
@@ -48,18 +49,46 @@ class Result:
 
 @dataclass
 class Doctor:
-    """Everything the checks may use; filled in as checks pass."""
+    """Everything the checks may use: the run's stack, and the results so far."""
 
-    paths: Paths
-    env: dict[str, str]
-    clock: Clock
-    profile: str | None
-    vehicle: str | None
+    stack: Stack
     offline: bool
-    insecure: bool
-    settings: Settings | None = None
-    endpoint: Endpoint | None = None
     results: dict[str, Result] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> Paths:
+        return self.stack.paths
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.stack.env
+
+    @property
+    def clock(self) -> Clock:
+        return self.stack.clock
+
+    @property
+    def insecure(self) -> bool:
+        return self.stack.insecure
+
+    @property
+    def settings(self) -> Settings | None:
+        """The profile's settings; None when they cannot be read (the config check says why)."""
+        from carctl.errors import CarctlError
+
+        try:
+            return self.stack.settings
+        except CarctlError:
+            return None
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        from carctl.errors import CarctlError
+
+        try:
+            return self.stack.endpoint
+        except CarctlError:
+            return None
 
     def fact(self, check: str, key: str, default: Any = None) -> Any:
         result = self.results.get(check)

@@ -92,7 +92,6 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     from carctl.api.oauth import load_session
     from carctl.api.providers import FLEET, TESLEMETRY
     from carctl.settings import DEFAULT_PROFILE
-    from carctl.stack import key_vault
     from carctl.vehicle.service import choose
     from carctl.vehicle.signed import pairing_status
 
@@ -110,7 +109,7 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     flag = "" if profile == DEFAULT_PROFILE else f" --profile {profile}"
     names = ", ".join(car.label for car in cars)
     store = doc.fact("credentials", "credentials")
-    vault = key_vault(settings=doc.settings, paths=doc.paths, env=doc.env, credentials=store)
+    vault = doc.stack.key_vault(credentials=store)
     stored = vault.load() if store is not None else None
     if stored is None:
         return Finding(

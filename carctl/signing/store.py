@@ -10,28 +10,22 @@ changed (the spec: never roll the anti-replay counter back within an epoch).
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carctl.signing.session import SessionState
 
+if TYPE_CHECKING:
+    from carctl.state import StateDB
+
 
 class SessionStore:
-    def __init__(self, db_path: Path, key_id: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db: StateDB, key_id: str) -> None:
+        self.db = db
+        self.db_path = db.path
         self.key_id = key_id
-        self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            from carctl.state import connect
-
-            self._db = connect(self.db_path)
-        return self._db
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        return self.db.connection()
 
     def load(self, vin: str, domain: int) -> SessionState | None:
         row = (
@@ -48,8 +42,6 @@ class SessionStore:
         return SessionState(bytes(row[0]), bytes(row[1]), int(row[2]), float(row[3]))
 
     def learn(self, vin: str, domain: int, state: SessionState, *, now: float) -> None:
-        from carctl.state import immediate
-
         def work(db: sqlite3.Connection) -> None:
             row = db.execute(
                 "SELECT epoch, counter FROM signing_sessions "
@@ -74,11 +66,10 @@ class SessionStore:
                 ),
             )
 
-        immediate(self._connection(), self.db_path, work)
+        self.db.transaction(work)
 
     def reserve(self, vin: str, domain: int) -> tuple[SessionState, int] | None:
         """The session and the next counter, taken for this process alone."""
-        from carctl.state import immediate
 
         def work(db: sqlite3.Connection) -> tuple[SessionState, int] | None:
             row = db.execute(
@@ -92,11 +83,9 @@ class SessionStore:
             state = SessionState(bytes(row[0]), bytes(row[1]), int(row[2]), float(row[3]))
             return state, state.counter
 
-        return immediate(self._connection(), self.db_path, work)
+        return self.db.transaction(work)
 
     def forget(self, vin: str | None = None) -> int:
-        from carctl.state import immediate
-
         def work(db: sqlite3.Connection) -> int:
             if vin is None:
                 cursor = db.execute("DELETE FROM signing_sessions WHERE key_id = ?", (self.key_id,))
@@ -107,4 +96,4 @@ class SessionStore:
                 )
             return cursor.rowcount
 
-        return immediate(self._connection(), self.db_path, work)
+        return self.db.transaction(work)

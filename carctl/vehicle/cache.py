@@ -12,11 +12,14 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carctl.errors import StateError
 from carctl.vehicle.model import Vehicle
+
+if TYPE_CHECKING:
+    from carctl.state import StateDB
+
 
 log = logging.getLogger("carctl.cache")
 
@@ -28,21 +31,17 @@ class Snapshot:
 
 
 class VehicleCache:
-    def __init__(self, db_path: Path, scope: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db: StateDB, scope: str) -> None:
+        self.db = db
+        self.db_path = db.path
         self.scope = scope
-        self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection | None:
-        if self._db is None:
-            from carctl.state import connect
-
-            try:
-                self._db = connect(self.db_path)
-            except StateError as exc:
-                log.warning("vehicle cache unavailable: %s", exc.message)
-                return None
-        return self._db
+        try:
+            return self.db.connection()
+        except StateError as exc:
+            log.warning("vehicle cache unavailable: %s", exc.message)
+            return None
 
     def vehicles(self) -> list[Vehicle]:
         db = self._connection()
@@ -96,7 +95,6 @@ class VehicleCache:
         db = self._connection()
         if db is None:
             return
-        from carctl.state import immediate
 
         def work(db: sqlite3.Connection) -> None:
             keep = [v.id for v in vehicles]
@@ -109,7 +107,7 @@ class VehicleCache:
                 self._upsert(db, vehicle, now)
 
         try:
-            immediate(db, self.db_path, work)
+            self.db.transaction(work)
         except (StateError, sqlite3.Error) as exc:  # a cache: its failure only costs a lookup
             log.warning("vehicle cache write failed: %s", exc)
 
@@ -168,8 +166,3 @@ class VehicleCache:
                 vehicle.command_signing,
             ),
         )
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from carctl.api.client import ApiClient
-from carctl.api.connect import open_client
 from carctl.api.oauth import login_with_password
 from carctl.errors import NetworkError, ProtocolError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
+from carctl.stack import Stack
 from tests.conftest import OWNER, PASSWORD, Served, sign_in
 
 VEHICLES = "/api/1/vehicles"
@@ -53,7 +53,8 @@ def test_access_token_is_renewed_ahead_of_expiry(
     paths = resolve_paths(env)
     settings = load_settings(paths.config_file, env=env)
     clock = FakeClock()
-    with open_client(settings=settings, paths=paths, env=env, clock=clock) as client:
+    stack = Stack(settings=settings, paths=paths, env=env, clock=clock)
+    with stack.client() as client:
         assert client.session is not None and client.session.credentials is not None
         login_with_password(
             client,

@@ -7,6 +7,7 @@ no server: they prove what is refused, held back, counted and said.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from carctl.api import usage
 from carctl.api.ledger import Ledger, Meter
 from carctl.api.usage import Call, Prices, classify
 from carctl.errors import CapReachedError, HeldBackError
+from carctl.state import StateDB
 
 T0 = datetime(2026, 12, 10, 6, 0, tzinfo=UTC).timestamp()
 CAR = "5YJ3E7EA1MF000621"
@@ -35,7 +37,7 @@ class Clock:
 def meter(tmp_path: Path, *, limit: float | None = 10.0, clock: Clock | None = None) -> Meter:
     said: list[str] = []
     made = Meter(
-        Ledger(tmp_path / "state.db", "default@fleet:https://auth.tesla.com"),
+        Ledger(StateDB(tmp_path / "state.db"), "default@fleet:https://auth.tesla.com"),
         Prices(limit=limit),
         clock=clock or Clock(),
         provider="Tesla's Fleet API",
@@ -173,8 +175,8 @@ def test_a_ledger_that_cannot_be_written_never_blocks_what_the_cap_allows(
 ) -> None:
     m = meter(tmp_path)
     spend(m, "GET", "/api/1/vehicles", 1)
-    m.ledger.close()
-    m.ledger._db = sqlite3.connect(  # the same file, as a read-only mount shows it
+    m.ledger.db.close()
+    m.ledger.db._opened[threading.get_ident()] = sqlite3.connect(  # as a read-only mount shows it
         f"file:{tmp_path / 'state.db'}?mode=ro", uri=True, isolation_level=None
     )
     spend(m, "GET", "/api/1/vehicles", 2)  # checked against the cap, sent, not counted

@@ -178,8 +178,10 @@ def test_a_never_queued_command_cannot_reach_the_queue(tmp_path: Any) -> None:
     """Even a bug in the layer above cannot queue an unlock: the queue refuses it."""
     from carctl.delivery.queue import NewCommand, Queue
     from carctl.errors import InternalError
+    from carctl.state import StateDB
 
-    queue = Queue(tmp_path / "state.db")
+    state = StateDB(tmp_path / "state.db")
+    queue = Queue(state)
     try:
         with pytest.raises(InternalError, match="door_unlock is never queued"):
             queue.add(
@@ -193,7 +195,7 @@ def test_a_never_queued_command_cannot_reach_the_queue(tmp_path: Any) -> None:
             )
         assert queue.entries(include_finished=True) == []
     finally:
-        queue.close()
+        state.close()
 
 
 def sentry_mode(endpoint: Endpoint) -> bool:

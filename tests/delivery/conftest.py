@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from carctl.delivery.queue import NewCommand, Queue
+from carctl.state import StateDB
 
 
 class Monotonic:
@@ -31,7 +32,7 @@ def mono() -> Monotonic:
 @pytest.fixture
 def queue(tmp_path: Path, mono: Monotonic) -> Queue:
     return Queue(
-        tmp_path / "state.db",
+        StateDB(tmp_path / "state.db"),
         is_alive=lambda pid, identity: (pid, identity) == (111, "b:1"),
         monotonic=mono,
         boot=lambda: "boot-1",

@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 
 from carctl.api.oauth import login_with_password
-from carctl.delivery.queue import Queue
-from carctl.delivery.worker import QueueRunner
 from carctl.errors import CarctlError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
-from carctl.stack import Queueing, car_run
+from carctl.stack import Queueing, Stack
 from carctl.vehicle import routines
 from tests.conftest import OWNER, PASSWORD, Served
 from tests.vehicle.test_wake import LinkedClock
@@ -46,20 +44,20 @@ def test_outage_load_and_recovery(
     settings = load_settings(paths.config_file, env=env)
     clock = LinkedClock(served)
     rng = random.Random(2021)
-    queue = Queue(paths.state_db)
-    runner = QueueRunner(paths, env, clock=clock, rng=rng, open_run=car_run)
-    parts: dict[str, Any] = {"settings": settings, "paths": paths, "env": env, "clock": clock}
+    stack = Stack(settings=settings, paths=paths, env=env, clock=clock)
+    queue = stack.queue
+    runner = stack.queue_runner(rng=rng)
 
     def command(temp: float) -> str:
         """One `carctl climate set` as the CLI builds it: the stack, with the queue."""
-        with car_run(**parts, rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
+        with stack.car_run(rng=rng, queueing=Queueing(ttl_s=30 * 60)) as run:
             try:
                 routines.set_temperature(run.service, "Model 3", temp=temp)
             except CarctlError as exc:
                 return "queued" if exc.queued else exc.code
         return "sent"
 
-    with car_run(**parts) as run:
+    with stack.car_run() as run:
         assert run.client.session is not None
         credentials = run.client.session.credentials  # type: ignore[attr-defined]
         login_with_password(
@@ -91,8 +89,7 @@ def test_outage_load_and_recovery(
         if result.delivered:
             last_delivery = clock.now()
         served.clock.advance(1.0)
-    for closer in (runner, queue):
-        closer.close()
+    stack.close()
 
     stats: dict[str, Any] = served.admin("GET", "/__mock__/stats")
     per_command = during / len(outcomes)

@@ -9,6 +9,7 @@ import pytest
 from carctl.delivery.queue import NewCommand, Queue
 from carctl.errors import CarctlError, ServiceError
 from carctl.processes import Holder
+from carctl.state import StateDB
 from carctl.vehicle.model import Vehicle
 from tests.delivery.conftest import Monotonic, cmd
 
@@ -91,7 +92,7 @@ def test_a_reused_pid_is_not_the_holder(tmp_path: Path) -> None:
 
     from carctl.processes import identity_of, this_process
 
-    queue = Queue(tmp_path / "state.db")
+    queue = Queue(StateDB(tmp_path / "state.db"))
     add(queue, cmd("auto_conditioning_start", "climate", "k"))
     me = this_process()
     assert me.identity == identity_of(os.getpid()) and me.identity is not None
@@ -182,7 +183,7 @@ def test_the_trusted_clock_never_runs_backwards(queue: Queue, mono: Monotonic) -
     assert queue.now(T0 + 115) == T0 + 115  # ... which is not recorded: nothing confirmed it
     mono.value += 5
     assert queue.now(T0 + 150) == T0 + 150  # a jump within the slack is confirmed
-    other_boot = Queue(queue.db_path, monotonic=lambda: 1.0, boot=lambda: "boot-2")
+    other_boot = Queue(StateDB(queue.db_path), monotonic=lambda: 1.0, boot=lambda: "boot-2")
     assert other_boot.now(T0) == T0 + 150  # after a reboot: never below the highest confirmed
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from carctl.delivery.queue import Queue
 from carctl.processes import Holder
+from carctl.state import StateDB
 from carctl.vehicle.model import Vehicle
 from tests.delivery.conftest import Monotonic, cmd
 from tests.delivery.test_queue import LIVE, OTHER, SCOPE, T0, add
@@ -56,7 +57,7 @@ def test_the_sender_itself_does_not_send_again_once_expired(queue: Queue, mono: 
 def test_an_interrupted_send_that_expires_says_it_may_have_arrived(tmp_path: Path) -> None:
     alive = {111}
     queue = Queue(
-        tmp_path / "state.db",
+        StateDB(tmp_path / "state.db"),
         is_alive=lambda pid, identity: pid in alive,
         monotonic=lambda: 1000.0,
         boot=lambda: "boot-1",
@@ -147,7 +148,7 @@ def test_a_holder_in_another_pid_namespace_keeps_its_lease_until_it_lapses(
     stranger = Holder(me.pid, f"{boot}:{int(ns) + 1}:{ticks}")  # same pid, another namespace
     assert alive(stranger.pid, stranger.identity) is None  # cannot be judged from here
     clock = Monotonic()
-    queue = Queue(tmp_path / "state.db", monotonic=clock, boot=lambda: boot)
+    queue = Queue(StateDB(tmp_path / "state.db"), monotonic=clock, boot=lambda: boot)
     (entry,) = add(queue, cmd("auto_conditioning_start", "climate", "k"))
     assert queue.claim(owner=stranger, now=T0)
     assert queue.begin_send(entry, owner=stranger, now=T0) is not None

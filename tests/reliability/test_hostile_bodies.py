@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from carctl.api.bodies import MAX_BODY_BYTES, BodyTooLarge, Decoder, UnreadableEncoding
+from carctl.state import StateDB
 from tests.support.raw_server import raw_server, response
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJob3N0aWxlIn0.c2lnbmF0dXJlLW9mLWEtdGVzdA"
@@ -172,7 +173,7 @@ def test_a_worker_facing_a_trickled_answer_lets_go_in_time(
     with raw_server(script) as url:
         monkeypatch.setenv("CARCTL_API_URL", url)
         monkeypatch.setenv("CARCTL_TOKEN", TOKEN)
-        queue = Queue(carctl_home / "state" / "state.db")
+        queue = Queue(StateDB(carctl_home / "state" / "state.db"))
         (entry,) = queue.add(
             scope=f"default@{url}",
             api_url=url,

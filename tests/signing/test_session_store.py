@@ -8,27 +8,28 @@ from pathlib import Path
 
 from carctl.signing.session import SessionState
 from carctl.signing.store import SessionStore
-from carctl.state import connect
+from carctl.state import StateDB, connect
 
 VIN = "5YJ3E7EA1MF000621"
 STATE = SessionState(b"\x04" + bytes(64), bytes(16), 6, 100.0)
 
 
 def _reserve_many(db: str, count: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    store = SessionStore(Path(db), "key")
+    state = StateDB(Path(db))
+    store = SessionStore(state, "key")
     taken = []
     for _ in range(count):
         reserved = store.reserve(VIN, 3)
         assert reserved is not None
         taken.append(reserved[1])
-    store.close()
+    state.close()
     out.put(taken)
 
 
 def test_processes_signing_at_once_never_share_a_counter(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     connect(db).close()
-    store = SessionStore(db, "key")
+    store = SessionStore(StateDB(db), "key")
     store.learn(VIN, 3, STATE, now=0.0)
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
@@ -46,7 +47,7 @@ def test_processes_signing_at_once_never_share_a_counter(tmp_path: Path) -> None
 
 def test_a_session_learned_again_never_rolls_the_counter_back(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    store = SessionStore(db, "key")
+    store = SessionStore(StateDB(db), "key")
     store.learn(VIN, 3, STATE, now=0.0)
     for _ in range(5):
         store.reserve(VIN, 3)
@@ -56,5 +57,5 @@ def test_a_session_learned_again_never_rolls_the_counter_back(tmp_path: Path) ->
     rebooted = SessionState(STATE.vehicle_key, b"\x01" * 16, 2, 50.0)
     store.learn(VIN, 3, rebooted, now=2.0)  # a new epoch starts from the car's counter
     assert store.load(VIN, 3) == rebooted
-    assert store.load(VIN, 2) is None and SessionStore(db, "other").load(VIN, 3) is None
+    assert store.load(VIN, 2) is None and SessionStore(StateDB(db), "other").load(VIN, 3) is None
     assert store.forget(VIN) == 1 and store.load(VIN, 3) is None

@@ -12,7 +12,7 @@ from carctl.api.oauth import login_with_password
 from carctl.errors import UnreachableError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
-from carctl.stack import car_run
+from carctl.stack import Stack
 from carctl.vehicle.service import VehicleService
 from tests.conftest import OWNER, PASSWORD, Served
 
@@ -43,7 +43,8 @@ def service(
     paths = resolve_paths(env)
     clock = LinkedClock(served)
     settings = load_settings(paths.config_file, env=env)
-    with car_run(settings=settings, paths=paths, env=env, clock=clock) as run:
+    stack = Stack(settings=settings, paths=paths, env=env, clock=clock)
+    with stack.car_run() as run:
         assert run.client.session is not None
         credentials = run.client.session.credentials  # type: ignore[attr-defined]
         login_with_password(
