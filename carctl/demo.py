@@ -232,7 +232,8 @@ def _outage_act(
         try:
             routines.set_temperature(run.service, CAR, temp=WARMER)
         except CarctlError as exc:
-            step("queued", exc.message, show=False, queued=exc.queued or {})
+            queued = exc.queued.to_json() if exc.queued is not None else {}
+            step("queued", exc.message, show=False, queued=queued)
             narrator.queued(exc)  # exactly as an owner sees it
     narrator.act(clock.at(20), "The service recovers")
     builtin.control(paths.state_db, "DELETE", "/__mock__/faults")

@@ -9,7 +9,10 @@ was involved — its status, method, path and request id (txid).
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from carctl.queued import Kept, Queued
 
 
 class ExitCode(IntEnum):
@@ -89,7 +92,18 @@ class CarctlError(Exception):
         self.retry_at: float | None = None  # a server's Retry-After, as an epoch time
         self.data: dict[str, Any] | None = None  # what was done before it failed (envelope data)
         self.vehicle: dict[str, Any] | None = None  # the car it concerned (envelope vehicle)
-        self.queued: dict[str, Any] | None = None  # what was queued instead (envelope queued)
+        self.queued: Queued | None = None  # what was queued instead (envelope queued)
+
+    def kept(self, kept: Kept) -> None:
+        """Take on what the run did about this failure (see `Delivery.keep_for_later`): what
+        was queued and how it will be delivered, or why nothing was, and the diagnosis."""
+        if kept.diagnosis is not None:
+            self.data = {**(self.data or {}), "diagnosis": dict(kept.diagnosis)}
+        if kept.hint is not None:
+            self.hint = kept.hint
+        self.queued = kept.queued
+        if kept.vehicle is not None:
+            self.vehicle = self.vehicle or dict(kept.vehicle)
 
     def to_json(self) -> dict[str, Any]:
         return {

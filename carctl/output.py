@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.text import Text
 
+    from carctl.queued import Queued, QueuedStep
+
 Human = Callable[["Console"], None]
 
 
@@ -49,7 +51,9 @@ class Output:
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     warnings: list[str] = field(default_factory=list)
     verbose: int = 0  # -v: transaction ids, attempts and evidence in full
-    units: str = "metric"  # how temperatures are said to a person
+    # a queued step in the owner's words ("climate on"); given by the face, which knows the
+    # vehicle layer's words (this module does not import it)
+    describe: Callable[[QueuedStep, str], str] = field(default=lambda step, _: step.command)
     _consoles: dict[str, Console] = field(default_factory=dict)
 
     @classmethod
@@ -62,6 +66,7 @@ class Output:
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
         verbose: int = 0,
+        describe: Callable[[QueuedStep, str], str] | None = None,
     ) -> Output:
         environ = os.environ if env is None else env
         out = stdout or sys.stdout
@@ -84,6 +89,7 @@ class Output:
             stdout=out,
             stderr=err,
             verbose=verbose,
+            describe=describe or _command_name,
         )
 
     # -- drawing ---------------------------------------------------------------
@@ -153,30 +159,25 @@ class Output:
         else:
             human(self.console())
 
-    def error(
-        self,
-        command: str,
-        error: CarctlError,
-        *,
-        data: Any = None,
-        queued: Any = None,
-        vehicle: Any = None,
-    ) -> None:
+    def error(self, command: str, error: CarctlError, *, units: str = "metric") -> None:
+        """A failure, with what was queued instead (`error.queued`) and what was done first;
+        `units`: how the queued commands' temperatures are said."""
+        data, queued = error.data, error.queued
         if self.json_mode:
             self._emit(
                 self.envelope(
                     command,
                     ok=False,
                     data=data,
-                    vehicle=vehicle,
-                    queued=queued,
+                    vehicle=error.vehicle,
+                    queued=queued.to_json() if queued is not None else None,
                     error=error.to_json(),
                 )
             )
             return
         console = self.console(stderr=True)
-        if queued and not self.verbose:
-            self.queued_message(console, error, queued, data)
+        if queued is not None and not self.verbose:
+            self.queued_message(console, error, queued, units)
             return
         self._labelled(console, "error:", "bold red", error.message)
         if error.http is not None:
@@ -197,7 +198,9 @@ class Output:
         if isinstance(diagnosis, dict) and diagnosis.get("evidence"):
             console.print(f"  why: {diagnosis['evidence']}", markup=False)
         if error.hint:
-            self._labelled(console, "queued:" if queued else "hint:", "bold", error.hint)
+            self._labelled(
+                console, "queued:" if queued is not None else "hint:", "bold", error.hint
+            )
 
     def _labelled(self, console: Console, label: str, style: str, text: str) -> None:
         """ "error: …" as one paragraph, so a long message wraps within the terminal's width
@@ -206,31 +209,26 @@ class Output:
 
         console.print(Text.assemble((label, style if self.color else ""), " ", literal_lines(text)))
 
-    def queued_message(self, console: Console, error: CarctlError, queued: Any, data: Any) -> None:
+    def queued_message(
+        self, console: Console, error: CarctlError, queued: Queued, units: str = "metric"
+    ) -> None:
         """Three lines of good news about a bad situation: what waits, why, what comes next.
 
         Transaction ids, attempts and the request history are for `-v`, `--json`,
         `carctl queue show` and the log.
         """
-        from datetime import datetime
-
         from carctl.timefmt import hhmm
-        from carctl.vehicle.routines import describe
-        from carctl.vehicle.service import Command
 
-        steps = queued.get("steps") or [{"command": c, "params": {}} for c in queued["commands"]]
-        words = [
-            describe(Command(s["command"], s.get("params") or {}), self.units)[1] for s in steps
-        ]
-        car = literal(str(queued.get("vehicle") or "your car"))
+        words = [self.describe(step, units) for step in queued.steps]
+        car = literal(queued.vehicle or "your car")
         what = ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
-        diagnosis = (data or {}).get("diagnosis") if isinstance(data, dict) else None
+        diagnosis = (error.data or {}).get("diagnosis")
         why = (diagnosis or {}).get("summary") or error.message
-        until = hhmm(datetime.fromisoformat(queued["expires_at"]).timestamp())
-        ids = queued["ids"]
+        until = hhmm(queued.expires_at)
+        ids = queued.ids
         one = len(ids) == 1
         it = "it" if one else "them"
-        if queued.get("worker") != "off":
+        if queued.worker != "off":
             by = "sent on recovery until"
         else:
             by = f"`carctl queue run` sends {it} until"
@@ -268,6 +266,10 @@ class Output:
     def _emit(self, document: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
         self.stdout.flush()
+
+
+def _command_name(step: QueuedStep, units: str) -> str:
+    return step.command
 
 
 def literal_console() -> type[Console]:

@@ -344,14 +344,9 @@ def _report(args: list[str], error: CarctlError) -> int:
 
     app = context.last_app
     output = app.output if app is not None else Output.create(json_flag=_json_requested(args))
-    if app is not None and error.queued:
+    units = "metric"
+    if app is not None and error.queued is not None:
         with contextlib.suppress(CarctlError):  # the owner's units, when the config says
-            output.units = str(app.settings.get("units"))
-    output.error(
-        app.command if app else "",
-        error,
-        data=error.data,
-        vehicle=error.vehicle,
-        queued=error.queued,
-    )
+            units = str(app.settings.get("units"))
+    output.error(app.command if app else "", error, units=units)
     return int(error.exit_code)

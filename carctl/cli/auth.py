@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -37,9 +36,10 @@ def _read_stdin_line(what: str) -> str:
 def _expires(app: AppContext, expires_at: float | None) -> dict[str, Any]:
     if expires_at is None:
         return {"expires_at": None, "expires_in_s": None}
-    when = datetime.fromtimestamp(expires_at, UTC)
+    from carctl.timefmt import iso
+
     return {
-        "expires_at": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "expires_at": iso(expires_at),
         "expires_in_s": round(expires_at - app.clock.now()),
     }
 

@@ -47,8 +47,14 @@ class AppContext:
 
     @cached_property
     def output(self) -> Output:
+        from carctl.cli.render import queued_step
+
         return Output.create(
-            json_flag=self.json, quiet=self.quiet, env=self.env, verbose=self.verbose
+            json_flag=self.json,
+            quiet=self.quiet,
+            env=self.env,
+            verbose=self.verbose,
+            describe=queued_step,
         )
 
     @cached_property

@@ -84,4 +84,4 @@ class ScreenNarrator:
         if self.silent:
             return
         console = self.output.console()
-        self.output.queued_message(console, error, error.queued, error.data)
+        self.output.queued_message(console, error, error.queued)

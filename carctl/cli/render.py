@@ -16,6 +16,7 @@ from carctl.vehicle.inputs import format_temperature
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from carctl.queued import QueuedStep
     from carctl.vehicle.model import Vehicle
     from carctl.vehicle.routines import Result, Status
     from carctl.vehicle.service import Wake
@@ -91,6 +92,14 @@ def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | N
             console.print(f"No default car: name one with --vehicle, or `{example}`.")
 
     return draw
+
+
+def queued_step(step: QueuedStep, units: str) -> str:
+    """ "climate on", "temperature set to 21.0 °C": a queued command in the owner's words."""
+    from carctl.vehicle.routines import describe
+    from carctl.vehicle.service import Command
+
+    return describe(Command(step.command, dict(step.params)), units)[1]
 
 
 def wake_line(result: Wake) -> str:

@@ -14,7 +14,6 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from carctl.api.request_log import RequestLog
 from carctl.clock import Clock
@@ -32,6 +31,7 @@ from carctl.errors import (
     UsageError,
 )
 from carctl.processes import Holder
+from carctl.queued import Kept, Queued, QueuedStep
 from carctl.timefmt import day_and_time, hhmm
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.safety import Safety, safety_of, why_not_queued
@@ -101,33 +101,28 @@ class Delivery:
         *,
         expires_at: float | None,
         selector: str | None = None,
-    ) -> None:
-        """Queue the commands a run could not send, and explain; the caller re-raises.
+    ) -> Kept | None:
+        """Queue the commands a run could not send; what was queued, or why nothing was, for
+        the error the caller re-raises (None: the failure is not one to wait out).
 
         A car the API could not be asked about, and that the cache does not know,
         is queued by the name the user gave; the worker finds it on delivery.
         """
         if not queueable(error) or not commands:
-            return
+            return None
         now = self.clock.now()
         recent = self.request_log.recent(self.origin, limit=50) if self.request_log else []
-        error.data = {
-            **(error.data or {}),
-            "diagnosis": diagnose(error, self.health.read(), recent, now=now),
-        }
+        diagnosis = diagnose(error, self.health.read(), recent, now=now)
         unsafe = [c for c in commands if safety_of(c.name, c.params) is Safety.NEVER_QUEUED]
         if unsafe:  # late, it would be an open car: said at once, never kept for later
             why = why_not_queued(unsafe[0].name)
             check = (
                 "check with `carctl status`, then " if "outcome is unknown" in error.message else ""
             )
-            error.hint = (
-                f"not queued: {why}; {check}try again yourself when the vehicle API answers"
-            )
-            return
+            hint = f"not queued: {why}; {check}try again yourself when the vehicle API answers"
+            return Kept(hint, diagnosis)
         if not self.use_queue:
-            error.hint = "--no-queue was given, so nothing was queued; try again later"
-            return
+            return Kept("--no-queue was given, so nothing was queued; try again later", diagnosis)
         if vehicle is None:
             vehicle = Vehicle(
                 id=BY_NAME + (selector or "").strip().casefold(),
@@ -148,45 +143,47 @@ class Delivery:
             vin=vehicle.vin,
         )
         deadline = entries[0].expires_at
-        worker = self.start_worker() if self.start_worker else "off"
-        ids = [e.id for e in entries]
-        error.queued = {
-            "ids": ids,
-            "commands": [e.command for e in entries],
-            "expires_at": datetime.fromtimestamp(deadline)
-            .astimezone()
-            .isoformat(timespec="seconds"),
-            "worker": worker,
-            "steps": [{"command": e.command, "params": e.arguments} for e in entries],
-            "vehicle": vehicle.display_name,
-        }
-        if not vehicle.id.startswith(BY_NAME):
-            error.vehicle = error.vehicle or vehicle.ref()
-        what = ", ".join(f"#{e.id} {e.command}" for e in entries)
-        delivery = {
-            "started": "a background worker will deliver it when the API recovers",
-            "running": "the background worker will deliver it when the API recovers",
-            "off": "`carctl queue run` (or `carctl queue worker`) delivers it",
-        }[worker]
         not_before = entries[0].next_attempt_at
-        if not_before > now + 60 and error.retry_at is not None:
-            waits = day_and_time(not_before, now)
-            error.queued["not_before"] = (
-                datetime.fromtimestamp(not_before).astimezone().isoformat(timespec="seconds")
-            )
-            if not_before >= deadline:
-                delivery = (
-                    f"the service asked carctl to wait until {waits}, past its expiry, so it "
-                    "will expire unsent unless you send it again later"
-                )
-            else:
-                delivery = f"not before {waits}, as the service asked; {delivery}"
-        error.hint = (
-            f"{what} for {vehicle.label}, expires {hhmm(deadline)}; {delivery}. "
-            f"`carctl queue` shows it, `carctl queue cancel {ids[0]}` cancels it"
-            + (" (and the rest with --all)" if len(ids) > 1 else "")
-            + "; --no-queue does not queue"
+        queued = Queued(
+            ids=tuple(e.id for e in entries),
+            steps=tuple(QueuedStep(e.command, e.arguments) for e in entries),
+            vehicle=vehicle.display_name,
+            expires_at=deadline,
+            worker=self.start_worker() if self.start_worker else "off",
+            not_before=not_before if not_before > now + 60 and error.retry_at is not None else None,
         )
+        return Kept(
+            _queued_hint(queued, vehicle, now),
+            diagnosis,
+            queued,
+            None if vehicle.id.startswith(BY_NAME) else vehicle.ref(),
+        )
+
+
+def _queued_hint(queued: Queued, vehicle: Vehicle, now: float) -> str:
+    """The error's hint when its commands were queued: ids, expiry, how they are delivered."""
+    what = ", ".join(f"#{i} {c}" for i, c in zip(queued.ids, queued.commands, strict=True))
+    delivery = {
+        "started": "a background worker will deliver it when the API recovers",
+        "running": "the background worker will deliver it when the API recovers",
+        "off": "`carctl queue run` (or `carctl queue worker`) delivers it",
+    }[queued.worker]
+    if queued.not_before is not None:
+        waits = day_and_time(queued.not_before, now)
+        if queued.not_before >= queued.expires_at:
+            delivery = (
+                f"the service asked carctl to wait until {waits}, past its expiry, so it "
+                "will expire unsent unless you send it again later"
+            )
+        else:
+            delivery = f"not before {waits}, as the service asked; {delivery}"
+    ids = queued.ids
+    return (
+        f"{what} for {vehicle.label}, expires {hhmm(queued.expires_at)}; {delivery}. "
+        f"`carctl queue` shows it, `carctl queue cancel {ids[0]}` cancels it"
+        + (" (and the rest with --all)" if len(ids) > 1 else "")
+        + "; --no-queue does not queue"
+    )
 
 
 def deliver_batch(

@@ -435,13 +435,15 @@ def _queue_unread(
     wanted = _wanted(holding, minutes=minutes, days=days, once=once, now=now)
     plan = [temps(temp)] if temp is not None else []
     plan.append(arming_command(wanted, None))
-    service.delivery.keep_for_later(
+    kept = service.delivery.keep_for_later(
         error,
         known,
         plan,
         expires_at=_first_ready(wanted, holding.zone, now),
         selector=selector,
     )
+    if kept is not None:
+        error.kept(kept)
 
 
 @dataclass

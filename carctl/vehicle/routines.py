@@ -306,9 +306,11 @@ def perform(
     except CarctlError as exc:
         if service.delivery is not None:
             known = vehicle or service.known(selector)
-            service.delivery.keep_for_later(
+            kept = service.delivery.keep_for_later(
                 exc, known, plan[sent:], expires_at=expires_at, selector=selector
             )
+            if kept is not None:
+                exc.kept(kept)
         raise
     return vehicle
 

@@ -33,6 +33,7 @@ from carctl.vehicle.model import Vehicle
 from carctl.vehicle.safety import Safety, safety_of
 
 if TYPE_CHECKING:
+    from carctl.queued import Kept
     from carctl.vehicle.signed import SignedChannel
 
 
@@ -54,7 +55,7 @@ class Fallback(Protocol):
         *,
         expires_at: float | None,
         selector: str | None = None,
-    ) -> None:
+    ) -> Kept | None:
         """A run could not send `commands`: keep them for later (or say why not)."""
 
 

@@ -460,3 +460,24 @@ def test_the_diagnosis_remembers_failures_whatever_the_address_case(
     assert f"the last {attempts} requests" in diagnosis["evidence"], diagnosis
     entry = invoke("--json", "queue").json()["data"]["entries"][0]
     assert entry["api"] == shouting  # the address to deliver to, as the owner gave it
+
+
+def test_a_queued_entrys_expiry_is_one_string_wherever_it_is_shown(
+    known: Endpoint, fast_clock: type[FastClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`climate on --json`, `queue --json` and `queue show --json` name the same moment the
+    same way (UTC, with a Z), whatever the computer's time zone."""
+    monkeypatch.setenv("TZ", "Asia/Seoul")
+    time.tzset()
+    try:
+        known.faults(OUTAGE)
+        queued = invoke("--json", "climate", "on").json()["queued"]
+        (entry_id,) = queued["ids"]
+        listed = invoke("--json", "queue").json()["data"]["entries"][0]
+        shown = invoke("--json", "queue", "show", str(entry_id)).json()["data"]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert listed["id"] == shown["id"] == entry_id
+    assert queued["expires_at"] == listed["expires_at"] == shown["expires_at"]
+    assert queued["expires_at"].endswith("Z")
