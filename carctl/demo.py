@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from carctl.api.credentials import Credentials, FileStore, entry_name
 from carctl.api.oauth import login_with_password
 from carctl.paths import HOME_ENV, resolve_paths
-from carctl.settings import BUILTIN, DEFAULT_PROFILE, load_settings
+from carctl.providers import BUILTIN
+from carctl.settings import DEFAULT_PROFILE, load_settings
 from carctl.stack import CarRun, Queueing, Stack
 from carctl.text import plural
 from carctl.timefmt import hhmm
@@ -109,7 +110,7 @@ def run_demo(home: Path, *, narrator: Narrator, reporter: Reporter | None = None
 def _story(
     home: Path, clock: StoryClock, narrator: Narrator, reporter: Reporter | None
 ) -> dict[str, Any]:
-    from carctl import builtin
+    from carctl.api import builtin
 
     env = demo_env(home)
     paths = resolve_paths(env)
@@ -197,7 +198,7 @@ def _status_step(
 
 def _cabin_readings(paths: Any, service: VehicleService, minutes: int, every: int) -> list[float]:
     """The car's own cabin readings while the story's clock moves on (the mock's clock too)."""
-    from carctl import builtin
+    from carctl.api import builtin
 
     readings: list[float] = []
     for _ in range(0, minutes + 1, every):
@@ -219,7 +220,7 @@ def _outage_act(
     """The service fails with 500s; the command is queued, then delivered on recovery."""
     import random
 
-    from carctl import builtin
+    from carctl.api import builtin
     from carctl.errors import CarctlError
 
     narrator.act(clock.at(5), "The vehicle API fails: every request answers 500")
@@ -258,7 +259,7 @@ def _outage_act(
 
 def _jump(paths: Any, clock: StoryClock, moment: float) -> None:
     """Move the story and the built-in car's clock to `moment` (the car may be ahead)."""
-    from carctl import builtin
+    from carctl.api import builtin
 
     car_now = builtin.control(paths.state_db, "GET", "/__mock__/clock")["epoch"]
     if moment > car_now:
@@ -267,7 +268,7 @@ def _jump(paths: Any, clock: StoryClock, moment: float) -> None:
 
 
 def _api_requests(paths: Any) -> int:
-    from carctl import builtin
+    from carctl.api import builtin
 
     rows = builtin.control(paths.state_db, "GET", "/__mock__/stats")["requests"]
     return sum(int(row["count"]) for row in rows)
@@ -275,7 +276,7 @@ def _api_requests(paths: Any) -> int:
 
 def _model_3(paths: Any) -> dict[str, Any]:
     """The car as the mock sees it: its own view, which needs no vehicle API."""
-    from carctl import builtin
+    from carctl.api import builtin
 
     cars = builtin.control(paths.state_db, "GET", "/__mock__/vehicles")["vehicles"]
     return next(car for car in cars if car["display_name"] == CAR)
@@ -289,7 +290,7 @@ def _schedule_act(
     narrator: Narrator,
 ) -> None:
     """The next morning, armed the evening before: the car warms itself, the API down."""
-    from carctl import builtin
+    from carctl.api import builtin
     from carctl.vehicle import on_car
     from carctl.vehicle.schedules import ALL_DAYS
 

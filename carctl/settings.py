@@ -32,23 +32,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from carctl.errors import ConfigError, UsageError
+from carctl.providers import BUILTIN, PROVIDERS, expected_api
 
 DEFAULT_PROFILE = "default"
-BUILTIN = "builtin"
-
-
-PROVIDERS = ("builtin", "fleet", "proxy", "teslemetry")
-_EXPECTED_API = (
-    'expected "builtin", "fleet", "proxy", "teslemetry" or an http(s):// URL such as '
-    "http://127.0.0.1:8787"
-)
 
 
 def _api_url(value: Any) -> str:
     text = str(value).strip()
     if text.lower() in PROVIDERS:
         return text.lower()
-    return _url(text, _EXPECTED_API)
+    return _url(text, expected_api())
 
 
 def _url(text: str, expected: str) -> str:
@@ -249,8 +242,9 @@ KEYS = {
             BUILTIN,
             _api_url,
             "CARCTL_API_URL",
-            'vehicle API: "builtin" (the in-process mock), "fleet" (Tesla\'s Fleet API), '
-            '"proxy" (Tesla\'s signing proxy), "teslemetry", or an http(s) URL',
+            "vehicle API: "
+            + ", ".join(f'"{kind.name}" ({kind.about})' for kind in PROVIDERS.values())
+            + ", or an http(s) URL",
         ),
         Key(
             "region",

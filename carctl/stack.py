@@ -30,7 +30,6 @@ from carctl.api.connect import (
     prices_for,
     profile_endpoint,
 )
-from carctl.api.providers import FLEET, TESLEMETRY
 from carctl.clock import Clock
 from carctl.paths import Paths
 from carctl.settings import DEFAULT_PROFILE, Settings
@@ -375,7 +374,7 @@ class Stack:
         """carctl signs where the provider says the owner's key is needed (the Fleet API), and
         where it is welcome (Teslemetry, when the profile has a key; without one, it signs)."""
         provider = endpoint.provider
-        if provider is None or provider.name not in (FLEET, TESLEMETRY):
+        if provider is None or provider.kind is None or provider.kind.signing == "service":
             return None
         hint = "" if settings.profile == DEFAULT_PROFILE else f" --profile {settings.profile}"
         stack = self if settings is self.settings else self.for_settings(settings)
@@ -386,7 +385,7 @@ class Stack:
 
             stored = stack.key_vault().load()
             if stored is None:
-                if provider.name == TESLEMETRY:
+                if provider.kind is not None and provider.kind.signing == "either":
                     return None  # the service signs for the owner who has no key of their own
                 raise missing_key(label, hint)
             sessions = self.sessions(key_id(stored.key))

@@ -376,7 +376,7 @@ class Endpoint:
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         if self.served is not None:
             return self.served.admin(method, path, json=body)
-        from carctl import builtin
+        from carctl.api import builtin
 
         return builtin.control(self.state_db, method, path, body)
 

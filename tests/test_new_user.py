@@ -40,7 +40,7 @@ def test_the_whole_car_in_a_new_users_hour(carctl_home: Path) -> None:
     """Issue 30's session on a fresh home, as real processes, each confirmed from the mock."""
     import json
 
-    from carctl import builtin
+    from carctl.api import builtin
 
     login = run_carctl("auth", "login", "--email", OWNER, "--password-stdin", input=PASSWORD)
     assert login.returncode == 0, login.stderr

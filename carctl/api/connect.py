@@ -8,6 +8,7 @@ the `ApiClient` from them.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,10 +24,10 @@ from carctl.api.credentials import (
     Credentials,
     open_credentials,
 )
-from carctl.api.providers import TOKEN_PATH, Provider, origin_of, resolve
 from carctl.errors import AuthError, ConfigError
 from carctl.paths import Paths
-from carctl.settings import BUILTIN, DEFAULT_PROFILE, Settings
+from carctl.providers import BUILTIN, PROVIDERS, TOKEN_PATH, Kind, Provider, origin_of, resolve
+from carctl.settings import DEFAULT_PROFILE, Settings
 
 Warn = Callable[[str], None]
 
@@ -59,6 +60,13 @@ class Endpoint:
         if provider is None or not provider.named:
             return self.origin
         return f"{provider.name}:{origin_of(provider.auth_url or provider.api_url)}"
+
+    @property
+    def kind(self) -> Kind | None:
+        """Its entry in the provider registry (the built-in endpoint's too); None: a URL."""
+        if self.provider is not None:
+            return self.provider.kind
+        return PROVIDERS.get(self.origin)
 
     @property
     def by_vin(self) -> bool:
@@ -125,17 +133,15 @@ def profile_endpoint(settings: Settings, *, insecure: bool = False) -> Endpoint:
     )
 
 
-PAID = ("fleet", "proxy", "teslemetry")  # Tesla bills these per call
-
-
 def billed_account(settings: Settings, endpoint: Endpoint) -> str | None:
     """Whose bill this profile's calls go on (profile@provider); None: they are free.
 
     The Fleet API bills every call, through the proxy and Teslemetry too; the
     built-in mock and a URL are free unless the profile says `billing = on`."""
     billing = settings.get("billing")
-    named = endpoint.provider is not None and endpoint.provider.name in PAID
-    if billing == "off" or (billing == "auto" and not named):
+    kind = endpoint.provider.kind if endpoint.provider is not None else None
+    paid = kind is not None and kind.paid
+    if billing == "off" or (billing == "auto" and not paid):
         return None
     return f"{settings.profile}@{endpoint.credential_origin}"
 
@@ -208,11 +214,11 @@ def http_client(
 
     base_url = endpoint.api_url
     mounts: dict[str, Any] | None = None
-    if endpoint.origin == BUILTIN:
-        from carctl import builtin
-
-        base_url = builtin.builtin_url()
-        transport = transport or builtin.transport(paths.state_db)
+    in_process = endpoint.kind.transport if endpoint.kind is not None else None
+    if in_process is not None:
+        module, _, function = in_process.partition(":")
+        base_url, mounted = getattr(importlib.import_module(module), function)(paths.state_db)
+        transport = transport or mounted
     elif transport is None:
         from carctl.api.proxy import proxy_for
         from carctl.api.transport import transport as wire

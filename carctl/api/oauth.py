@@ -31,12 +31,12 @@ from carctl.api.credentials import (
     Location,
     Session,
 )
-from carctl.api.providers import TOKEN_PATH
 from carctl.api.responses import Reply, error_for, redirect_error
 from carctl.clock import Clock
 from carctl.errors import AuthError, CarctlError, ProtocolError
 from carctl.locks import held
 from carctl.logs import remember_secrets
+from carctl.providers import TOKEN_PATH
 
 CLIENT_ID = "carctl"
 REVOKE_PATH = "/oauth2/v3/revoke"

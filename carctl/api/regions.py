@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from carctl.api.client import ApiClient
-from carctl.api.providers import REGIONS, origin_of
 from carctl.errors import ConfigError, ProtocolError
+from carctl.providers import REGIONS, origin_of
 
 REGION_PATH = "/api/1/users/region"
 

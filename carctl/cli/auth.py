@@ -117,7 +117,7 @@ def login(
         login_with_password,
         login_with_refresh_token,
     )
-    from carctl.api.providers import TESLA_AUTH, TESLA_AUTH_CN
+    from carctl.providers import TESLA_AUTH, TESLA_AUTH_CN
 
     if password_stdin and with_token:
         raise UsageError("--password-stdin and --with-token cannot be used together")
@@ -203,7 +203,7 @@ def login(
                     audience=provider.audience if provider else None,
                     client_secret=client_secret,
                 )
-            elif with_token and provider is not None and provider.name == "teslemetry":
+            elif with_token and _sign_in(provider) == "access_token":
                 signed = login_with_access_token(client, credentials, access_token=secret)
             elif with_token:
                 signed = login_with_refresh_token(
@@ -286,15 +286,22 @@ def _undo_sign_in(credentials: Any, before: Any) -> None:
         credentials.delete()
 
 
+def _sign_in(provider: Any) -> str:
+    """How the owner signs in to this provider (its registry entry's `sign_in`)."""
+    kind = provider.kind if provider is not None else None
+    return kind.sign_in if kind is not None else "password"
+
+
 def _check_way_in(provider: Any, *, web: bool, with_token: bool) -> None:
     """Each provider signs in its own ways; the others are refused before anything is asked."""
-    name = provider.name if provider is not None else None
-    if name == "teslemetry" and not with_token:
+    way = _sign_in(provider)
+    if way == "access_token" and not with_token:
         raise UsageError(
-            "Teslemetry signs in with its own access token, not a password or a browser",
-            hint="copy the token from Teslemetry's console: carctl auth login --with-token < FILE",
+            f"{provider.label} signs in with its own access token, not a password or a browser",
+            hint=f"copy the token from {provider.label}'s console: "
+            "carctl auth login --with-token < FILE",
         )
-    if name in ("fleet", "proxy") and not (web or with_token):
+    if way == "browser" and not (web or with_token):
         raise UsageError(
             "Tesla's Fleet API has no password sign-in",
             hint="sign in with a browser: carctl auth login --web (set auth.client_id to your "
@@ -309,7 +316,8 @@ def _find_region(app: AppContext, client: Any, signed: Any) -> Any:
 
     endpoint = app.endpoint
     provider = endpoint.provider
-    if provider is None or provider.name != "fleet" or not signed.session.access_token:
+    regional = provider is not None and provider.kind is not None and provider.kind.regional
+    if provider is None or not regional or not signed.session.access_token:
         return None
     found = discover(
         client,
@@ -328,7 +336,7 @@ def _find_region(app: AppContext, client: Any, signed: Any) -> Any:
 def _provider_facts(endpoint: Any) -> dict[str, Any]:
     provider = endpoint.provider
     if provider is None:
-        from carctl.settings import BUILTIN
+        from carctl.providers import BUILTIN
 
         return {"provider": BUILTIN if endpoint.origin == BUILTIN else "url"}
     return {"provider": provider.name, "region": provider.region}
@@ -437,11 +445,10 @@ def logout(app: AppContext) -> None:
         if app.env.get(variable):
             app.output.warn(f"{variable} is set in the environment; unset it as well")
     if revoke_url is None and result.was_signed_in:
-        where = (
-            "in Teslemetry's console"
-            if endpoint.provider is not None and endpoint.provider.name == "teslemetry"
-            else "on your Tesla account (Security › Third-party apps)"
-        )
+        from carctl.providers import ON_TESLA_ACCOUNT
+
+        kind = endpoint.kind
+        where = kind.revoke_where if kind is not None else ON_TESLA_ACCOUNT
         app.output.warn(
             f"{endpoint.label} offers carctl no way to revoke the session; it was deleted "
             f"here — withdraw carctl's access {where}"

@@ -129,7 +129,7 @@ def serve(
     import asyncio
     import tempfile
 
-    from carctl.builtin import fault_rules
+    from carctl.api.builtin import fault_rules
     from carctl.mock.app import create_app, install_faults
     from carctl.mock.certs import self_signed
     from carctl.mock.faults import rule_from_mapping
@@ -301,7 +301,7 @@ def fault_add(
     app: AppContext, rules: tuple[str, ...], scenario_names: tuple[str, ...], url: str | None
 ) -> None:
     """Add fault rules, e.g. carctl mock fault add "status=500 path=/api/1/* for=60s"."""
-    from carctl.builtin import control, fault_rules
+    from carctl.api.builtin import control, fault_rules
 
     if not rules and not scenario_names:
         raise UsageError(
@@ -323,7 +323,7 @@ def fault_add(
 @pass_app
 def fault_list(app: AppContext, url: str | None) -> None:
     """Show the fault plan with each rule's remaining time."""
-    from carctl.builtin import control
+    from carctl.api.builtin import control
 
     data = control(app.paths.state_db, "GET", "/__mock__/faults", url=url)
     app.output.result(app.command, data, human=_plan_text(data))
@@ -334,7 +334,7 @@ def fault_list(app: AppContext, url: str | None) -> None:
 @pass_app
 def fault_clear(app: AppContext, url: str | None) -> None:
     """Remove every fault rule."""
-    from carctl.builtin import control
+    from carctl.api.builtin import control
 
     data = control(app.paths.state_db, "DELETE", "/__mock__/faults", url=url)
     app.output.result(app.command, data, human="fault plan cleared")
@@ -411,7 +411,7 @@ def _secs(value: float) -> str:
 @pass_app
 def reset(app: AppContext, url: str | None) -> None:
     """Restore the seed: cars, accounts and tokens. Fault rules stay (see `fault clear`)."""
-    from carctl.builtin import control
+    from carctl.api.builtin import control
 
     data = control(app.paths.state_db, "POST", "/__mock__/reset", url=url)
     app.output.result(app.command, data, human="mock reset to its seed")
@@ -422,7 +422,7 @@ def reset(app: AppContext, url: str | None) -> None:
 @pass_app
 def show(app: AppContext, url: str | None) -> None:
     """Show the simulated cars as they are now, without waking them."""
-    from carctl.builtin import control
+    from carctl.api.builtin import control
 
     data = control(app.paths.state_db, "GET", "/__mock__/vehicles", url=url)
     plan = control(app.paths.state_db, "GET", "/__mock__/faults", url=url)
@@ -451,7 +451,7 @@ def show(app: AppContext, url: str | None) -> None:
 @pass_app
 def stats(app: AppContext, url: str | None) -> None:
     """Show what the mock was asked and what it executed on a car."""
-    from carctl.builtin import control
+    from carctl.api.builtin import control
 
     data = control(app.paths.state_db, "GET", "/__mock__/stats", url=url)
     app.output.result(app.command, data, human=_stats_tables(app, data))
@@ -530,7 +530,7 @@ def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
 @pass_app
 def clock(app: AppContext, advance: str | None, url: str | None) -> None:
     """Show, or move forward, the mock's simulated time."""
-    from carctl.builtin import control
+    from carctl.api.builtin import control
     from carctl.timefmt import parse_duration
 
     if advance is None:
@@ -576,7 +576,7 @@ def pair_key(
     The mock's cars then execute commands signed with it, as a real car does
     once the Tesla app's pairing is approved at the console.
     """
-    from carctl.builtin import control
+    from carctl.api.builtin import control
 
     pem = _public_key_text(app, public_key_file)
     if vin is None:
@@ -624,7 +624,7 @@ def _public_key_text(app: AppContext, path: str | None) -> str:
 @pass_app
 def reboot(app: AppContext, vin: str, url: str | None) -> None:
     """Reboot a car: new epochs, so every signing client must handshake again."""
-    from carctl.builtin import control
+    from carctl.api.builtin import control
 
     data = control(app.paths.state_db, "POST", f"/__mock__/vehicles/{vin}/reboot", url=url)
     app.output.result(app.command, data, human=f"{data['vin']} rebooted: new session epochs")

@@ -1,12 +1,21 @@
-"""What a doctor run is made of: checks, their results, and the facts they share."""
+"""What a doctor run is made of: checks, their results, the facts they share, the verdict.
+
+The registry is the one list of checks; each check declares what a failure of
+it blames (the owner's setup, the network, the service, the car) and, when
+the default sentence is not enough, how to say it (`judge`). The verdict reads
+those declarations in the checks' order: no check is named anywhere else.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from carctl.api.client import ApiClient
     from carctl.api.connect import Endpoint
     from carctl.clock import Clock
     from carctl.paths import Paths
@@ -14,6 +23,8 @@ if TYPE_CHECKING:
     from carctl.stack import Stack
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
+SETUP, NETWORK, SERVICE, VEHICLE = "setup", "network", "service", "vehicle"
+T = TypeVar("T")
 
 
 @dataclass
@@ -98,8 +109,34 @@ class Doctor:
         result = self.results.get(check)
         return result is not None and result.status in (PASS, WARN)
 
+    def client(self) -> contextlib.AbstractContextManager[ApiClient]:
+        """The API client the checks share: this profile, the store `credentials` found.
+
+        From the stack, without a guard: doctor asks once and never adds retries to an
+        outage."""
+        return self.stack.client(credentials=self.fact("credentials", "credentials"))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # ok | setup | network | service | vehicle
+    evidence: str
+
+
+def sentence(*parts: str) -> str:
+    """Clauses joined into readable sentences: each capitalized, each ended once."""
+    done = []
+    for part in parts:
+        text = part.strip().rstrip(".").strip()
+        if text:
+            done.append(text[:1].upper() + text[1:] + ".")
+    return " ".join(done)
+
 
 Run = Callable[[Doctor], Finding]
+# How a check's result becomes the verdict (None: it has nothing to say); the default says
+# "<title>: <detail>. <remediation>." of a failure, blaming what the check declares.
+Judge = Callable[[Doctor, "Check", Result], Verdict | None]
 
 
 @dataclass(frozen=True)
@@ -114,6 +151,18 @@ class Check:
     # whether the check means anything for this profile: one that does not is left out of
     # the report (signed commands, on an API that is not the Fleet API), not "skipped"
     applies: Callable[[Doctor], bool] | None = None
+    blames: str = SETUP  # what its failure says is at fault: setup, network, service, vehicle
+    judge: Judge | None = None  # its words for the verdict, when the default is not enough
+
+    def verdict(self, doc: Doctor, result: Result) -> Verdict | None:
+        """What this check's result says of the whole run (None: nothing, so far)."""
+        if self.judge is not None:
+            return self.judge(doc, self, result)
+        if result.status != FAIL:
+            return None
+        return Verdict(
+            self.blames, sentence(f"{result.title}: {result.detail}", result.remediation)
+        )
 
 
 class Registry:
@@ -136,15 +185,16 @@ class Registry:
         network: bool = False,
         timeout_s: float = 10.0,
         applies: Callable[[Doctor], bool] | None = None,
+        blames: str = SETUP,
+        judge: Judge | None = None,
     ) -> Callable[[Run], Run]:
         def add(run: Run) -> Run:
-            unknown = [need for need in needs if need not in self.ids()]
-            if unknown or id in self.ids():
-                raise ValueError(f"doctor check {id!r}: unknown needs {unknown} or a second {id!r}")
+            if id in self.ids():
+                raise ValueError(f"a second doctor check named {id!r}")
             self._checks = sorted(
                 [
                     *self._checks,
-                    Check(id, title, run, order, needs, network, timeout_s, applies),
+                    Check(id, title, run, order, needs, network, timeout_s, applies, blames, judge),
                 ],
                 key=lambda c: c.order,
             )
@@ -153,6 +203,13 @@ class Registry:
         return add
 
     def __iter__(self) -> Iterator[Check]:
+        """The checks in order; a check that needs one nobody registered is a bug, said here
+        (the modules of checks may register in any order)."""
+        known = set(self.ids())
+        for check in self._checks:
+            unknown = [need for need in check.needs if need not in known]
+            if unknown:
+                raise ValueError(f"doctor check {check.id!r} needs unknown checks {unknown}")
         return iter(list(self._checks))
 
     def ids(self) -> list[str]:
@@ -167,3 +224,33 @@ class Registry:
         return Registry(
             [replace(c, run=run, applies=None) if c.id == check_id else c for c in self._checks]
         )
+
+
+def in_thread(work: Callable[[], T], timeout: float) -> T:
+    """Blocking work in a daemon thread: a hung call cannot stop doctor or its exit.
+
+    Raises `TimeoutError(timeout)` when `work` has not finished in time; the
+    thread is left to end on its own (it holds nothing doctor needs).
+    """
+    outcome: list[tuple[T | None, BaseException | None]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((work(), None))
+        except BaseException as exc:  # handed to the waiting check
+            outcome.append((None, exc))
+
+    thread = threading.Thread(target=target, daemon=True, name="doctor")
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise TimeoutError(timeout)
+    value, error = outcome[0]
+    if error is not None:
+        raise error
+    return value  # type: ignore[return-value]
+
+
+# The one list of checks: each module of checks adds its own with `REGISTRY.check`
+# (`carctl.doctor.checks` imports them all).
+REGISTRY = Registry()

@@ -81,23 +81,21 @@ def fetch_https(url: str) -> tuple[int, str, str]:
 
 
 def applies(doc: Doctor) -> bool:
-    from carctl.api.providers import FLEET, TESLEMETRY
-
-    provider = doc.endpoint.provider if doc.endpoint is not None else None
-    return provider is not None and provider.name in (FLEET, TESLEMETRY)
+    """carctl signs for this profile's API (its registry entry says the owner's key signs)."""
+    kind = doc.endpoint.kind if doc.endpoint is not None else None
+    return kind is not None and kind.signing != "service"
 
 
 def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     from carctl.api.keys import fingerprint, public_pem, well_known_url
     from carctl.api.oauth import load_session
-    from carctl.api.providers import FLEET, TESLEMETRY
     from carctl.settings import DEFAULT_PROFILE
     from carctl.vehicle.service import choose
     from carctl.vehicle.signed import pairing_status
 
     assert doc.settings is not None and doc.endpoint is not None
     provider = doc.endpoint.provider
-    if provider is None or provider.name not in (FLEET, TESLEMETRY):
+    if provider is None or not applies(doc):
         return Finding(SKIP, "this profile's API does not need carctl to sign")  # see applies
     listed = doc.fact("api", "vehicles", [])
     selector = doc.settings.get("vehicle")
@@ -164,7 +162,7 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     detail = f"key {short} paired with {names} and served at {domain}"
     if scopes is None:
         detail += "; the token does not state its scopes"
-    if provider.name == FLEET and not provider.region:
+    if provider.kind is not None and provider.kind.regional and not provider.region:
         return Finding(
             WARN,
             detail + "; region not yet known",

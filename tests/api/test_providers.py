@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from carctl.api.connect import endpoint_for, profile_endpoint
-from carctl.api.providers import FLEET_TOKEN_URL, REGIONS, resolve
 from carctl.api.regions import _region_from
 from carctl.api.responses import error_for
 from carctl.errors import AuthError, ConfigError, ExitCode, ProtocolError, UsageError
+from carctl.providers import FLEET_TOKEN_URL, REGIONS, resolve
 from carctl.settings import load_settings, set_value
 from tests.api.test_responses import reply
 

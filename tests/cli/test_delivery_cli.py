@@ -257,7 +257,7 @@ def send_as_another_client(endpoint: Endpoint, path: str, body: Any, key: str) -
     """Sign in and send one command with an Idempotency-Key, outside carctl."""
     import httpx
 
-    from carctl import builtin
+    from carctl.api import builtin
     from tests.conftest import password_grant
 
     def go() -> int:

@@ -371,7 +371,7 @@ def test_the_demo_leaves_the_users_home_untouched(
 def test_the_demo_runs_each_command_once(real_clock: None) -> None:
     import shutil
 
-    from carctl import builtin
+    from carctl.api import builtin
 
     result = invoke("--json", "demo", "--keep")
     assert result.code == 0, result.output

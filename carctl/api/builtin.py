@@ -1,6 +1,6 @@
 """The built-in endpoint: where carctl mounts its mock in-process.
 
-This is the one module of carctl's core that imports the mock. It gives the
+This is the one module of carctl outside the mock that imports it. It gives the
 API client its transport for `api_url = "builtin"`, and the `carctl mock`
 commands their way to control either the built-in endpoint or a served mock
 with `--admin` (both through the same `/__mock__/` control API).
@@ -20,6 +20,12 @@ def builtin_url() -> str:
     from carctl.mock.embedded import BUILTIN_URL
 
     return BUILTIN_URL
+
+
+def mount(state_db: Path) -> tuple[str, Any]:
+    """The base URL and the transport that serve the built-in endpoint in this process (its
+    entry in `carctl.providers`)."""
+    return builtin_url(), transport(state_db)
 
 
 def transport(state_db: Path) -> Any:
