@@ -121,7 +121,7 @@ class Kind:
 
     name: str  # what `api_url` says
     label: str  # "Tesla's Fleet API": how messages name it
-    about: str  # a few words for help, after its name
+    about: str  # a few words for help, after its name ("": its name says it)
     make: Callable[[Overrides], Provider]  # where it is, with the profile's overrides
     paid: bool = False  # every call is billed (the usage ledger and cap apply)
     # who signs commands: "service" (it signs, or cars need no signature), "owner" (carctl
@@ -259,7 +259,7 @@ register(
     Kind(
         TESLEMETRY,
         "Teslemetry",
-        "a Fleet-compatible service",
+        "",
         _teslemetry,
         paid=True,
         signing="either",

@@ -109,7 +109,7 @@ def _vehicle(value: Any) -> str:
 
 def _ttl(value: Any) -> str:
     """A duration such as 30m or 1h (stored as written); at most 24 hours."""
-    from carctl.timefmt import parse_duration
+    from carctl.durations import parse_duration
 
     try:
         parse_duration(str(value), option="queue.ttl")
@@ -243,7 +243,10 @@ KEYS = {
             _api_url,
             "CARCTL_API_URL",
             "vehicle API: "
-            + ", ".join(f'"{kind.name}" ({kind.about})' for kind in PROVIDERS.values())
+            + ", ".join(
+                f'"{kind.name}" ({kind.about})' if kind.about else f'"{kind.name}"'
+                for kind in PROVIDERS.values()
+            )
             + ", or an http(s) URL",
         ),
         Key(

@@ -27,7 +27,7 @@ SHORT_EXPIRY = click.option(
 
 def _short_expiry(app: AppContext, expires_in: str | None, what: str = "a lock") -> float:
     """A short-expiry command's deadline: 2 minutes, or `--expires-in` up to 10."""
-    from carctl.timefmt import parse_duration
+    from carctl.durations import parse_duration
     from carctl.vehicle.safety import MAX_SHORT_EXPIRY_S, SHORT_EXPIRY_S
 
     seconds = SHORT_EXPIRY_S

@@ -173,8 +173,8 @@ last_app: AppContext | None = None
 def vehicle_service(app: AppContext, *, deadline_s: float = DEADLINE_S) -> Iterator[VehicleService]:
     """One run of a car command, as the stack builds it, with a spinner and the queue."""
     from carctl.cli.render import Spinner
+    from carctl.durations import parse_duration
     from carctl.stack import Queueing
-    from carctl.timefmt import parse_duration
 
     queueing = Queueing(
         ttl_s=parse_duration(str(app.settings.get("queue.ttl")), option="queue.ttl"),

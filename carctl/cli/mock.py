@@ -531,7 +531,7 @@ def _stats_tables(app: AppContext, data: dict[str, Any]) -> Any:
 def clock(app: AppContext, advance: str | None, url: str | None) -> None:
     """Show, or move forward, the mock's simulated time."""
     from carctl.api.builtin import control
-    from carctl.timefmt import parse_duration
+    from carctl.durations import parse_duration
 
     if advance is None:
         data = control(app.paths.state_db, "GET", "/__mock__/clock", url=url)

@@ -406,9 +406,9 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
     """
     from carctl.cli.context import start_worker
     from carctl.delivery.outcomes import OUTCOMES, outcome
+    from carctl.durations import parse_duration
     from carctl.errors import CarctlError, UsageError
     from carctl.text import plural
-    from carctl.timefmt import parse_duration
 
     if bool(entry_ids) == all_:
         raise UsageError("give entry IDs or --all", hint="`carctl queue` lists the IDs")

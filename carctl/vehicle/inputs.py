@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from carctl.durations import DAY_S, parse_duration
 from carctl.errors import UsageError
-from carctl.timefmt import DAY_S, parse_duration
 
 MIN_TEMP_C = 15.0
 MAX_TEMP_C = 28.0
