@@ -1,31 +1,28 @@
-"""The layer picture in docs/architecture.md is true of the code: arrows point down, no cycles.
+"""The layer picture in docs/architecture.md is true of the code, and the guard can fail.
 
-Every import of a carctl module counts — at the top of a file, inside a
-function (lazy) and under TYPE_CHECKING — because a hidden arrow is still an
-arrow: it is what makes a module impossible to use or test without the one
-above it.
+The layers are import-linter contracts in pyproject.toml, checked by
+`lint-imports` in .ci/run. Here each contract is shown to break on a planted
+violation in a copy of the package — a top-level import, a lazy one inside a
+function, one under TYPE_CHECKING — because a guard that cannot fail guards
+nothing. Every import counts: a hidden arrow is still an arrow, what makes a
+module impossible to use or test without the one above it.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1] / "carctl"
+import pytest
 
-# Lower numbers are lower layers; a module imports only its own layer or below.
-RANKS = {
-    "api": 1,
-    "vehicle": 2,
-    "delivery": 3,
-    "stack": 5,
-    "doctor": 6,
-    "demo": 6,
-    "output": 7,
-    "cli": 8,
-    "__main__": 9,
-}
-CORE = 0  # errors, settings, state, clock, files, text, timefmt, notify, … (carctl/*.py)
+ROOT = Path(__file__).resolve().parents[1] / "carctl"
 
 
 def modules() -> dict[str, Path]:
@@ -57,63 +54,9 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return {m for m in found if m in known and m != name}
 
 
-def area(name: str) -> str:
-    parts = name.split(".")
-    return parts[1] if len(parts) > 1 else "carctl"
-
-
-def rank(name: str) -> int:
-    return RANKS.get(area(name), CORE)
-
-
 def graph() -> dict[str, set[str]]:
     known = modules()
     return {name: imports(name, path, known) for name, path in known.items()}
-
-
-def test_arrows_point_down() -> None:
-    upward = [
-        f"{a} -> {b}"
-        for a, targets in graph().items()
-        for b in sorted(targets)
-        if rank(b) > rank(a) or (rank(b) == rank(a) != CORE and area(a) != area(b))
-    ]
-    assert not upward, "imports against the layers:\n" + "\n".join(upward)
-
-
-def test_the_mock_stands_alone_and_is_mounted_in_one_place() -> None:
-    """The mock imports nothing of carctl's but the protocol primitives of `signing`, which
-    stand alone themselves: the car verifies with the spec's rules, not carctl's client."""
-    edges = graph()
-    leaving = [
-        f"{a} -> {b}"
-        for a, targets in edges.items()
-        if area(a) == "mock"
-        for b in targets
-        if area(b) not in ("mock", "signing")
-    ]
-    assert not leaving, leaving
-    borrowed = {b for a, targets in edges.items() if area(a) == "mock" for b in targets}
-    assert {b for b in borrowed if area(b) == "signing"} <= {
-        "carctl.signing.actions",
-        "carctl.signing.crypto",
-        "carctl.signing.messages",
-        "carctl.signing.wire",
-    }
-    signing_leaves = [
-        f"{a} -> {b}"
-        for a, targets in edges.items()
-        if area(a) == "signing" and a != "carctl.signing.store"
-        for b in targets
-        if area(b) != "signing"
-    ]
-    assert not signing_leaves, signing_leaves
-    mounting = sorted(
-        a
-        for a, targets in edges.items()
-        if area(a) != "mock" and any(area(b) == "mock" for b in targets)
-    )
-    assert mounting == ["carctl.api.builtin", "carctl.cli.mock"], mounting
 
 
 def test_no_cycles() -> None:
@@ -151,11 +94,73 @@ def test_no_cycles() -> None:
     assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
 
 
-def test_the_checker_sees_lazy_and_type_checking_imports() -> None:
-    """The graph is not hollow: it finds arrows of every kind that the code has."""
-    edges = graph()
-    assert "carctl.errors" in edges["carctl.cli"]  # a top-level import
-    assert "carctl.mock" in edges["carctl.api.builtin"] or any(
-        m.startswith("carctl.mock") for m in edges["carctl.api.builtin"]
-    )  # lazy, inside functions
-    assert rank("carctl.cli.queue") > rank("carctl.delivery.queue") > rank("carctl.state")
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+PYPROJECT = ROOT.parent / "pyproject.toml"
+
+# contract id -> (module to plant in, the planted lines)
+PLANTED = {
+    "layers": ("carctl/api/client.py", "from carctl.vehicle import model as _planted\n"),
+    "layers-lazy": (
+        "carctl/vehicle/model.py",
+        "def _planted() -> None:\n    from carctl.delivery import queue  # noqa\n",
+    ),
+    "layers-type-checking": (
+        "carctl/delivery/guard.py",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from carctl.stack import Stack\n",
+    ),
+    "core": ("carctl/settings.py", "def _planted() -> None:\n    import carctl.api.usage\n"),
+    "mock-apart": ("carctl/mock/app.py", "from carctl import errors as _planted\n"),
+    "mock-mounted-once": ("carctl/vehicle/model.py", "import carctl.mock.app as _planted\n"),
+    "httpx-in-api": ("carctl/doctor/history.py", "import httpx as _planted\n"),
+    "click-rich-in-face": ("carctl/delivery/queue.py", "import rich as _planted\n"),
+}
+
+
+def lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    assert LINT_IMPORTS.exists(), f"import-linter is not installed: {LINT_IMPORTS}"
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(tree / "pyproject.toml")],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def tree() -> Iterator[Path]:
+    """A copy of the package to plant in; removed at once (it holds the mock's seed
+    password, which the secrets scan would rightly find in a test's leftovers)."""
+    with tempfile.TemporaryDirectory(prefix="carctl-layers-") as where:
+        copy = Path(where)
+        shutil.copytree(ROOT, copy / "carctl", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(PYPROJECT, copy / "pyproject.toml")
+        yield copy
+
+
+def contract_names() -> dict[str, str]:
+    config = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    return {c["id"]: c["name"] for c in config["contracts"]}
+
+
+def test_the_code_keeps_every_contract(tree: Path) -> None:
+    ran = lint(tree)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert f"Contracts: {len(contract_names())} kept, 0 broken" in ran.stdout
+
+
+@pytest.mark.parametrize("plant", sorted(PLANTED))
+def test_each_contract_breaks_on_a_planted_violation(plant: str, tree: Path) -> None:
+    module, lines = PLANTED[plant]
+    target = tree / module
+    target.write_text(target.read_text(encoding="utf-8") + "\n" + lines, encoding="utf-8")
+    ran = lint(tree)
+    assert ran.returncode != 0, ran.stdout
+    name = contract_names()[plant.split("-lazy")[0].split("-type-checking")[0]]
+    broken = [line for line in ran.stdout.splitlines() if "BROKEN" in line]
+    assert any(name[:40] in line for line in broken) or f"{name} BROKEN" in " ".join(
+        ran.stdout.split()
+    ), ran.stdout
+    assert "1 broken" in ran.stdout, ran.stdout  # that contract alone

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +27,6 @@ CONNECT_TIMEOUT_S = 3.0
     judge=judges.unreachable,
 )
 def network(doc: Doctor) -> Finding:
-    from carctl.api.oauth import SKEW_WARN_S, clock_skew, describe_skew
-
     assert doc.endpoint is not None
     if doc.endpoint.origin == "builtin":
         return Finding(
@@ -35,95 +34,135 @@ def network(doc: Doctor) -> Finding:
             "the built-in endpoint runs inside carctl: no network involved",
             facts={"reachable": True},
         )
-    from carctl.api.proxy import proxy_for
+    road = _Road.to(doc)
+    for stage in (_resolve, _connect):
+        failed = stage(road)
+        if failed is not None:
+            return failed
+    return _status(doc, road)
 
-    parts = urlsplit(doc.endpoint.api_url)
-    proxy = proxy_for(doc.endpoint.api_url, doc.env)
-    facts: dict[str, Any] = {"proxy": proxy.label if proxy else None}
-    steps: list[str] = [f"via proxy {proxy.label}"] if proxy else []
-    if proxy:  # the client talks to the proxy: that is the road to test
-        host, port = proxy.host, proxy.port
-    else:
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    what_host = f"the proxy {proxy.label}" if proxy else host
-    try:
-        addresses = in_thread(lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM), 5.0)
-    except (OSError, TimeoutError) as exc:
-        return Finding(
-            FAIL,
-            "; ".join([*steps, f"{host} does not resolve: {_os_error(exc)}"]),
-            f"check the proxy setting ({proxy.url})"
-            if proxy
-            else "check the host name in api_url, your DNS and your connection",
-            {**facts, "reachable": False, "stage": "dns"},
+
+@dataclass
+class _Road:
+    """The way to the API, tested stage by stage: each stage adds a step to the detail."""
+
+    host: str
+    port: int
+    https: bool
+    proxy: Any  # the proxy the client would use (carctl.api.proxy), or None
+    now: float
+    ca_file: str | None
+    steps: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def to(cls, doc: Doctor) -> _Road:
+        from carctl.api.proxy import proxy_for
+
+        assert doc.endpoint is not None
+        parts = urlsplit(doc.endpoint.api_url)
+        proxy = proxy_for(doc.endpoint.api_url, doc.env)
+        if proxy:  # the client talks to the proxy: that is the road to test
+            host, port = proxy.host, proxy.port
+        else:
+            host = parts.hostname or ""
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        return cls(
+            host,
+            port,
+            parts.scheme == "https",
+            proxy,
+            doc.clock.now(),
+            doc.endpoint.ca_file,
+            [f"via proxy {proxy.label}"] if proxy else [],
+            {"proxy": proxy.label if proxy else None},
         )
-    steps.append(f"DNS {host} → {addresses[0][4][0]}")
+
+    def failed(self, problem: str, remedy: str, stage: str) -> Finding:
+        detail = "; ".join([*self.steps, problem])
+        return Finding(FAIL, detail, remedy, {**self.facts, "reachable": False, "stage": stage})
+
+
+def _resolve(road: _Road) -> Finding | None:
+    try:
+        addresses = in_thread(
+            lambda: socket.getaddrinfo(road.host, road.port, type=socket.SOCK_STREAM), 5.0
+        )
+    except (OSError, TimeoutError) as exc:
+        return road.failed(
+            f"{road.host} does not resolve: {_os_error(exc)}",
+            f"check the proxy setting ({road.proxy.url})"
+            if road.proxy
+            else "check the host name in api_url, your DNS and your connection",
+            "dns",
+        )
+    road.steps.append(f"DNS {road.host} → {addresses[0][4][0]}")
+    return None
+
+
+def _connect(road: _Road) -> Finding | None:
+    """TCP, then TLS as carctl's client makes it (through a proxy, /status tests TLS)."""
     started = time.monotonic()
     try:
         sock = in_thread(
-            lambda: socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S),
+            lambda: socket.create_connection((road.host, road.port), timeout=CONNECT_TIMEOUT_S),
             CONNECT_TIMEOUT_S + 1,
         )
     except (OSError, TimeoutError) as exc:
         what = "timed out" if isinstance(exc, TimeoutError | socket.timeout) else _os_error(exc)
-        return Finding(
-            FAIL,
-            f"{'; '.join(steps)}; TCP connect to port {port} failed: {what}",
-            f"{what_host} does not answer: check the proxy setting and whether the proxy runs"
-            if proxy
+        return road.failed(
+            f"TCP connect to port {road.port} failed: {what}",
+            f"the proxy {road.proxy.label} does not answer: check the proxy setting and "
+            "whether the proxy runs"
+            if road.proxy
             else "the API's port does not answer from here: check the address and port in "
             "api_url, your connection, VPN or firewall — or whether the service is up",
-            {**facts, "reachable": False, "stage": "tcp"},
+            "tcp",
         )
-    steps.append(f"TCP {port} in {(time.monotonic() - started) * 1000:.0f} ms")
+    road.steps.append(f"TCP {road.port} in {(time.monotonic() - started) * 1000:.0f} ms")
     try:
-        if parts.scheme == "https" and not proxy:  # through a proxy, /status below tests TLS
-            trusted = doc.endpoint.ca_file if doc.endpoint else None
-            steps.append(in_thread(lambda: _tls(sock, host, doc.clock.now(), trusted), 6.0))
+        if road.https and not road.proxy:
+            road.steps.append(in_thread(lambda: _tls(sock, road.host, road.now, road.ca_file), 6.0))
     except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
-        return Finding(
-            FAIL,
-            f"{'; '.join(steps)}; TLS failed: {exc}",
+        return road.failed(
+            f"TLS failed: {exc}",
             "a wrong clock, an intercepting proxy or an expired certificate; check the date "
             "and the network you are on",
-            {**facts, "reachable": False, "stage": "tls"},
+            "tls",
         )
     finally:
         sock.close()
-    import httpx
+    road.facts["reachable"] = True
+    return None
 
-    from carctl.api.transport import trusting
 
-    facts["reachable"] = True
-    ca_file = doc.endpoint.ca_file
+def _status(doc: Doctor, road: _Road) -> Finding:
+    """The service's own `/status`, and the clock it reports."""
+    from carctl.api.oauth import SKEW_WARN_S, clock_skew, describe_skew
+    from carctl.api.probe import ProbeError, get
+
+    assert doc.endpoint is not None
+    steps, facts = road.steps, road.facts
     try:
-        verify: Any = trusting(ca_file) if ca_file else True
-        with httpx.Client(timeout=5.0, follow_redirects=False, verify=verify) as client:
-            started = time.monotonic()
-            response = client.get(doc.endpoint.api_url + "/status")
-            latency = (time.monotonic() - started) * 1000
-    except httpx.HTTPError as exc:
+        answer = get(doc.endpoint.api_url + "/status", ca_file=road.ca_file, timeout=5.0)
+    except ProbeError as exc:
         return Finding(
             WARN,
-            f"{'; '.join(steps)}; /status did not answer: {exc or type(exc).__name__}",
+            f"{'; '.join(steps)}; /status did not answer: {exc}",
             "the server accepts connections but does not answer: likely the service",
             {**facts, "status": None},
         )
-    facts["status"] = response.status_code
-    steps.append(f"/status {response.status_code} in {latency:.0f} ms")
-    skew = clock_skew(response.headers, doc.clock.now())
+    facts["status"] = answer.status
+    steps.append(f"/status {answer.status} in {answer.latency_ms:.0f} ms")
+    skew = clock_skew(answer.headers, doc.clock.now())
     if skew is not None:
         facts["skew"] = skew
         if abs(skew) >= SKEW_WARN_S:
             steps.append(f"this computer's clock is {describe_skew(skew)} the server's")
             return Finding(WARN, "; ".join(steps), "set the clock: timedatectl set-ntp true", facts)
-    if response.status_code >= 500:
+    if answer.status >= 500:
         return Finding(
-            WARN,
-            "; ".join(steps),
-            "the service says it is down; your network is fine",
-            facts,
+            WARN, "; ".join(steps), "the service says it is down; your network is fine", facts
         )
     return Finding(PASS, "; ".join(steps), facts=facts)
 

@@ -68,18 +68,6 @@ def token_scopes(access_token: str | None) -> list[str] | None:
     return [str(s) for s in scopes] if isinstance(scopes, list) else None
 
 
-def fetch_https(url: str) -> tuple[int, str, str]:
-    """One GET, as Tesla's servers would make it: the system's CAs, redirects followed."""
-    import httpx
-
-    try:
-        with httpx.Client(timeout=8.0, follow_redirects=True) as client:
-            response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise OSError(str(exc) or type(exc).__name__) from None
-    return response.status_code, response.headers.get("content-type", ""), response.text
-
-
 def applies(doc: Doctor) -> bool:
     """carctl signs for this profile's API (its registry entry says the owner's key signs)."""
     kind = doc.endpoint.kind if doc.endpoint is not None else None
@@ -151,6 +139,8 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
             facts,
         )
     url = well_known_url(str(domain))
+    from carctl.api.probe import fetch_https
+
     problem = well_known_verdict(url, public_pem(stored.key), fetch_https)
     if problem is not None:
         return Finding(

@@ -20,7 +20,8 @@ import trustme
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from carctl.api.keys import WELL_KNOWN_PATH, public_pem
-from carctl.doctor.signing_checks import fetch_https, token_scopes, well_known_verdict
+from carctl.api.probe import fetch_https
+from carctl.doctor.signing_checks import token_scopes, well_known_verdict
 from tests.cli.test_real_car_providers import MODEL_3_VIN, configure, flavour, web_login
 from tests.conftest import run_carctl
 
