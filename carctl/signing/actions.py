@@ -9,6 +9,7 @@ REST command's own names and fields, so one executor serves both paths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,91 +76,137 @@ def _days(value: Any) -> int:
     return mask
 
 
+Encoder = Callable[[str, dict[str, Any]], tuple[int, bytes]]
+
+
 def encode(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
     """(domain, payload) for one command; `UnsupportedCommand` for any other."""
-    if name == "actuate_trunk":
-        which = {"front": _FRONT_TRUNK, "rear": _REAR_TRUNK}.get(str(params.get("which_trunk")))
-        if which is None:
-            raise UnsupportedCommand(f"which_trunk {params.get('which_trunk')!r}")
-        return m.VCSEC, wire.message(_CLOSURE_MOVE, wire.uint(which, _MOVE))
-    if name in _RKE_COMMANDS:
-        return m.VCSEC, wire.uint(2, _RKE_COMMANDS[name]) or wire.varint(2 << 3) + b"\x00"
-    if name in ("auto_conditioning_start", "auto_conditioning_stop"):
-        on = name == "auto_conditioning_start"
-        return m.INFOTAINMENT, _vehicle_action(_HVAC_AUTO, wire.uint(1, on))
-    if name == "set_temps":
-        body = wire.float32(6, float(params.get("driver_temp") or 0)) + wire.float32(
-            7, float(params.get("passenger_temp") or params.get("driver_temp") or 0)
-        )
-        return m.INFOTAINMENT, _vehicle_action(_TEMPS, body)
-    if name == "window_control":
-        which = {"vent": 3, "close": 4}.get(str(params.get("command")))
-        if which is None:
-            raise UnsupportedCommand(f"window_control {params.get('command')!r}")
-        return m.INFOTAINMENT, _vehicle_action(_WINDOWS, wire.message(which, b""))
-    if name == "add_precondition_schedule":
-        body = wire.join(
-            [
-                wire.uint(1, int(params.get("id") or 0)),
-                wire.blob(2, str(params.get("name") or "").encode()),
-                wire.uint(3, _days(params.get("days_of_week", "All"))),
-                wire.uint(4, int(params.get("precondition_time") or 0)),
-                wire.uint(5, bool(params.get("one_time"))),
-                wire.uint(6, bool(params.get("enabled", True))),
-                wire.float32(7, float(params.get("lat") or 0)),
-                wire.float32(8, float(params.get("lon") or 0)),
-            ]
-        )
-        return m.INFOTAINMENT, _vehicle_action(_ADD_PRECONDITION, body)
-    if name == "remove_precondition_schedule":
-        body = wire.uint(1, int(params.get("id") or 0))
-        return m.INFOTAINMENT, _vehicle_action(_REMOVE_PRECONDITION, body)
-    if name == "set_scheduled_departure":
-        parts = [
-            wire.uint(1, bool(params.get("enable"))),
-            wire.uint(2, int(params.get("departure_time") or 0)),
+    encoder = _ENCODERS.get(name)
+    if encoder is None:
+        raise UnsupportedCommand(name)
+    return encoder(name, params)
+
+
+def _action(number: int, body: bytes = b"") -> tuple[int, bytes]:
+    return m.INFOTAINMENT, _vehicle_action(number, body)
+
+
+def _trunk(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    which = {"front": _FRONT_TRUNK, "rear": _REAR_TRUNK}.get(str(params.get("which_trunk")))
+    if which is None:
+        raise UnsupportedCommand(f"which_trunk {params.get('which_trunk')!r}")
+    return m.VCSEC, wire.message(_CLOSURE_MOVE, wire.uint(which, _MOVE))
+
+
+def _rke(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    return m.VCSEC, wire.uint(2, _RKE_COMMANDS[name]) or wire.varint(2 << 3) + b"\x00"
+
+
+def _hvac(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    return _action(_HVAC_AUTO, wire.uint(1, name == "auto_conditioning_start"))
+
+
+def _temps(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    driver = float(params.get("driver_temp") or 0)
+    passenger = float(params.get("passenger_temp") or params.get("driver_temp") or 0)
+    return _action(_TEMPS, wire.float32(6, driver) + wire.float32(7, passenger))
+
+
+def _windows(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    which = {"vent": 3, "close": 4}.get(str(params.get("command")))
+    if which is None:
+        raise UnsupportedCommand(f"window_control {params.get('command')!r}")
+    return _action(_WINDOWS, wire.message(which, b""))
+
+
+def _add_precondition(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    body = wire.join(
+        [
+            wire.uint(1, int(params.get("id") or 0)),
+            wire.blob(2, str(params.get("name") or "").encode()),
+            wire.uint(3, _days(params.get("days_of_week", "All"))),
+            wire.uint(4, int(params.get("precondition_time") or 0)),
+            wire.uint(5, bool(params.get("one_time"))),
+            wire.uint(6, bool(params.get("enabled", True))),
+            wire.float32(7, float(params.get("lat") or 0)),
+            wire.float32(8, float(params.get("lon") or 0)),
         ]
-        if params.get("preconditioning_enabled"):
-            times = 2 if params.get("preconditioning_weekdays_only") else 1
-            parts.append(wire.message(3, wire.message(times, b"")))
-        if params.get("off_peak_charging_enabled"):
-            times = 2 if params.get("off_peak_charging_weekdays_only") else 1
-            parts.append(wire.message(4, wire.message(times, b"")))
-        return m.INFOTAINMENT, _vehicle_action(_DEPARTURE, wire.join(parts))
-    if name in ("charge_start", "charge_stop"):
-        which = _CHARGE_START if name == "charge_start" else _CHARGE_STOP
-        return m.INFOTAINMENT, _vehicle_action(_CHARGE_START_STOP, wire.message(which, b""))
-    if name == "set_charge_limit":
-        percent = int(params.get("percent") or 0)
-        return m.INFOTAINMENT, _vehicle_action(_CHARGE_LIMIT, wire.uint(1, percent))
-    if name == "set_charging_amps":
-        amps = int(params.get("charging_amps") or 0)
-        return m.INFOTAINMENT, _vehicle_action(_CHARGE_AMPS, wire.uint(1, amps))
-    if name in ("charge_port_door_open", "charge_port_door_close"):
-        number = _PORT_OPEN if name == "charge_port_door_open" else _PORT_CLOSE
-        return m.INFOTAINMENT, _vehicle_action(number, b"")
-    if name == "set_sentry_mode":
-        return m.INFOTAINMENT, _vehicle_action(_SENTRY, wire.uint(1, bool(params.get("on"))))
-    if name == "set_preconditioning_max":
-        on = bool(params.get("on"))
-        return m.INFOTAINMENT, _vehicle_action(_PRECONDITIONING_MAX, wire.uint(1, on))
-    if name == "remote_steering_wheel_heater_request":
-        on = bool(params.get("on"))
-        return m.INFOTAINMENT, _vehicle_action(_WHEEL_HEATER, wire.uint(1, on))
-    if name == "remote_seat_heater_request":
-        seat = int(params.get("heater", params.get("seat_position", -1)))
-        level = int(params.get("level", -1))
-        if not 0 <= seat <= 8 or not 0 <= level <= 3:
-            raise UnsupportedCommand(f"seat {seat} at level {level}")
-        action = wire.message(_SEAT_LEVEL_BASE + level, b"") + wire.message(
-            _SEAT_POSITION_BASE + seat, b""
-        )
-        return m.INFOTAINMENT, _vehicle_action(_SEAT_HEATERS, wire.message(1, action))
-    if name == "flash_lights":
-        return m.INFOTAINMENT, _vehicle_action(_FLASH, b"")
-    if name == "honk_horn":
-        return m.INFOTAINMENT, _vehicle_action(_HONK, b"")
-    raise UnsupportedCommand(name)
+    )
+    return _action(_ADD_PRECONDITION, body)
+
+
+def _remove_precondition(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    return _action(_REMOVE_PRECONDITION, wire.uint(1, int(params.get("id") or 0)))
+
+
+def _departure(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    parts = [
+        wire.uint(1, bool(params.get("enable"))),
+        wire.uint(2, int(params.get("departure_time") or 0)),
+    ]
+    if params.get("preconditioning_enabled"):
+        times = 2 if params.get("preconditioning_weekdays_only") else 1
+        parts.append(wire.message(3, wire.message(times, b"")))
+    if params.get("off_peak_charging_enabled"):
+        times = 2 if params.get("off_peak_charging_weekdays_only") else 1
+        parts.append(wire.message(4, wire.message(times, b"")))
+    return _action(_DEPARTURE, wire.join(parts))
+
+
+def _charging(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    which = _CHARGE_START if name == "charge_start" else _CHARGE_STOP
+    return _action(_CHARGE_START_STOP, wire.message(which, b""))
+
+
+def _number(number: int, key: str) -> Encoder:
+    """An action whose one field is a number the REST command gives as `key`."""
+    return lambda name, params: _action(number, wire.uint(1, int(params.get(key) or 0)))
+
+
+def _flag(number: int) -> Encoder:
+    """An action whose one field is the REST command's `on`."""
+    return lambda name, params: _action(number, wire.uint(1, bool(params.get("on"))))
+
+
+def _plain(number: int) -> Encoder:
+    """An action without fields (honk, flash, the charge port)."""
+    return lambda name, params: _action(number)
+
+
+def _seat_heater(name: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    seat = int(params.get("heater", params.get("seat_position", -1)))
+    level = int(params.get("level", -1))
+    if not 0 <= seat <= 8 or not 0 <= level <= 3:
+        raise UnsupportedCommand(f"seat {seat} at level {level}")
+    action = wire.message(_SEAT_LEVEL_BASE + level, b"") + wire.message(
+        _SEAT_POSITION_BASE + seat, b""
+    )
+    return _action(_SEAT_HEATERS, wire.message(1, action))
+
+
+_ENCODERS: dict[str, Encoder] = {
+    "actuate_trunk": _trunk,
+    **dict.fromkeys(_RKE_COMMANDS, _rke),
+    "auto_conditioning_start": _hvac,
+    "auto_conditioning_stop": _hvac,
+    "set_temps": _temps,
+    "window_control": _windows,
+    "add_precondition_schedule": _add_precondition,
+    "remove_precondition_schedule": _remove_precondition,
+    "set_scheduled_departure": _departure,
+    "charge_start": _charging,
+    "charge_stop": _charging,
+    "set_charge_limit": _number(_CHARGE_LIMIT, "percent"),
+    "set_charging_amps": _number(_CHARGE_AMPS, "charging_amps"),
+    "charge_port_door_open": _plain(_PORT_OPEN),
+    "charge_port_door_close": _plain(_PORT_CLOSE),
+    "set_sentry_mode": _flag(_SENTRY),
+    "set_preconditioning_max": _flag(_PRECONDITIONING_MAX),
+    "remote_steering_wheel_heater_request": _flag(_WHEEL_HEATER),
+    "remote_seat_heater_request": _seat_heater,
+    "flash_lights": _plain(_FLASH),
+    "honk_horn": _plain(_HONK),
+}
 
 
 @dataclass(frozen=True)
@@ -174,20 +221,7 @@ def decode(domain: int, payload: bytes) -> Decoded:
     """The command a payload asks for; `UnsupportedCommand` or `wire.WireError` otherwise."""
     fields = wire.parse(payload)
     if domain == m.VCSEC:
-        closure = wire.last_bytes(fields, _CLOSURE_MOVE)
-        if closure is not None:
-            moves = wire.parse(closure)
-            for number, which in ((_FRONT_TRUNK, "front"), (_REAR_TRUNK, "rear")):
-                if wire.last_int(moves, number) == _MOVE:
-                    return Decoded("actuate_trunk", {"which_trunk": which})
-            raise UnsupportedCommand("a closure move carctl's table has no command for")
-        if 2 not in fields:
-            raise UnsupportedCommand("a VCSEC message without an RKE action")
-        action = wire.last_int(fields, 2)
-        for name, value in _RKE_COMMANDS.items():
-            if value == action:
-                return Decoded(name, {})
-        raise UnsupportedCommand(f"RKE action {action}")
+        return _decode_vcsec(fields)
     body = wire.last_bytes(fields, 2)
     if body is None:
         raise UnsupportedCommand("an Action without a vehicle action")
@@ -198,91 +232,143 @@ def decode(domain: int, payload: bytes) -> Decoded:
     raw = wire.last_bytes(inner, number)
     if raw is None:
         raise wire.WireError(f"vehicle action {number} is not a message")
-    f = wire.parse(raw)
-    if number == _HVAC_AUTO:
-        on = bool(wire.last_int(f, 1))
-        return Decoded("auto_conditioning_start" if on else "auto_conditioning_stop", {})
-    if number == _TEMPS:
-        return Decoded(
-            "set_temps",
-            {
-                "driver_temp": round(wire.as_float(wire.last_int(f, 6)), 2),
-                "passenger_temp": round(wire.as_float(wire.last_int(f, 7)), 2),
-            },
-        )
-    if number == _WINDOWS:
-        if 3 in f:
-            return Decoded("window_control", {"command": "vent"})
-        if 4 in f:
-            return Decoded("window_control", {"command": "close"})
-        raise UnsupportedCommand("a window action that is neither vent nor close")
-    if number == _ADD_PRECONDITION:
-        params: dict[str, Any] = {
-            "days_of_week": wire.as_int32(wire.last_int(f, 3)),
-            "precondition_time": wire.as_int32(wire.last_int(f, 4)),
-            "one_time": bool(wire.last_int(f, 5)),
-            "enabled": bool(wire.last_int(f, 6)),
-            "lat": round(wire.as_float(wire.last_int(f, 7)), 6),
-            "lon": round(wire.as_float(wire.last_int(f, 8)), 6),
-        }
-        if wire.last_int(f, 1):
-            params["id"] = wire.last_int(f, 1)
-        label = wire.last_bytes(f, 2)
-        if label:
-            params["name"] = label.decode("utf-8", "replace")
-        return Decoded("add_precondition_schedule", params)
-    if number == _REMOVE_PRECONDITION:
-        return Decoded("remove_precondition_schedule", {"id": wire.last_int(f, 1)})
-    if number == _DEPARTURE:
-        precondition = wire.last_bytes(f, 3)
-        off_peak = wire.last_bytes(f, 4)
-        return Decoded(
-            "set_scheduled_departure",
-            {
-                "enable": bool(wire.last_int(f, 1)),
-                "departure_time": wire.as_int32(wire.last_int(f, 2)),
-                "preconditioning_enabled": precondition is not None,
-                "preconditioning_weekdays_only": precondition is not None
-                and 2 in wire.parse(precondition),
-                "off_peak_charging_enabled": off_peak is not None,
-            },
-        )
-    if number == _CHARGE_START_STOP:
-        if _CHARGE_START in f:
-            return Decoded("charge_start", {})
-        if _CHARGE_STOP in f:
-            return Decoded("charge_stop", {})
-        raise UnsupportedCommand("a charging action that is neither start nor stop")
-    if number == _CHARGE_LIMIT:
-        return Decoded("set_charge_limit", {"percent": wire.as_int32(wire.last_int(f, 1))})
-    if number == _CHARGE_AMPS:
-        return Decoded("set_charging_amps", {"charging_amps": wire.as_int32(wire.last_int(f, 1))})
-    if number in (_PORT_OPEN, _PORT_CLOSE):
-        door = "open" if number == _PORT_OPEN else "close"
-        return Decoded(f"charge_port_door_{door}", {})
-    if number == _PRECONDITIONING_MAX:
-        return Decoded("set_preconditioning_max", {"on": bool(wire.last_int(f, 1))})
-    if number == _WHEEL_HEATER:
-        return Decoded("remote_steering_wheel_heater_request", {"on": bool(wire.last_int(f, 1))})
-    if number == _SEAT_HEATERS:
-        one = wire.last_bytes(f, 1)
-        if one is None:
-            raise UnsupportedCommand("a seat heater action without a seat")
-        given = wire.parse(one)
-        levels = [n - _SEAT_LEVEL_BASE for n in given if _SEAT_LEVEL_BASE <= n <= 5]
-        seats = [n - _SEAT_POSITION_BASE for n in given if _SEAT_POSITION_BASE <= n <= 15]
-        if len(levels) != 1 or len(seats) != 1:
-            raise UnsupportedCommand("a seat heater action needs one seat and one level")
-        return Decoded("remote_seat_heater_request", {"heater": seats[0], "level": levels[0]})
-    if number == _SENTRY:
-        return Decoded("set_sentry_mode", {"on": bool(wire.last_int(f, 1))})
-    if number == _FLASH:
-        return Decoded("flash_lights", {})
-    if number == _HONK:
-        return Decoded("honk_horn", {})
-    if number == _PING:
-        return Decoded("ping", {})
-    raise UnsupportedCommand(f"vehicle action {number}")
+    decoder = _DECODERS.get(number)
+    if decoder is None:
+        raise UnsupportedCommand(f"vehicle action {number}")
+    return decoder(number, wire.parse(raw))
+
+
+Fields = wire.Fields
+Decoder = Callable[[int, Fields], Decoded]
+
+
+def _decode_vcsec(fields: Fields) -> Decoded:
+    closure = wire.last_bytes(fields, _CLOSURE_MOVE)
+    if closure is not None:
+        moves = wire.parse(closure)
+        for number, which in ((_FRONT_TRUNK, "front"), (_REAR_TRUNK, "rear")):
+            if wire.last_int(moves, number) == _MOVE:
+                return Decoded("actuate_trunk", {"which_trunk": which})
+        raise UnsupportedCommand("a closure move carctl's table has no command for")
+    if 2 not in fields:
+        raise UnsupportedCommand("a VCSEC message without an RKE action")
+    action = wire.last_int(fields, 2)
+    for name, value in _RKE_COMMANDS.items():
+        if value == action:
+            return Decoded(name, {})
+    raise UnsupportedCommand(f"RKE action {action}")
+
+
+def _read_hvac(number: int, f: Fields) -> Decoded:
+    on = bool(wire.last_int(f, 1))
+    return Decoded("auto_conditioning_start" if on else "auto_conditioning_stop", {})
+
+
+def _read_temps(number: int, f: Fields) -> Decoded:
+    return Decoded(
+        "set_temps",
+        {
+            "driver_temp": round(wire.as_float(wire.last_int(f, 6)), 2),
+            "passenger_temp": round(wire.as_float(wire.last_int(f, 7)), 2),
+        },
+    )
+
+
+def _read_windows(number: int, f: Fields) -> Decoded:
+    if 3 in f:
+        return Decoded("window_control", {"command": "vent"})
+    if 4 in f:
+        return Decoded("window_control", {"command": "close"})
+    raise UnsupportedCommand("a window action that is neither vent nor close")
+
+
+def _read_add_precondition(number: int, f: Fields) -> Decoded:
+    params: dict[str, Any] = {
+        "days_of_week": wire.as_int32(wire.last_int(f, 3)),
+        "precondition_time": wire.as_int32(wire.last_int(f, 4)),
+        "one_time": bool(wire.last_int(f, 5)),
+        "enabled": bool(wire.last_int(f, 6)),
+        "lat": round(wire.as_float(wire.last_int(f, 7)), 6),
+        "lon": round(wire.as_float(wire.last_int(f, 8)), 6),
+    }
+    if wire.last_int(f, 1):
+        params["id"] = wire.last_int(f, 1)
+    label = wire.last_bytes(f, 2)
+    if label:
+        params["name"] = label.decode("utf-8", "replace")
+    return Decoded("add_precondition_schedule", params)
+
+
+def _read_departure(number: int, f: Fields) -> Decoded:
+    precondition = wire.last_bytes(f, 3)
+    off_peak = wire.last_bytes(f, 4)
+    return Decoded(
+        "set_scheduled_departure",
+        {
+            "enable": bool(wire.last_int(f, 1)),
+            "departure_time": wire.as_int32(wire.last_int(f, 2)),
+            "preconditioning_enabled": precondition is not None,
+            "preconditioning_weekdays_only": precondition is not None
+            and 2 in wire.parse(precondition),
+            "off_peak_charging_enabled": off_peak is not None,
+        },
+    )
+
+
+def _read_charging(number: int, f: Fields) -> Decoded:
+    if _CHARGE_START in f:
+        return Decoded("charge_start", {})
+    if _CHARGE_STOP in f:
+        return Decoded("charge_stop", {})
+    raise UnsupportedCommand("a charging action that is neither start nor stop")
+
+
+def _read_seat_heater(number: int, f: Fields) -> Decoded:
+    one = wire.last_bytes(f, 1)
+    if one is None:
+        raise UnsupportedCommand("a seat heater action without a seat")
+    given = wire.parse(one)
+    levels = [n - _SEAT_LEVEL_BASE for n in given if _SEAT_LEVEL_BASE <= n <= 5]
+    seats = [n - _SEAT_POSITION_BASE for n in given if _SEAT_POSITION_BASE <= n <= 15]
+    if len(levels) != 1 or len(seats) != 1:
+        raise UnsupportedCommand("a seat heater action needs one seat and one level")
+    return Decoded("remote_seat_heater_request", {"heater": seats[0], "level": levels[0]})
+
+
+def _read_number(name: str, key: str) -> Decoder:
+    return lambda number, f: Decoded(name, {key: wire.as_int32(wire.last_int(f, 1))})
+
+
+def _read_flag(name: str) -> Decoder:
+    return lambda number, f: Decoded(name, {"on": bool(wire.last_int(f, 1))})
+
+
+def _read_plain(name: str) -> Decoder:
+    return lambda number, f: Decoded(name, {})
+
+
+_DECODERS: dict[int, Decoder] = {
+    _HVAC_AUTO: _read_hvac,
+    _TEMPS: _read_temps,
+    _WINDOWS: _read_windows,
+    _ADD_PRECONDITION: _read_add_precondition,
+    _REMOVE_PRECONDITION: lambda number, f: Decoded(
+        "remove_precondition_schedule", {"id": wire.last_int(f, 1)}
+    ),
+    _DEPARTURE: _read_departure,
+    _CHARGE_START_STOP: _read_charging,
+    _CHARGE_LIMIT: _read_number("set_charge_limit", "percent"),
+    _CHARGE_AMPS: _read_number("set_charging_amps", "charging_amps"),
+    _PORT_OPEN: _read_plain("charge_port_door_open"),
+    _PORT_CLOSE: _read_plain("charge_port_door_close"),
+    _PRECONDITIONING_MAX: _read_flag("set_preconditioning_max"),
+    _WHEEL_HEATER: _read_flag("remote_steering_wheel_heater_request"),
+    _SEAT_HEATERS: _read_seat_heater,
+    _SENTRY: _read_flag("set_sentry_mode"),
+    _FLASH: _read_plain("flash_lights"),
+    _HONK: _read_plain("honk_horn"),
+    _PING: _read_plain("ping"),
+}
 
 
 def infotainment_result(ok: bool, reason: str) -> bytes:
