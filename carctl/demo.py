@@ -27,6 +27,7 @@ from carctl.timefmt import hhmm
 from carctl.vehicle import routines
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.service import Reporter, VehicleService
+from carctl.vehicle.status import status as read_status
 
 OUTAGE_RULE = {"status": 500, "path": "/api/1/*"}
 
@@ -177,7 +178,7 @@ def _drive(
 def _status_step(
     service: VehicleService, step: Callable[..., None], name: str, warming: str = ""
 ) -> None:
-    status = routines.status(service, CAR, wake_first=False)
+    status = read_status(service, CAR, wake_first=False)
     state = status.climate or {}
     cabin = (
         f"{warming}\nOutside"
@@ -202,7 +203,7 @@ def _cabin_readings(paths: Any, service: VehicleService, minutes: int, every: in
 
     readings: list[float] = []
     for _ in range(0, minutes + 1, every):
-        status = routines.status(service, CAR, wake_first=False)
+        status = read_status(service, CAR, wake_first=False)
         inside = (status.climate or {}).get("inside_temp")
         if isinstance(inside, int | float):
             readings.append(float(inside))

@@ -50,12 +50,12 @@ def lock(app: AppContext, expires_in: str | None, timeout: float, wake_timeout: 
 
     When the API fails, the lock is queued for 2 minutes (`--expires-in` up to
     10m): a lock that comes much later is a surprise, not a help."""
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     deadline = _short_expiry(app, expires_in)
     result = with_service(
         app,
-        lambda service: routines.lock(
+        lambda service: car_routines.lock(
             service, selected_car(app), locked=True, timeout=wake_timeout, expires_at=deadline
         ),
         deadline_s=timeout,
@@ -92,11 +92,11 @@ def sentry_off(app: AppContext, timeout: float, wake_timeout: float) -> None:
 def _sentry(
     app: AppContext, on: bool, deadline: float | None, timeout: float, wake_timeout: float
 ) -> None:
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     result = with_service(
         app,
-        lambda service: routines.sentry(
+        lambda service: car_routines.sentry(
             service, selected_car(app), on=on, timeout=wake_timeout, expires_at=deadline
         ),
         deadline_s=timeout,
@@ -114,12 +114,12 @@ def unlock(app: AppContext, yes: bool, timeout: float, wake_timeout: float) -> N
     On a terminal it asks first; scripts say --yes. Never queued and never
     sent twice: unlocked late, the car would stand open with nobody beside it.
     When the API fails it says so at once."""
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     _confirm(app, yes)
     result = with_service(
         app,
-        lambda service: routines.lock(
+        lambda service: car_routines.lock(
             service, selected_car(app), locked=False, timeout=wake_timeout
         ),
         deadline_s=timeout,
@@ -190,11 +190,11 @@ def frunk_open(app: AppContext, yes: bool, timeout: float, wake_timeout: float) 
 
 
 def _trunk(app: AppContext, which: str, open_: bool, timeout: float, wake_timeout: float) -> None:
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     result = with_service(
         app,
-        lambda service: routines.trunk(
+        lambda service: car_routines.trunk(
             service, selected_car(app), which=which, open_=open_, timeout=wake_timeout
         ),
         deadline_s=timeout,
@@ -215,11 +215,11 @@ def where(
     It never wakes the car without --wake: a sleeping car is parked where it
     last reported.
     On Tesla's Fleet API the position needs the vehicle_location scope."""
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     found = with_service(
         app,
-        lambda service: routines.where(
+        lambda service: car_routines.where(
             service, selected_car(app), wake_first=wake_first, timeout=wake_timeout
         ),
         deadline_s=timeout,
@@ -264,11 +264,11 @@ def _where_lines(app: AppContext, found: Any, url: str | None) -> str:
 
 
 def _signal(app: AppContext, name: str, timeout: float, wake_timeout: float) -> None:
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     result = with_service(
         app,
-        lambda service: routines.signal(
+        lambda service: car_routines.signal(
             service, selected_car(app), name=name, timeout=wake_timeout
         ),
         deadline_s=timeout,

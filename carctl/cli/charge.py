@@ -40,11 +40,11 @@ def charge(
     if ctx.invoked_subcommand is not None:
         return
     from carctl.cli.render import charge_lines
-    from carctl.vehicle import routines
+    from carctl.vehicle.status import status as read_status
 
     result = with_service(
         app,
-        lambda service: routines.status(
+        lambda service: read_status(
             service, selected_car(app), wake_first=wake_first, timeout=wake_timeout
         ),
         deadline_s=timeout,
@@ -67,11 +67,11 @@ def charge(
 def _run(
     app: AppContext, command: Any, timeout: float, wake_timeout: float, deadline: float | None
 ) -> None:
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     result = with_service(
         app,
-        lambda service: routines.charge(
+        lambda service: car_routines.charge(
             service, selected_car(app), command, timeout=wake_timeout, expires_at=deadline
         ),
         deadline_s=timeout,
@@ -91,7 +91,7 @@ def charge_start(
     expires_at: str | None,
 ) -> None:
     """Start charging (the cable must be in)."""
-    from carctl.vehicle.routines import charge_command
+    from carctl.vehicle.car_routines import charge_command
 
     deadline = _expiry(app, expires_in, expires_at)
     _run(app, charge_command("charge_start"), timeout, wake_timeout, deadline)
@@ -105,7 +105,7 @@ def charge_stop(
     app: AppContext, expires_in: str | None, timeout: float, wake_timeout: float
 ) -> None:
     """Stop charging; when the API fails, queued for 2 minutes at most."""
-    from carctl.vehicle.routines import charge_command
+    from carctl.vehicle.car_routines import charge_command
 
     deadline = _short_expiry(app, expires_in, "charge stop")
     _run(app, charge_command("charge_stop"), timeout, wake_timeout, deadline)
@@ -125,7 +125,7 @@ def charge_limit(
     expires_at: str | None,
 ) -> None:
     """Charge up to PERCENT (50–100)."""
-    from carctl.vehicle.routines import charge_command
+    from carctl.vehicle.car_routines import charge_command
 
     command = charge_command("set_charge_limit", percent)
     _run(app, command, timeout, wake_timeout, _expiry(app, expires_in, expires_at))
@@ -145,7 +145,7 @@ def charge_amps(
     expires_at: str | None,
 ) -> None:
     """Charge at AMPS amperes (1–48, and at most what the charger gives)."""
-    from carctl.vehicle.routines import charge_command
+    from carctl.vehicle.car_routines import charge_command
 
     command = charge_command("set_charging_amps", amps)
     _run(app, command, timeout, wake_timeout, _expiry(app, expires_in, expires_at))
@@ -157,6 +157,6 @@ def charge_amps(
 @pass_app
 def charge_port(app: AppContext, action: str, timeout: float, wake_timeout: float) -> None:
     """Open or close the charge port (open is never queued)."""
-    from carctl.vehicle.routines import charge_command
+    from carctl.vehicle.car_routines import charge_command
 
     _run(app, charge_command(f"charge_port_door_{action}"), timeout, wake_timeout, None)

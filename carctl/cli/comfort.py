@@ -31,12 +31,12 @@ def _run(
     expires_in: str | None,
     expires_at: str | None,
 ) -> None:
-    from carctl.vehicle import routines
+    from carctl.vehicle import car_routines
 
     deadline = _expiry(app, expires_in, expires_at)
     result = with_service(
         app,
-        lambda service: routines.comfort(
+        lambda service: car_routines.comfort(
             service, selected_car(app), command, timeout=wake_timeout, expires_at=deadline
         ),
         deadline_s=timeout,
@@ -65,7 +65,7 @@ def seat_heat(
     expires_at: str | None,
 ) -> None:
     """Heat SEAT (driver, passenger, rear-left, rear-center, rear-right) at LEVEL 0–3."""
-    from carctl.vehicle.routines import seat_heat as command
+    from carctl.vehicle.car_routines import seat_heat as command
 
     _run(app, command(which.strip().lower(), level), timeout, wake_timeout, expires_in, expires_at)
 

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
     from carctl.queued import QueuedStep
     from carctl.vehicle.model import Vehicle
-    from carctl.vehicle.routines import Result, Status
     from carctl.vehicle.service import Wake
+    from carctl.vehicle.status import Status
+    from carctl.vehicle.steps import Result
 
 
 class Spinner:
@@ -96,8 +97,8 @@ def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | N
 
 def queued_step(step: QueuedStep, units: str) -> str:
     """ "climate on", "temperature set to 21.0 °C": a queued command in the owner's words."""
-    from carctl.vehicle.routines import describe
     from carctl.vehicle.service import Command
+    from carctl.vehicle.words import describe
 
     return describe(Command(step.command, dict(step.params)), units)[1]
 

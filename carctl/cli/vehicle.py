@@ -107,11 +107,11 @@ def status(app: AppContext, wake_first: bool, timeout: float, wake_timeout: floa
     reported last.
     """
     from carctl.cli.render import status_lines
-    from carctl.vehicle import routines
+    from carctl.vehicle.status import status as read_status
 
     result = with_service(
         app,
-        lambda service: routines.status(
+        lambda service: read_status(
             service, selected_car(app), wake_first=wake_first, timeout=wake_timeout
         ),
         deadline_s=timeout,
