@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from carctl.api.ledger import Meter
     from carctl.api.request_log import RequestLog
     from carctl.delivery.health import HealthStore
+    from carctl.delivery.news import News
     from carctl.delivery.queue import Queue
     from carctl.delivery.worker import QueueRunner
     from carctl.signing.store import SessionStore
@@ -151,6 +152,13 @@ class Stack:
         from carctl.delivery.queue import Queue
 
         return Queue(self.db)
+
+    @cached_property
+    def news(self) -> News:
+        """What the owner has been told of the queue's outcomes."""
+        from carctl.delivery.news import News
+
+        return News(self.db)
 
     def health(self, origin: str | None = None) -> HealthStore:
         """The budget and breaker of `origin` (the profile's API by default)."""

@@ -184,7 +184,7 @@ def vehicle_service(app: AppContext, *, deadline_s: float = DEADLINE_S) -> Itera
     with app.stack.car_run(
         deadline_s=deadline_s, reporter=Spinner(app.output), queueing=queueing
     ) as run:
-        tell_news(app, run.queue)
+        tell_news(app)
         if app.verbose:
             state = run.health.read()
             pending = run.queue.pending() if run.queue is not None else 0
@@ -195,7 +195,7 @@ def vehicle_service(app: AppContext, *, deadline_s: float = DEADLINE_S) -> Itera
         yield run.service
 
 
-def tell_news(app: AppContext, queue: Any) -> None:
+def tell_news(app: AppContext) -> None:
     """On a terminal: one line about queued commands delivered or expired meanwhile.
 
     Told once (the queue marks them seen); never on a pipe, in JSON or with
@@ -206,7 +206,7 @@ def tell_news(app: AppContext, queue: Any) -> None:
     from carctl.delivery.outcomes import since_you_looked
 
     try:
-        news = queue.news(app.clock.now())
+        news = app.stack.news.news(app.clock.now())
     except Exception:  # a read-only or damaged state file: the command says so itself
         return
     if news:

@@ -143,9 +143,9 @@ def list_(app: AppContext, all_: bool) -> None:
     store = _queue(app)
     if all_:  # the outcomes are on the screen: none of them is news any more
         if app.output.interactive:
-            store.looked(app.clock.now())
+            app.stack.news.looked(app.clock.now())
     else:
-        tell_news(app, store)
+        tell_news(app)
     entries = store.entries(include_finished=all_)
     for problem in store.unreadable():
         app.output.warn(
