@@ -201,6 +201,13 @@ class Stack:
             warn=self.warn,
         )
 
+    def credential_stores(self, *, fresh: bool = False) -> Any:
+        """Where the profile's session is kept; `fresh`: the keyring backend found anew (a
+        sign-in, after the owner may have unlocked or installed one)."""
+        return self.credentials or credentials_for(
+            self.settings, self.paths, self.env, self.endpoint, warn=self.warn, fresh=fresh
+        )
+
     def key_vault(self, credentials: Any = None) -> KeyVault:
         """The profile's signing key, in the stores its session would use (or `credentials`,
         the stores doctor found)."""
