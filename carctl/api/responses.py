@@ -8,7 +8,7 @@ page becomes "an HTML error page from a gateway", not 40 lines of markup.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,125 +137,170 @@ def vehicle_of(path: str) -> str | None:
 
 
 def error_for(reply: Reply, *, now: float) -> CarctlError:
-    """The `CarctlError` for an answer that is not a success."""
-    status = reply.status
-    http = reply.details()
+    """The `CarctlError` for an answer that is not a success: what its body says first (a
+    signing proxy's words outrank its status), then its status."""
     said = reply.api_message()
-    where = f"{reply.method} {reply.path}"
-    error: CarctlError
-    lowered = (said or "").lower()
+    by_body = _by_body(reply, said, (said or "").lower())
+    if by_body is not None:
+        return by_body
+    status = reply.status
+    if status in _BY_STATUS:
+        return _BY_STATUS[status](reply, said)
+    if status == 429:
+        return _rate_limited(reply, now)
+    if status >= 500:
+        return _service_failed(reply, now)
+    if 300 <= status < 400:
+        return redirect_error(reply)
+    if status == 400:
+        return BadRequestError(
+            f"the vehicle API rejected the request: {said or 'bad request'}",
+            http=reply.details(),
+        )
+    http = reply.details()
+    return BadRequestError(
+        f"the vehicle API answered HTTP {status} on {reply.method} {reply.path}"
+        + (f" ({http.excerpt})" if http.excerpt else ""),
+        http=http,
+    )
+
+
+def _by_body(reply: Reply, said: str | None, lowered: str) -> CarctlError | None:
+    """Answers whose body says more than their status (the signing proxy's 500s, 403s)."""
+    status, http = reply.status, reply.details()
     if "has not been paired" in lowered or "key not paired" in lowered:
         # the signing proxy's 500 when the car does not know its key (vehicle-command's
         # protocol.ErrKeyNotPaired): the owner's set-up, not an outage
-        error = KeyNotPairedError(
+        return KeyNotPairedError(
             f"the car does not know the key its commands are signed with ({said})",
             hint="pair the key with the car: `carctl key pair` shows how (tap the key card in "
             "the car when the Tesla app asks); a signing proxy's own key is paired the same way",
             http=http,
         )
-    elif status >= 500 and (
+    if status >= 500 and (
         "offline or asleep" in lowered
         or lowered.startswith("vehicle unavailable")
         or "context deadline exceeded" in lowered
     ):
         # the signing proxy's answer for a car that is asleep or out of reach (vehicle-command:
         # inet.ErrVehicleNotAwake, and a session that timed out): wake it, do not blame the service
-        error = VehicleUnavailableError(
+        return VehicleUnavailableError(
             f"the car is asleep or offline: the signing proxy could not reach it ({said})",
             hint="`carctl wake` wakes it; a car without mobile coverage stays offline",
             http=http,
         )
-    elif status == 403 and "command protocol" in lowered:
-        error = signing_required("this car", http=http)
-    elif status == 421:
-        error = ConfigError(
-            f"the vehicle API serves this account from another region ({said or 'HTTP 421'})",
-            hint="sign in again (`carctl auth login --web`): sign-in finds the region and "
-            "remembers it; or set it yourself: `carctl config set region eu` (na, eu, cn)",
-            http=http,
-        )
-    elif status == 403 and any(
-        word in (said or "").lower() for word in ("missing scopes", "invalid_scope")
-    ):
+    if status == 403 and "command protocol" in lowered:
+        return signing_required("this car", http=http)
+    if status == 403 and any(word in lowered for word in ("missing scopes", "invalid_scope")):
         scope = needed_scope(reply)
-        error = AuthError(
+        return AuthError(
             f"the session was not granted {scope}, which this needs ({said})",
             hint=f"sign in again and allow {scope}: `carctl auth login --web` asks for the "
             "scopes in `carctl config get auth.scopes` (add it there if it is missing: "
             "`carctl config set auth.scopes ...`)",
             http=http,
         )
-    elif status == 402:
-        error = AuthError(
-            f"the service asks for a subscription or credits for this ({said or 'HTTP 402'})",
-            hint="check your plan with the service (Teslemetry: its console)",
-            http=http,
-        )
-    elif status == 412:
-        error = ConfigError(
-            f"the vehicle API cannot serve this application yet ({said or 'HTTP 412'})",
-            hint="your application must be registered in the account's region "
-            "(Tesla's Fleet API documentation: partner accounts)",
-            http=http,
-        )
-    elif status in (401, 403):
-        error = AuthError(
-            f"the vehicle API refused the session ({said or status})"
-            if status == 401
-            else f"the vehicle API forbids this ({said or 'forbidden'})",
-            hint="run `carctl auth login`",
-            http=http,
-        )
-    elif status == 404:
-        vehicle = vehicle_of(reply.path)
-        error = NotFoundError(
-            f"no vehicle {vehicle} on this account" if vehicle else f"{where} does not exist",
-            hint="`carctl vehicles` lists your cars" if vehicle else None,
-            http=http,
-        )
-    elif status == 405:
-        error = RefusedError(
-            f"the car is in service and does not accept commands ({said or 'in service'})",
-            hint="try again when the service visit is over",
-            http=http,
-        )
-    elif status == 408:
-        error = VehicleUnavailableError(
-            "the car is asleep or offline and did not take the request",
-            hint="`carctl wake` wakes it; a car without mobile coverage stays offline",
-            http=http,
-        )
-    elif status == 429:
-        deadline = retry_at(reply.headers, now)
-        wait = f"; it asks to wait {max(0, round(deadline - now))} s" if deadline else ""
-        error = RateLimitedError(
-            f"the vehicle API is rate limiting this car{wait}",
-            hint="carctl queues commands and sends them when the limit allows",
-            http=http,
-        )
-        # without a word on when, the limit is per minute (60 data requests, 30 commands,
-        # 3 wakes): a 429 is billed, so the next try waits for the minute to pass
-        error.retry_at = deadline if deadline is not None else now + RATE_WINDOW_S
-    elif status >= 500:
-        error = ServiceError(
-            f"the vehicle API failed: HTTP {status} on {where}"
-            + (f" ({http.excerpt})" if http.excerpt else ""),
-            hint="the fault is on the service's side; try again later",
-            http=http,
-        )
-        error.retry_at = retry_at(reply.headers, now)
-    elif 300 <= status < 400:
-        error = redirect_error(reply)
-    elif status == 400:
-        error = BadRequestError(
-            f"the vehicle API rejected the request: {said or 'bad request'}", http=http
-        )
-    else:
-        error = BadRequestError(
-            f"the vehicle API answered HTTP {status} on {where}"
-            + (f" ({http.excerpt})" if http.excerpt else ""),
-            http=http,
-        )
+    return None
+
+
+def _wrong_region(reply: Reply, said: str | None) -> CarctlError:
+    return ConfigError(
+        f"the vehicle API serves this account from another region ({said or 'HTTP 421'})",
+        hint="sign in again (`carctl auth login --web`): sign-in finds the region and "
+        "remembers it; or set it yourself: `carctl config set region eu` (na, eu, cn)",
+        http=reply.details(),
+    )
+
+
+def _payment(reply: Reply, said: str | None) -> CarctlError:
+    return AuthError(
+        f"the service asks for a subscription or credits for this ({said or 'HTTP 402'})",
+        hint="check your plan with the service (Teslemetry: its console)",
+        http=reply.details(),
+    )
+
+
+def _not_registered(reply: Reply, said: str | None) -> CarctlError:
+    return ConfigError(
+        f"the vehicle API cannot serve this application yet ({said or 'HTTP 412'})",
+        hint="your application must be registered in the account's region "
+        "(Tesla's Fleet API documentation: partner accounts)",
+        http=reply.details(),
+    )
+
+
+def _refused_session(reply: Reply, said: str | None) -> CarctlError:
+    return AuthError(
+        f"the vehicle API refused the session ({said or reply.status})"
+        if reply.status == 401
+        else f"the vehicle API forbids this ({said or 'forbidden'})",
+        hint="run `carctl auth login`",
+        http=reply.details(),
+    )
+
+
+def _not_found(reply: Reply, said: str | None) -> CarctlError:
+    vehicle = vehicle_of(reply.path)
+    return NotFoundError(
+        f"no vehicle {vehicle} on this account"
+        if vehicle
+        else f"{reply.method} {reply.path} does not exist",
+        hint="`carctl vehicles` lists your cars" if vehicle else None,
+        http=reply.details(),
+    )
+
+
+def _in_service(reply: Reply, said: str | None) -> CarctlError:
+    return RefusedError(
+        f"the car is in service and does not accept commands ({said or 'in service'})",
+        hint="try again when the service visit is over",
+        http=reply.details(),
+    )
+
+
+def _asleep(reply: Reply, said: str | None) -> CarctlError:
+    return VehicleUnavailableError(
+        "the car is asleep or offline and did not take the request",
+        hint="`carctl wake` wakes it; a car without mobile coverage stays offline",
+        http=reply.details(),
+    )
+
+
+_BY_STATUS: dict[int, Callable[[Reply, str | None], CarctlError]] = {
+    401: _refused_session,
+    402: _payment,
+    403: _refused_session,
+    404: _not_found,
+    405: _in_service,
+    408: _asleep,
+    412: _not_registered,
+    421: _wrong_region,
+}
+
+
+def _rate_limited(reply: Reply, now: float) -> CarctlError:
+    deadline = retry_at(reply.headers, now)
+    wait = f"; it asks to wait {max(0, round(deadline - now))} s" if deadline else ""
+    error = RateLimitedError(
+        f"the vehicle API is rate limiting this car{wait}",
+        hint="carctl queues commands and sends them when the limit allows",
+        http=reply.details(),
+    )
+    # without a word on when, the limit is per minute (60 data requests, 30 commands,
+    # 3 wakes): a 429 is billed, so the next try waits for the minute to pass
+    error.retry_at = deadline if deadline is not None else now + RATE_WINDOW_S
+    return error
+
+
+def _service_failed(reply: Reply, now: float) -> CarctlError:
+    http = reply.details()
+    error = ServiceError(
+        f"the vehicle API failed: HTTP {reply.status} on {reply.method} {reply.path}"
+        + (f" ({http.excerpt})" if http.excerpt else ""),
+        hint="the fault is on the service's side; try again later",
+        http=http,
+    )
+    error.retry_at = retry_at(reply.headers, now)
     return error
 
 

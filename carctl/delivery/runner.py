@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from carctl.api.request_log import RequestLog
 from carctl.clock import Clock
@@ -130,6 +130,24 @@ class Delivery:
                 display_name=selector or "your car",
                 state="unknown",
             )
+        queued = self._add(error, vehicle, commands, expires_at=expires_at, now=now)
+        return Kept(
+            _queued_hint(queued, vehicle, now),
+            diagnosis,
+            queued,
+            None if vehicle.id.startswith(BY_NAME) else vehicle.ref(),
+        )
+
+    def _add(
+        self,
+        error: CarctlError,
+        vehicle: Vehicle,
+        commands: list[Command],
+        *,
+        expires_at: float | None,
+        now: float,
+    ) -> Queued:
+        """The commands in the queue, together, and a worker started to deliver them."""
         entries = self.queue.add(
             scope=self.scope,
             api_url=self.api_url,
@@ -142,21 +160,14 @@ class Delivery:
             error=error,
             vin=vehicle.vin,
         )
-        deadline = entries[0].expires_at
         not_before = entries[0].next_attempt_at
-        queued = Queued(
+        return Queued(
             ids=tuple(e.id for e in entries),
             steps=tuple(QueuedStep(e.command, e.arguments) for e in entries),
             vehicle=vehicle.display_name,
-            expires_at=deadline,
+            expires_at=entries[0].expires_at,
             worker=self.start_worker() if self.start_worker else "off",
             not_before=not_before if not_before > now + 60 and error.retry_at is not None else None,
-        )
-        return Kept(
-            _queued_hint(queued, vehicle, now),
-            diagnosis,
-            queued,
-            None if vehicle.id.startswith(BY_NAME) else vehicle.ref(),
         )
 
 
@@ -201,61 +212,73 @@ def deliver_batch(
     being sent right before every request that can execute it; one that fails
     the check is skipped, never sent.
     """
-    counts = {"delivered": 0, "failed": 0, "waiting": 0, "skipped": 0}
-    first = batch[0]
-    vehicle = Vehicle(first.vehicle_id, "", first.vehicle_name, "unknown")
+    run = _Batch(service, queue, owner, clock, rng)
+    if run.reach(batch):
+        for index, entry in enumerate(batch):
+            if not run.send(entry, batch[index:]):
+                break
+    return run.counts
 
-    def later(entries: list[Entry], error: CarctlError, *, tried: bool) -> None:
-        now = clock.now()
-        wait = queue_delay(entries[0].attempts + (1 if tried else 0), rng)
-        if error.retry_at is not None:
-            wait = max(wait, error.retry_at - now)
-        queue.retry_later(entries, error, now=now, wait=wait, tried=tried)
-        counts["waiting"] += len(entries)
-        if entries[0].last_error != error.message:  # a state is logged once, not every pass
-            log.info(
-                "queue: %s for %s waits %.0f s: %s",
-                ", ".join(f"#{e.id}" for e in entries),
-                vehicle.display_name,
-                wait,
-                error.message,
-            )
 
-    try:
-        if first.vehicle_id.startswith(BY_NAME):
-            vehicle = service.locate(first.vehicle_id[len(BY_NAME) :] or None)
-        else:
-            vehicle = service.current(vehicle)
-        if vehicle.state != "online":
-            vehicle = (service.wake(vehicle, timeout=WAKE_TIMEOUT_S)).vehicle
-    except CarctlError as exc:
-        if permanent(exc):
-            for entry in batch:
-                queue.failed(entry.id, exc, now=clock.now())
-            counts["failed"] += len(batch)
-            return counts
-        later(batch, exc, tried=not isinstance(exc, BreakerOpenError))
-        return counts
-    for index, entry in enumerate(batch):
+@dataclass
+class _Batch:
+    """One pass over one car's entries: the car reached once, each entry sent in turn."""
+
+    service: VehicleService
+    queue: Queue
+    owner: Holder
+    clock: Clock
+    rng: random.Random
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"delivered": 0, "failed": 0, "waiting": 0, "skipped": 0}
+    )
+    vehicle: Vehicle | None = None
+
+    def reach(self, batch: list[Entry]) -> bool:
+        """Find the car (by its id, or the name it was queued by) and wake it once for all."""
+        first = batch[0]
+        self.vehicle = Vehicle(first.vehicle_id, "", first.vehicle_name, "unknown")
+        try:
+            if first.vehicle_id.startswith(BY_NAME):
+                vehicle = self.service.locate(first.vehicle_id[len(BY_NAME) :] or None)
+            else:
+                vehicle = self.service.current(self.vehicle)
+            if vehicle.state != "online":
+                vehicle = (self.service.wake(vehicle, timeout=WAKE_TIMEOUT_S)).vehicle
+        except CarctlError as exc:
+            if permanent(exc):
+                for entry in batch:
+                    self.queue.failed(entry.id, exc, now=self.clock.now())
+                self.counts["failed"] += len(batch)
+            else:
+                self.later(batch, exc, tried=not isinstance(exc, BreakerOpenError))
+            return False
+        self.vehicle = vehicle
+        return True
+
+    def send(self, entry: Entry, rest: list[Entry]) -> bool:
+        """Send `entry` (checked right before each request); False: the rest must wait."""
+        queue, clock, owner = self.queue, self.clock, self.owner
+        assert self.vehicle is not None
         if queue.begin_send(entry.id, owner=owner, now=clock.now()) is None:
-            counts["skipped"] += 1  # superseded, cancelled or expired meanwhile
-            continue
+            self.counts["skipped"] += 1  # superseded, cancelled or expired meanwhile
+            return True
 
-        def still_wanted(entry: Entry = entry) -> None:
+        def still_wanted() -> None:
             if queue.begin_send(entry.id, owner=owner, now=clock.now()) is None:
                 raise Withdrawn(f"#{entry.id} is no longer to be sent")
 
         command = Command(entry.command, entry.arguments, entry.idempotency_key)
         try:
-            service.command(
-                vehicle,
+            self.service.command(
+                self.vehicle,
                 command,
                 timeout=WAKE_TIMEOUT_S,
                 before_send=still_wanted,
                 deadline=entry.expires_at,  # a signing car refuses it itself once late
             )
         except Withdrawn:
-            counts["skipped"] += 1
+            self.counts["skipped"] += 1
             now_entry = queue.get(entry.id)
             log.info(
                 "queue: #%d %s not sent: %s meanwhile",
@@ -263,16 +286,35 @@ def deliver_batch(
                 entry.command,
                 now_entry.status if now_entry else "gone",
             )
-            continue
+            return True
         except CarctlError as exc:
-            if permanent(exc):
-                queue.failed(entry.id, exc, now=clock.now())
-                counts["failed"] += 1
-                log.warning("queue: #%d %s failed: %s", entry.id, entry.command, exc.message)
-                continue
-            later(batch[index:], exc, tried=not isinstance(exc, BreakerOpenError))
-            return counts
+            if not permanent(exc):
+                self.later(rest, exc, tried=not isinstance(exc, BreakerOpenError))
+                return False
+            queue.failed(entry.id, exc, now=clock.now())
+            self.counts["failed"] += 1
+            log.warning("queue: #%d %s failed: %s", entry.id, entry.command, exc.message)
+            return True
         queue.delivered(entry.id, now=clock.now())
-        counts["delivered"] += 1
-        log.info("queue: delivered #%d %s to %s", entry.id, entry.command, vehicle.display_name)
-    return counts
+        self.counts["delivered"] += 1
+        log.info(
+            "queue: delivered #%d %s to %s", entry.id, entry.command, self.vehicle.display_name
+        )
+        return True
+
+    def later(self, entries: list[Entry], error: CarctlError, *, tried: bool) -> None:
+        """Back to the queue for a while (the service's Retry-After, at least)."""
+        now = self.clock.now()
+        wait = queue_delay(entries[0].attempts + (1 if tried else 0), self.rng)
+        if error.retry_at is not None:
+            wait = max(wait, error.retry_at - now)
+        self.queue.retry_later(entries, error, now=now, wait=wait, tried=tried)
+        self.counts["waiting"] += len(entries)
+        if entries[0].last_error != error.message:  # a state is logged once, not every pass
+            log.info(
+                "queue: %s for %s waits %.0f s: %s",
+                ", ".join(f"#{e.id}" for e in entries),
+                self.vehicle.display_name if self.vehicle else "the car",
+                wait,
+                error.message,
+            )
