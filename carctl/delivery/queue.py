@@ -32,6 +32,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from carctl.delivery.entries import BY_NAME, Entry, NewCommand, aliases, same_car
 from carctl.delivery.leases import Leases
@@ -40,6 +41,17 @@ from carctl.vehicle.model import Vehicle
 from carctl.vehicle.safety import Safety, safety_of
 
 __all__ = ["BY_NAME", "Entry", "NewCommand", "Queue"]
+
+
+@dataclass(frozen=True)
+class _Car:
+    """Whose car a batch is for, and where it is delivered."""
+
+    scope: str
+    api_url: str
+    vehicle_id: str
+    vehicle_name: str
+    vin: str
 
 
 class Queue(Leases):
@@ -68,67 +80,74 @@ class Queue(Leases):
 
         The expiry is `expires_at` (a wall time the user chose) or `ttl_s` from now.
         """
-        batch = uuid.uuid4().hex[:12]
         items = list(commands)
         for item in items:  # the delivery layer never asks; a bug must not queue an unlock
             if safety_of(item.name, item.params) is Safety.NEVER_QUEUED:
                 raise InternalError(f"{item.name} is never queued")
-        http = error.http if error is not None else None
+        car = _Car(scope, api_url, vehicle_id, vehicle_name, vin or "")
+        ids = self._transaction(
+            lambda db: self._insert(
+                db, car, items, now=now, expires_at=expires_at, ttl_s=ttl_s, error=error
+            )
+        )
+        return [e for e in (self.get(i) for i in ids) if e is not None]
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        car: _Car,
+        items: list[NewCommand],
+        *,
+        now: float,
+        expires_at: float | None,
+        ttl_s: float | None,
+        error: CarctlError | None,
+    ) -> list[int]:
+        """One batch of rows; each new one supersedes older pending ones of its slot."""
+        _, trusted = self.time.both(db, now)
+        # a deadline the caller worked out on a wall clock that runs ahead of what
+        # the since-boot clock confirms is moved back by that much
+        skew = max(0.0, now - trusted)
+        deadline = expires_at - skew if expires_at is not None else trusted + (ttl_s or 0.0)
+        # the service's `Retry-After`, of any length: not sent before it, even if that
+        # means it expires unsent
         retry_after = error.retry_at if error is not None else None
+        first_try = max(trusted, retry_after) if retry_after is not None else trusted
+        http = error.http if error is not None else None
         why = (
             http.status if http else None,
             http.txid if http else None,
             error.message if error is not None else None,
+            trusted if error is not None else None,
         )
-
         where, args = same_car(
-            scope, [vehicle_id, BY_NAME + vehicle_name.strip().casefold()], vin or ""
+            car.scope, [car.vehicle_id, BY_NAME + car.vehicle_name.strip().casefold()], car.vin
         )
-
-        def work(db: sqlite3.Connection) -> list[int]:
-            _, trusted = self.time.both(db, now)
-            # a deadline the caller worked out on a wall clock that runs ahead of what
-            # the since-boot clock confirms is moved back by that much
-            skew = max(0.0, now - trusted)
-            deadline = expires_at - skew if expires_at is not None else trusted + (ttl_s or 0.0)
-            # the service's `Retry-After`, of any length: not sent before it, even if that
-            # means it expires unsent
-            first_try = max(trusted, retry_after) if retry_after is not None else trusted
-            ids = []
-            for command in items:
-                cursor = db.execute(
-                    "INSERT INTO queue (scope, api_url, vehicle_id, vehicle_name, command, params,"
-                    " slot, idempotency_key, batch, created_at, expires_at, attempts,"
-                    " next_attempt_at, status, last_status, last_txid, last_error, failed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?, ?, ?)",
-                    (
-                        scope,
-                        api_url,
-                        vehicle_id,
-                        vehicle_name,
-                        command.name,
-                        json.dumps(command.params, sort_keys=True),
-                        command.slot,
-                        command.idempotency_key,
-                        batch,
-                        trusted,
-                        deadline,
-                        first_try,
-                        *why,
-                        trusted if error is not None else None,
-                    ),
-                )
-                new_id = int(cursor.lastrowid or 0)
-                db.execute(
-                    "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"  # noqa: S608
-                    f" WHERE status = 'pending' AND {where} AND slot = ? AND id < ?",
-                    (trusted, f"superseded by #{new_id}", *args, command.slot, new_id),
-                )
-                ids.append(new_id)
-            return ids
-
-        ids = self._transaction(work)
-        return [e for e in (self.get(i) for i in ids) if e is not None]
+        batch, ids = uuid.uuid4().hex[:12], []
+        for command in items:
+            cursor = db.execute(
+                "INSERT INTO queue (scope, api_url, vehicle_id, vehicle_name, command, params,"
+                " slot, idempotency_key, batch, created_at, expires_at, attempts,"
+                " next_attempt_at, status, last_status, last_txid, last_error, failed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?, ?, ?)",
+                (
+                    *(car.scope, car.api_url, car.vehicle_id, car.vehicle_name),
+                    command.name,
+                    json.dumps(command.params, sort_keys=True),
+                    command.slot,
+                    command.idempotency_key,
+                    *(batch, trusted, deadline, first_try),
+                    *why,
+                ),
+            )
+            new_id = int(cursor.lastrowid or 0)
+            db.execute(
+                "UPDATE queue SET status = 'superseded', finished_at = ?, last_error = ?"  # noqa: S608
+                f" WHERE status = 'pending' AND {where} AND slot = ? AND id < ?",
+                (trusted, f"superseded by #{new_id}", *args, command.slot, new_id),
+            )
+            ids.append(new_id)
+        return ids
 
     def supersede(self, *, scope: str, vehicle: Vehicle, slot: str, now: float, by: str) -> int:
         """A successful direct command makes older queued ones in its slot pointless.
