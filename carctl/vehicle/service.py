@@ -119,18 +119,7 @@ class Command:
 
     @property
     def slot(self) -> str:
-        if self.name in ("auto_conditioning_start", "auto_conditioning_stop"):
-            return "climate"
-        if self.name == "set_temps":
-            return "temperature"
-        if self.name == "window_control":
-            return "windows"
-        if self.name in ("charge_start", "charge_stop"):
-            return "charging"
-        if self.name in ("charge_port_door_open", "charge_port_door_close"):
-            return "charge port"
-        if self.name in ("door_lock", "door_unlock"):
-            return "locks"
+        """What it changes: a newer command of the same slot makes an older one pointless."""
         if self.name == "remote_seat_heater_request":  # one per seat
             return f"seat heat {self.params.get('heater')}"
         if self.name == "add_precondition_schedule":  # one per days and time: others coexist
@@ -138,7 +127,21 @@ class Command:
             return f"schedule {days} {time}"
         if self.name == "remove_precondition_schedule":
             return f"unschedule {self.params.get('id')}"
-        return self.name
+        return _SLOTS.get(self.name, self.name)
+
+
+_SLOTS = {
+    "auto_conditioning_start": "climate",
+    "auto_conditioning_stop": "climate",
+    "set_temps": "temperature",
+    "window_control": "windows",
+    "charge_start": "charging",
+    "charge_stop": "charging",
+    "charge_port_door_open": "charge port",
+    "charge_port_door_close": "charge port",
+    "door_lock": "locks",
+    "door_unlock": "locks",
+}
 
 
 # The car's "no" that means "it is so already": the owner's wish holds, so it is a success
@@ -449,22 +452,9 @@ class VehicleService:
                 outcome = send()
         except TemporaryError as exc:
             if once and exc.http is not None:  # it was sent, and the answer did not come back
-                what = describe_done(command.name)
-                exc.message += (
-                    f"; the outcome is unknown: {vehicle.label} may have {what}, and carctl "
-                    "does not send it again"
-                )
-                exc.hint = f"check with `carctl status` before you try again; {exc.hint or ''}"
-                exc.hint = exc.hint.rstrip("; ")
+                _outcome_unknown(exc, vehicle, command)
             raise
-        if not outcome.result and outcome.reason in ALREADY.get(command.name, ()):
-            outcome = Outcome(True, outcome.reason)  # the car is as asked already: done
-        if not outcome.result:
-            raise RefusedError(
-                f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
-                hint=_refusal_hint(outcome.reason),
-            )
-        return outcome
+        return _judged(outcome, vehicle, command)
 
     def check_signing(self, vehicle: Vehicle) -> None:
         """A car that takes only signed commands, on a road that does not sign them.
@@ -507,6 +497,29 @@ def describe_done(name: str) -> str:
         "flash_lights": "flashed its lights",
         "set_sentry_mode": "turned sentry off",
     }.get(name, f"carried out {name}")
+
+
+def _outcome_unknown(exc: TemporaryError, vehicle: Vehicle, command: Command) -> None:
+    """A command sent once whose answer did not come back: the car may have done it."""
+    what = describe_done(command.name)
+    exc.message += (
+        f"; the outcome is unknown: {vehicle.label} may have {what}, and carctl "
+        "does not send it again"
+    )
+    exc.hint = f"check with `carctl status` before you try again; {exc.hint or ''}"
+    exc.hint = exc.hint.rstrip("; ")
+
+
+def _judged(outcome: Outcome, vehicle: Vehicle, command: Command) -> Outcome:
+    """The car's answer: done, already so (done too), or refused with its reason."""
+    if not outcome.result and outcome.reason in ALREADY.get(command.name, ()):
+        return Outcome(True, outcome.reason)  # the car is as asked already: done
+    if not outcome.result:
+        raise RefusedError(
+            f"{vehicle.label} refused {command.name}: {outcome.reason or 'no reason given'}",
+            hint=_refusal_hint(outcome.reason),
+        )
+    return outcome
 
 
 def _needs_position(command: Command) -> bool:
