@@ -133,51 +133,20 @@ def serve(
     from carctl.mock.app import create_app, install_faults
     from carctl.mock.certs import self_signed
     from carctl.mock.faults import rule_from_mapping
-    from carctl.mock.seed import SeedError, load_seed
-    from carctl.mock.server import ServeError, bind, make_server, url_of
+    from carctl.mock.server import make_server, url_of
 
-    if region is not None and flavor == "owner":
-        raise UsageError(
-            "--region goes with --flavor fleet or proxy (the Owner API has no regions)",
-            hint=f"carctl mock serve --flavor fleet --region {region}",
-        )
-    region = region or "na"
-    if bool(tls_cert) != bool(tls_key):
-        raise UsageError(
-            "--tls-cert and --tls-key go together", hint="give both, or neither for plain HTTP"
-        )
-    for option, file in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
-        if file and not Path(file).is_file():
-            raise UsageError(f"{option} {file}: no such file", hint="give a PEM file")
-    try:
-        seed = load_seed(seed_path)
-    except SeedError as exc:
-        raise ConfigError(
-            str(exc), hint="fix the seed file, or leave out --seed for the default"
-        ) from None
+    region = _serve_options(flavor, region, tls_cert, tls_key)
+    seed = _serve_seed(seed_path)
     rules = [rule_from_mapping(rule) for rule in fault_rules(faults, scenarios)]
     throwaway = None
     if flavor == "proxy" and not tls_cert:
         throwaway = tempfile.TemporaryDirectory(prefix="carctl-proxy-")
         files = self_signed(Path(throwaway.name), host=host)
         tls_cert, tls_key = str(files.cert), str(files.key)
-    try:
-        sock = bind(host, port)
-        proxy = None if signing_proxy_port is None else bind(host, signing_proxy_port)
-    except ServeError as exc:
-        raise ConfigError(str(exc)) from None
+    sock, proxy = _sockets(host, port, signing_proxy_port)
     url = url_of(sock, https=bool(tls_cert))
     proxy_url = url_of(proxy, https=bool(tls_cert)) if proxy is not None else None
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        app.output.warn(
-            f"serving on {host}: anyone who can reach it can sign in with the seed's "
-            "well-known password, over plain HTTP"
-            + (
-                ", and drive the control API (--admin): faults, the clock, the cars"
-                if admin
-                else ""
-            )
-        )
+    _warn_exposed(app, host, admin)
     asgi = create_app(seed=seed, admin=admin, flavor=flavor, region=region)
     if proxy is not None:
         asgi.state.api.signing_ports.add(proxy.getsockname()[1])
@@ -192,14 +161,8 @@ def serve(
         "region": region if flavor != "owner" else None,
         "certificate": str(Path(tls_cert).resolve()) if tls_cert else None,
     }
-    human = _serving_text(
-        url,
-        admin,
-        seed.source,
-        rules,
-        proxy_url,
-        _flavor_lines(flavor, region, url, tls_cert if throwaway else None),
-    )
+    lines = _flavor_lines(flavor, region, url, tls_cert if throwaway else None)
+    human = _serving_text(url, admin, seed.source, rules, proxy_url, lines)
     app.output.result(app.command, data, human=human)
     server = make_server(asgi, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then passes it on
@@ -207,6 +170,61 @@ def serve(
     if throwaway is not None:
         throwaway.cleanup()
     app.output.info("carctl mock: stopped.")  # Ctrl-C is how a server is meant to end: exit 0
+
+
+def _serve_options(
+    flavor: str, region: str | None, tls_cert: str | None, tls_key: str | None
+) -> str:
+    """Options that do not go together, said before anything is bound; the region."""
+    if region is not None and flavor == "owner":
+        raise UsageError(
+            "--region goes with --flavor fleet or proxy (the Owner API has no regions)",
+            hint=f"carctl mock serve --flavor fleet --region {region}",
+        )
+    if bool(tls_cert) != bool(tls_key):
+        raise UsageError(
+            "--tls-cert and --tls-key go together", hint="give both, or neither for plain HTTP"
+        )
+    for option, file in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+        if file and not Path(file).is_file():
+            raise UsageError(f"{option} {file}: no such file", hint="give a PEM file")
+    return region or "na"
+
+
+def _serve_seed(seed_path: str | None) -> Any:
+    from carctl.mock.seed import SeedError, load_seed
+
+    try:
+        return load_seed(seed_path)
+    except SeedError as exc:
+        raise ConfigError(
+            str(exc), hint="fix the seed file, or leave out --seed for the default"
+        ) from None
+
+
+def _sockets(host: str, port: int, signing_proxy_port: int | None) -> tuple[Any, Any]:
+    """The server's socket, and the signing proxy stand-in's (None without one)."""
+    from carctl.mock.server import ServeError, bind
+
+    try:
+        sock = bind(host, port)
+        proxy = None if signing_proxy_port is None else bind(host, signing_proxy_port)
+    except ServeError as exc:
+        raise ConfigError(str(exc)) from None
+    return sock, proxy
+
+
+def _warn_exposed(app: AppContext, host: str, admin: bool) -> None:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        app.output.warn(
+            f"serving on {host}: anyone who can reach it can sign in with the seed's "
+            "well-known password, over plain HTTP"
+            + (
+                ", and drive the control API (--admin): faults, the clock, the cars"
+                if admin
+                else ""
+            )
+        )
 
 
 def _flavor_lines(flavor: str, region: str, url: str, throwaway: str | None) -> list[str]:
