@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -161,50 +162,58 @@ def list_(app: AppContext, all_: bool) -> None:
     }
 
     def draw(console: Console) -> None:
-        from rich import box
-        from rich.table import Table
-
         if not entries:
             console.print("Nothing queued." if not all_ else "The queue is empty.", markup=False)
         else:
-            table = Table(
-                box=box.SIMPLE if app.output.color else None,
-                show_edge=False,
-                pad_edge=False,
-                padding=(0, 1),
-            )
-            units = str(app.settings.get("units"))
-            table.add_column("#", justify="right", no_wrap=True)
-            table.add_column("What", no_wrap=True, overflow="ellipsis", max_width=14)
-            table.add_column("Car", no_wrap=True, overflow="ellipsis", max_width=10)
-            table.add_column("Status", no_wrap=True)
-            table.add_column("Age", no_wrap=True, justify="right")
-            table.add_column("Expires", no_wrap=True)
-            table.add_column("Tries", no_wrap=True, justify="right")
-            table.add_column("Last", no_wrap=True, overflow="ellipsis", max_width=14)
-            for e in entries:
-                table.add_row(
-                    str(e.id),
-                    _short_what(e, units),
-                    literal(e.vehicle_name),
-                    e.status,
-                    _short_age(app, e.created_at),
-                    hhmm(e.expires_at),
-                    str(e.attempts),
-                    _short_error(e),
-                )
-            console.print(table)
-        state = breaker["state"]
-        # a cool-down that is over has no time to wait for: the next try probes
-        said = "half-open (the next try probes)" if state == "half-open" else state
-        line = f"{app.endpoint.label}: breaker {said}, retry budget {breaker['tokens']:.1f}/10"
-        until = breaker.get("open_until")
-        if state == "open" and until and until > app.clock.now():
-            line += f", next try at {hhmmss(until)}"
-        console.print(line, markup=False)
+            console.print(_table(app, entries))
+        console.print(_breaker_line(app, breaker), markup=False)
         console.print(f"worker: {'running' if worker else 'not running'}", markup=False)
 
     app.output.result(app.command, data, human=draw)
+
+
+def _table(app: AppContext, entries: list[Entry]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        box=box.SIMPLE if app.output.color else None,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+    )
+    units = str(app.settings.get("units"))
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("What", no_wrap=True, overflow="ellipsis", max_width=14)
+    table.add_column("Car", no_wrap=True, overflow="ellipsis", max_width=10)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Age", no_wrap=True, justify="right")
+    table.add_column("Expires", no_wrap=True)
+    table.add_column("Tries", no_wrap=True, justify="right")
+    table.add_column("Last", no_wrap=True, overflow="ellipsis", max_width=14)
+    for e in entries:
+        table.add_row(
+            str(e.id),
+            _short_what(e, units),
+            literal(e.vehicle_name),
+            e.status,
+            _short_age(app, e.created_at),
+            hhmm(e.expires_at),
+            str(e.attempts),
+            _short_error(e),
+        )
+    return table
+
+
+def _breaker_line(app: AppContext, breaker: dict[str, Any]) -> str:
+    state = breaker["state"]
+    # a cool-down that is over has no time to wait for: the next try probes
+    said = "half-open (the next try probes)" if state == "half-open" else state
+    line = f"{app.endpoint.label}: breaker {said}, retry budget {breaker['tokens']:.1f}/10"
+    until = breaker.get("open_until")
+    if state == "open" and until and until > app.clock.now():
+        line += f", next try at {hhmmss(until)}"
+    return line
 
 
 @queue.command()
@@ -404,11 +413,8 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
     runs). Exits 0 when each was delivered (or replaced by a later command),
     1 when one expired, was refused or was cancelled, 75 when --timeout came first.
     """
-    from carctl.cli.context import start_worker
-    from carctl.delivery.outcomes import OUTCOMES, outcome
     from carctl.durations import parse_duration
-    from carctl.errors import CarctlError, UsageError
-    from carctl.text import plural
+    from carctl.errors import UsageError
 
     if bool(entry_ids) == all_:
         raise UsageError("give entry IDs or --all", hint="`carctl queue` lists the IDs")
@@ -416,47 +422,79 @@ def wait(app: AppContext, entry_ids: tuple[int, ...], all_: bool, timeout: str |
     units = str(app.settings.get("units"))
     store = _queue(app)
 
-    gone: list[int] = []
+    watcher = _Watch(app, store, units, limit)
+    ids, done = app.run(lambda: watcher.watch(_ids_to_watch(store, entry_ids, all_=all_)))
+    _waited(app, ids, done, watcher.gone, timeout)
 
-    def watch() -> tuple[list[int], dict[int, Entry]]:
+
+def _ids_to_watch(store: Any, entry_ids: tuple[int, ...], *, all_: bool) -> list[int]:
+    from carctl.errors import CarctlError
+
+    if all_:
+        return [e.id for e in store.entries()]
+    for entry_id in entry_ids:
+        if store.get(entry_id) is None:
+            raise CarctlError(
+                f"there is no queue entry #{entry_id}", hint="`carctl queue list --all` lists them"
+            )
+    return list(entry_ids)
+
+
+@dataclass
+class _Watch:
+    """Watching entries until each is done (or the time is up), one line as each finishes."""
+
+    app: AppContext
+    store: Any
+    units: str
+    limit: float | None
+    gone: list[int] = field(default_factory=list)
+    done: dict[int, Entry] = field(default_factory=dict)
+
+    def watch(self, ids: list[int]) -> tuple[list[int], dict[int, Entry]]:
+        from carctl.cli.context import start_worker
+
+        app = self.app
         started = app.clock.now()
-        if all_:
-            ids = [e.id for e in store.entries()]
-        else:
-            for entry_id in entry_ids:
-                if store.get(entry_id) is None:
-                    raise CarctlError(
-                        f"there is no queue entry #{entry_id}",
-                        hint="`carctl queue list --all` lists them",
-                    )
-            ids = list(entry_ids)
         if ids:
             start_worker(app)
-        done: dict[int, Entry] = {}
         while True:
-            store.expire_now(app.clock.now())  # a deadline passes even with no worker
+            self.store.expire_now(app.clock.now())  # a deadline passes even with no worker
             for entry_id in list(ids):
-                entry = store.get(entry_id)
-                if entry is None:  # the state file was replaced under us: nothing to wait for
-                    app.output.warn(f"entry #{entry_id} is no longer in the queue")
-                    ids.remove(entry_id)
-                    gone.append(entry_id)
-                    continue
-                if entry_id in done or entry.status == "pending":
-                    continue
-                done[entry_id] = entry
-                app.output.print(
-                    outcome(entry, units)
-                    if entry.status in OUTCOMES
-                    else f"#{entry.id} {_what(entry, units)} for {literal(entry.vehicle_name)}: "
-                    f"{entry.status}"
-                )
-                _flush()
-            if len(done) == len(ids) or (limit is not None and app.clock.now() - started >= limit):
-                return ids, done
+                self._look(entry_id, ids)
+            over = self.limit is not None and app.clock.now() - started >= self.limit
+            if len(self.done) == len(ids) or over:
+                return ids, self.done
             app.clock.sleep(WAIT_POLL_S)
 
-    ids, done = app.run(watch)
+    def _look(self, entry_id: int, ids: list[int]) -> None:
+        from carctl.delivery.outcomes import OUTCOMES, outcome
+
+        entry = self.store.get(entry_id)
+        if entry is None:  # the state file was replaced under us: nothing to wait for
+            self.app.output.warn(f"entry #{entry_id} is no longer in the queue")
+            ids.remove(entry_id)
+            self.gone.append(entry_id)
+            return
+        if entry_id in self.done or entry.status == "pending":
+            return
+        self.done[entry_id] = entry
+        self.app.output.print(
+            outcome(entry, self.units)
+            if entry.status in OUTCOMES
+            else f"#{entry.id} {_what(entry, self.units)} for {literal(entry.vehicle_name)}: "
+            f"{entry.status}"
+        )
+        _flush()
+
+
+def _waited(
+    app: AppContext, ids: list[int], done: dict[int, Entry], gone: list[int], timeout: str | None
+) -> None:
+    """The result: all delivered (0), one not (1), or the time ran out first (75)."""
+    from carctl.errors import CarctlError
+    from carctl.text import plural
+
     pending = [i for i in ids if i not in done]
     data = {"entries": [e.to_json() for e in done.values()], "pending": pending, "gone": gone}
     bad = [
