@@ -117,8 +117,6 @@ def logout(app: AppContext) -> None:
     """Revoke the session on the server and delete it from this computer."""
     import dataclasses
 
-    from carctl.api.connect import credentials_for
-    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
     from carctl.api.oauth import REVOKE_PATH
     from carctl.api.oauth import logout as sign_out
     from carctl.settings import Value
@@ -132,9 +130,7 @@ def logout(app: AppContext) -> None:
             "auth.require_keyring": Value("auth.require_keyring", False, "logout"),
         },
     )
-    credentials = credentials_for(
-        lenient, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
-    )
+    credentials = app.stack.for_settings(lenient).credential_stores(fresh=True)
 
     # A provider's own sign-in service documents no revocation endpoint: the refresh token
     # is not sent anywhere (never to the API host); the owner withdraws access on the account.
@@ -145,23 +141,7 @@ def logout(app: AppContext) -> None:
             return sign_out(client, credentials, revoke_url=revoke_url)
 
     result = app.run(run)
-    for variable in (ENV_ACCESS, ENV_REFRESH):
-        if app.env.get(variable):
-            app.output.warn(f"{variable} is set in the environment; unset it as well")
-    if revoke_url is None and result.was_signed_in:
-        from carctl.providers import ON_TESLA_ACCOUNT
-
-        kind = endpoint.kind
-        where = kind.revoke_where if kind is not None else ON_TESLA_ACCOUNT
-        app.output.warn(
-            f"{endpoint.label} offers carctl no way to revoke the session; it was deleted "
-            f"here — withdraw carctl's access {where}"
-        )
-    if result.revoke_error:
-        app.output.warn(
-            f"could not revoke the session on the server ({result.revoke_error}); it was "
-            "deleted here and the server will let it expire"
-        )
+    _logout_warnings(app, result, revoked_here=revoke_url is not None)
     data = {
         "was_signed_in": result.was_signed_in,
         "revoked": result.revoked,
@@ -180,6 +160,30 @@ def logout(app: AppContext) -> None:
     app.output.result(app.command, data, human=human)
 
 
+def _logout_warnings(app: AppContext, result: Any, *, revoked_here: bool) -> None:
+    """What signing out here could not do: a session in the environment, one only the
+    account can withdraw, a revocation the server did not take."""
+    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
+    from carctl.providers import ON_TESLA_ACCOUNT
+
+    endpoint = app.endpoint
+    for variable in (ENV_ACCESS, ENV_REFRESH):
+        if app.env.get(variable):
+            app.output.warn(f"{variable} is set in the environment; unset it as well")
+    if not revoked_here and result.was_signed_in:
+        kind = endpoint.kind
+        where = kind.revoke_where if kind is not None else ON_TESLA_ACCOUNT
+        app.output.warn(
+            f"{endpoint.label} offers carctl no way to revoke the session; it was deleted "
+            f"here — withdraw carctl's access {where}"
+        )
+    if result.revoke_error:
+        app.output.warn(
+            f"could not revoke the session on the server ({result.revoke_error}); it was "
+            "deleted here and the server will let it expire"
+        )
+
+
 @auth.command()
 @pass_app
 def status(app: AppContext) -> None:
@@ -188,34 +192,8 @@ def status(app: AppContext) -> None:
     Exits 77 when not signed in, so scripts can check before they act.
     Works offline: it reads the stored session, it does not call the API.
     """
-    from carctl.api.connect import credentials_for, login_command
-    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH, Credentials
-    from carctl.api.oauth import load_session
-
     endpoint = app.endpoint
-    credentials: Credentials | None = None
-    problem: AuthError | None = None
-    try:
-        credentials = credentials_for(
-            app.settings, app.paths, app.env, endpoint, warn=app.output.warn, fresh=True
-        )
-    except AuthError as exc:
-        if not (app.env.get(ENV_ACCESS) or app.env.get(ENV_REFRESH)):
-            raise
-        problem = exc
-
-    session, location = load_session(credentials, app.env, problem)
-    base: dict[str, Any] = {
-        "profile": app.settings.profile,
-        "api": endpoint.api_url,
-        **provider_facts(endpoint),
-    }
-    if session is None:
-        raise AuthError(
-            f"not signed in to {endpoint.label} (profile {app.settings.profile})",
-            hint=f"run `{login_command(app.settings.profile)}`",
-        )
-    assert location is not None
+    session, location = _stored_session(app)
     if location.kind == "file":
         app.output.warn(
             f"the session is kept in {location.detail}, not in a keyring (none is available); "
@@ -224,13 +202,48 @@ def status(app: AppContext) -> None:
     expiry = expires(app, session.expires_at)
     renewable = session.refresh_token is not None
     data = {
-        **base,
+        "profile": app.settings.profile,
+        "api": endpoint.api_url,
+        **provider_facts(endpoint),
         "signed_in": True,
         "account": session.account,
         "store": location.to_json(),
         "access_token": {**expiry, "expired": (expiry["expires_in_s"] or 1) <= 0},
         "refresh_token": renewable,
     }
+    app.output.result(
+        app.command, data, human="\n".join(_status_lines(app, session, location, expiry))
+    )
+
+
+def _stored_session(app: AppContext) -> tuple[Any, Any]:
+    """The session kept for this profile and where; `AuthError` (77) when there is none."""
+    from carctl.api.connect import login_command
+    from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH
+    from carctl.api.oauth import load_session
+
+    credentials = None
+    problem: AuthError | None = None
+    try:
+        credentials = app.stack.credential_stores(fresh=True)
+    except AuthError as exc:
+        if not (app.env.get(ENV_ACCESS) or app.env.get(ENV_REFRESH)):
+            raise
+        problem = exc
+    session, location = load_session(credentials, app.env, problem)
+    if session is None:
+        raise AuthError(
+            f"not signed in to {app.endpoint.label} (profile {app.settings.profile})",
+            hint=f"run `{login_command(app.settings.profile)}`",
+        )
+    assert location is not None
+    return session, location
+
+
+def _status_lines(
+    app: AppContext, session: Any, location: Any, expiry: dict[str, Any]
+) -> list[str]:
+    endpoint = app.endpoint
     lines = [
         f"Signed in to {endpoint.label} as {session.account or 'an unknown account'} "
         f"(profile {app.settings.profile}).",
@@ -246,6 +259,10 @@ def status(app: AppContext) -> None:
         lines.append(f"  access token     {state} ({expiry['expires_at']})")
     lines.append(
         "  refresh token    "
-        + ("stored; carctl renews the session by itself" if renewable else "none")
+        + ("stored; carctl renews the session by itself" if _renewable(session) else "none")
     )
-    app.output.result(app.command, data, human="\n".join(lines))
+    return lines
+
+
+def _renewable(session: Any) -> bool:
+    return session.refresh_token is not None
