@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Doctor, Finding
@@ -75,88 +76,148 @@ def applies(doc: Doctor) -> bool:
 
 
 def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
-    from carctl.api.keys import fingerprint, public_pem, well_known_url
-    from carctl.api.oauth import load_session
-    from carctl.settings import DEFAULT_PROFILE
-    from carctl.vehicle.service import choose
-    from carctl.vehicle.signed import pairing_status
-
+    """The signed road, stage by stage: the first that fails is the finding."""
     assert doc.settings is not None and doc.endpoint is not None
-    provider = doc.endpoint.provider
-    if provider is None or not applies(doc):
+    if doc.endpoint.provider is None or not applies(doc):
         return Finding(SKIP, "this profile's API does not need carctl to sign")  # see applies
-    listed = doc.fact("api", "vehicles", [])
-    selector = doc.settings.get("vehicle")
-    chosen = [choose(listed, str(selector))] if selector is not None and listed else listed
-    cars = [car for car in chosen if car.needs_signing]
-    if not cars:
+    road = _Road.of(doc)
+    if not road.cars:
         return Finding(PASS, "no car here takes only signed commands")
-    profile = doc.settings.profile
-    flag = "" if profile == DEFAULT_PROFILE else f" --profile {profile}"
-    names = ", ".join(car.label for car in cars)
-    store = doc.fact("credentials", "credentials")
-    vault = doc.stack.key_vault(credentials=store)
-    stored = vault.load() if store is not None else None
-    if stored is None:
-        return Finding(
-            FAIL,
-            f"{names} takes only signed commands, and this profile has no signing key",
-            f"carctl{flag} key generate, then host it and pair it (carctl{flag} key pair)",
-        )
-    facts: dict[str, Any] = {"fingerprint": fingerprint(stored.key)}
-    domain = doc.settings.get("key.domain")
-    if domain is None:
-        return Finding(
-            FAIL,
-            f"key {facts['fingerprint']}, but no domain is set for it",
-            "carctl config set key.domain DOMAIN (your application's domain)",
-            facts,
-        )
-    short = facts["fingerprint"][:25] + "…"
-    session, _ = load_session(store, doc.env)
-    scopes = token_scopes(session.access_token if session is not None else None)
-    if scopes is not None and "vehicle_cmds" not in scopes:
-        return Finding(
-            FAIL,
-            f"the access token's scopes ({' '.join(scopes)}) do not allow commands",
-            'add vehicle_cmds: carctl config set auth.scopes "openid offline_access '
-            'vehicle_device_data vehicle_cmds vehicle_location", then carctl auth login --web',
-            facts,
-        )
-    try:
-        with client() as api:
-            paired = pairing_status(api, [car.vin for car in cars])
-    except CarctlError as exc:
-        return Finding(WARN, f"key {short}; pairing not checked: {exc.message}", "", facts)
-    unpaired = [car for car in cars if paired.get(car.vin) is False]
-    facts["paired"] = paired
-    if unpaired:
-        return Finding(
-            FAIL,
-            f"key {short} is not paired with {', '.join(c.label for c in unpaired)}",
-            f'carctl{flag} --vehicle "{unpaired[0].display_name}" key pair, then tap the key '
-            "card in the car",
-            facts,
-        )
-    url = well_known_url(str(domain))
-    from carctl.api.probe import fetch_https
+    for stage in (road.key, road.domain, road.scopes, lambda: road.pairing(client), road.served):
+        found = stage()
+        if found is not None:
+            return found
+    return road.verdict()
 
-    problem = well_known_verdict(url, public_pem(stored.key), fetch_https)
-    if problem is not None:
-        return Finding(
-            FAIL,
-            f"key {short} paired with {names}, but {domain} does not serve it: {problem}",
-            f"serve the output of `carctl{flag} key show` at {url}",
-            facts,
-        )
-    detail = f"key {short} paired with {names} and served at {domain}"
-    if scopes is None:
-        detail += "; the token does not state its scopes"
-    if provider.kind is not None and provider.kind.regional and not provider.region:
-        return Finding(
-            WARN,
-            detail + "; region not yet known",
-            "sign in again (carctl auth login --web) or carctl config set region na|eu|cn",
-            facts,
-        )
-    return Finding(PASS, detail, facts=facts)
+
+@dataclass
+class _Road:
+    """What the signing check has learned so far, for the next stage."""
+
+    doc: Doctor
+    cars: list[Any]
+    flag: str  # " --profile NAME" for a profile other than the default
+    store: Any  # the credential store the credentials check found
+    facts: dict[str, Any] = field(default_factory=dict)
+    stored: Any = None  # the profile's key
+    granted: list[str] | None = None  # the access token's scopes, when it states them
+
+    @classmethod
+    def of(cls, doc: Doctor) -> _Road:
+        from carctl.settings import DEFAULT_PROFILE
+        from carctl.vehicle.service import choose
+
+        assert doc.settings is not None
+        listed = doc.fact("api", "vehicles", [])
+        selector = doc.settings.get("vehicle")
+        chosen = [choose(listed, str(selector))] if selector is not None and listed else listed
+        profile = doc.settings.profile
+        flag = "" if profile == DEFAULT_PROFILE else f" --profile {profile}"
+        cars = [car for car in chosen if car.needs_signing]
+        return cls(doc, cars, flag, doc.fact("credentials", "credentials"))
+
+    @property
+    def names(self) -> str:
+        return ", ".join(car.label for car in self.cars)
+
+    @property
+    def short(self) -> str:
+        return str(self.facts["fingerprint"])[:25] + "…"
+
+    def key(self) -> Finding | None:
+        from carctl.api.keys import fingerprint
+
+        vault = self.doc.stack.key_vault(credentials=self.store)
+        self.stored = vault.load() if self.store is not None else None
+        if self.stored is None:
+            return Finding(
+                FAIL,
+                f"{self.names} takes only signed commands, and this profile has no signing key",
+                f"carctl{self.flag} key generate, then host it and pair it "
+                f"(carctl{self.flag} key pair)",
+            )
+        self.facts["fingerprint"] = fingerprint(self.stored.key)
+        return None
+
+    def domain(self) -> Finding | None:
+        assert self.doc.settings is not None
+        if self.doc.settings.get("key.domain") is None:
+            return Finding(
+                FAIL,
+                f"key {self.facts['fingerprint']}, but no domain is set for it",
+                "carctl config set key.domain DOMAIN (your application's domain)",
+                self.facts,
+            )
+        return None
+
+    def scopes(self) -> Finding | None:
+        from carctl.api.oauth import load_session
+
+        session, _ = load_session(self.store, self.doc.env)
+        self.granted = token_scopes(session.access_token if session is not None else None)
+        if self.granted is not None and "vehicle_cmds" not in self.granted:
+            return Finding(
+                FAIL,
+                f"the access token's scopes ({' '.join(self.granted)}) do not allow commands",
+                'add vehicle_cmds: carctl config set auth.scopes "openid offline_access '
+                'vehicle_device_data vehicle_cmds vehicle_location", then carctl auth login --web',
+                self.facts,
+            )
+        return None
+
+    def pairing(self, client: Callable[[], Any]) -> Finding | None:
+        from carctl.vehicle.signed import pairing_status
+
+        try:
+            with client() as api:
+                paired = pairing_status(api, [car.vin for car in self.cars])
+        except CarctlError as exc:
+            return Finding(
+                WARN, f"key {self.short}; pairing not checked: {exc.message}", "", self.facts
+            )
+        unpaired = [car for car in self.cars if paired.get(car.vin) is False]
+        self.facts["paired"] = paired
+        if unpaired:
+            return Finding(
+                FAIL,
+                f"key {self.short} is not paired with {', '.join(c.label for c in unpaired)}",
+                f'carctl{self.flag} --vehicle "{unpaired[0].display_name}" key pair, then tap '
+                "the key card in the car",
+                self.facts,
+            )
+        return None
+
+    def served(self) -> Finding | None:
+        from carctl.api.keys import public_pem, well_known_url
+        from carctl.api.probe import fetch_https
+
+        assert self.doc.settings is not None
+        domain = str(self.doc.settings.get("key.domain"))
+        url = well_known_url(domain)
+        problem = well_known_verdict(url, public_pem(self.stored.key), fetch_https)
+        if problem is not None:
+            return Finding(
+                FAIL,
+                f"key {self.short} paired with {self.names}, but {domain} does not serve it: "
+                f"{problem}",
+                f"serve the output of `carctl{self.flag} key show` at {url}",
+                self.facts,
+            )
+        return None
+
+    def verdict(self) -> Finding:
+        assert self.doc.settings is not None and self.doc.endpoint is not None
+        provider = self.doc.endpoint.provider
+        domain = self.doc.settings.get("key.domain")
+        detail = f"key {self.short} paired with {self.names} and served at {domain}"
+        if self.granted is None:
+            detail += "; the token does not state its scopes"
+        regional = provider is not None and provider.kind is not None and provider.kind.regional
+        if regional and provider is not None and not provider.region:
+            return Finding(
+                WARN,
+                detail + "; region not yet known",
+                "sign in again (carctl auth login --web) or carctl config set region na|eu|cn",
+                self.facts,
+            )
+        return Finding(PASS, detail, facts=self.facts)
