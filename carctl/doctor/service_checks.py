@@ -49,22 +49,7 @@ def api(doc: Doctor) -> Finding:
             latency = (time.monotonic() - started) * 1000
     except CarctlError as exc:
         facts["error"] = exc
-    origin = doc.endpoint.origin
-
-    def read_health() -> Any:
-        return doc.stack.health(origin).read()
-
-    history = in_thread(lambda: recent_failures(doc), 5.0)  # including this check's request
-    health = in_thread(read_health, 5.0)
-    now = doc.clock.now()
-    breaker = health.describe_state(now)
-    facts.update({"history": history, "breaker": breaker})
-    notes = [f"breaker {breaker}"]
-    if health.retry_after_until and health.retry_after_until > now:
-        notes.append(f"asked to wait until {hhmm(health.retry_after_until)}")
-    story = failure_story(history)
-    if story:
-        notes.append(story)
+    notes = _recent_story(doc, facts)
     error = facts.get("error")
     if isinstance(error, CarctlError):
         status = f"HTTP {error.http.status}" if error.http and error.http.status else error.code
@@ -74,13 +59,9 @@ def api(doc: Doctor) -> Finding:
             if isinstance(error, AuthError)
             else "the fault is the service's: queued commands are delivered when it recovers"
         )
-        return Finding(
-            FAIL,
-            f"listing the cars failed: {status}{txid}; " + "; ".join(notes),
-            hint,
-            facts,
-        )
-    by_vin = doc.endpoint is not None and doc.endpoint.by_vin
+        detail = f"listing the cars failed: {status}{txid}; " + "; ".join(notes)
+        return Finding(FAIL, detail, hint, facts)
+    by_vin = doc.endpoint.by_vin
     cars = (
         [Vehicle.from_api(item, by_vin=by_vin) for item in listing]
         if isinstance(listing, list)
@@ -89,7 +70,7 @@ def api(doc: Doctor) -> Finding:
     facts["vehicles"] = cars
     facts["latency_ms"] = latency
     detail = f"{plural(len(cars), 'car')} listed in {latency:.0f} ms; " + "; ".join(notes)
-    if breaker != "closed" or history["streak"]:
+    if facts["breaker"] != "closed" or facts["history"]["streak"]:
         return Finding(
             WARN,
             detail,
@@ -97,6 +78,25 @@ def api(doc: Doctor) -> Finding:
             facts,
         )
     return Finding(PASS, detail, facts=facts)
+
+
+def _recent_story(doc: Doctor, facts: dict[str, Any]) -> list[str]:
+    """The breaker, a wait the service asked for, the failures still going on (this check's
+    request included): notes for the detail, kept in `facts` for the verdict."""
+    assert doc.endpoint is not None
+    origin = doc.endpoint.origin
+    history = in_thread(lambda: recent_failures(doc), 5.0)
+    health = in_thread(lambda: doc.stack.health(origin).read(), 5.0)
+    now = doc.clock.now()
+    breaker = health.describe_state(now)
+    facts.update({"history": history, "breaker": breaker})
+    notes = [f"breaker {breaker}"]
+    if health.retry_after_until and health.retry_after_until > now:
+        notes.append(f"asked to wait until {hhmm(health.retry_after_until)}")
+    story = failure_story(history)
+    if story:
+        notes.append(story)
+    return notes
 
 
 @REGISTRY.check(
