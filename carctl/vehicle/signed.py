@@ -21,7 +21,7 @@ import binascii
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -159,13 +159,9 @@ class SignedChannel:
         before_send: BeforeSend | None = None,
         retry: bool = True,
     ) -> SignedOutcome:
-        try:
-            domain, payload = actions.encode(name, params)
-        except actions.UnsupportedCommand as exc:
-            raise UsageError(
-                f"carctl cannot sign {name} for {label} yet ({exc})",
-                hint="send it through Tesla's signing proxy: carctl config set api_url proxy",
-            ) from None
+        """Sign and send one command; a refusal that a resync cures is sent once more, signed
+        anew (never when the first may have been executed)."""
+        domain, payload = _encoded(name, params, label)
         signer = Signer(self.key, vin, now=self.clock.now)
         if self.sessions.load(vin, domain) is None:
             self._handshake(signer, vin, domain, label)
@@ -183,11 +179,10 @@ class SignedChannel:
                     hint="nothing reached the car",
                 )
             sent = signer.sign(domain, state, counter, payload, state.car_time(until))
-            sends = 0
+            sends = [0]
 
-            def counted(before: BeforeSend | None = before_send) -> None:
-                nonlocal sends
-                sends += 1
+            def counted(before: BeforeSend | None = before_send, sends: list[int] = sends) -> None:
+                sends[0] += 1
                 if before is not None:
                     before()
 
@@ -199,32 +194,45 @@ class SignedChannel:
                 label=name,
                 retry=retry,
             )
-            try:
-                result = signer.read_answer(sent, answer, now)
-            except NotPaired:
-                self.sessions.forget(vin)
-                raise not_paired(label, self.profile_hint) from None
-            except Unauthenticated as exc:
-                raise _attack(label, str(exc)) from None
-            except Fault as exc:
-                if exc.resync is not None:
-                    self.sessions.learn(vin, domain, exc.resync, now=self.clock.now())
-                retry = exc.code in RESYNC_FAULTS and attempt == 1 and sends <= 1
-                if retry:
-                    if exc.resync is None:
-                        self.sessions.forget(vin)
-                        self._handshake(signer, vin, domain, label)
-                    log.info(
-                        "signing: %s refused (%s); resynchronised, sending once more", name, exc
-                    )
-                    continue
-                raise self._fault_error(exc, label, domain, sends=sends) from None
-            try:
-                ok, reason = actions.read_result(domain, result)
-            except wire.WireError:
-                raise ProtocolError(f"{label} answered {name} with an unreadable result") from None
-            return SignedOutcome(ok, reason)
+            asked = _Asked(vin, domain, label, name)
+            result = self._answer(
+                signer, sent, answer, now, asked, again=attempt == 1, sends=sends[0]
+            )
+            if result is not None:
+                return _outcome(domain, result, label, name)
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _answer(
+        self,
+        signer: Signer,
+        sent: Any,
+        answer: Any,
+        now: float,
+        asked: _Asked,
+        *,
+        again: bool,
+        sends: int,
+    ) -> Any:
+        """The car's verified answer; None: it asks to resynchronise and may have the command
+        once more (done here); otherwise its refusal as a carctl error."""
+        vin, domain, label, name = asked
+        try:
+            return signer.read_answer(sent, answer, now)
+        except NotPaired:
+            self.sessions.forget(vin)
+            raise not_paired(label, self.profile_hint) from None
+        except Unauthenticated as exc:
+            raise _attack(label, str(exc)) from None
+        except Fault as exc:
+            if exc.resync is not None:
+                self.sessions.learn(vin, domain, exc.resync, now=self.clock.now())
+            if not (exc.code in RESYNC_FAULTS and again and sends <= 1):
+                raise self._fault_error(exc, label, domain, sends=sends) from None
+            if exc.resync is None:
+                self.sessions.forget(vin)
+                self._handshake(signer, vin, domain, label)
+            log.info("signing: %s refused (%s); resynchronised, sending once more", name, exc)
+            return None
 
     def _fault_error(self, fault: Fault, label: str, domain: int, *, sends: int = 1) -> CarctlError:
         code = fault.code
@@ -300,3 +308,30 @@ def pairing_status(client: ApiClient, vins: list[str]) -> dict[str, bool | None]
         raise ProtocolError("fleet_status answered without key_paired_vins / unpaired_vins")
     known = {str(v).upper(): True for v in paired} | {str(v).upper(): False for v in unpaired}
     return {vin: known.get(vin.upper()) for vin in vins}
+
+
+class _Asked(NamedTuple):
+    """Which car and domain a signed command went to, and how messages name it."""
+
+    vin: str
+    domain: int
+    label: str
+    name: str
+
+
+def _encoded(name: str, params: dict[str, Any], label: str) -> tuple[int, bytes]:
+    try:
+        return actions.encode(name, params)
+    except actions.UnsupportedCommand as exc:
+        raise UsageError(
+            f"carctl cannot sign {name} for {label} yet ({exc})",
+            hint="send it through Tesla's signing proxy: carctl config set api_url proxy",
+        ) from None
+
+
+def _outcome(domain: int, result: Any, label: str, name: str) -> SignedOutcome:
+    try:
+        ok, reason = actions.read_result(domain, result)
+    except wire.WireError:
+        raise ProtocolError(f"{label} answered {name} with an unreadable result") from None
+    return SignedOutcome(ok, reason)
