@@ -190,6 +190,25 @@ class _Reader:
 
 
 def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
+    settings = _settings(data, source, text)
+    accounts = [
+        _account(_Reader(source, text, table, f"accounts[{index}]."), index)
+        for index, table in enumerate(_tables(data, "accounts", source, text))
+    ]
+    emails = {account.email for account in accounts}
+    vehicles = [
+        _vehicle(_Reader(source, text, table, f"vehicles[{index}]."), index, emails)
+        for index, table in enumerate(_tables(data, "vehicles", source, text))
+    ]
+    ids = [vehicle.id for vehicle in vehicles]
+    if len(set(ids)) != len(ids):
+        raise SeedError(f"{source}: two vehicles share an id; each needs its own")
+    return Seed(
+        settings=settings, accounts=tuple(accounts), vehicles=tuple(vehicles), source=source
+    )
+
+
+def _settings(data: dict[str, Any], source: str, text: str) -> Settings:
     settings_table = data.get("settings", {})
     if not isinstance(settings_table, dict):
         raise SeedError(f"{source}: [settings] must be a table")
@@ -198,7 +217,7 @@ def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
     if not isinstance(limits_table, dict):
         raise SeedError(f"{source}: [settings.rate_limits] must be a table")
     r = _Reader(source, text, limits_table, "settings.rate_limits.")
-    settings = Settings(
+    return Settings(
         access_token_ttl=s.duration("access_token_ttl", 8 * 3600.0) or 8 * 3600.0,
         idle_sleep=s.duration("idle_sleep", 900.0) or 0.0,
         wake_delay=s.duration("wake_delay", 4.0) or 0.0,
@@ -208,62 +227,50 @@ def parse_seed(data: dict[str, Any], *, source: str, text: str = "") -> Seed:
             wakes_per_minute=r.integer("wakes_per_minute", 3, low=1),
         ),
     )
-    accounts = []
-    for index, table in enumerate(_tables(data, "accounts", source, text)):
-        a = _Reader(source, text, table, f"accounts[{index}].")
-        a.occurrence = index
-        accounts.append(
-            SeedAccount(
-                email=a.text_value("email").lower(),
-                password=a.text_value("password"),
-                full_name=a.text_value("full_name", ""),
-            )
+
+
+def _account(a: _Reader, index: int) -> SeedAccount:
+    a.occurrence = index
+    return SeedAccount(
+        email=a.text_value("email").lower(),
+        password=a.text_value("password"),
+        full_name=a.text_value("full_name", ""),
+    )
+
+
+def _vehicle(v: _Reader, index: int, emails: set[str]) -> SeedVehicle:
+    v.occurrence = index
+    owner = v.text_value("owner").lower()
+    if owner not in emails:
+        raise v.fail(
+            "owner", f"the e-mail of an account in this seed ({', '.join(sorted(emails))})"
         )
-    emails = {account.email for account in accounts}
-    vehicles = []
-    for index, table in enumerate(_tables(data, "vehicles", source, text)):
-        v = _Reader(source, text, table, f"vehicles[{index}].")
-        v.occurrence = index
-        owner = v.text_value("owner").lower()
-        if owner not in emails:
-            raise v.fail(
-                "owner", f"the e-mail of an account in this seed ({', '.join(sorted(emails))})"
-            )
-        state = v.text_value("state", "asleep")
-        if state not in VEHICLE_STATES:
-            raise v.fail("state", " or ".join(VEHICLE_STATES))
-        default_id = 1492931337000 + index
-        vehicles.append(
-            SeedVehicle(
-                owner=owner,
-                id=v.integer("id", default_id, low=1),
-                vehicle_id=v.integer("vehicle_id", 1349185000 + index, low=1),
-                vin=v.text_value("vin", f"5YJ3E7EA1MF{index:06d}").upper(),
-                display_name=v.text_value("display_name", f"Car {index + 1}"),
-                car_type=v.text_value("car_type", "model3"),
-                state=state,
-                in_service=v.boolean("in_service", False),
-                latitude=v.number("latitude", 37.5665, -90, 90),
-                longitude=v.number("longitude", 126.9780, -180, 180),
-                outside_temp=v.number("outside_temp", 2.0, -50, 60),
-                inside_temp=v.number("inside_temp", 4.0, -50, 80),
-                driver_temp_setting=v.number("driver_temp_setting", 21.0, 15, 28),
-                passenger_temp_setting=v.number("passenger_temp_setting", 21.0, 15, 28),
-                battery_level=v.number("battery_level", 80.0, 0, 100),
-                odometer=v.number("odometer", 10000.0, 0),
-                wake_delay=v.duration("wake_delay", None),
-                time_zone=v.zone("time_zone", "Asia/Seoul"),
-                schedule_support=_choice(v, "schedule_support", SCHEDULE_SUPPORT),
-                plugged_in=v.boolean("plugged_in", False),
-                charge_limit_soc=int(v.number("charge_limit_soc", 80, 50, 100)),
-                command_signing=_choice(v, "command_signing", COMMAND_SIGNING),
-            )
-        )
-    ids = [vehicle.id for vehicle in vehicles]
-    if len(set(ids)) != len(ids):
-        raise SeedError(f"{source}: two vehicles share an id; each needs its own")
-    return Seed(
-        settings=settings, accounts=tuple(accounts), vehicles=tuple(vehicles), source=source
+    state = v.text_value("state", "asleep")
+    if state not in VEHICLE_STATES:
+        raise v.fail("state", " or ".join(VEHICLE_STATES))
+    return SeedVehicle(
+        owner=owner,
+        id=v.integer("id", 1492931337000 + index, low=1),
+        vehicle_id=v.integer("vehicle_id", 1349185000 + index, low=1),
+        vin=v.text_value("vin", f"5YJ3E7EA1MF{index:06d}").upper(),
+        display_name=v.text_value("display_name", f"Car {index + 1}"),
+        car_type=v.text_value("car_type", "model3"),
+        state=state,
+        in_service=v.boolean("in_service", False),
+        latitude=v.number("latitude", 37.5665, -90, 90),
+        longitude=v.number("longitude", 126.9780, -180, 180),
+        outside_temp=v.number("outside_temp", 2.0, -50, 60),
+        inside_temp=v.number("inside_temp", 4.0, -50, 80),
+        driver_temp_setting=v.number("driver_temp_setting", 21.0, 15, 28),
+        passenger_temp_setting=v.number("passenger_temp_setting", 21.0, 15, 28),
+        battery_level=v.number("battery_level", 80.0, 0, 100),
+        odometer=v.number("odometer", 10000.0, 0),
+        wake_delay=v.duration("wake_delay", None),
+        time_zone=v.zone("time_zone", "Asia/Seoul"),
+        schedule_support=_choice(v, "schedule_support", SCHEDULE_SUPPORT),
+        plugged_in=v.boolean("plugged_in", False),
+        charge_limit_soc=int(v.number("charge_limit_soc", 80, 50, 100)),
+        command_signing=_choice(v, "command_signing", COMMAND_SIGNING),
     )
 
 

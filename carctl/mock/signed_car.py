@@ -205,7 +205,23 @@ class SigningCar:
         if signature.expires_at > EPOCH_LENGTH_S:
             raise self._refuse(request, m.FAULT_BAD_PARAMETER, state=state, client=client)
         key = crypto.shared_key(_private(state), client)
-        flags = request.flags
+        payload = self._authentic(request, key, state, client)
+        ok, record["counter"], record["window"] = _slide(
+            record["counter"], record["window"], signature.counter
+        )
+        if not ok:
+            raise self._refuse(
+                request, m.FAULT_INVALID_TOKEN_OR_COUNTER, state=state, client=client
+            )
+        return Verified(domain, payload, client)
+
+    def _authentic(
+        self, request: m.RoutableMessage, key: bytes, state: dict[str, Any], client: bytes
+    ) -> bytes:
+        """The payload, once its tag proves it signed for this car, domain, epoch and time
+        (an AES-GCM one is opened)."""
+        signature, domain = request.signature, request.to_domain
+        assert signature is not None and domain is not None  # checked by `verify`
         try:
             meta = crypto.command_metadata(
                 signature_type=m.SIG_HMAC_PERSONALIZED
@@ -216,7 +232,7 @@ class SigningCar:
                 epoch=bytes.fromhex(state["epoch"]),
                 expires_at=signature.expires_at,
                 counter=signature.counter,
-                flags=flags,
+                flags=request.flags,
             )
         except crypto.MetadataError:
             raise self._refuse(request, m.FAULT_DECODING) from None
@@ -228,23 +244,15 @@ class SigningCar:
                 if self._signed_for_another_car(request, signature, key, domain, state):
                     fault = m.FAULT_WRONG_PERSONALIZATION
                 raise self._refuse(request, fault, state=state, client=client)
-        else:
-            if len(signature.nonce) != 12:
-                raise self._refuse(request, 16)  # IV_INCORRECT_LENGTH
-            try:
-                payload = crypto.open_sealed(key, signature.nonce, payload, signature.tag, meta)
-            except InvalidTag:
-                raise self._refuse(
-                    request, m.FAULT_INVALID_SIGNATURE, state=state, client=client
-                ) from None
-        ok, record["counter"], record["window"] = _slide(
-            record["counter"], record["window"], signature.counter
-        )
-        if not ok:
+            return payload
+        if len(signature.nonce) != 12:
+            raise self._refuse(request, 16)  # IV_INCORRECT_LENGTH
+        try:
+            return crypto.open_sealed(key, signature.nonce, payload, signature.tag, meta)
+        except InvalidTag:
             raise self._refuse(
-                request, m.FAULT_INVALID_TOKEN_OR_COUNTER, state=state, client=client
-            )
-        return Verified(domain, payload, client)
+                request, m.FAULT_INVALID_SIGNATURE, state=state, client=client
+            ) from None
 
     def _signed_for_another_car(
         self,
