@@ -126,49 +126,41 @@ def serve(
     Fault windows (after=, for=) count from the moment the server starts.
     Stop it with Ctrl-C.
     """
-    import asyncio
-    import tempfile
-
     from carctl.api.builtin import fault_rules
-    from carctl.mock.app import create_app, install_faults
-    from carctl.mock.certs import self_signed
     from carctl.mock.faults import rule_from_mapping
     from carctl.mock.server import make_server, url_of
 
     region = _serve_options(flavor, region, tls_cert, tls_key)
     seed = _serve_seed(seed_path)
     rules = [rule_from_mapping(rule) for rule in fault_rules(faults, scenarios)]
-    throwaway = None
-    if flavor == "proxy" and not tls_cert:
-        throwaway = tempfile.TemporaryDirectory(prefix="carctl-proxy-")
-        files = self_signed(Path(throwaway.name), host=host)
-        tls_cert, tls_key = str(files.cert), str(files.key)
+    throwaway, tls_cert, tls_key = _certificate(flavor, host, tls_cert, tls_key)
     sock, proxy = _sockets(host, port, signing_proxy_port)
     url = url_of(sock, https=bool(tls_cert))
     proxy_url = url_of(proxy, https=bool(tls_cert)) if proxy is not None else None
     _warn_exposed(app, host, admin)
-    asgi = create_app(seed=seed, admin=admin, flavor=flavor, region=region)
-    if proxy is not None:
-        asgi.state.api.signing_ports.add(proxy.getsockname()[1])
-    asyncio.run(install_faults(asgi, rules))
-    data = {
-        "url": url,
-        "admin": admin,
-        "seed": seed.source,
-        "faults": [rule.to_words() for rule in rules],
-        "signing_proxy": proxy_url,
-        "flavor": flavor,
-        "region": region if flavor != "owner" else None,
-        "certificate": str(Path(tls_cert).resolve()) if tls_cert else None,
-    }
+    asgi = _mock_app(seed, rules, admin=admin, flavor=flavor, region=region, proxy=proxy)
     lines = _flavor_lines(flavor, region, url, tls_cert if throwaway else None)
-    human = _serving_text(url, admin, seed.source, rules, proxy_url, lines)
-    app.output.result(app.command, data, human=human)
+    app.output.result(
+        app.command,
+        {
+            "url": url,
+            "admin": admin,
+            "seed": seed.source,
+            "faults": [rule.to_words() for rule in rules],
+            "signing_proxy": proxy_url,
+            "flavor": flavor,
+            "region": region if flavor != "owner" else None,
+            "certificate": str(Path(tls_cert).resolve()) if tls_cert else None,
+        },
+        human=_serving_text(url, admin, seed.source, rules, proxy_url, lines),
+    )
     server = make_server(asgi, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key)
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then passes it on
-        server.run(sockets=[sock] if proxy is None else [sock, proxy])
-    if throwaway is not None:
-        throwaway.cleanup()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then passes
+            server.run(sockets=[sock] if proxy is None else [sock, proxy])
+    finally:
+        if throwaway is not None:
+            throwaway.cleanup()
     app.output.info("carctl mock: stopped.")  # Ctrl-C is how a server is meant to end: exit 0
 
 
@@ -189,6 +181,37 @@ def _serve_options(
         if file and not Path(file).is_file():
             raise UsageError(f"{option} {file}: no such file", hint="give a PEM file")
     return region or "na"
+
+
+def _mock_app(
+    seed: Any, rules: list[Any], *, admin: bool, flavor: str, region: str, proxy: Any
+) -> Any:
+    """The mock's application, its faults installed, answering on the proxy's port too."""
+    import asyncio
+
+    from carctl.mock.app import create_app, install_faults
+
+    asgi = create_app(seed=seed, admin=admin, flavor=flavor, region=region)
+    if proxy is not None:
+        asgi.state.api.signing_ports.add(proxy.getsockname()[1])
+    asyncio.run(install_faults(asgi, rules))
+    return asgi
+
+
+def _certificate(
+    flavor: str, host: str, tls_cert: str | None, tls_key: str | None
+) -> tuple[Any, str | None, str | None]:
+    """The proxy flavour serves HTTPS as the real proxy does: a throw-away certificate when
+    none is given (its directory, removed when the server stops)."""
+    import tempfile
+
+    from carctl.mock.certs import self_signed
+
+    if flavor != "proxy" or tls_cert:
+        return None, tls_cert, tls_key
+    throwaway = tempfile.TemporaryDirectory(prefix="carctl-proxy-")
+    files = self_signed(Path(throwaway.name), host=host)
+    return throwaway, str(files.cert), str(files.key)
 
 
 def _serve_seed(seed_path: str | None) -> Any:

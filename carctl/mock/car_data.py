@@ -191,15 +191,6 @@ def climate_state(car: SimVehicle, now: float) -> dict[str, Any]:
 
 
 def vehicle_state(car: SimVehicle, now: float) -> dict[str, Any]:
-    limit = car.speed_limit
-    update = {
-        "download_perc": 0,
-        "expected_duration_sec": 2700,
-        "install_perc": 1,
-        "status": "",
-        "version": " ",
-        **car.software_update,
-    }
     return {
         **car.windows,
         **car.doors,
@@ -232,14 +223,8 @@ def vehicle_state(car: SimVehicle, now: float) -> dict[str, Any]:
         "sentry_mode": car.sentry_mode,
         "sentry_mode_available": True,
         "smart_summon_available": True,
-        "software_update": update,
-        "speed_limit_mode": {
-            "active": bool(limit.get("active")),
-            "current_limit_mph": float(limit.get("current_limit_mph", 85.0)),
-            "max_limit_mph": 90,
-            "min_limit_mph": 50,
-            "pin_code_set": bool(limit.get("pin")),
-        },
+        "software_update": _software_update(car),
+        "speed_limit_mode": _speed_limit(car),
         "summon_standby_mode_enabled": False,
         "sun_roof_percent_open": car.sun_roof_percent_open,
         "sun_roof_state": "vent" if car.sun_roof_percent_open else "closed",
@@ -251,6 +236,28 @@ def vehicle_state(car: SimVehicle, now: float) -> dict[str, Any]:
         "valet_mode": car.valet_mode,
         "valet_pin_needed": not car.valet_pin,
         "vehicle_name": car.display_name,
+    }
+
+
+def _software_update(car: SimVehicle) -> dict[str, Any]:
+    return {
+        "download_perc": 0,
+        "expected_duration_sec": 2700,
+        "install_perc": 1,
+        "status": "",
+        "version": " ",
+        **car.software_update,
+    }
+
+
+def _speed_limit(car: SimVehicle) -> dict[str, Any]:
+    limit = car.speed_limit
+    return {
+        "active": bool(limit.get("active")),
+        "current_limit_mph": float(limit.get("current_limit_mph", 85.0)),
+        "max_limit_mph": 90,
+        "min_limit_mph": 50,
+        "pin_code_set": bool(limit.get("pin")),
     }
 
 

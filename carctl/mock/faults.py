@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import shlex
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,57 +250,69 @@ def rule_from_mapping(fields: dict[str, Any], *, typed: bool = False) -> FaultRu
         )
     rule = FaultRule()
     for key, value in fields.items():
-        if key == "status":
-            rule.status = _status(value)
-        elif key in ("path", "method") and typed and not isinstance(value, str):
-            raise FaultRuleError(f"{key} must be a string, got {value!r}")
-        elif key == "path":
-            rule.path = str(value) or "*"
-            if not rule.path.startswith(("/", "*")):
-                raise FaultRuleError(
-                    f"path must start with / (a glob such as /api/1/*), got {value!r}"
-                )
-        elif key == "method":
-            rule.method = str(value).upper() or None
-        elif key == "rate":
-            try:
-                rule.rate = float(value)
-            except (TypeError, ValueError):
-                raise FaultRuleError(f"rate must be a number from 0 to 1, got {value!r}") from None
-            if not 0.0 <= rule.rate <= 1.0:
-                raise FaultRuleError(f"rate must be a number from 0 to 1, got {value!r}")
-        elif key == "count":
-            try:
-                rule.count = int(value)
-            except (TypeError, ValueError, OverflowError):
-                rule.count = -1
-            if rule.count < 1 or isinstance(value, bool):
-                raise FaultRuleError(f"count must be a whole number of at least 1, got {value!r}")
-        elif key == "after":
-            rule.after = _seconds(value, key)
-        elif key == "for":
-            rule.duration = _seconds(value, key)
-        elif key == "from":
-            rule.starts_at = parse_moment(value, key)
-        elif key == "until":
-            rule.ends_at = parse_moment(value, key)
-        elif key == "latency":
-            rule.latency = _seconds(value, key)
-        elif key == "body":
-            if value not in BODY_KINDS:
-                raise FaultRuleError(f"body must be one of {', '.join(BODY_KINDS)}, got {value!r}")
-            rule.body = str(value)
-        elif key == "drop":
-            if typed and not isinstance(value, bool):
-                raise FaultRuleError(f"drop must be true or false, got {value!r}")
-            rule.drop = _boolean(value, key)
-        elif key == "retry_after":
-            rule.retry_after = _seconds(value, key)
+        if key in ("path", "method", "drop") and typed and not isinstance(value, _TYPED[key]):
+            what = "true or false" if key == "drop" else "a string"
+            raise FaultRuleError(f"{key} must be {what}, got {value!r}")
+        _SETTERS[key](rule, value)
     if rule.status is None and not rule.drop and not rule.latency and rule.body != "truncated":
         raise FaultRuleError(
             "a fault rule needs an effect: status=5xx, drop=true, latency=D or body=truncated"
         )
     return rule
+
+
+_TYPED: dict[str, type] = {"path": str, "method": str, "drop": bool}
+
+
+def _set_path(rule: FaultRule, value: Any) -> None:
+    rule.path = str(value) or "*"
+    if not rule.path.startswith(("/", "*")):
+        raise FaultRuleError(f"path must start with / (a glob such as /api/1/*), got {value!r}")
+
+
+def _set_rate(rule: FaultRule, value: Any) -> None:
+    try:
+        rule.rate = float(value)
+    except (TypeError, ValueError):
+        raise FaultRuleError(f"rate must be a number from 0 to 1, got {value!r}") from None
+    if not 0.0 <= rule.rate <= 1.0:
+        raise FaultRuleError(f"rate must be a number from 0 to 1, got {value!r}")
+
+
+def _set_count(rule: FaultRule, value: Any) -> None:
+    try:
+        rule.count = int(value)
+    except (TypeError, ValueError, OverflowError):
+        rule.count = -1
+    if rule.count < 1 or isinstance(value, bool):
+        raise FaultRuleError(f"count must be a whole number of at least 1, got {value!r}")
+
+
+def _set_body(rule: FaultRule, value: Any) -> None:
+    if value not in BODY_KINDS:
+        raise FaultRuleError(f"body must be one of {', '.join(BODY_KINDS)}, got {value!r}")
+    rule.body = str(value)
+
+
+def _set(attribute: str, read: Callable[[Any, str], Any], key: str) -> Callable[..., None]:
+    return lambda rule, value: setattr(rule, attribute, read(value, key))
+
+
+_SETTERS: dict[str, Callable[[FaultRule, Any], None]] = {
+    "status": lambda rule, value: setattr(rule, "status", _status(value)),
+    "path": _set_path,
+    "method": lambda rule, value: setattr(rule, "method", str(value).upper() or None),
+    "rate": _set_rate,
+    "count": _set_count,
+    "after": _set("after", _seconds, "after"),
+    "for": _set("duration", _seconds, "for"),
+    "from": _set("starts_at", parse_moment, "from"),
+    "until": _set("ends_at", parse_moment, "until"),
+    "latency": _set("latency", _seconds, "latency"),
+    "body": _set_body,
+    "drop": _set("drop", _boolean, "drop"),
+    "retry_after": _set("retry_after", _seconds, "retry_after"),
+}
 
 
 def parse_rule(text: str) -> FaultRule:
