@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from charts import Timeline, timeline_svg
 
-from carctl.api.oauth import login_with_password
+from carctl.api.signin import login_with_password
 from carctl.errors import CarctlError
 from carctl.mock import create_app
 from carctl.mock.clock import ManualClock

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from carctl.api.credentials import Credentials, FileStore, entry_name
-from carctl.api.oauth import login_with_password
+from carctl.api.signin import login_with_password
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.providers import BUILTIN
 from carctl.settings import DEFAULT_PROFILE, load_settings

@@ -118,7 +118,7 @@ def logout(app: AppContext) -> None:
     import dataclasses
 
     from carctl.api.oauth import REVOKE_PATH
-    from carctl.api.oauth import logout as sign_out
+    from carctl.api.signin import logout as sign_out
     from carctl.settings import Value
 
     endpoint = app.endpoint

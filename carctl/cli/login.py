@@ -158,7 +158,7 @@ def _exchange(app: AppContext, way: WayIn, credentials: Any, before: Any) -> tup
 def _session_for(app: AppContext, way: WayIn, client: Any, credentials: Any) -> Any:
     """The token exchange of this way in."""
     from carctl.api.connect import login_command
-    from carctl.api.oauth import (
+    from carctl.api.signin import (
         login_with_access_token,
         login_with_code,
         login_with_password,

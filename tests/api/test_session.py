@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from carctl.api.client import ApiClient
-from carctl.api.oauth import login_with_password
+from carctl.api.signin import login_with_password
 from carctl.errors import NetworkError, ProtocolError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings

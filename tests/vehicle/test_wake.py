@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from carctl.api.oauth import login_with_password
+from carctl.api.signin import login_with_password
 from carctl.errors import UnreachableError
 from carctl.paths import resolve_paths
 from carctl.settings import load_settings
