@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from carctl.api.credentials import Credentials, FileStore, entry_name
+from carctl.api.credentials import Credentials, FileStore
+from carctl.api.sessions import entry_name
 from carctl.api.signin import login_with_password
 from carctl.paths import HOME_ENV, resolve_paths
 from carctl.providers import BUILTIN

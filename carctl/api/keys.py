@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from carctl.api.credentials import Credentials, KeyringTimeout, Location
+from carctl.api.credentials import Credentials
+from carctl.api.keyring_store import KeyringTimeout
+from carctl.api.sessions import Location
 from carctl.errors import AuthError
 from carctl.logs import remember_secrets
 from carctl.signing.crypto import public_bytes

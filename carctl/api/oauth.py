@@ -26,14 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from carctl.api.client import ApiClient
-from carctl.api.credentials import (
-    ENV_ACCESS,
-    ENV_REFRESH,
-    Credentials,
-    Location,
-    Session,
-)
+from carctl.api.credentials import ENV_ACCESS, ENV_REFRESH, Credentials
 from carctl.api.responses import Reply, error_for, redirect_error
+from carctl.api.sessions import Location, Session
 from carctl.clock import Clock
 from carctl.errors import AuthError, CarctlError, ProtocolError
 from carctl.locks import held

@@ -11,13 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carctl.api.client import ApiClient
-from carctl.api.credentials import (
-    Credentials,
-    Location,
-    Session,
-)
+from carctl.api.credentials import Credentials
 from carctl.api.oauth import CLIENT_ID, REVOKE_PATH, clock_skew, session_from, token_request
 from carctl.api.responses import error_for
+from carctl.api.sessions import Location, Session
 from carctl.errors import CarctlError
 from carctl.logs import remember_secrets
 from carctl.providers import TOKEN_PATH

@@ -12,13 +12,9 @@ from pathlib import Path
 import pytest
 from keyring.backends import fail
 
-from carctl.api.credentials import (
-    FileStore,
-    KeyringStore,
-    KeyringTimeout,
-    Session,
-    open_credentials,
-)
+from carctl.api.credentials import FileStore, open_credentials
+from carctl.api.keyring_store import KeyringStore, KeyringTimeout
+from carctl.api.sessions import Session
 from carctl.errors import AuthError, ExitCode
 from tests.support.keyrings import HangingKeyring, MemoryKeyring
 

@@ -191,12 +191,12 @@ def test_a_hanging_keyring_is_bounded(
 ) -> None:
     import keyring
 
-    from carctl.api import credentials
+    from carctl.api import keyring_store
     from tests.support.keyrings import HangingKeyring
 
     backend = HangingKeyring()
     keyring.set_keyring(backend)
-    monkeypatch.setattr(credentials, "KEYRING_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(keyring_store, "KEYRING_TIMEOUT_S", 0.2)
     try:
         result = sign_in()
         assert "the keyring did not answer within 0.2 s" in result.stderr

@@ -173,12 +173,12 @@ def test_a_hanging_keyring_is_a_result(
 ) -> None:
     import keyring
 
-    from carctl.api import credentials
+    from carctl.api import keyring_store
     from tests.support.keyrings import HangingKeyring
 
     backend = HangingKeyring()
     keyring.set_keyring(backend)
-    monkeypatch.setattr(credentials, "KEYRING_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(keyring_store, "KEYRING_TIMEOUT_S", 0.2)
     try:
         code, report, _ = doctor()
     finally:
