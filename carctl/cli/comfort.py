@@ -89,7 +89,7 @@ def wheel_heat(
     expires_at: str | None,
 ) -> None:
     """Turn the steering wheel heater on or off."""
-    from carctl.vehicle.service import Command
+    from carctl.vehicle.commands import Command
 
     command = Command("remote_steering_wheel_heater_request", {"on": state == "on"})
     _run(app, command, timeout, wake_timeout, expires_in, expires_at)
@@ -111,7 +111,7 @@ def defrost(
     """Defrost: the most heat, front and rear, on or off.
 
     The Fleet API's set_preconditioning_max; the climate comes on with it."""
-    from carctl.vehicle.service import Command
+    from carctl.vehicle.commands import Command
 
     command = Command("set_preconditioning_max", {"on": state == "on"})
     _run(app, command, timeout, wake_timeout, expires_in, expires_at)

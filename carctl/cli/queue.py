@@ -104,7 +104,7 @@ def _error_text(entry: Entry) -> str:
 
 def _what(entry: Entry, units: str = "metric") -> str:
     """ "climate on", "temperature set to 21.0 °C" (or °F): the owner's words for it."""
-    from carctl.vehicle.service import Command
+    from carctl.vehicle.commands import Command
     from carctl.vehicle.words import describe
 
     try:

@@ -97,7 +97,7 @@ def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | N
 
 def queued_step(step: QueuedStep, units: str) -> str:
     """ "climate on", "temperature set to 21.0 °C": a queued command in the owner's words."""
-    from carctl.vehicle.service import Command
+    from carctl.vehicle.commands import Command
     from carctl.vehicle.words import describe
 
     return describe(Command(step.command, dict(step.params)), units)[1]

@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from carctl.timefmt import iso
+from carctl.vehicle.commands import QUEUED_COMMANDS
 from carctl.vehicle.model import Vehicle
-from carctl.vehicle.service import QUEUED_COMMANDS
 
 LEASE_S = 120.0  # how long a lease is shown as active after its holder's last sign of life
 

@@ -19,7 +19,7 @@ MOST = 3  # named one by one; beyond that, counted
 
 def what(entry: Entry, units: str = "metric") -> str:
     """ "climate on for Model 3", "temperature set to 21.0 °C for Model Y"."""
-    from carctl.vehicle.service import Command
+    from carctl.vehicle.commands import Command
     from carctl.vehicle.words import describe
 
     try:

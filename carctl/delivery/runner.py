@@ -33,9 +33,10 @@ from carctl.errors import (
 from carctl.processes import Holder
 from carctl.queued import Kept, Queued, QueuedStep
 from carctl.timefmt import day_and_time, hhmm
+from carctl.vehicle.commands import Command
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.safety import Safety, safety_of, why_not_queued
-from carctl.vehicle.service import Command, VehicleService
+from carctl.vehicle.service import VehicleService
 
 log = logging.getLogger("carctl.delivery")
 WAKE_TIMEOUT_S = 90.0

@@ -15,9 +15,10 @@ from carctl.errors import (
 )
 from carctl.timefmt import iso
 from carctl.vehicle import fields
+from carctl.vehicle.commands import Command
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.safety import why_not_queued
-from carctl.vehicle.service import Command, VehicleService, Wake
+from carctl.vehicle.service import VehicleService, Wake
 from carctl.vehicle.status import battery_summary
 from carctl.vehicle.steps import Result, Steps, _read_back, awaken, perform
 from carctl.vehicle.words import SEATS, describe

@@ -25,10 +25,11 @@ from carctl.errors import (
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle import schedules as plans
+from carctl.vehicle.commands import Command
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.routines import temps
 from carctl.vehicle.schedules import CarSchedule
-from carctl.vehicle.service import Command, VehicleService, quoted
+from carctl.vehicle.service import VehicleService, quoted
 from carctl.vehicle.steps import Steps, awaken, perform
 
 SECTIONS = [

@@ -15,8 +15,9 @@ from carctl.errors import (
     TemporaryError,
 )
 from carctl.vehicle import fields
+from carctl.vehicle.commands import Command
 from carctl.vehicle.model import Vehicle
-from carctl.vehicle.service import Command, VehicleService, Wake
+from carctl.vehicle.service import VehicleService, Wake
 from carctl.vehicle.steps import Result, Steps, _read_back, awaken, perform
 
 

@@ -14,8 +14,9 @@ from carctl.errors import (
 )
 from carctl.timefmt import iso
 from carctl.vehicle import fields
+from carctl.vehicle.commands import Command
 from carctl.vehicle.model import Vehicle
-from carctl.vehicle.service import Command, VehicleService, Wake
+from carctl.vehicle.service import VehicleService, Wake
 from carctl.vehicle.words import describe
 
 T = TypeVar("T")

@@ -8,9 +8,9 @@ from typing import Any
 from carctl.errors import (
     CarctlError,
 )
+from carctl.vehicle.commands import Command
 from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.schedules import clock_text, days_text, parse_days
-from carctl.vehicle.service import Command
 
 SEATS = {
     "driver": (0, "seat_heater_left"),
