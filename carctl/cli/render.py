@@ -16,6 +16,7 @@ from carctl.vehicle.inputs import format_temperature
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from carctl.delivery.queue import Entry
     from carctl.queued import QueuedStep
     from carctl.vehicle.model import Vehicle
     from carctl.vehicle.service import Wake
@@ -276,3 +277,14 @@ def _verdict(result: Result, units: str) -> str:
     if result.confirmed:
         return f"Confirmed by the car: {reported}."  # carried out: no expiry to speak of
     return f"Sent, not yet confirmed: the car reports {reported}."
+
+
+def entry_words(entry: Entry, units: str = "metric") -> str:
+    """ "climate on", "temperature set to 21.0 °C" (or °F): the owner's words for it."""
+    from carctl.vehicle.commands import Command
+    from carctl.vehicle.words import describe
+
+    try:
+        return describe(Command(entry.command, entry.arguments), units)[1]
+    except (TypeError, ValueError):
+        return entry.command
