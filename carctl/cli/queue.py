@@ -224,7 +224,8 @@ def show(app: AppContext, entry_id: int) -> None:
     data = entry.to_json()  # JSON keeps ISO times and the parameters as sent
     units = str(app.settings.get("units"))
     lines = [
-        f"#{entry.id} {entry_words(entry, units)} for {literal(entry.vehicle_name)}: {entry.status}",
+        f"#{entry.id} {entry_words(entry, units)} for {literal(entry.vehicle_name)}: "
+        f"{entry.status}",
         f"  queued       {hhmm(entry.created_at)} ({_age(app, entry.created_at)})",
         f"  expires      {hhmm(entry.expires_at)}",
         f"  attempts     {entry.attempts}",
