@@ -29,198 +29,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from carctl import setting_values as read
 from carctl.errors import ConfigError, UsageError
-from carctl.providers import BUILTIN, PROVIDERS, expected_api
+from carctl.providers import BUILTIN, PROVIDERS
+from carctl.setting_values import UserInfoInUrl, refused_secret
 
 DEFAULT_PROFILE = "default"
-
-
-def _api_url(value: Any) -> str:
-    text = str(value).strip()
-    if text.lower() in PROVIDERS:
-        return text.lower()
-    return _url(text, expected_api())
-
-
-def _url(text: str, expected: str) -> str:
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        raise ValueError(expected) from None
-    if "@" in parts.netloc:
-        raise UserInfoInUrl(f"{parts.scheme}://***@{parts.netloc.rsplit('@', 1)[1]}{parts.path}")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(expected)
-    return text.rstrip("/")
-
-
-def _address(value: Any) -> str:
-    return _url(str(value).strip(), "expected an http(s):// URL such as https://localhost:4443")
-
-
-def _region(value: Any) -> str:
-    text = str(value).strip().lower()
-    if text not in ("na", "eu", "cn"):
-        raise ValueError(
-            "expected na (North America, Asia-Pacific), eu (Europe, Middle East, Africa) or cn"
-        )
-    return text
-
-
-class UserInfoInUrl(ValueError):
-    """A user name or password in an API URL: refused, and never repeated back."""
-
-    def __init__(self, shown: str) -> None:
-        super().__init__(
-            "a user name or password in the API URL is not allowed: carctl keeps secrets "
-            "only in the credential store, and sends them only to sign in"
-        )
-        self.shown = shown
-
-
-def _refused_secret(where: str, exc: UserInfoInUrl) -> UsageError:
-    return UsageError(
-        f"{where}: {exc} (got {exc.shown})",
-        hint="remove the part before @ and sign in with `carctl auth login`",
-    )
-
-
-def _units(value: Any) -> str:
-    if value not in ("metric", "imperial"):
-        raise ValueError('expected "metric" or "imperial"')
-    return str(value)
-
-
-def _notify(value: Any) -> str:
-    text = str(value).strip().lower()
-    if text not in ("auto", "always", "never"):
-        raise ValueError("expected auto, always or never")
-    return text
-
-
-def _vehicle(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("expected a car's name, VIN or id")
-    return value.strip()
-
-
-def _ttl(value: Any) -> str:
-    """A duration such as 30m or 1h (stored as written); at most 24 hours."""
-    from carctl.durations import parse_duration
-
-    try:
-        parse_duration(str(value), option="queue.ttl")
-    except UsageError as exc:
-        raise ValueError("expected a duration such as 30m, 1h or 90s, at most 24h") from exc
-    return str(value).strip()
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "1", "on"):
-        return True
-    if text in ("false", "no", "0", "off"):
-        return False
-    raise ValueError("expected true or false")
-
-
-def _ca_file(value: Any) -> str:
-    path = Path(str(value)).expanduser()
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
-    return str(path.resolve())
-
-
-def _client_id(value: Any) -> str:
-    text = str(value).strip()
-    if not text or any(c.isspace() for c in text) or len(text) > 200:
-        raise ValueError("expected your application's client id, one word")
-    return text
-
-
-def _port(value: Any) -> int:
-    try:
-        port = int(str(value).strip())
-    except ValueError:
-        raise ValueError("expected a port number from 1024 to 65535 (or 0: any free one)") from None
-    if port != 0 and not 1024 <= port <= 65535:
-        raise ValueError("expected a port number from 1024 to 65535 (or 0: any free one)")
-    return port
-
-
-def _scopes(value: Any) -> str:
-    words = str(value).replace(",", " ").split()
-    if not words or "offline_access" not in words:
-        raise ValueError(
-            "expected scopes separated by spaces, including offline_access (renewal needs it)"
-        )
-    return " ".join(words)
-
-
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-
-def _domain(value: Any) -> str:
-    """A host name such as example.com: where the public key is hosted, and the pairing
-    link's name for the application (tesla.com/_ak/DOMAIN)."""
-    text = str(value).strip().lower().rstrip(".")
-    if "://" in text or "/" in text:
-        raise ValueError("expected a host name such as example.com, without https:// or a path")
-    labels = text.split(".")
-    if len(text) > 253 or len(labels) < 2 or not all(_LABEL.match(x) for x in labels):
-        raise ValueError("expected a host name such as example.com")
-    if labels[-1].isdigit():
-        raise ValueError("expected a host name such as example.com, not an IP address")
-    return text
-
-
-def _dollars(value: Any) -> float:
-    """An amount in US$, such as 10 or 2.50."""
-    if isinstance(value, bool):
-        raise ValueError("expected an amount in US$ such as 10 or 2.50")
-    try:
-        amount = float(str(value).strip().lstrip("$"))
-    except ValueError:
-        raise ValueError("expected an amount in US$ such as 10 or 2.50") from None
-    if amount != amount or amount in (float("inf"), float("-inf")) or amount < 0:
-        raise ValueError("expected an amount in US$ such as 10 or 2.50, not negative")
-    return amount
-
-
-def _limit(value: Any) -> float | str:
-    """A monthly cap in US$, or `off`."""
-    if str(value).strip().lower() in ("off", "none", "no"):
-        return "off"
-    try:
-        return _dollars(value)
-    except ValueError:
-        raise ValueError(
-            "expected a monthly cap in US$ such as 10 or 2.50, not negative, or off"
-        ) from None
-
-
-def _price(value: Any) -> float:
-    """US$ per call, such as 0.001."""
-    try:
-        return _dollars(value)
-    except ValueError:
-        raise ValueError("expected a price in US$ per call such as 0.001, not negative") from None
-
-
-def _billing(value: Any) -> str:
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "1"):
-        text = "on"
-    if text in ("false", "no", "0"):
-        text = "off"
-    if text not in ("auto", "on", "off"):
-        raise ValueError("expected auto (fleet, proxy and teslemetry are billed), on or off")
-    return text
 
 
 @dataclass(frozen=True)
@@ -240,7 +55,7 @@ KEYS = {
             "api_url",
             "profile",
             BUILTIN,
-            _api_url,
+            read.api_url,
             "CARCTL_API_URL",
             "vehicle API: "
             + ", ".join(
@@ -253,7 +68,7 @@ KEYS = {
             "region",
             "profile",
             None,
-            _region,
+            read.region,
             None,
             "fleet and proxy: the account's Fleet API region (na, eu, cn); found at sign-in",
         ),
@@ -261,7 +76,7 @@ KEYS = {
             "provider_url",
             "profile",
             None,
-            _address,
+            read.address,
             None,
             "fleet, proxy, teslemetry: the provider's address, when not the usual one (the "
             "Fleet API's regional host is found at sign-in; the proxy's is https://localhost:4443)",
@@ -270,7 +85,7 @@ KEYS = {
             "auth_url",
             "profile",
             None,
-            _address,
+            read.address,
             None,
             "fleet and proxy: the sign-in service, when not Tesla's (auth.tesla.com)",
         ),
@@ -278,16 +93,16 @@ KEYS = {
             "vehicle",
             "profile",
             None,
-            _vehicle,
+            read.vehicle,
             "CARCTL_VEHICLE",
             "default car: display name, VIN or id",
         ),
-        Key("units", "profile", "metric", _units, None, "metric or imperial"),
+        Key("units", "profile", "metric", read.units, None, "metric or imperial"),
         Key(
             "key.domain",
             "profile",
             None,
-            _domain,
+            read.domain,
             None,
             "fleet: your application's domain, where the signing key's public half is hosted "
             "(https://DOMAIN/.well-known/appspecific/com.tesla.3p.public-key.pem)",
@@ -296,7 +111,7 @@ KEYS = {
             "billing",
             "profile",
             "auto",
-            _billing,
+            read.billing,
             None,
             "whether calls are billed and counted in `carctl usage`: auto (fleet, proxy and "
             "teslemetry are; the built-in mock and URLs are not), on or off",
@@ -305,7 +120,7 @@ KEYS = {
             "notify",
             "profile",
             "auto",
-            _notify,
+            read.notify,
             None,
             "desktop notification when a queued command is delivered or expires: "
             "auto (on a desktop), always or never",
@@ -314,7 +129,7 @@ KEYS = {
             "auth.require_keyring",
             "auth",
             False,
-            _boolean,
+            read.boolean,
             None,
             "refuse the 0600 credentials file when no keyring is available",
         ),
@@ -322,7 +137,7 @@ KEYS = {
             "auth.client_id",
             "auth",
             "carctl",
-            _client_id,
+            read.client_id,
             None,
             "the OAuth client id for `auth login --web` and renewals: your registered "
             "application's, for Tesla's Fleet API",
@@ -331,7 +146,7 @@ KEYS = {
             "auth.redirect_port",
             "auth",
             8765,
-            _port,
+            read.port,
             None,
             "the loopback port of `auth login --web` (http://127.0.0.1:PORT/callback must be "
             "a registered redirect URI); 0 picks a free one",
@@ -340,7 +155,7 @@ KEYS = {
             "auth.scopes",
             "auth",
             "openid offline_access vehicle_device_data vehicle_cmds vehicle_location",
-            _scopes,
+            read.scopes,
             None,
             "the scopes `auth login --web` asks for",
         ),
@@ -348,7 +163,7 @@ KEYS = {
             "tls.ca_file",
             "tls",
             None,
-            _ca_file,
+            read.ca_file,
             None,
             "a PEM certificate to trust besides the usual CAs (a signing proxy's own)",
         ),
@@ -356,7 +171,7 @@ KEYS = {
             "usage.monthly_limit",
             "usage",
             10.0,
-            _limit,
+            read.limit,
             None,
             "the most a month of calls to a paid vehicle API may cost, in US$ (default: "
             "Tesla's monthly discount); calls past it are refused before they are sent; off: "
@@ -366,25 +181,32 @@ KEYS = {
             "usage.discount",
             "usage",
             10.0,
-            _dollars,
+            read.dollars,
             None,
             "the provider's monthly discount in US$ (Tesla: 10)",
         ),
-        Key("usage.price_command", "usage", 0.001, _price, None, "US$ per command (Tesla: 0.001)"),
+        Key(
+            "usage.price_command",
+            "usage",
+            0.001,
+            read.price,
+            None,
+            "US$ per command (Tesla: 0.001)",
+        ),
         Key(
             "usage.price_data",
             "usage",
             0.002,
-            _price,
+            read.price,
             None,
             "US$ per data request (Tesla: 0.002)",
         ),
-        Key("usage.price_wake", "usage", 0.02, _price, None, "US$ per wake (Tesla: 0.02)"),
+        Key("usage.price_wake", "usage", 0.02, read.price, None, "US$ per wake (Tesla: 0.02)"),
         Key(
             "usage.price_signal",
             "usage",
             1 / 150_000,
-            _price,
+            read.price,
             None,
             "US$ per streaming signal (Tesla: 1/150,000)",
         ),
@@ -392,7 +214,7 @@ KEYS = {
             "queue.ttl",
             "queue",
             "30m",
-            _ttl,
+            read.ttl,
             None,
             "how long a queued command stays worth sending",
         ),
@@ -400,7 +222,7 @@ KEYS = {
             "queue.auto_worker",
             "queue",
             True,
-            _boolean,
+            read.boolean,
             None,
             "start a background worker when a command is queued",
         ),
@@ -496,7 +318,7 @@ def _checked(key: Key, raw: Any, where: str) -> Any:
     try:
         return key.check(raw)
     except UserInfoInUrl as exc:
-        raise _refused_secret(where, exc) from None
+        raise refused_secret(where, exc) from None
     except ValueError as exc:
         raise ConfigError(
             f"{where}: {exc}, got {raw!r}", hint=f"set it with `carctl config set {key.name} VALUE`"
@@ -511,7 +333,7 @@ def set_value(path: Path, key_name: str, raw: str, *, profile: str) -> Any:
     try:
         value = key.check(raw)
     except UserInfoInUrl as exc:
-        raise _refused_secret(key_name, exc) from None
+        raise refused_secret(key_name, exc) from None
     except ValueError as exc:
         raise UsageError(f"{key_name}: {exc}, got {raw!r}") from None
     read_file(path)  # a file carctl cannot read is said so, before anything is written
