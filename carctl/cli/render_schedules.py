@@ -20,7 +20,7 @@ RUNS_ON_CAR = "runs on the car even when the vehicle API is down"
 
 def yours(ready: float, zone: tzinfo) -> str | None:
     """When the owner's clock differs from the car's: the ready time on the owner's."""
-    from carctl.vehicle.on_car import local_zone
+    from carctl.vehicle.schedules import local_zone
 
     car = datetime.fromtimestamp(ready, zone)
     here = datetime.fromtimestamp(ready).astimezone()

@@ -10,7 +10,6 @@ it no longer helps that morning.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
@@ -43,25 +42,6 @@ SECTIONS = [
 READ_BACK = ["preconditioning_schedule_data", "vehicle_config", "charge_state", "climate_state"]
 
 
-def local_zone() -> tuple[tzinfo, str]:
-    """The owner's zone (from TZ or /etc/localtime), else the machine's current offset."""
-    for name in (os.environ.get("TZ", "").lstrip(":"), _localtime_key()):
-        zone = plans.zone_named(name)
-        if zone is not None:
-            return zone, name
-    here = datetime.now().astimezone().tzinfo
-    assert here is not None
-    return here, datetime.now().astimezone().tzname() or "local time"
-
-
-def _localtime_key() -> str:
-    try:
-        target = os.path.realpath("/etc/localtime")
-    except OSError:
-        return ""
-    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
-
-
 @dataclass
 class Holding:
     """What the car holds, read from `vehicle_data`."""
@@ -80,7 +60,7 @@ class Holding:
     def from_data(cls, vehicle: Vehicle, data: dict[str, Any]) -> Holding:
         named = fields.text(fields.section(data, "vehicle_config"), "timezone", "vehicle_config")
         car_zone = plans.zone_named(named)
-        zone, zone_name = (car_zone, str(named)) if car_zone is not None else local_zone()
+        zone, zone_name = (car_zone, str(named)) if car_zone is not None else plans.local_zone()
         section = fields.section(data, "preconditioning_schedule_data")
         schedules: list[CarSchedule] = []
         limit = None

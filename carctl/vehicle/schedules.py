@@ -15,6 +15,7 @@ form Tessie documents for `add_precondition_schedule` ("All", "Weekdays",
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -86,6 +87,25 @@ def parse_ready_time(text: str, *, option: str = "TIME") -> int:
 
 def clock_text(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def local_zone() -> tuple[tzinfo, str]:
+    """The owner's zone (from TZ or /etc/localtime), else the machine's current offset."""
+    for name in (os.environ.get("TZ", "").lstrip(":"), _localtime_key()):
+        zone = zone_named(name)
+        if zone is not None:
+            return zone, name
+    here = datetime.now().astimezone().tzinfo
+    assert here is not None
+    return here, datetime.now().astimezone().tzname() or "local time"
+
+
+def _localtime_key() -> str:
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        return ""
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
 
 
 def zone_named(name: Any) -> ZoneInfo | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from carctl.errors import (
@@ -23,59 +24,72 @@ SEATS = {
 
 def describe(command: Command, units: str = "metric") -> tuple[str, str]:
     """The step name and the words for a command, as `data.steps` and people see them."""
-    params = command.params
-    if command.name == "set_temps":
-        driver, passenger = params.get("driver_temp"), params.get("passenger_temp")
-        text = f"temperature set to {format_temperature(driver, units)}"
-        if passenger is not None and passenger != driver:
-            text += f" (passenger {format_temperature(passenger, units)})"
-        return "set_temps", text
-    if command.name == "auto_conditioning_start":
-        return "climate_on", "climate on"
-    if command.name == "auto_conditioning_stop":
-        return "climate_off", "climate off"
-    if command.name == "window_control":
-        close = params.get("command") == "close"
-        return ("close", "windows closed") if close else ("vent", "windows vented")
-    if command.name == "add_precondition_schedule":
-        return "schedule", f"schedule armed: {schedule_words(params)}"
-    if command.name == "remove_precondition_schedule":
-        return "unschedule", f"schedule {params.get('id')} removed"
-    if command.name == "set_scheduled_departure":
-        if not params.get("enable"):
-            return "departure", "scheduled departure off"
-        minutes = int(params.get("departure_time") or 0)
-        days = "weekdays" if params.get("preconditioning_weekdays_only") else "every day"
-        return "departure", f"scheduled departure armed: {days}, ready at {clock_text(minutes)}"
     if command.name in _PLAIN:
         return _PLAIN[command.name]
-    if command.name == "set_sentry_mode":
-        return _sentry_words(params)
-    if command.name == "actuate_trunk":
-        return _trunk_words(params)
-    if command.name == "set_preconditioning_max":
-        return (
-            ("defrost", "defrost on (the most heat)")
-            if params.get("on")
-            else (
-                "defrost",
-                "defrost off",
-            )
-        )
-    if command.name == "remote_seat_heater_request":
-        seat = next((name for name, (n, _) in SEATS.items() if n == params.get("heater")), "a")
-        level = params.get("level")
-        return "seat_heat", f"{seat} seat heat {'off' if level == 0 else f'at {level}'}"
-    if command.name == "remote_steering_wheel_heater_request":
-        return "wheel_heat", f"steering wheel heat {'on' if params.get('on') else 'off'}"
-    if command.name == "set_charge_limit":
-        return "charge_limit", f"charge limit set to {params.get('percent')} %"
-    if command.name == "set_charging_amps":
-        return "charge_amps", f"charging current set to {params.get('charging_amps')} A"
-    return command.name, command.name.replace("_", " ")
+    words = _WORDS.get(command.name)
+    if words is None:
+        return command.name, command.name.replace("_", " ")
+    return words(command.params, units)
 
+
+Words = Callable[[dict[str, Any], str], tuple[str, str]]
+
+
+def _temps_words(params: dict[str, Any], units: str) -> tuple[str, str]:
+    driver, passenger = params.get("driver_temp"), params.get("passenger_temp")
+    text = f"temperature set to {format_temperature(driver, units)}"
+    if passenger is not None and passenger != driver:
+        text += f" (passenger {format_temperature(passenger, units)})"
+    return "set_temps", text
+
+
+def _windows_words(params: dict[str, Any], units: str) -> tuple[str, str]:
+    close = params.get("command") == "close"
+    return ("close", "windows closed") if close else ("vent", "windows vented")
+
+
+def _departure_words(params: dict[str, Any], units: str) -> tuple[str, str]:
+    if not params.get("enable"):
+        return "departure", "scheduled departure off"
+    minutes = int(params.get("departure_time") or 0)
+    days = "weekdays" if params.get("preconditioning_weekdays_only") else "every day"
+    return "departure", f"scheduled departure armed: {days}, ready at {clock_text(minutes)}"
+
+
+def _seat_words(params: dict[str, Any], units: str) -> tuple[str, str]:
+    seat = next((name for name, (n, _) in SEATS.items() if n == params.get("heater")), "a")
+    level = params.get("level")
+    return "seat_heat", f"{seat} seat heat {'off' if level == 0 else f'at {level}'}"
+
+
+def _defrost_words(params: dict[str, Any], units: str) -> tuple[str, str]:
+    return ("defrost", "defrost on (the most heat)" if params.get("on") else "defrost off")
+
+
+_WORDS: dict[str, Words] = {
+    "set_temps": _temps_words,
+    "window_control": _windows_words,
+    "add_precondition_schedule": lambda p, u: ("schedule", f"schedule armed: {schedule_words(p)}"),
+    "remove_precondition_schedule": lambda p, u: ("unschedule", f"schedule {p.get('id')} removed"),
+    "set_scheduled_departure": _departure_words,
+    "set_sentry_mode": lambda p, u: _sentry_words(p),
+    "actuate_trunk": lambda p, u: _trunk_words(p),
+    "set_preconditioning_max": _defrost_words,
+    "remote_seat_heater_request": _seat_words,
+    "remote_steering_wheel_heater_request": lambda p, u: (
+        "wheel_heat",
+        f"steering wheel heat {'on' if p.get('on') else 'off'}",
+    ),
+    "set_charge_limit": lambda p, u: ("charge_limit", f"charge limit set to {p.get('percent')} %"),
+    "set_charging_amps": lambda p, u: (
+        "charge_amps",
+        f"charging current set to {p.get('charging_amps')} A",
+    ),
+}
 
 _PLAIN = {
+    "auto_conditioning_start": ("climate_on", "climate on"),
+    "auto_conditioning_stop": ("climate_off", "climate off"),
     "door_lock": ("lock", "locked"),
     "door_unlock": ("unlock", "unlocked"),
     "honk_horn": ("honk", "horn honked"),
