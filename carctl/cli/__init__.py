@@ -283,24 +283,27 @@ def _run(args: list[str]) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        from carctl.cli.globals import usage_error
-
-        if type(exc).__name__ == "NoArgsIsHelpError" and not _json_requested(args):
-            ctx = getattr(exc, "ctx", None)
-            click.echo(ctx.get_help() if ctx is not None else exc.format_message())
-            return 0  # `carctl` or `carctl auth` alone: the help, as gh and git do
-        return _report(args, usage_error(exc))
+        return _click_mistake(args, exc)
     except CarctlError as exc:
         return _report(args, exc)
     except OSError as exc:
-        if exc.errno == 32:  # EPIPE: the reader of our output went away (`| head`)
-            return 0
-        return _report(args, _internal(exc))
+        # EPIPE: the reader of our output went away (`| head`): nothing to say, nobody to hear
+        return 0 if exc.errno == 32 else _report(args, _internal(exc))
     except Exception as exc:
-        if type(exc).__module__ == "sqlite3":  # the state database, damaged on disk
-            return _report(args, _state_damaged(exc))
-        return _report(args, _internal(exc))
+        damaged = type(exc).__module__ == "sqlite3"  # the state database, damaged on disk
+        return _report(args, _state_damaged(exc) if damaged else _internal(exc))
     return 0
+
+
+def _click_mistake(args: list[str], exc: click.ClickException) -> int:
+    """A usage mistake click found, in carctl's voice; a group alone shows its help."""
+    from carctl.cli.globals import usage_error
+
+    if type(exc).__name__ == "NoArgsIsHelpError" and not _json_requested(args):
+        ctx = getattr(exc, "ctx", None)
+        click.echo(ctx.get_help() if ctx is not None else exc.format_message())
+        return 0  # `carctl` or `carctl auth` alone: the help, as gh and git do
+    return _report(args, usage_error(exc))
 
 
 def _state_damaged(exc: Exception) -> CarctlError:

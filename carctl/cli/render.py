@@ -159,6 +159,26 @@ def _windows_words(windows: dict[str, Any] | None) -> str:
     return "partly open"
 
 
+def _battery_line(battery: dict[str, Any], units: str) -> str:
+    """ "72 % (310 km); charging to 80 %, full in 1 h 5 min" """
+    distance, level = battery.get("range_km"), battery.get("level")
+    if distance is None:
+        reach = ""  # the car did not say: nothing, rather than "None km"
+    elif units == "imperial":
+        reach = f" ({round(distance / 1.609344)} mi)"
+    else:
+        reach = f" ({distance} km)"
+    charge = ""
+    if battery.get("charging_state") == "Charging":
+        minutes = battery.get("minutes_to_full")
+        full = f", full in {_duration(minutes)}" if minutes else ""
+        charge = f"; charging to {battery.get('limit')} %{full}"
+    elif battery.get("limit") is not None:
+        plugged = "; plugged in, not charging" if battery.get("plugged_in") else ""
+        charge = f"; limit {battery['limit']} %{plugged}"
+    return f"{'–' if level is None else level} %{reach}{charge}"
+
+
 def status_lines(status: Status, units: str, now: float) -> str:
     v = status.vehicle
     head = f"{v.label} ({v.vin}) is {v.state}" + (", in service" if v.in_service else "")
@@ -190,23 +210,7 @@ def status_lines(status: Status, units: str, now: float) -> str:
     if status.windows is not None:
         lines.append(f"  windows   {_windows_words(status.windows)}")
     if status.battery is not None:
-        battery = status.battery
-        distance, level = battery.get("range_km"), battery.get("level")
-        if distance is None:
-            reach = ""  # the car did not say: nothing, rather than "None km"
-        elif units == "imperial":
-            reach = f" ({round(distance / 1.609344)} mi)"
-        else:
-            reach = f" ({distance} km)"
-        charge = ""
-        if battery.get("charging_state") == "Charging":
-            minutes = battery.get("minutes_to_full")
-            full = f", full in {_duration(minutes)}" if minutes else ""
-            charge = f"; charging to {battery.get('limit')} %{full}"
-        elif battery.get("limit") is not None:
-            plugged = "; plugged in, not charging" if battery.get("plugged_in") else ""
-            charge = f"; limit {battery['limit']} %{plugged}"
-        lines.append(f"  battery   {'–' if level is None else level} %{reach}{charge}")
+        lines.append(f"  battery   {_battery_line(status.battery, units)}")
     if status.locks is not None:
         lines.append(f"  locks     {_locks_words(status.locks)}")
     if status.fix_at is not None:

@@ -157,39 +157,50 @@ def entry_from_row(row: tuple[Any, ...]) -> Entry:
     entry_id = values["id"]
     if not isinstance(entry_id, int):
         raise UnreadableEntry(entry_id, "its id is not a number")
+    problem = _what_is_wrong(values)
+    if problem is not None:
+        raise UnreadableEntry(entry_id, problem)
+    _forget_bookkeeping(values)
+    return Entry(**values)
+
+
+def _what_is_wrong(values: dict[str, Any]) -> str | None:
+    """The first column a request would need that is not as carctl writes it."""
     for name in _TEXT:
         if not isinstance(values[name], str) or not values[name] or len(values[name]) > 2000:
-            raise UnreadableEntry(entry_id, f"{name} is missing or not text")
+            return f"{name} is missing or not text"
     if values["command"] not in QUEUED_COMMANDS:
         shown = values["command"][:40].encode("unicode_escape").decode("ascii")
-        raise UnreadableEntry(entry_id, f"{shown!r} is not a command carctl queues")
+        return f"{shown!r} is not a command carctl queues"
     if not _a_car(values["vehicle_id"]):
-        raise UnreadableEntry(entry_id, "vehicle_id is not a car's id")
+        return "vehicle_id is not a car's id"
     if not _a_car(values["idempotency_key"]) or values["idempotency_key"].startswith(BY_NAME):
-        raise UnreadableEntry(entry_id, "idempotency_key is not a key carctl makes")
-    for name in _TIMES:
-        if not _a_time(values[name]):
-            raise UnreadableEntry(entry_id, f"{name} is not a time")
+        return "idempotency_key is not a key carctl makes"
+    missing = next((name for name in _TIMES if not _a_time(values[name])), None)
+    if missing is not None:
+        return f"{missing} is not a time"
     attempts = values["attempts"]
     if not isinstance(attempts, int) or isinstance(attempts, bool) or not 0 <= attempts < 10**6:
-        raise UnreadableEntry(entry_id, "attempts is not a number")
+        return "attempts is not a number"
     if values["status"] not in STATUSES:
         shown = str(values["status"])[:40].encode("unicode_escape").decode("ascii")
-        raise UnreadableEntry(entry_id, f"status {shown!r} is not one carctl knows")
+        return f"status {shown!r} is not one carctl knows"
     if _parameters(values["params"]) is None:
-        raise UnreadableEntry(entry_id, "its parameters are not a JSON object")
+        return "its parameters are not a JSON object"
+    return None
+
+
+def _forget_bookkeeping(values: dict[str, Any]) -> None:
+    """Columns only kept for people (when, who, why): unreadable means unknown."""
     for name in ("lease_until", "finished_at", "sending_at", "failed_at"):
         if values[name] is not None and not _a_time(values[name]):
-            values[name] = None  # bookkeeping only: unreadable means unknown
-    if not isinstance(values["lease_owner"], int | None):
-        values["lease_owner"] = None
-    for name in ("last_status",):
-        if not isinstance(values[name], int | None):
+            values[name] = None
+    for name, kind in (("lease_owner", int), ("last_status", int)):
+        if not isinstance(values[name], kind | None):
             values[name] = None
     for name in ("last_txid", "last_error", "lease_identity"):
         if not isinstance(values[name], str | None):
             values[name] = None
-    return Entry(**values)
 
 
 def aliases(vehicle: Vehicle) -> list[str]:
