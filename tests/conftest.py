@@ -12,7 +12,7 @@ import json
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from carctl.mock.clock import ManualClock
 from carctl.mock.seed import Seed, load_seed
 from carctl.mock.server import RunningServer
 
-REAL_SYSTEM_CLOCK = carctl.clock.SystemClock  # kept before any test patches it
 OWNER = "owner@example.com"
 PASSWORD = "ventilate-0600"
 
@@ -66,18 +65,24 @@ def fresh_secret_registry() -> None:
     forget_secrets()
 
 
+# The clock `invoke` gives each in-process run (in its Environment): carctl's own modules
+# are never patched for it.
+RUN_CLOCK: list[Callable[[], Any]] = [FastClock]
+
+
 @pytest.fixture(autouse=True)
-def fast_clock(monkeypatch: pytest.MonkeyPatch) -> type[FastClock]:
+def fast_clock() -> Iterator[type[FastClock]]:
     """No in-process carctl run waits for real: backoff and polling advance a virtual clock."""
     FastClock.offset = 0.0
-    monkeypatch.setattr(carctl.clock, "SystemClock", FastClock)
-    return FastClock
+    RUN_CLOCK[0] = FastClock
+    yield FastClock
+    RUN_CLOCK[0] = FastClock
 
 
 @pytest.fixture
-def real_clock(fast_clock: type[FastClock], monkeypatch: pytest.MonkeyPatch) -> None:
+def real_clock(fast_clock: type[FastClock]) -> None:
     """For the few in-process runs that wait on something real (the built-in car's wake)."""
-    monkeypatch.setattr(carctl.clock, "SystemClock", REAL_SYSTEM_CLOCK)
+    RUN_CLOCK[0] = carctl.clock.SystemClock
 
 
 @pytest.fixture(autouse=True)
@@ -134,15 +139,18 @@ def invoke(
     import io
 
     from carctl.cli import _run, context
+    from carctl.cli.environment import Environment
 
     context.last_app = None
     saved = sys.stdin, sys.stdout, sys.stderr
     saved_env = dict(os.environ)
-    out, err = io.StringIO(), io.StringIO()
+    out, err, given = io.StringIO(), io.StringIO(), io.StringIO(input)
     try:
-        sys.stdin, sys.stdout, sys.stderr = io.StringIO(input), out, err
+        # click's own prompts and help read and write the process's streams: the same ones
+        sys.stdin, sys.stdout, sys.stderr = given, out, err
         os.environ.update(env or {})
-        code = _run(list(args))
+        environment = Environment(given, out, err, dict(os.environ), RUN_CLOCK[0]())
+        code = _run(list(args), environment)
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
         os.environ.clear()

@@ -218,8 +218,11 @@ def cli(
 ) -> None:
     """carctl: wake your car, warm it, vent it — even when the vehicle API is failing."""
     from carctl.cli.context import AppContext  # not at import: `carctl --help` never needs it
+    from carctl.cli.environment import Environment
 
+    given = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
     ctx.obj = AppContext(
+        environment=given,
         profile=profile,
         vehicle=vehicle,
         json=json_,
@@ -269,12 +272,14 @@ def _not_utf8(args: list[str]) -> CarctlError | None:
     return None
 
 
-def _run(args: list[str]) -> int:
+def _run(args: list[str], environment: Any = None) -> int:
+    """One run; `environment` (a `carctl.cli.environment.Environment`): its streams,
+    variables and clock, the process's own when None."""
     wrong = _not_utf8(args)
     if wrong is not None:
         return _report([a for a in args if a.isascii()], wrong)
     try:
-        returned = cli.main(args=args, prog_name="carctl", standalone_mode=False)
+        returned = cli.main(args=args, prog_name="carctl", standalone_mode=False, obj=environment)
         if isinstance(returned, int) and returned:  # a command's click.exceptions.Exit(code)
             return returned
     except click.exceptions.Abort:  # Ctrl-C or end of input at a prompt

@@ -104,7 +104,7 @@ def login(
             timeout=browser_timeout,
         )
     elif with_token:
-        way = flows.gather_token()
+        way = flows.gather_token(app)
     else:
         way = flows.gather_password(app, email, password_stdin=password_stdin)
     result, cars, credentials = flows.sign_in(app, way)

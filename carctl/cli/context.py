@@ -7,7 +7,6 @@ Created once per run by the root group and handed to commands with
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, update_wrapper
@@ -23,10 +22,18 @@ if TYPE_CHECKING:
     from carctl.api.client import ApiClient
     from carctl.api.connect import Endpoint
     from carctl.api.request_log import Exchange
+    from carctl.cli.environment import Environment
     from carctl.clock import Clock
     from carctl.settings import Settings
     from carctl.stack import Stack
     from carctl.vehicle.service import VehicleService
+
+
+def _environment() -> Environment:
+    from carctl.cli.environment import Environment
+
+    return Environment()
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,7 +50,11 @@ class AppContext:
     no_queue: bool = False
     no_worker: bool = False
     command: str = ""
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    environment: Environment = field(default_factory=lambda: _environment())
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.environment.environ
 
     @cached_property
     def output(self) -> Output:
@@ -53,6 +64,8 @@ class AppContext:
             json_flag=self.json,
             quiet=self.quiet,
             env=self.env,
+            stdout=self.environment.stdout,
+            stderr=self.environment.stderr,
             verbose=self.verbose,
             describe=queued_step,
         )
@@ -64,14 +77,13 @@ class AppContext:
     @cached_property
     def stack(self) -> Stack:
         """This run's carctl, built on demand (see carctl.stack); closed when the run ends."""
-        from carctl.clock import SystemClock
         from carctl.stack import Stack
 
         return Stack(
             settings=self._load_settings,
             paths=self.paths,
             env=self.env,
-            clock=SystemClock(),
+            clock=self.environment.clock,
             insecure=self.insecure,
             observer=self._observe,
             warn=self.output.warn,

@@ -7,7 +7,6 @@ Each flow is a small function; `auth.login` only strings them together.
 from __future__ import annotations
 
 import contextlib
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,13 +85,13 @@ def gather_web(
     app: AppContext, *, no_browser: bool, client_secret_stdin: bool, timeout: float
 ) -> WayIn:
     """The browser's trip through the sign-in page (carctl never sees the password)."""
-    client_secret = _read_stdin_line("client secret") if client_secret_stdin else None
+    client_secret = _read_stdin_line(app, "client secret") if client_secret_stdin else None
     authorized = _browser_sign_in(app, app.endpoint, no_browser=no_browser, timeout=timeout)
     return WayIn("web", client_secret=client_secret, authorized=authorized)
 
 
-def gather_token() -> WayIn:
-    return WayIn("token", secret=_read_stdin_line("refresh token"))
+def gather_token(app: AppContext) -> WayIn:
+    return WayIn("token", secret=_read_stdin_line(app, "refresh token"))
 
 
 def gather_password(app: AppContext, email: str | None, *, password_stdin: bool) -> WayIn:
@@ -107,7 +106,7 @@ def gather_password(app: AppContext, email: str | None, *, password_stdin: bool)
     if not email or "@" not in email:
         raise UsageError(f"{email!r} is not an e-mail address")
     if password_stdin:
-        return WayIn("password", email=email, secret=_read_stdin_line("password"))
+        return WayIn("password", email=email, secret=_read_stdin_line(app, "password"))
     if not app.output.interactive:
         raise UsageError(
             "there is no terminal to ask for the password on",
@@ -240,8 +239,8 @@ def report(app: AppContext, result: Any, cars: list[Any], credentials: Any) -> N
     )
 
 
-def _read_stdin_line(what: str) -> str:
-    value = sys.stdin.readline().rstrip("\r\n")
+def _read_stdin_line(app: AppContext, what: str) -> str:
+    value = app.environment.stdin.readline().rstrip("\r\n")
     if not value.strip():
         raise UsageError(f"no {what} on stdin", hint=f"pipe the {what} in, e.g. from a file")
     return value
@@ -365,7 +364,7 @@ def _browser_sign_in(
     paste = (
         (lambda: click.prompt("Address", err=True))
         if app.output.interactive
-        else (lambda: _read_stdin_line("redirect address"))
+        else (lambda: _read_stdin_line(app, "redirect address"))
     )
     code = browser_login.authorize(
         request,
