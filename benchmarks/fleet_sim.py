@@ -17,7 +17,7 @@ Compared on the same arrivals:
 - AWS SDK "standard": 3 attempts, full jitter (1 s base, 20 s cap), 500-token
   retry quota (cost 5, refund 1);
 - carctl: its own code — the guard's policy (3 attempts, full jitter 0.5 s/4 s,
-  20 s deadline), the retry budget and breaker rules (`carctl.delivery.health`),
+  20 s deadline), the retry budget and breaker rules (`carctl.delivery.breaker`),
   the queue's backoff (`queue_delay`), expiry after 30 minutes, and the worker
   waiting out the breaker's cool-down before its single probe;
 - carctl with on-car schedules: a share (`--scheduled`, of the morning
@@ -59,8 +59,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from carctl.delivery import health as rules
-from carctl.delivery.health import Health
+from carctl.delivery import breaker as rules
+from carctl.delivery.breaker import Health
 from carctl.delivery.policy import backoff, queue_delay
 from carctl.errors import HttpDetails, ServiceError
 

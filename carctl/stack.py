@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from carctl.api.keys import KeyVault
     from carctl.api.ledger import Meter
     from carctl.api.request_log import RequestLog
-    from carctl.delivery.health import HealthStore
+    from carctl.delivery.breaker import HealthStore
     from carctl.delivery.news import News
     from carctl.delivery.queue import Queue
     from carctl.delivery.worker import QueueRunner
@@ -162,7 +162,7 @@ class Stack:
 
     def health(self, origin: str | None = None) -> HealthStore:
         """The budget and breaker of `origin` (the profile's API by default)."""
-        from carctl.delivery.health import HealthStore
+        from carctl.delivery.breaker import HealthStore
 
         return HealthStore(self.db, origin or self.endpoint.origin)
 
@@ -303,8 +303,8 @@ class Stack:
         observer: Observer | None = None,
     ) -> Iterator[CarRun]:
         """Everything one run of car commands needs, closed again when it ends."""
+        from carctl.delivery.fallback import Delivery
         from carctl.delivery.guard import Guard
-        from carctl.delivery.runner import Delivery
         from carctl.vehicle.service import VehicleService
 
         settings = settings or self.settings

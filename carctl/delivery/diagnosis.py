@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from carctl.api.request_log import Exchange
-from carctl.delivery.health import Health
+from carctl.delivery.breaker import Health
 from carctl.errors import CarctlError, NetworkError, RateLimitedError
 from carctl.timefmt import hhmm
 

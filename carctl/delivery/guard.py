@@ -16,8 +16,8 @@ from functools import partial
 from typing import TypeVar
 
 from carctl.clock import Clock
-from carctl.delivery import health as health_rules
-from carctl.delivery.health import HealthStore
+from carctl.delivery import breaker as health_rules
+from carctl.delivery.breaker import HealthStore
 from carctl.delivery.policy import MAX_ATTEMPTS, next_delay
 from carctl.errors import CarctlError, RateLimitedError, TemporaryError
 from carctl.text import plural

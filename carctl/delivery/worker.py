@@ -29,9 +29,9 @@ from typing import Any
 
 from carctl.api import DEADLINE_S
 from carctl.clock import Clock
+from carctl.delivery.batch import deliver_batch
 from carctl.delivery.outcomes import OUTCOMES, outcome
 from carctl.delivery.queue import Entry, Queue
-from carctl.delivery.runner import deliver_batch
 from carctl.errors import CarctlError, StateError
 from carctl.files import private_dir
 from carctl.paths import Paths

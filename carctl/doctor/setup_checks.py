@@ -137,7 +137,7 @@ def state(doc: Doctor) -> Finding:
 
 def _inspect_state(doc: Doctor) -> tuple[str, list[str]]:
     """`quick_check`, then what carctl would find unreadable: tables, columns, rows."""
-    from carctl.delivery.health import unreadable_health
+    from carctl.delivery.breaker import unreadable_health
     from carctl.state import inspect
 
     verdict, damage = inspect(doc.paths.state_db)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from carctl.mock import admin_routes, billing, more_routes, oauth_routes, vehicle_routes
+from carctl.mock import admin_routes, billing, fleet_routes, oauth_routes, vehicle_routes
 from carctl.mock.clock import Clock, SystemClock
 from carctl.mock.faults import FaultAction, FaultRule
 from carctl.mock.http import VEHICLE_UNAVAILABLE, Call, api_error, not_found, oauth_error, text
@@ -83,14 +83,14 @@ ROUTES = [
     _route("GET", "/api/1/vehicles/{v}/vehicle_data", vehicle_routes.vehicle_data),
     _route("POST", "/api/1/vehicles/{v}/command/{name}", vehicle_routes.command),
     _route("POST", "/api/1/vehicles/{v}/signed_command", _lazy("signed_routes", "signed_command")),
-    _route("GET", "/api/1/vehicles/{v}/mobile_enabled", more_routes.mobile_enabled),
-    _route("GET", "/api/1/vehicles/{v}/nearby_charging_sites", more_routes.nearby_charging_sites),
-    _route("GET", "/api/1/vehicles/{v}/service_data", more_routes.service_data),
-    _route("POST", "/api/1/vehicles/fleet_status", more_routes.fleet_status),
+    _route("GET", "/api/1/vehicles/{v}/mobile_enabled", fleet_routes.mobile_enabled),
+    _route("GET", "/api/1/vehicles/{v}/nearby_charging_sites", fleet_routes.nearby_charging_sites),
+    _route("GET", "/api/1/vehicles/{v}/service_data", fleet_routes.service_data),
+    _route("POST", "/api/1/vehicles/fleet_status", fleet_routes.fleet_status),
     _route("GET", "/api/1/users/me", vehicle_routes.me),
     _route("GET", "/api/1/users/orders", vehicle_routes.orders),
-    _route("GET", "/api/1/users/region", more_routes.region),
-    _route("GET", "/oauth2/v3/logout", more_routes.logout),
+    _route("GET", "/api/1/users/region", fleet_routes.region),
+    _route("GET", "/oauth2/v3/logout", fleet_routes.logout),
     _route("GET", "/__mock__/faults", admin_routes.faults_show, admin=True),
     _route("PUT", "/__mock__/faults", admin_routes.faults_replace, admin=True),
     _route("POST", "/__mock__/faults", admin_routes.faults_append, admin=True),

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 class Fallback(Protocol):
     """What a run does around its commands beyond sending them (the delivery layer).
 
-    Defined here, implemented above (`carctl.delivery.runner.Delivery`): the
+    Defined here, implemented above (`carctl.delivery.fallback.Delivery`): the
     vehicle layer never imports the layer that queues.
     """
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from carctl.delivery import health as rules
-from carctl.delivery.health import Health
+from carctl.delivery import breaker as rules
+from carctl.delivery.breaker import Health
 from carctl.delivery.policy import backoff, next_delay, queue_delay
 from carctl.errors import HttpDetails, RateLimitedError, ServiceError
 
