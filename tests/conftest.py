@@ -434,3 +434,24 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
     for suite, counts in NUMBERS.items():
         figures = ", ".join(f"{key} {value}" for key, value in counts.items())
         terminalreporter.write_line(f"{suite}: {figures}")
+
+
+SEEDED_M3 = "1492931337131"
+
+
+@pytest.fixture
+def car(endpoint: Endpoint) -> Endpoint:
+    """Signed in; the Model 3 asleep and quick to wake; it is the profile's car."""
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{SEEDED_M3}", {"wake_delay": 0})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    return endpoint
+
+
+@pytest.fixture
+def awake_car(endpoint: Endpoint) -> Endpoint:
+    """Signed in; the Model 3 awake (and locked, as seeded); it is the profile's car."""
+    endpoint.admin("PATCH", f"/__mock__/vehicles/{SEEDED_M3}", {"wake_delay": 0, "state": "online"})
+    sign_in()
+    assert invoke("config", "set", "vehicle", "Model 3").code == 0
+    return endpoint

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.test_mock_cli import carctl_serve
 from tests.conftest import OWNER, PASSWORD, run_carctl
+from tests.support.serving import carctl_serve
 
 
 def test_demo_then_sign_in_and_climate_on_builtin(carctl_home: Path) -> None:

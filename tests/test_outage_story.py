@@ -15,8 +15,8 @@ import urllib.request
 
 import pytest
 
-from tests.cli.test_mock_cli import carctl_serve
 from tests.conftest import OWNER, PASSWORD, run_carctl
+from tests.support.serving import carctl_serve
 
 OUTAGE_S = 8
 

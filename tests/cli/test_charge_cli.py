@@ -7,9 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_doors_cli import OUTAGE, car, queue_rows  # noqa: F401 - the fixture
-from tests.cli.test_vehicle_cli import M3, executed
 from tests.conftest import Endpoint, invoke
+from tests.support.car import M3, OUTAGE, executed, queue_rows
+
+
+@pytest.fixture
+def car(awake_car: Endpoint) -> Endpoint:
+    """Here the car is awake (and locked, as seeded)."""
+    return awake_car
 
 
 def charge_state(endpoint: Endpoint) -> dict[str, Any]:
@@ -20,7 +25,7 @@ def charge_state(endpoint: Endpoint) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_charging_from_the_cable_to_the_limit(car: Endpoint) -> None:  # noqa: F811
+def test_charging_from_the_cable_to_the_limit(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"plugged_in": True})
     started = invoke("--json", "charge", "start")
     assert started.code == 0, started.output
@@ -54,7 +59,7 @@ def test_charging_from_the_cable_to_the_limit(car: Endpoint) -> None:  # noqa: F
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
 def test_limits_outside_the_cars_range_are_refused_before_anything_is_sent(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
 ) -> None:
     for args, words in (
         (("charge", "limit", "40"), "a charge limit is 50–100 %, got 40"),
@@ -69,7 +74,7 @@ def test_limits_outside_the_cars_range_are_refused_before_anything_is_sent(
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_during_an_outage_each_charge_command_keeps_its_class(car: Endpoint) -> None:  # noqa: F811
+def test_during_an_outage_each_charge_command_keeps_its_class(car: Endpoint) -> None:
     car.faults(OUTAGE)
     port = invoke("--json", "charge", "port", "open")
     assert port.code == 75 and port.json()["queued"] is None
@@ -83,7 +88,7 @@ def test_during_an_outage_each_charge_command_keeps_its_class(car: Endpoint) -> 
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_charge_of_a_sleeping_car_is_what_it_said_last(car: Endpoint) -> None:  # noqa: F811
+def test_charge_of_a_sleeping_car_is_what_it_said_last(car: Endpoint) -> None:
     assert invoke("status").code == 0  # read while awake
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "asleep"})
     wakes = car.requests(f"/api/1/vehicles/{M3}/wake_up")
@@ -95,7 +100,7 @@ def test_charge_of_a_sleeping_car_is_what_it_said_last(car: Endpoint) -> None:  
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_a_driven_car_refuses_what_only_a_parked_one_does(car: Endpoint) -> None:  # noqa: F811
+def test_a_driven_car_refuses_what_only_a_parked_one_does(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"shift_state": "D"})
     port = invoke("charge", "port", "open")
     assert port.code == 1, port.output

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.test_doors_cli import OUTAGE, car, queue_rows  # noqa: F401 - the fixture
-from tests.cli.test_vehicle_cli import executed
 from tests.conftest import Endpoint, invoke
+from tests.support.car import OUTAGE, executed, queue_rows
+
+
+@pytest.fixture
+def car(awake_car: Endpoint) -> Endpoint:
+    """Here the car is awake (and locked, as seeded)."""
+    return awake_car
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_seat_wheel_and_defrost_are_confirmed_by_the_car(car: Endpoint) -> None:  # noqa: F811
+def test_seat_wheel_and_defrost_are_confirmed_by_the_car(car: Endpoint) -> None:
     seat = invoke("--json", "seat", "heat", "driver", "3")
     assert seat.code == 0, seat.output
     assert seat.json()["data"]["confirmed"] is True
@@ -34,7 +39,7 @@ def test_seat_wheel_and_defrost_are_confirmed_by_the_car(car: Endpoint) -> None:
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
 def test_bad_seats_and_levels_are_refused_before_anything_is_sent(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
 ) -> None:
     for args, words in (
         (("seat", "heat", "trunk", "2"), "there is no seat 'trunk'"),
@@ -48,7 +53,7 @@ def test_bad_seats_and_levels_are_refused_before_anything_is_sent(
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_during_an_outage_they_are_queued_like_climate(car: Endpoint) -> None:  # noqa: F811
+def test_during_an_outage_they_are_queued_like_climate(car: Endpoint) -> None:
     car.faults(OUTAGE)
     for args in (("seat", "heat", "driver", "3"), ("seat", "heat", "passenger", "1")):
         assert invoke("--json", *args).code == 75

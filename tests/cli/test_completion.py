@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from carctl.cli.completion import FILES, SHELLS, script
-from tests.cli.test_vehicle_cli import car  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,7 +168,7 @@ def test_commands_and_subcommands(shell: str) -> None:
 @pytest.mark.parametrize("shell", SHELLS)
 def test_vehicle_names_come_from_the_cache_without_network_or_keyring(
     shell: str,
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     tmp_path: Path,
 ) -> None:
     assert invoke("vehicles").code == 0  # the cache learns the names
@@ -187,7 +186,7 @@ def test_vehicle_names_come_from_the_cache_without_network_or_keyring(
     assert not trap.exists()  # and no keyring
 
 
-def test_profiles_and_queue_ids(car: Endpoint) -> None:  # noqa: F811
+def test_profiles_and_queue_ids(car: Endpoint) -> None:
     assert invoke("--profile", "work", "config", "set", "units", "metric").code == 0
     assert complete("bash", ["carctl", "--profile", ""]) == ["default", "work"]
     car.faults({"status": 500, "path": "/api/1/*"})
@@ -196,7 +195,7 @@ def test_profiles_and_queue_ids(car: Endpoint) -> None:  # noqa: F811
     assert complete("bash", ["carctl", "queue", "show", "1"]) == ["1"]
 
 
-def test_schedule_days_and_ids(car: Endpoint) -> None:  # noqa: F811
+def test_schedule_days_and_ids(car: Endpoint) -> None:
     assert complete("bash", ["carctl", "schedule", "set", "06:30", "--days", "we"]) == [
         "weekdays",
         "weekends",

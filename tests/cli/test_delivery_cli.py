@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_vehicle_cli import M3, car, executed  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, FastClock, Served, invoke, sign_in
+from tests.support.car import M3, executed
 
 OUTAGE = {"status": 500, "path": "/api/1/*"}
 
@@ -33,7 +33,7 @@ def queued_entries(include_finished: bool = False) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def known(car: Endpoint) -> Endpoint:  # noqa: F811
+def known(car: Endpoint) -> Endpoint:
     """The car is in the vehicle cache (a run before the outage listed it), and awake."""
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "online"})
     assert invoke("vehicles").code == 0

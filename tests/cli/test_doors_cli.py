@@ -13,30 +13,20 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_vehicle_cli import M3, executed
-from tests.conftest import Endpoint, FastClock, invoke, sign_in
+from tests.conftest import Endpoint, FastClock, invoke
+from tests.support.car import M3, OUTAGE, executed, queue_rows
 from tests.support.terminal import run_in_terminal
-
-OUTAGE = {"status": 500, "path": "/api/1/*"}
 
 
 @pytest.fixture
-def car(endpoint: Endpoint) -> Endpoint:
-    """Signed in to the served mock; the Model 3 awake and locked."""
-    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0, "state": "online"})
-    sign_in()
-    assert invoke("config", "set", "vehicle", "Model 3").code == 0
-    return endpoint
+def car(awake_car: Endpoint) -> Endpoint:
+    """Here the car is awake (and locked, as seeded)."""
+    return awake_car
 
 
 def locked(endpoint: Endpoint) -> bool:
     cars = endpoint.admin("GET", "/__mock__/vehicles")["vehicles"]
     return bool(next(c for c in cars if str(c["id"]) == M3)["locked"])
-
-
-def queue_rows(endpoint: Endpoint) -> list[Any]:
-    with sqlite3.connect(endpoint.state_db) as db:
-        return db.execute("SELECT command, status FROM queue").fetchall()
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)

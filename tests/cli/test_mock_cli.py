@@ -9,39 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import OWNER, PASSWORD, invoke, password_grant, run_carctl, sign_in
-
-
-@contextmanager
-def carctl_serve(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "carctl", "mock", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert "serving the mock vehicle API on http" in first, (
-            first + proc.stderr.read() if proc.stderr else first
-        )
-        url = first.rsplit(" ", 1)[1].strip()
-        yield url, proc
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+from tests.support.serving import carctl_serve
 
 
 def test_serve_with_the_outage_scenario_fails_then_recovers() -> None:

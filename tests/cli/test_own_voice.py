@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.cli.test_vehicle_cli import car  # noqa: F401 - the `car` fixture
 from tests.conftest import OWNER, PASSWORD, Endpoint, invoke, sign_in
 from tests.support.terminal import run_in_terminal
 
@@ -173,7 +172,7 @@ def test_command_summaries_are_never_cut_mid_phrase() -> None:
                 assert not line.rstrip().endswith("..."), (path, line)
 
 
-def test_the_same_mistake_has_the_same_exit_code(car: Endpoint) -> None:  # noqa: F811
+def test_the_same_mistake_has_the_same_exit_code(car: Endpoint) -> None:
     """An entry or a schedule that is not there: not a usage mistake (1), said alike."""
     queue = invoke("queue", "cancel", "99")
     schedule = invoke("--vehicle", "Model 3", "schedule", "off", "7")

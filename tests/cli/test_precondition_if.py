@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.test_doors_cli import OUTAGE, car, queue_rows  # noqa: F401 - the fixture
-from tests.cli.test_vehicle_cli import M3, executed
 from tests.conftest import Endpoint, invoke
+from tests.support.car import M3, OUTAGE, executed, queue_rows
+
+
+@pytest.fixture
+def car(awake_car: Endpoint) -> Endpoint:
+    """Here the car is awake (and locked, as seeded)."""
+    return awake_car
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_above_the_threshold_nothing_is_sent(car: Endpoint) -> None:  # noqa: F811
+def test_above_the_threshold_nothing_is_sent(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"outside_temp": 9.0})
     result = invoke("--json", "precondition", "--temp", "21", "--if-below", "5")
     assert result.code == 0, result.output
@@ -24,7 +29,7 @@ def test_above_the_threshold_nothing_is_sent(car: Endpoint) -> None:  # noqa: F8
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_below_it_the_routine_runs_and_defrost_below_freezing(car: Endpoint) -> None:  # noqa: F811
+def test_below_it_the_routine_runs_and_defrost_below_freezing(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"outside_temp": -4.0})
     result = invoke("--json", "precondition", "--temp", "21", "--if-below", "5", "--defrost")
     assert result.code == 0, result.output
@@ -43,7 +48,7 @@ def test_below_it_the_routine_runs_and_defrost_below_freezing(car: Endpoint) -> 
 
 
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
-def test_bad_thresholds_and_what_cannot_be_decided(car: Endpoint) -> None:  # noqa: F811
+def test_bad_thresholds_and_what_cannot_be_decided(car: Endpoint) -> None:
     for value, words in (("warm", "is not a temperature"), ("60", "not an outside temperature")):
         refused = invoke("precondition", "--if-below", value)
         assert refused.code == 2 and words in refused.stderr

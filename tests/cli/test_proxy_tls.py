@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import trustme
 
-from tests.cli.test_mock_cli import carctl_serve
 from tests.conftest import OWNER, PASSWORD, run_carctl
+from tests.support.serving import carctl_serve
 
 M3 = "1492931337131"
 

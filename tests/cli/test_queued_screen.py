@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_vehicle_cli import car  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, FastClock, invoke
 
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -31,7 +30,7 @@ def screen_lines(text: str) -> list[str]:
     ],
 )
 def test_the_queued_message_is_three_lines_at_80_columns(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     carctl_home: Path,
     rules: list[dict[str, object]],
 ) -> None:
@@ -57,7 +56,7 @@ def test_the_queued_message_is_three_lines_at_80_columns(
 
 
 def test_the_last_column_moves_with_the_outage(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     carctl_home: Path,
 ) -> None:
     car.faults({"status": 500, "path": "/api/1/*"})
@@ -75,7 +74,7 @@ def test_the_last_column_moves_with_the_outage(
 
 
 def test_the_breaker_never_shows_a_next_try_already_past(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     carctl_home: Path,
 ) -> None:
     car.faults({"status": 500, "path": "/api/1/*"})
@@ -92,7 +91,7 @@ def test_the_breaker_never_shows_a_next_try_already_past(
 
 
 def test_queue_show_speaks_as_the_listing_does(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     carctl_home: Path,
 ) -> None:
     car.faults({"status": 500, "path": "/api/1/*"})

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli.test_mock_cli import carctl_serve
 from tests.conftest import Served, login, run_carctl
+from tests.support.serving import carctl_serve
 
 BROWSER = Path(__file__).resolve().parents[1] / "support" / "headless_browser.py"
 MODEL_3_VIN, MODEL_Y_VIN = "5YJ3E7EA1MF000621", "7SAYGDEE0NF000242"

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_vehicle_cli import M3, executed
 from tests.conftest import Endpoint, FastClock, invoke, sign_in
+from tests.support.car import M3, executed
 
 DAY = 86400.0
 

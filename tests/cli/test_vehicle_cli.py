@@ -13,29 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Endpoint, FastClock, invoke, run_carctl, sign_in
-
-M3 = "1492931337131"
-M3_VIN = "5YJ3E7EA1MF000621"
-SEOUL = (37.5665, 126.978)
-
-
-@pytest.fixture
-def car(endpoint: Endpoint) -> Endpoint:
-    """Signed in; the Model 3 asleep and quick to wake; it is the profile's car."""
-    endpoint.admin("PATCH", f"/__mock__/vehicles/{M3}", {"wake_delay": 0})
-    sign_in()
-    assert invoke("config", "set", "vehicle", "Model 3").code == 0
-    return endpoint
-
-
-def executed(endpoint: Endpoint) -> list[dict[str, Any]]:
-    return endpoint.admin("GET", "/__mock__/stats")["commands"]  # type: ignore[no-any-return]
-
-
-def m3(endpoint: Endpoint) -> dict[str, Any]:
-    cars = endpoint.admin("GET", "/__mock__/vehicles")["vehicles"]
-    return next(c for c in cars if str(c["id"]) == M3)  # type: ignore[no-any-return]
+from tests.conftest import Endpoint, FastClock, invoke, run_carctl
+from tests.support.car import M3, M3_VIN, executed, m3
 
 
 def assert_envelope(result: Any, command: str) -> dict[str, Any]:

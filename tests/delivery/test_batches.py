@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.cli.test_delivery_cli import OUTAGE, known, queued_entries  # noqa: F401 - fixture
-from tests.cli.test_vehicle_cli import car, executed  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, FastClock, invoke
+from tests.support.car import executed
 
 COMMAND = "/api/1/vehicles/*/command/"
 

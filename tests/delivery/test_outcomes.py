@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from carctl import notify
-from tests.cli.test_vehicle_cli import M3, car, executed  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, invoke, run_carctl
+from tests.support.car import executed
 from tests.support.terminal import run_in_terminal
 
 OUTAGE = {"status": 500, "path": "/api/1/*"}
@@ -96,7 +96,7 @@ def test_a_missing_failing_or_hanging_notifier_is_only_a_word(
 # -- the worker tells the desktop -----------------------------------------------------
 
 
-def _queue_during_outage(car: Endpoint) -> None:  # noqa: F811
+def _queue_during_outage(car: Endpoint) -> None:
     car.faults(OUTAGE)
     assert invoke("climate", "on").code == 75
     car.faults()
@@ -104,7 +104,7 @@ def _queue_during_outage(car: Endpoint) -> None:  # noqa: F811
 
 @pytest.mark.parametrize("code", [0, 1])
 def test_a_queue_pass_notifies_and_a_failing_notifier_costs_nothing(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     tmp_path: Path,
     code: int,
 ) -> None:
@@ -119,7 +119,7 @@ def test_a_queue_pass_notifies_and_a_failing_notifier_costs_nothing(
     assert body.startswith("Climate on for Model 3 delivered at ")
 
 
-def test_notify_never_is_respected(car: Endpoint, tmp_path: Path) -> None:  # noqa: F811
+def test_notify_never_is_respected(car: Endpoint, tmp_path: Path) -> None:
     _queue_during_outage(car)
     assert invoke("config", "set", "notify", "never").code == 0
     calls = stand_in(tmp_path / "bin", "notify-send")
@@ -133,7 +133,7 @@ def test_notify_never_is_respected(car: Endpoint, tmp_path: Path) -> None:  # no
 # -- the next command on a terminal ---------------------------------------------------
 
 
-def test_the_next_command_on_a_terminal_says_what_arrived_once(car: Endpoint) -> None:  # noqa: F811
+def test_the_next_command_on_a_terminal_says_what_arrived_once(car: Endpoint) -> None:
     _queue_during_outage(car)
     assert invoke("queue", "run").code == 0  # as cron would: nobody looked
     assert run_carctl("status").stderr.count("Since you last looked") == 0  # a pipe: not told
@@ -144,7 +144,7 @@ def test_the_next_command_on_a_terminal_says_what_arrived_once(car: Endpoint) ->
     assert "Since you last looked" not in again.text  # told once
 
 
-def test_an_expiry_is_news_too(car: Endpoint) -> None:  # noqa: F811
+def test_an_expiry_is_news_too(car: Endpoint) -> None:
     car.faults(OUTAGE)
     assert invoke("vent", "--expires-in", "1m").code == 75
     wait = invoke("queue", "wait", "--all")  # no worker here: the deadline passes while waiting
@@ -160,7 +160,7 @@ def test_an_expiry_is_news_too(car: Endpoint) -> None:  # noqa: F811
 # -- `carctl queue wait` ----------------------------------------------------------------
 
 
-def test_queue_wait_reports_each_outcome(car: Endpoint) -> None:  # noqa: F811
+def test_queue_wait_reports_each_outcome(car: Endpoint) -> None:
     _queue_during_outage(car)
     assert invoke("queue", "run").code == 0
     result = invoke("queue", "wait", "1")
@@ -170,7 +170,7 @@ def test_queue_wait_reports_each_outcome(car: Endpoint) -> None:  # noqa: F811
     assert [e["status"] for e in data["entries"]] == ["delivered"] and data["pending"] == []
 
 
-def test_queue_wait_gives_up_at_its_timeout_and_keeps_the_entry(car: Endpoint) -> None:  # noqa: F811
+def test_queue_wait_gives_up_at_its_timeout_and_keeps_the_entry(car: Endpoint) -> None:
     car.faults(OUTAGE)
     assert invoke("climate", "on").code == 75
     result = invoke("queue", "wait", "--all", "--timeout", "5s")
@@ -190,7 +190,7 @@ def test_queue_wait_bad_input() -> None:
     assert empty.code == 0 and "Nothing was pending." in empty.stdout
 
 
-def test_the_queued_message_speaks_local_time(car: Endpoint) -> None:  # noqa: F811
+def test_the_queued_message_speaks_local_time(car: Endpoint) -> None:
     """The deadline in "until HH:MM" is the owner's clock, not UTC."""
     import re
     import time
@@ -209,7 +209,7 @@ def test_the_queued_message_speaks_local_time(car: Endpoint) -> None:  # noqa: F
 
 
 def test_queue_wait_says_so_when_an_entry_vanishes(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     carctl_home: Path,
     fast_clock: type,
     monkeypatch: pytest.MonkeyPatch,

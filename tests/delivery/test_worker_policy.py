@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_vehicle_cli import car, executed  # noqa: F401 - the `car` fixture
 from tests.conftest import OWNER, PASSWORD, Endpoint, invoke
 from tests.delivery.test_last_word import db
+from tests.support.car import executed
 from tests.support.scripted_api import ScriptedApi, scripted_api
 
 TOKEN = "worker-policy-token-00000000000000000000"
@@ -68,7 +68,7 @@ def test_a_queued_command_is_not_sent_over_plain_http_without_insecure(
     assert len(far_api.requests("POST", "/api/1/vehicles/1/command/*")) > 1
 
 
-def test_the_last_word_is_the_cars_across_profiles(car: Endpoint) -> None:  # noqa: F811
+def test_the_last_word_is_the_cars_across_profiles(car: Endpoint) -> None:
     """`--profile cron` queues climate on; the default profile then turns it off directly:
     the car ends off, and the queued `on` is never delivered."""
     assert invoke("--profile", "cron", "config", "set", "api_url", car.api_url).code == 0

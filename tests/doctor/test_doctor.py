@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from carctl.doctor import checks
-from tests.cli.test_mock_cli import carctl_serve
-from tests.cli.test_vehicle_cli import M3, car  # noqa: F401 - the `car` fixture
 from tests.conftest import OWNER, PASSWORD, Endpoint, Served, invoke, run_carctl, sign_in
+from tests.support.car import M3
+from tests.support.serving import carctl_serve
 
 
 def doctor(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
@@ -72,7 +72,7 @@ def never_touched_the_car(endpoint: Endpoint) -> None:
     assert not [r for r in rows["requests"] if "/command/" in r["path"]]
 
 
-def test_healthy(car: Endpoint) -> None:  # noqa: F811
+def test_healthy(car: Endpoint) -> None:
     code, report, text = doctor()
     assert code == 0
     assert report["verdict"] == "ok"
@@ -82,7 +82,7 @@ def test_healthy(car: Endpoint) -> None:  # noqa: F811
     never_touched_the_car(car)
 
 
-def test_outage_is_the_service(car: Endpoint) -> None:  # noqa: F811
+def test_outage_is_the_service(car: Endpoint) -> None:
     car.faults({"status": 500, "path": "/api/1/*"}, {"status": 503, "path": "/status"})
     assert invoke("climate", "on").code == 75
     assert invoke("vent").code == 75
@@ -119,7 +119,7 @@ def test_dns_failure_is_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "does not resolve" in report["evidence"]
 
 
-def test_signed_out_is_setup(car: Endpoint) -> None:  # noqa: F811
+def test_signed_out_is_setup(car: Endpoint) -> None:
     assert invoke("auth", "logout").code == 0
     code, report, text = doctor()
     assert code == 1 and report["verdict"] == "setup"
@@ -142,7 +142,7 @@ def test_a_revoked_session_is_setup(
     assert "signed out on the server" in report["evidence"]
 
 
-def test_an_offline_car_is_the_vehicle(car: Endpoint) -> None:  # noqa: F811
+def test_an_offline_car_is_the_vehicle(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
     code, report, text = doctor()
     assert code == 1 and report["verdict"] == "vehicle"
@@ -151,7 +151,7 @@ def test_an_offline_car_is_the_vehicle(car: Endpoint) -> None:  # noqa: F811
     assert "Verdict: vehicle" in text
 
 
-def test_damaged_state_and_broken_config_are_results(car: Endpoint, carctl_home: Path) -> None:  # noqa: F811
+def test_damaged_state_and_broken_config_are_results(car: Endpoint, carctl_home: Path) -> None:
     db = carctl_home / "state" / "state.db"
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
@@ -168,7 +168,7 @@ def test_damaged_state_and_broken_config_are_results(car: Endpoint, carctl_home:
 
 
 def test_a_hanging_keyring_is_a_result(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import keyring
@@ -187,7 +187,7 @@ def test_a_hanging_keyring_is_a_result(
     assert "did not answer within 0.2 s" in report["evidence"]
 
 
-def test_offline_named_checks_and_list(car: Endpoint) -> None:  # noqa: F811
+def test_offline_named_checks_and_list(car: Endpoint) -> None:
     code, report, _ = doctor("--offline")
     assert statuses(report)["network"] == "skip" and statuses(report)["api"] == "skip"
     assert code == 0
@@ -201,7 +201,7 @@ def test_offline_named_checks_and_list(car: Endpoint) -> None:  # noqa: F811
 
 @pytest.mark.parametrize("check_id", checks.REGISTRY.ids())
 def test_a_crashing_check_fails_and_the_run_goes_on(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     monkeypatch: pytest.MonkeyPatch,
     check_id: str,
 ) -> None:
@@ -224,7 +224,7 @@ def test_a_crashing_check_fails_and_the_run_goes_on(
     assert queue["status"] != "skip" or check_id == "config"
 
 
-def test_the_bundle_holds_no_secret(car: Endpoint, carctl_home: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_the_bundle_holds_no_secret(car: Endpoint, carctl_home: Path, tmp_path: Path) -> None:
     from carctl.logs import setup_logging
 
     car.faults({"status": 500, "path": "/api/1/*"})
@@ -263,7 +263,7 @@ def test_the_bundle_holds_no_secret(car: Endpoint, carctl_home: Path, tmp_path: 
     assert len(json.loads(content["request_log.json"])) >= 3
 
 
-def test_doctor_as_a_process_exits_1_on_failure(car: Endpoint) -> None:  # noqa: F811
+def test_doctor_as_a_process_exits_1_on_failure(car: Endpoint) -> None:
     car.admin("PATCH", f"/__mock__/vehicles/{M3}", {"state": "offline"})
     result = run_carctl("doctor")
     assert result.returncode == 1
@@ -301,7 +301,7 @@ def test_a_wrong_port_is_the_network_and_the_session_could_not_be_checked(
     assert "Verdict: network — Cannot reach" in text
 
 
-def test_the_verdict_and_the_api_check_count_the_same_failures(car: Endpoint) -> None:  # noqa: F811
+def test_the_verdict_and_the_api_check_count_the_same_failures(car: Endpoint) -> None:
     car.faults({"status": 500, "path": "/api/1/*"})
     assert invoke("climate", "on").code == 75
     car.faults()
@@ -320,7 +320,7 @@ def test_the_verdict_and_the_api_check_count_the_same_failures(car: Endpoint) ->
     assert 0 < int(in_verdict[0]) < failed, (in_verdict, failed)
 
 
-def test_offline_never_says_the_api_answers(car: Endpoint) -> None:  # noqa: F811
+def test_offline_never_says_the_api_answers(car: Endpoint) -> None:
     code, report, _ = doctor("--offline")
     assert code == 0 and report["verdict"] == "ok"
     assert "answers" not in report["evidence"]
@@ -347,7 +347,7 @@ def test_network_checks_go_through_the_proxy_the_client_uses(
     assert "proxy" not in next(c for c in report["checks"] if c["id"] == "network")["detail"]
 
 
-def test_on_a_pipe_each_check_is_one_line_with_its_remedy_under_it(car: Endpoint) -> None:  # noqa: F811
+def test_on_a_pipe_each_check_is_one_line_with_its_remedy_under_it(car: Endpoint) -> None:
     car.faults({"status": 500, "path": "/api/1/*"})
     result = run_carctl("doctor")
     lines = result.stdout.splitlines()
@@ -394,7 +394,7 @@ def schedule_check(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_doctor_says_whether_the_morning_is_armed_even_during_an_outage(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
 ) -> None:
     code, report, _ = doctor()
     check = schedule_check(report)
@@ -423,7 +423,7 @@ def test_doctor_says_whether_the_morning_is_armed_even_during_an_outage(
 
 
 def test_a_one_time_schedule_that_has_run_is_not_reported_as_armed(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     fast_clock: Any,
 ) -> None:
     assert invoke("precondition", "--at", "23:59").code == 0

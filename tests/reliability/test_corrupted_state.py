@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from tests.cli.test_vehicle_cli import car, executed  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, Served, invoke, sign_in
+from tests.support.car import executed
 
 COMMANDS = [
     ("--json", "queue"),
@@ -51,7 +51,7 @@ def served_car(served: Served, monkeypatch: pytest.MonkeyPatch, carctl_home: Pat
     return Endpoint("served", served.url, carctl_home / "state" / "state.db", served)
 
 
-def _queued(car: Endpoint) -> int:  # noqa: F811
+def _queued(car: Endpoint) -> int:
     car.faults({"status": 500, "path": "/api/1/*"})
     result = invoke("--json", "--vehicle", "Model Y", "climate", "on")
     assert result.code == 75, result.output
@@ -59,7 +59,7 @@ def _queued(car: Endpoint) -> int:  # noqa: F811
     return int(entry_id)
 
 
-def _check(result: Any, car: Endpoint) -> None:  # noqa: F811
+def _check(result: Any, car: Endpoint) -> None:
     assert "Traceback" not in result.output, result.output[-2000:]
     assert result.code != 70, result.output[-2000:]
     names = {c["name"] for c in executed(car)}
@@ -77,7 +77,7 @@ def _check(result: Any, car: Endpoint) -> None:  # noqa: F811
     command=st.sampled_from(COMMANDS),
 )
 def test_a_tampered_queue_entry(
-    car: Endpoint,  # noqa: F811
+    car: Endpoint,
     carctl_home: Path,
     column: str,
     pick: int,

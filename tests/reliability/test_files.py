@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.test_vehicle_cli import car  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, invoke
 
 
@@ -36,7 +35,7 @@ def run_limited(
     )
 
 
-def test_a_full_disk_keeps_queued_commands(car: Endpoint, carctl_home: Path) -> None:  # noqa: F811
+def test_a_full_disk_keeps_queued_commands(car: Endpoint, carctl_home: Path) -> None:
     car.faults({"status": 500, "path": "/api/1/*"})
     assert invoke("vent").code == 75  # one entry waits in the queue
     full = run_limited("climate", "on", max_file_bytes=1024)
@@ -49,7 +48,7 @@ def test_a_full_disk_keeps_queued_commands(car: Endpoint, carctl_home: Path) -> 
     assert [e["command"] for e in listing.json()["data"]["entries"]] == ["window_control"]
 
 
-def test_a_truncated_state_database(car: Endpoint, carctl_home: Path) -> None:  # noqa: F811
+def test_a_truncated_state_database(car: Endpoint, carctl_home: Path) -> None:
     db = carctl_home / "state" / "state.db"
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)

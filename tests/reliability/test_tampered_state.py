@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_vehicle_cli import car, executed  # noqa: F401 - the `car` fixture
 from tests.conftest import Endpoint, invoke
+from tests.support.car import executed
 
 OUTAGE = {"status": 500, "path": "/api/1/*"}
 
 
 @pytest.fixture
-def three_queued(car: Endpoint, carctl_home: Path) -> Endpoint:  # noqa: F811
+def three_queued(car: Endpoint, carctl_home: Path) -> Endpoint:
     car.faults(OUTAGE)
     assert invoke("--vehicle", "Model 3", "climate", "on").code == 75
     assert invoke("--vehicle", "Model Y", "vent").code == 75
