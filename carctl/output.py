@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from carctl.errors import CarctlError
+from carctl.plain import PlainConsole, Surface
 from carctl.text import literal, literal_lines
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from carctl.queued import Queued, QueuedStep
 
-Human = Callable[["Console"], None]
+Human = Callable[[Surface], None]
 
 
 def _truthy(value: str | None) -> bool:
@@ -54,7 +55,8 @@ class Output:
     # a queued step in the owner's words ("climate on"); given by the face, which knows the
     # vehicle layer's words (this module does not import it)
     describe: Callable[[QueuedStep, str], str] = field(default=lambda step, _: step.command)
-    _consoles: dict[str, Console] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    _consoles: dict[str, Surface] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -90,26 +92,44 @@ class Output:
             stderr=err,
             verbose=verbose,
             describe=describe or _command_name,
+            environ=environ,
         )
 
     # -- drawing ---------------------------------------------------------------
 
-    def console(self, *, stderr: bool = False) -> Console:
+    def console(self, *, stderr: bool = False) -> Surface:
+        """Where a person's lines go: rich on a terminal or with colour; on a pipe without
+        colour, the plain writer (rich only if a table is drawn there)."""
         key = "err" if stderr else "out"
         if key not in self._consoles:
             file = self.stderr if stderr else self.stdout
-            self._consoles[key] = literal_console()(
-                file=file,
-                no_color=not self.color,
-                color_system="auto" if self.color else None,
-                force_terminal=self.color,
-                highlight=False,
-                # on a terminal, long lines wrap between words; on a pipe, a line stays whole
-                soft_wrap=not (self.color or _isatty(file)),
-                emoji=False,
-                markup=False,
-            )
+            if self.color or _isatty(file):
+                self._consoles[key] = self.rich_console(file)
+            else:
+                self._consoles[key] = PlainConsole(
+                    file, self.environ, lambda: self.rich_console(file)
+                )
         return self._consoles[key]
+
+    def rich(self, *, stderr: bool = False) -> Console:
+        """The rich console itself, for what only rich can do (a spinner): with colour on."""
+        console = self.console(stderr=stderr)
+        if isinstance(console, PlainConsole):
+            raise TypeError("rich is drawn only with colour; a pipe gets plain lines")
+        return console  # type: ignore[return-value]
+
+    def rich_console(self, file: IO[str]) -> Console:
+        return literal_console()(
+            file=file,
+            no_color=not self.color,
+            color_system="auto" if self.color else None,
+            force_terminal=self.color,
+            highlight=False,
+            # on a terminal, long lines wrap between words; on a pipe, a line stays whole
+            soft_wrap=not (self.color or _isatty(file)),
+            emoji=False,
+            markup=False,
+        )
 
     def styled(self, text: str, style: str) -> Text | str:
         """carctl's own words in a style when there is colour (the only styled text)."""
@@ -202,15 +222,18 @@ class Output:
                 console, "queued:" if queued is not None else "hint:", "bold", error.hint
             )
 
-    def _labelled(self, console: Console, label: str, style: str, text: str) -> None:
+    def _labelled(self, console: Surface, label: str, style: str, text: str) -> None:
         """ "error: …" as one paragraph, so a long message wraps within the terminal's width
         counting its label (printed apart, the label pushed the first line past the edge)."""
+        if isinstance(console, PlainConsole):
+            console.print(label, text)
+            return
         from rich.text import Text
 
         console.print(Text.assemble((label, style if self.color else ""), " ", literal_lines(text)))
 
     def queued_message(
-        self, console: Console, error: CarctlError, queued: Queued, units: str = "metric"
+        self, console: Surface, error: CarctlError, queued: Queued, units: str = "metric"
     ) -> None:
         """Three lines of good news about a bad situation: what waits, why, what comes next.
 

@@ -93,6 +93,17 @@ def test_climate_on_for_a_script_loads_nothing_it_does_not_use(
     assert loaded == []
 
 
+def test_climate_on_into_a_pipe_writes_its_lines_without_rich(
+    served_car: Served, carctl_home: Path
+) -> None:
+    """A cron job's `carctl climate on >> log`: the owner's line, and no drawing library."""
+    code, loaded, stdout = loaded_by(carctl_home, NO_KEYRING, "climate", "on")
+    assert code == 0, stdout
+    assert "ok climate on" in stdout.splitlines()
+    assert executed(served_car) == ["auto_conditioning_start"]
+    assert loaded == []
+
+
 def test_a_session_in_the_file_leaves_a_working_keyring_unloaded(
     served_car: Served, carctl_home: Path
 ) -> None:

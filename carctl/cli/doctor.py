@@ -12,7 +12,7 @@ from carctl.cli.context import AppContext, pass_app
 from carctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from carctl.plain import Surface
 
 MARKS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "–"}
 PLAIN = {"pass": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip"}
@@ -111,7 +111,7 @@ def _bundle(app: AppContext, doc: Any, report: dict[str, Any], target: Path) -> 
     return write_bundle(target, report=report, settings=settings, stack=app.stack, secrets=secrets)
 
 
-def _draw(app: AppContext, console: Console, report: dict[str, Any]) -> None:
+def _draw(app: AppContext, console: Surface, report: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 

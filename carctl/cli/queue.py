@@ -14,9 +14,8 @@ from carctl.text import literal
 from carctl.timefmt import day_and_time, hhmm, hhmmss
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from carctl.delivery.queue import Entry
+    from carctl.plain import Surface
 
 
 def _add_wait() -> None:
@@ -153,7 +152,7 @@ def list_(app: AppContext, all_: bool) -> None:
         "worker_running": worker,
     }
 
-    def draw(console: Console) -> None:
+    def draw(console: Surface) -> None:
         if not entries:
             console.print("Nothing queued." if not all_ else "The queue is empty.", markup=False)
         else:

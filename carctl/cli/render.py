@@ -14,9 +14,8 @@ from carctl.timefmt import hhmm
 from carctl.vehicle.inputs import format_temperature
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from carctl.delivery.queue import Entry
+    from carctl.plain import Surface
     from carctl.queued import QueuedStep
     from carctl.vehicle.model import Vehicle
     from carctl.vehicle.service import Wake
@@ -41,7 +40,7 @@ class Spinner:
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),
             TimeElapsedColumn(),
-            console=self.output.console(stderr=True),
+            console=self.output.rich(stderr=True),
             transient=True,
         )
         self._progress.start()
@@ -69,7 +68,7 @@ def ago(seconds: float) -> str:
 
 
 def vehicles_table(output: Output, vehicles: list[Vehicle], default: Vehicle | None) -> Any:
-    def draw(console: Console) -> None:
+    def draw(console: Surface) -> None:
         from rich import box
         from rich.table import Table
 
@@ -239,7 +238,7 @@ def _locks_words(locks: dict[str, Any]) -> str:
 
 
 def routine_lines(output: Output, result: Result, units: str) -> Any:
-    def draw(console: Console) -> None:
+    def draw(console: Surface) -> None:
         mark = _mark(output)
         for step in result.steps.done:
             console.print(mark, step.describe(units))

@@ -10,8 +10,7 @@ from carctl.vehicle.inputs import format_temperature
 from carctl.vehicle.schedules import LEAD_S, when_text
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
+    from carctl.plain import Surface
     from carctl.vehicle.on_car import Armed, Listing, Removed
     from carctl.vehicle.schedules import CarSchedule
 
@@ -42,7 +41,7 @@ def _next_line(ready: float | None, zone: tzinfo, zone_name: str, zone_known: bo
     return lines
 
 
-def _step_lines(output: Output, console: Console, steps: Any, units: str) -> None:
+def _step_lines(output: Output, console: Surface, steps: Any, units: str) -> None:
     mark = output.styled("✓", "green") if output.color else "ok"
     for step in steps.done:
         console.print(mark, step.describe(units))
@@ -54,7 +53,7 @@ def _armed_words(schedule: CarSchedule, temp: float | None, units: str) -> str:
 
 
 def armed_lines(output: Output, result: Armed, units: str) -> Any:
-    def draw(console: Console) -> None:
+    def draw(console: Surface) -> None:
         label = result.vehicle.label
         holding = result.holding
         shown = result.schedule or result.wanted
@@ -112,7 +111,7 @@ SHOWN = 20  # schedules a listing shows on a terminal
 
 
 def listing_lines(output: Output, result: Listing, units: str) -> Any:
-    def draw(console: Console) -> None:
+    def draw(console: Surface) -> None:
         from rich import box
         from rich.table import Table
 
@@ -160,7 +159,7 @@ def listing_lines(output: Output, result: Listing, units: str) -> Any:
 
 
 def removed_lines(output: Output, result: Removed, units: str) -> Any:
-    def draw(console: Console) -> None:
+    def draw(console: Surface) -> None:
         label = result.vehicle.label
         _step_lines(output, console, result.steps, units)
         if not result.removed:
