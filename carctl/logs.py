@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 _SECRET_PATTERNS = [
@@ -82,6 +81,8 @@ def setup_logging(log_file: Path, *, verbose: int = 0) -> None:
 
         private_dir(log_file.parent)
         check_not_link(log_file)
+        from logging.handlers import RotatingFileHandler  # pickle, queue: only when logging
+
         handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
         make_private(log_file)
     except (OSError, StateError):

@@ -22,11 +22,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import IO, TYPE_CHECKING, Any
 
 from carctl.errors import CarctlError
 from carctl.plain import PlainConsole, Surface
+from carctl.records import record
 from carctl.text import literal, literal_lines
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-@dataclass
+@record
 class Output:
     json_mode: bool = False
     quiet: bool = False

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from carctl.records import record
 
 APP_NAME = "carctl"
 HOME_ENV = "CARCTL_HOME"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Paths:
     config_dir: Path
     state_dir: Path

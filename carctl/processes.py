@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from carctl.records import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Holder:
     pid: int
     identity: str | None  # "boot-id:pid-namespace:start-ticks"; None where the system cannot tell

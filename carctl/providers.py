@@ -32,8 +32,9 @@ check a profile against it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from carctl.records import record
 
 BUILTIN = "builtin"
 URL = "url"  # not a name: an address the owner gave
@@ -59,7 +60,7 @@ ON_TESLA_ACCOUNT = "on your Tesla account (Security › Third-party apps)"
 TOKEN_PATH = "/oauth2/v3/token"  # noqa: S105 - a URL path, not a secret
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Provider:
     """Where one profile's requests go, and the rules of that service."""
 
@@ -106,7 +107,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Overrides:
     """What a profile may say about a named provider besides its name."""
 
@@ -115,7 +116,7 @@ class Overrides:
     auth_url: str | None = None  # its sign-in service (a test server)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Kind:
     """One vehicle API carctl can talk to: an entry of `PROVIDERS`."""
 

@@ -9,13 +9,14 @@ they are shown, and are shown by `carctl.timefmt` alone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from carctl.records import record
 from carctl.timefmt import iso
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QueuedStep:
     """One command waiting in the queue, as it will be sent."""
 
@@ -23,7 +24,7 @@ class QueuedStep:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Queued:
     """Commands kept for later, in the order they will be sent."""
 
@@ -53,7 +54,7 @@ class Queued:
         return document
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Kept:
     """What `keep_for_later` did with a run's failure: queued (`queued`), or not, and why
     (`hint`); with the diagnosis of the failure either way."""

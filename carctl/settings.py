@@ -26,19 +26,19 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from carctl import setting_values as read
 from carctl.errors import ConfigError, UsageError
 from carctl.providers import BUILTIN, PROVIDERS
+from carctl.records import record
 from carctl.setting_values import UserInfoInUrl, refused_secret
 
 DEFAULT_PROFILE = "default"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Key:
     name: str
     section: str  # "profile" for per-profile keys, else the table name
@@ -230,14 +230,14 @@ KEYS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Value:
     key: str
     value: Any
     source: str  # default | file | env | option
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     profile: str
     values: dict[str, Value]

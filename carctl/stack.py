@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from carctl.api.connect import (
 )
 from carctl.clock import Clock
 from carctl.paths import Paths
+from carctl.records import record
 from carctl.settings import DEFAULT_PROFILE, Settings
 from carctl.state import StateDB
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from carctl.vehicle.signed import SignedChannel
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Queueing:
     """How a direct run keeps what it could not send (absent: it keeps nothing)."""
 
@@ -59,7 +59,7 @@ class Queueing:
     start_worker: Callable[[], str] | None = None  # "started", "running" or "off"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CarRun:
     """The objects of one run, for the caller that needs more than the service."""
 

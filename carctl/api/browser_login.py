@@ -21,12 +21,13 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from carctl.errors import AuthError, ConfigError, UsageError
+from carctl.records import record
 
 DEFAULT_SCOPES = "openid offline_access vehicle_device_data vehicle_cmds vehicle_location"
 CALLBACK_PATH = "/callback"
@@ -43,7 +44,7 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-@dataclass
+@record
 class Request:
     """One browser sign-in: what goes into the authorize URL and what must come back."""
 

@@ -11,7 +11,6 @@ import hashlib
 import importlib
 import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,13 @@ from carctl.api.credentials import (
 from carctl.errors import AuthError, ConfigError
 from carctl.paths import Paths
 from carctl.providers import BUILTIN, PROVIDERS, TOKEN_PATH, Kind, Provider, origin_of, resolve
+from carctl.records import record
 from carctl.settings import DEFAULT_PROFILE, Settings
 
 Warn = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Endpoint:
     api_url: str  # the base of /api/1/...
     origin: str  # "builtin", or scheme://host[:port]: what budget, breaker and cache are keyed by

@@ -18,7 +18,7 @@ import json
 import logging
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ from carctl.api.keyring_store import (
 from carctl.api.sessions import Location, Session, Store, entry_name
 from carctl.errors import AuthError
 from carctl.files import write_private
+from carctl.records import record
 
 log = logging.getLogger("carctl.credentials")
 
@@ -113,7 +114,7 @@ class FileStore:
         return True
 
 
-@dataclass
+@record
 class Credentials:
     """The stores of one run, in precedence order, and the entry for this profile+origin."""
 

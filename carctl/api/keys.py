@@ -10,7 +10,6 @@ a secret the moment it is read, so no log or error can carry it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -20,6 +19,7 @@ from carctl.api.keyring_store import KeyringTimeout
 from carctl.api.sessions import Location
 from carctl.errors import AuthError
 from carctl.logs import remember_secrets
+from carctl.records import record
 from carctl.signing.crypto import public_bytes
 
 WELL_KNOWN_PATH = "/.well-known/appspecific/com.tesla.3p.public-key.pem"
@@ -86,7 +86,7 @@ def parse_private(pem: str, where: str) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StoredKey:
     key: ec.EllipticCurvePrivateKey
     location: Location

@@ -21,7 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from carctl.clock import Clock
 from carctl.errors import AuthError, CarctlError, ProtocolError
 from carctl.locks import held
 from carctl.providers import TOKEN_PATH
+from carctl.records import record
 
 CLIENT_ID = "carctl"
 REVOKE_PATH = "/oauth2/v3/revoke"
@@ -86,7 +87,7 @@ def describe_skew(skew: float) -> str:
     return f"{text} {'ahead of' if skew > 0 else 'behind'}"
 
 
-@dataclass
+@record
 class TokenSet:
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)

@@ -8,14 +8,15 @@ stays in the api layer; doctor gets answers, not a client.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+
+from carctl.records import record
 
 
 class ProbeError(OSError):
     """No answer: the message says why (a timeout, a refused connection, a TLS failure)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Answer:
     status: int
     headers: dict[str, str]

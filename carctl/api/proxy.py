@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from carctl.records import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Proxy:
     url: str
     host: str

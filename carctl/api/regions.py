@@ -10,17 +10,17 @@ straight to the right host.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from carctl.api.client import ApiClient
 from carctl.errors import ConfigError, ProtocolError
 from carctl.providers import REGIONS, origin_of
+from carctl.records import record
 
 REGION_PATH = "/api/1/users/region"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Region:
     name: str  # na | eu | cn
     base_url: str

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from carctl.errors import StateError
 from carctl.logs import redact
+from carctl.records import record
 
 if TYPE_CHECKING:
     from carctl.state import StateDB
@@ -26,7 +26,7 @@ _TRIM_EVERY = 100
 log = logging.getLogger("carctl.requests")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Exchange:
     at: float
     origin: str

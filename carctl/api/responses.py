@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from carctl.errors import (
@@ -28,6 +27,7 @@ from carctl.errors import (
     VehicleUnavailableError,
 )
 from carctl.logs import redact
+from carctl.records import record
 
 EXCERPT_CHARS = 160
 RATE_WINDOW_S = 60.0  # the Fleet API's rate limits are per minute
@@ -35,7 +35,7 @@ MAX_RETRY_AFTER_S = 86400.0  # a day is a day; longer is still a day
 _VEHICLE_PATH = re.compile(r"^/api/1/vehicles/([^/]+)")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reply:
     """One HTTP answer, read and bounded."""
 

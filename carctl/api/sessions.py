@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
 from carctl.logs import remember_secrets
+from carctl.records import record
 
 SERVICE = "carctl"
 log = logging.getLogger("carctl.credentials")
 
 
-@dataclass
+@record
 class Session:
     """A signed-in session. Tokens are kept out of repr on purpose."""
 
@@ -70,7 +71,7 @@ def entry_name(profile: str, origin: str) -> str:
     return f"{profile}@{origin}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """Where a session is kept, for `auth status` and doctor. Never the token."""
 

@@ -8,8 +8,6 @@ the store as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from carctl.api.client import ApiClient
 from carctl.api.credentials import Credentials
 from carctl.api.oauth import CLIENT_ID, REVOKE_PATH, clock_skew, session_from, token_request
@@ -18,9 +16,10 @@ from carctl.api.sessions import Location, Session
 from carctl.errors import CarctlError
 from carctl.logs import remember_secrets
 from carctl.providers import TOKEN_PATH
+from carctl.records import record
 
 
-@dataclass
+@record
 class SignIn:
     session: Session
     location: Location
@@ -134,7 +133,7 @@ def _account_from_api(client: ApiClient, access_token: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-@dataclass
+@record
 class SignOut:
     was_signed_in: bool
     revoked: bool

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
+
+from carctl.records import record
 
 DATA, COMMAND, WAKE, SIGNAL = "data", "command", "wake", "signal"
 CATEGORIES = (DATA, COMMAND, WAKE, SIGNAL)
@@ -28,7 +30,7 @@ _VEHICLE_PATH = re.compile(r"^/api/1/vehicles/([^/]+)(?:/(.*))?$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Prices:
     """US$ per call of each category, the monthly discount and the owner's cap."""
 
@@ -42,7 +44,7 @@ class Prices:
         return self.each.get(category, 0.0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Call:
     """What one request is, for billing: its category, a name for the owner, its car."""
 
@@ -101,7 +103,7 @@ def month_bounds(month: str) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Line:
     """One category or one name in a month: calls, of which billed, and their cost."""
 
@@ -112,7 +114,7 @@ class Line:
     cost: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Month:
     """A month's usage as the owner reads it in `carctl usage`."""
 

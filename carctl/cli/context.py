@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property, update_wrapper
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -17,6 +17,7 @@ import click
 from carctl.api import DEADLINE_S
 from carctl.output import Output
 from carctl.paths import Paths, resolve_paths
+from carctl.records import record
 
 if TYPE_CHECKING:
     from carctl.api.client import ApiClient
@@ -39,7 +40,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass
+@record
 class AppContext:
     profile: str | None = None
     vehicle: str | None = None

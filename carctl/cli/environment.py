@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import IO, TYPE_CHECKING
+
+from carctl.records import record
 
 if TYPE_CHECKING:
     from carctl.clock import Clock
@@ -24,7 +26,7 @@ def _system_clock() -> Clock:
     return SystemClock()
 
 
-@dataclass
+@record
 class Environment:
     stdin: IO[str] = field(default_factory=lambda: sys.stdin)
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)

@@ -7,19 +7,19 @@ Each flow is a small function; `auth.login` only strings them together.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from carctl.cli.context import AppContext
 from carctl.errors import AuthError, CarctlError, UsageError
+from carctl.records import record
 from carctl.text import plural
 
 PASSWORD_TRIES = 3  # a person at a terminal may mistype; a script is told at once
 
 
-@dataclass
+@record
 class WayIn:
     """How this sign-in goes, and what it has gathered so far."""
 
@@ -322,7 +322,7 @@ def provider_facts(endpoint: Any) -> dict[str, Any]:
     return {"provider": provider.name, "region": provider.region}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Authorized:
     """What a browser sign-in hands to the token exchange."""
 

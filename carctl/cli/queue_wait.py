@@ -4,7 +4,7 @@ line as each finishes (the morning script waits for its steps this way)."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,6 +13,7 @@ from carctl.cli.complete import queue_ids
 from carctl.cli.context import AppContext, pass_app
 from carctl.cli.render import entry_words
 from carctl.errors import TemporaryError
+from carctl.records import record
 from carctl.text import literal
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _ids_to_watch(store: Any, entry_ids: tuple[int, ...], *, all_: bool) -> list
     return list(entry_ids)
 
 
-@dataclass
+@record
 class _Watch:
     """Watching entries until each is done (or the time is up), one line as each finishes."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from carctl.clock import Clock
 from carctl.delivery.guard import BreakerOpenError
@@ -21,6 +21,7 @@ from carctl.errors import (
     UsageError,
 )
 from carctl.processes import Holder
+from carctl.records import record
 from carctl.vehicle.commands import Command
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.service import VehicleService
@@ -65,7 +66,7 @@ def deliver_batch(
     return run.counts
 
 
-@dataclass
+@record
 class _Batch:
     """One pass over one car's entries: the car reached once, each entry sent in turn."""
 

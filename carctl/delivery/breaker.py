@@ -26,10 +26,11 @@ import math
 import random
 import sqlite3
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, TypeVar
 
 from carctl.errors import CarctlError, RateLimitedError
+from carctl.records import record
 
 if TYPE_CHECKING:
     from carctl.state import StateDB
@@ -50,7 +51,7 @@ T = TypeVar("T")
 log = logging.getLogger("carctl.health")
 
 
-@dataclass
+@record
 class Health:
     origin: str
     tokens: float = MAX_TOKENS
@@ -80,7 +81,7 @@ class Health:
         return "closed"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Admission:
     send: bool
     probe: bool = False

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
+from carctl.records import record
 from carctl.timefmt import iso
 from carctl.vehicle.commands import QUEUED_COMMANDS
 from carctl.vehicle.model import Vehicle
@@ -24,7 +25,7 @@ BY_NAME = "name:"  # a queued car known only by what the user called it
 LAST_TIME = 4_102_444_800.0  # 2100-01-01: no time carctl writes is later
 
 
-@dataclass
+@record
 class Entry:
     id: int
     scope: str  # profile@origin: whose credentials deliver it
@@ -230,7 +231,7 @@ def same_car(scope: str, ids: list[str], vin: str) -> tuple[str, list[str]]:
     return where + ")", args
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NewCommand:
     name: str
     params: dict[str, Any]

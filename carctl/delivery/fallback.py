@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from carctl.api.request_log import RequestLog
 from carctl.clock import Clock
@@ -20,6 +19,7 @@ from carctl.errors import (
     TemporaryError,
 )
 from carctl.queued import Kept, Queued, QueuedStep
+from carctl.records import record
 from carctl.timefmt import day_and_time, hhmm
 from carctl.vehicle.commands import Command
 from carctl.vehicle.model import Vehicle
@@ -33,7 +33,7 @@ def queueable(error: CarctlError) -> bool:
     return isinstance(error, TemporaryError)
 
 
-@dataclass
+@record
 class Delivery:
     """A direct run's link to the queue."""
 

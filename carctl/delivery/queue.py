@@ -32,18 +32,18 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from carctl.delivery.entries import BY_NAME, Entry, NewCommand, aliases, same_car
 from carctl.delivery.leases import Leases
 from carctl.errors import CarctlError, InternalError
+from carctl.records import record
 from carctl.vehicle.model import Vehicle
 from carctl.vehicle.safety import Safety, safety_of
 
 __all__ = ["BY_NAME", "Entry", "NewCommand", "Queue"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Car:
     """Whose car a batch is for, and where it is delivered."""
 

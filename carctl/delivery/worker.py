@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from carctl.errors import CarctlError, StateError
 from carctl.files import private_dir
 from carctl.paths import Paths
 from carctl.processes import this_process
+from carctl.records import record
 from carctl.settings import Value, load_settings
 from carctl.vehicle.model import Vehicle
 
@@ -156,7 +157,7 @@ def spawn(paths: Paths, env: Mapping[str, str], *, insecure: bool = False) -> st
     return "started"
 
 
-@dataclass
+@record
 class PassResult:
     delivered: int = 0
     failed: int = 0

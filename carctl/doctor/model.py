@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from carctl.records import record
 
 if TYPE_CHECKING:
     from carctl.api.client import ApiClient
@@ -27,7 +29,7 @@ SETUP, NETWORK, SERVICE, VEHICLE = "setup", "network", "service", "vehicle"
 T = TypeVar("T")
 
 
-@dataclass
+@record
 class Finding:
     """What one check found. `facts` feed later checks and the verdict, never the screen."""
 
@@ -37,7 +39,7 @@ class Finding:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@record
 class Result:
     id: str
     title: str
@@ -58,7 +60,7 @@ class Result:
         }
 
 
-@dataclass
+@record
 class Doctor:
     """Everything the checks may use: the run's stack, and the results so far."""
 
@@ -117,7 +119,7 @@ class Doctor:
         return self.stack.client(credentials=self.fact("credentials", "credentials"))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     verdict: str  # ok | setup | network | service | vehicle
     evidence: str
@@ -139,7 +141,7 @@ Run = Callable[[Doctor], Finding]
 Judge = Callable[[Doctor, "Check", Result], Verdict | None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     id: str
     title: str

@@ -6,12 +6,13 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
 
 from carctl.doctor import verdict as judges
 from carctl.doctor.model import FAIL, NETWORK, PASS, REGISTRY, WARN, Doctor, Finding, in_thread
+from carctl.records import record
 
 CONNECT_TIMEOUT_S = 3.0
 
@@ -42,7 +43,7 @@ def network(doc: Doctor) -> Finding:
     return _status(doc, road)
 
 
-@dataclass
+@record
 class _Road:
     """The way to the API, tested stage by stage: each stage adds a step to the detail."""
 

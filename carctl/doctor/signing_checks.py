@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from carctl.doctor.model import FAIL, PASS, SKIP, WARN, Doctor, Finding
 from carctl.errors import CarctlError
+from carctl.records import record
 
 Fetch = Callable[[str], tuple[int, str, str]]  # url -> (status, content type, body)
 
@@ -90,7 +91,7 @@ def signing(doc: Doctor, client: Callable[[], Any]) -> Finding:
     return road.verdict()
 
 
-@dataclass
+@record
 class _Road:
     """What the signing check has learned so far, for the next stage."""
 

@@ -10,9 +10,9 @@ REST command's own names and fields, so one executor serves both paths.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from carctl.records import record
 from carctl.signing import messages as m
 from carctl.signing import wire
 
@@ -209,7 +209,7 @@ _ENCODERS: dict[str, Encoder] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Decoded:
     """A payload read back as a REST command (the mock car's side)."""
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from carctl.records import record
 from carctl.signing import wire
 
 # UniversalMessage.Domain
@@ -77,7 +78,7 @@ FAULT_NAMES = {
 }
 
 
-@dataclass
+@record
 class SessionInfo:
     counter: int = 0
     public_key: bytes = b""
@@ -111,7 +112,7 @@ class SessionInfo:
         )
 
 
-@dataclass
+@record
 class Signature:
     """`Signatures.SignatureData`: who signed, and one of the four kinds of signature data."""
 
@@ -210,7 +211,7 @@ def _destination(domain: int | None, address: bytes | None) -> bytes:
     return wire.varint(1 << 3) + wire.varint(domain or 0)
 
 
-@dataclass
+@record
 class RoutableMessage:
     to_domain: int | None = None
     to_address: bytes | None = None

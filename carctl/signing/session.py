@@ -11,11 +11,11 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from carctl.records import record
 from carctl.signing import crypto, wire
 from carctl.signing import messages as m
 
@@ -40,7 +40,7 @@ class NotPaired(Exception):
     """The car does not know this key (unknown key, or not on its whitelist)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SessionState:
     vehicle_key: bytes  # the domain's public key, 65 bytes
     epoch: bytes
@@ -51,7 +51,7 @@ class SessionState:
         return max(0, int(local - self.clock_offset))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sent:
     """A signed request as sent: what reading its answer needs."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from carctl.errors import StateError
+from carctl.records import record
 from carctl.vehicle.model import Vehicle
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("carctl.cache")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Snapshot:
     data: dict[str, Any]
     at: float

@@ -3,7 +3,6 @@ is, honk and flash. Each sends one command and reads back the section that shows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from carctl.errors import (
@@ -13,6 +12,7 @@ from carctl.errors import (
     UsageError,
     VehicleUnavailableError,
 )
+from carctl.records import record
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle.commands import Command
@@ -249,7 +249,7 @@ def trunk(
     return result
 
 
-@dataclass
+@record
 class Position:
     """Where the car is, and how old that fix is (`carctl where`)."""
 

@@ -5,10 +5,11 @@ with its reason)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from carctl.errors import RefusedError, TemporaryError
+from carctl.records import record
 from carctl.vehicle.model import Vehicle
 
 # The commands carctl ever queues: a row in the queue asking for anything else was not
@@ -36,7 +37,7 @@ QUEUED_COMMANDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command:
     """One command for one car; `slot` names what it changes (for supersession)."""
 
@@ -80,7 +81,7 @@ ALREADY = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     result: bool
     reason: str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from carctl.errors import ProtocolError
+from carctl.records import record
 from carctl.text import literal
 from carctl.vehicle import fields
 
@@ -25,7 +26,7 @@ def _identifier(data: dict[str, Any], key: str) -> str | None:
     raise fields.bad_field(f"vehicle.{key}", value, "an id (letters and digits)")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Vehicle:
     id: str  # the string id (`id_s`): what carctl puts in paths
     vin: str

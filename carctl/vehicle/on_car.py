@@ -10,7 +10,7 @@ it no longer helps that morning.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -21,6 +21,7 @@ from carctl.errors import (
     UsageError,
     VehicleUnavailableError,
 )
+from carctl.records import record
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle import schedules as plans
@@ -42,7 +43,7 @@ SECTIONS = [
 READ_BACK = ["preconditioning_schedule_data", "vehicle_config", "charge_state", "climate_state"]
 
 
-@dataclass
+@record
 class Holding:
     """What the car holds, read from `vehicle_data`."""
 
@@ -146,7 +147,7 @@ def read(service: VehicleService, selector: str | None, *, timeout: float) -> tu
     return steps, Holding.from_data(vehicle, data)
 
 
-@dataclass
+@record
 class Listing:
     holding: Holding
     steps: Steps
@@ -191,7 +192,7 @@ def listing(service: VehicleService, selector: str | None, *, timeout: float) ->
     return Listing(holding, steps, service.clock.now())
 
 
-@dataclass
+@record
 class Armed:
     """What `schedule set` found and did."""
 
@@ -428,7 +429,7 @@ def _queue_unread(
         error.kept(kept)
 
 
-@dataclass
+@record
 class Removed:
     holding: Holding
     steps: Steps

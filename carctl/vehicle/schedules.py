@@ -16,12 +16,12 @@ form Tessie documents for `add_precondition_schedule` ("All", "Weekdays",
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carctl.errors import UsageError
+from carctl.records import record
 from carctl.vehicle import fields
 from carctl.vehicle.inputs import parse_time_of_day
 
@@ -119,7 +119,7 @@ def zone_named(name: Any) -> ZoneInfo | None:
         return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CarSchedule:
     """One schedule the car holds; `kind` "departure" is the older scheduled departure."""
 

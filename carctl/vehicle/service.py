@@ -10,7 +10,6 @@ command is sent again — from the queue too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from carctl.api.client import ApiClient
@@ -26,6 +25,7 @@ from carctl.errors import (
     UsageError,
     VehicleUnavailableError,
 )
+from carctl.records import record
 from carctl.vehicle import fields
 from carctl.vehicle.cache import VehicleCache
 from carctl.vehicle.commands import (
@@ -115,7 +115,7 @@ def _send(
     return Outcome(result is True, reason if isinstance(reason, str) else "")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Wake:
     vehicle: Vehicle
     woke: bool  # False when it was already online

@@ -20,7 +20,6 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,6 +35,7 @@ from carctl.errors import (
     TemporaryError,
     UsageError,
 )
+from carctl.records import record
 from carctl.signing import actions, wire
 from carctl.signing import messages as m
 from carctl.signing.session import (
@@ -77,7 +77,7 @@ def not_paired(label: str, profile_hint: str = "") -> KeyNotPairedError:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SignedOutcome:
     result: bool
     reason: str

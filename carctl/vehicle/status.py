@@ -3,7 +3,6 @@ position fix's age), from the vehicle cache when the car sleeps or the API fails
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from carctl.errors import (
@@ -11,6 +10,7 @@ from carctl.errors import (
     TemporaryError,
     VehicleUnavailableError,
 )
+from carctl.records import record
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle.model import Vehicle
@@ -18,7 +18,7 @@ from carctl.vehicle.service import VehicleService, Wake
 from carctl.vehicle.steps import climate_summary, windows_summary
 
 
-@dataclass
+@record
 class Status:
     vehicle: Vehicle
     live: bool

@@ -5,13 +5,14 @@ what the car reports afterwards."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from typing import Any, TypeVar
 
 from carctl.errors import (
     CarctlError,
 )
+from carctl.records import record
 from carctl.timefmt import iso
 from carctl.vehicle import fields
 from carctl.vehicle.commands import Command
@@ -35,7 +36,7 @@ CLIMATE_FIELDS = (
 )
 
 
-@dataclass
+@record
 class Step:
     name: str
     detail: str  # in metric units: what `data.steps` says
@@ -49,7 +50,7 @@ class Step:
         return {"step": self.name, "detail": self.detail, "elapsed_s": round(self.elapsed_s, 1)}
 
 
-@dataclass
+@record
 class Steps:
     service: VehicleService
     done: list[Step] = field(default_factory=list)
@@ -108,7 +109,7 @@ def windows_summary(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-@dataclass
+@record
 class Result:
     """What a routine did and what the car reports afterwards."""
 

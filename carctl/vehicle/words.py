@@ -11,7 +11,6 @@ from carctl.errors import (
 )
 from carctl.vehicle.commands import Command
 from carctl.vehicle.inputs import format_temperature
-from carctl.vehicle.schedules import clock_text, days_text, parse_days
 
 SEATS = {
     "driver": (0, "seat_heater_left"),
@@ -49,6 +48,8 @@ def _windows_words(params: dict[str, Any], units: str) -> tuple[str, str]:
 
 
 def _departure_words(params: dict[str, Any], units: str) -> tuple[str, str]:
+    from carctl.vehicle.schedules import clock_text  # zoneinfo: only for schedules
+
     if not params.get("enable"):
         return "departure", "scheduled departure off"
     minutes = int(params.get("departure_time") or 0)
@@ -113,6 +114,8 @@ def _sentry_words(params: dict[str, Any]) -> tuple[str, str]:
 
 
 def schedule_words(params: dict[str, Any]) -> str:
+    from carctl.vehicle.schedules import clock_text, days_text, parse_days
+
     """ "weekdays, ready at 06:30" from `add_precondition_schedule`'s parameters."""
     minutes = int(params.get("precondition_time") or 0)
     if params.get("one_time"):
