@@ -192,6 +192,12 @@ def _m12_usage_ledger(db: sqlite3.Connection) -> None:
     )
 
 
+def _m13_queue_history(db: sqlite3.Connection) -> None:
+    """Years of mornings: expiry finds its few rows by time, pruning its old ones by age."""
+    db.execute("CREATE INDEX queue_expiry ON queue (status, expires_at)")
+    db.execute("CREATE INDEX queue_finished ON queue (finished_at) WHERE status != 'pending'")
+
+
 MIGRATIONS: list[Migration] = [
     _m1_request_log,
     _m2_vehicle_cache,
@@ -205,4 +211,5 @@ MIGRATIONS: list[Migration] = [
     _m10_queue_failed_at,
     _m11_signing_sessions,
     _m12_usage_ledger,
+    _m13_queue_history,
 ]

@@ -94,6 +94,19 @@ def ttl(value: Any) -> str:
     return str(value).strip()
 
 
+def retention(value: Any) -> str:
+    """A duration such as 30d or 12h (stored as written): how long finished entries are kept."""
+    from carctl.durations import DAY_S, parse_duration
+
+    try:
+        seconds = parse_duration(str(value), option="queue.retention", most=3650 * DAY_S)
+    except UsageError as exc:
+        raise ValueError("expected a duration such as 30d, 90d or 12h, at most 3650d") from exc
+    if seconds < 3600:
+        raise ValueError("expected a duration of at least 1h, such as 30d")
+    return str(value).strip()
+
+
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value

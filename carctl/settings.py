@@ -15,6 +15,7 @@ the profile's table in the config file, then the built-in defaults. The file:
 
     [queue]
     ttl = "30m"                  # how long a queued command stays worth sending
+    retention = "30d"            # how long finished entries stay in `queue list --all`
     auto_worker = true           # start a background worker when something is queued
 
 Writes are atomic (a temporary file renamed over the old one), so a crash
@@ -217,6 +218,14 @@ KEYS = {
             read.ttl,
             None,
             "how long a queued command stays worth sending",
+        ),
+        Key(
+            "queue.retention",
+            "queue",
+            "30d",
+            read.retention,
+            None,
+            "how long delivered, failed and expired entries stay listed",
         ),
         Key(
             "queue.auto_worker",

@@ -150,8 +150,10 @@ class Stack:
     @cached_property
     def queue(self) -> Queue:
         from carctl.delivery.queue import Queue
+        from carctl.durations import parse_duration
 
-        return Queue(self.db)
+        keep = parse_duration(str(self.settings.get("queue.retention")), most=float("inf"))
+        return Queue(self.db, retention_s=keep)
 
     @cached_property
     def news(self) -> News:

@@ -138,8 +138,8 @@ def list_(app: AppContext, all_: bool) -> None:
             app.stack.news.looked(app.clock.now())
     else:
         tell_news(app)
-    entries = store.entries(include_finished=all_)
-    for problem in store.unreadable():
+    entries, unreadable = store.listing(now=app.clock.now(), include_finished=all_)
+    for problem in unreadable:
         app.output.warn(
             f"{store.unreadable_error(problem).message}; "
             f"`carctl queue cancel {problem.entry_id}` drops it"
@@ -151,6 +151,9 @@ def list_(app: AppContext, all_: bool) -> None:
         "breaker": breaker,
         "worker_running": worker,
     }
+    history = _history(app) if all_ else None
+    if history is not None:
+        data["history"] = history
 
     def draw(console: Surface) -> None:
         if not entries:
@@ -159,8 +162,26 @@ def list_(app: AppContext, all_: bool) -> None:
             console.print(_table(app, entries))
         console.print(_breaker_line(app, breaker), markup=False)
         console.print(f"worker: {'running' if worker else 'not running'}", markup=False)
+        if history is not None:
+            console.print(
+                f"history: finished entries are kept {history['retention']}"
+                " (setting queue.retention)",
+                markup=False,
+            )
 
     app.output.result(app.command, data, human=draw)
+
+
+def _history(app: AppContext) -> dict[str, Any]:
+    """How far back `queue list --all` goes: finished entries older are pruned."""
+    from carctl.timefmt import iso
+
+    kept = app.stack.queue.retention_s
+    return {
+        "retention": str(app.settings.get("queue.retention")),
+        "kept_s": kept,
+        "since": iso(app.clock.now() - kept),
+    }
 
 
 def _table(app: AppContext, entries: list[Entry]) -> Any:

@@ -15,8 +15,10 @@ from carctl.delivery.entries import (
     in_list,
     number,
 )
-from carctl.delivery.queue_store import QueueStore, log
+from carctl.delivery.queue_store import QueueStore, chunks, log
 from carctl.processes import Holder
+
+RENEW_EVERY_S = 10.0  # a holder's sign of life is written at most this often (LEASE_S: 120)
 
 
 class Leases(QueueStore):
@@ -51,6 +53,7 @@ class Leases(QueueStore):
 
         def work(db: sqlite3.Connection) -> list[int]:
             now_trusted = self.time.now(db, now)
+            self._prune_once(db, now)
             self._release_orphans(db, now_trusted)
             self._expire(db, now)
             cars = db.execute(
@@ -70,16 +73,15 @@ class Leases(QueueStore):
                 ids = self._readable(db, [row[0] for row in rows], now_trusted)
                 if not ids:
                     continue
-                db.execute(
-                    "UPDATE queue SET lease_owner = ?, lease_identity = ?, lease_until = ?"  # noqa: S608
-                    f" WHERE {in_list('id', ids)}",
-                    (owner.pid, owner.identity, now_trusted + LEASE_S, *ids),
+                db.execute(  # the car's pending rows are `ids`: the unreadable ones have failed
+                    "UPDATE queue SET lease_owner = ?, lease_identity = ?, lease_until = ?"
+                    " WHERE status = 'pending' AND scope = ? AND vehicle_id = ?",
+                    (owner.pid, owner.identity, now_trusted + LEASE_S, scope, vehicle_id),
                 )
                 return ids
             return []
 
-        ids = self._transaction(work)
-        return [e for e in (self.get(i) for i in ids) if e is not None]
+        return self.many(self._transaction(work))
 
     def _readable(self, db: sqlite3.Connection, ids: list[int], now: float) -> list[int]:
         """The ids whose rows can be read; the others fail, with the reason, and are logged."""
@@ -107,8 +109,7 @@ class Leases(QueueStore):
         expired — then marked so — or no longer ours).
         """
 
-        def work(db: sqlite3.Connection) -> bool:
-            self._expire(db, now)
+        def work(db: sqlite3.Connection) -> bool:  # this entry's expiry, not a scan of all
             trusted = self.time.now(db, now)
             row = db.execute(
                 "SELECT status, lease_owner, lease_identity, expires_at FROM queue WHERE id = ?",
@@ -135,18 +136,25 @@ class Leases(QueueStore):
         return self.get(entry_id) if self._transaction(work) else None
 
     def renew(self, entries: list[Entry], *, owner: Holder, now: float) -> None:
-        """A sign of life from the holder (each request it makes): the lease shows as active."""
-        ids = [e.id for e in entries]
-        if not ids:
+        """A sign of life from the holder (each request it makes): its leases show as active.
+
+        Written for all the holder's leases at once, and at most every
+        `RENEW_EVERY_S`: a batch of ten thousand entries costs one write every
+        few seconds, not ten thousand writes a request.
+        """
+        if not entries:
             return
+        key = (owner.pid, owner.identity)
+        last = self._renewed.get(key)
+        if last is not None and 0 <= now - last < RENEW_EVERY_S:
+            return
+        self._renewed[key] = now
 
         def work(db: sqlite3.Connection) -> None:
-            trusted = self.time.now(db, now)
-            within = in_list("id", ids)
             db.execute(
-                f"UPDATE queue SET lease_until = ? WHERE status = 'pending' AND {within}"  # noqa: S608
+                "UPDATE queue SET lease_until = ? WHERE status = 'pending'"
                 " AND lease_owner = ? AND lease_identity IS ?",
-                (trusted + LEASE_S, *ids, owner.pid, owner.identity),
+                (self.time.now(db, now) + LEASE_S, owner.pid, owner.identity),
             )
 
         self._transaction(work)
@@ -155,11 +163,14 @@ class Leases(QueueStore):
         ids = [e.id for e in entries]
         if not ids:
             return
-        self._transaction(
-            lambda db: db.execute(
-                "UPDATE queue SET lease_owner = NULL, lease_until = NULL,"  # noqa: S608
-                " lease_identity = NULL, sending_at = NULL"
-                f" WHERE status = 'pending' AND {in_list('id', ids)}",
-                ids,
-            )
-        )
+
+        def work(db: sqlite3.Connection) -> None:
+            for part in chunks(ids):
+                db.execute(
+                    "UPDATE queue SET lease_owner = NULL, lease_until = NULL,"  # noqa: S608
+                    " lease_identity = NULL, sending_at = NULL"
+                    f" WHERE status = 'pending' AND {in_list('id', part)}",
+                    part,
+                )
+
+        self._transaction(work)

@@ -90,7 +90,7 @@ class Queue(Leases):
                 db, car, items, now=now, expires_at=expires_at, ttl_s=ttl_s, error=error
             )
         )
-        return [e for e in (self.get(i) for i in ids) if e is not None]
+        return self.many(ids)
 
     def _insert(
         self,
@@ -104,6 +104,7 @@ class Queue(Leases):
         error: CarctlError | None,
     ) -> list[int]:
         """One batch of rows; each new one supersedes older pending ones of its slot."""
+        self._prune_once(db, now)
         _, trusted = self.time.both(db, now)
         # a deadline the caller worked out on a wall clock that runs ahead of what
         # the since-boot clock confirms is moved back by that much

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carctl.queue")
 T = TypeVar("T")
+RETENTION_S = 30 * 86400.0  # finished entries are kept this long (setting: queue.retention)
+CHUNK = 500  # ids in one `IN (...)`: well under SQLite's limit on variables
+
+
+def chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
 
 
 class QueueStore:
@@ -33,11 +39,15 @@ class QueueStore:
         is_alive: Callable[[int | None, str | None], bool | None] = alive,
         monotonic: Callable[[], float] = since_boot,
         boot: Callable[[], str] = boot_id,
+        retention_s: float = RETENTION_S,
     ) -> None:
         self.db = db
         self.db_path = db.path
         self.is_alive = is_alive
         self.time = TrustedTime(monotonic, boot)
+        self.retention_s = retention_s
+        self._pruned = False
+        self._renewed: dict[tuple[int, str | None], float] = {}
 
     def _connection(self) -> sqlite3.Connection:
         return self.db.connection()
@@ -89,8 +99,27 @@ class QueueStore:
         except UnreadableEntry as problem:
             raise self.unreadable_error(problem) from None
 
+    def many(self, ids: list[int]) -> list[Entry]:
+        """The entries with these ids, in this order (gone or unreadable ones left out)."""
+        rows: dict[int, tuple[Any, ...]] = {}
+        for part in chunks(ids):
+            marks = ",".join("?" * len(part))
+            for row in self._read(f"{_SELECT} WHERE id IN ({marks})", tuple(part)):
+                rows[int(row[0])] = row
+        found = []
+        for entry_id in ids:
+            if entry_id in rows:
+                try:
+                    found.append(entry_from_row(rows[entry_id]))
+                except UnreadableEntry:
+                    continue
+        return found
+
+    def pending_ids(self) -> list[int]:
+        return [int(r[0]) for r in self._read("SELECT id FROM queue WHERE status = 'pending'", ())]
+
     def entries(self, *, include_finished: bool = False, limit: int = 200) -> list[Entry]:
-        """The newest entries, oldest first; unreadable rows are left out (see `unreadable`)."""
+        """The newest entries, oldest first; unreadable rows are left out (see `listing`)."""
         where = "" if include_finished else " WHERE status = 'pending'"
         found = []
         for row in reversed(self._read(f"{_SELECT}{where} ORDER BY id DESC LIMIT ?", (limit,))):
@@ -100,15 +129,50 @@ class QueueStore:
                 continue
         return found
 
-    def unreadable(self) -> list[UnreadableEntry]:
-        """Rows that are not as carctl wrote them (pending or not), with what is wrong."""
+    def listing(
+        self, *, now: float, include_finished: bool = False, limit: int = 200
+    ) -> tuple[list[Entry], list[UnreadableEntry]]:
+        """What `carctl queue` shows: the newest entries (oldest first) and the unreadable rows
+        among them and among the pending ones. Old history is pruned first, and only those
+        rows are read: the time it takes does not grow with the years behind it."""
+        if not self._pruned:
+            try:
+                self._transaction(lambda db: self._prune_once(db, now))
+            except StateError as exc:  # a read-only home or a full disk still lists
+                log.warning("queue history not pruned: %s", exc.message)
+        where = "" if include_finished else " WHERE status = 'pending'"
+        shown = self._read(f"{_SELECT}{where} ORDER BY id DESC LIMIT ?", (limit,))
+        found, problems = [], {}
+        for row in reversed(shown):
+            try:
+                found.append(entry_from_row(row))
+            except UnreadableEntry as shown_problem:
+                problems[shown_problem.entry_id] = shown_problem
+        for pending_problem in self.unreadable(pending_only=True):
+            problems.setdefault(pending_problem.entry_id, pending_problem)
+        ordered = sorted(problems.values(), key=lambda p: str(p.entry_id).zfill(20))
+        return found, ordered
+
+    def unreadable(self, *, pending_only: bool = False) -> list[UnreadableEntry]:
+        """Rows that are not as carctl wrote them, with what is wrong (doctor reads them all)."""
+        where = " WHERE status = 'pending'" if pending_only else ""
         problems = []
-        for row in self._read(f"{_SELECT} ORDER BY id", ()):
+        for row in self._read(f"{_SELECT}{where} ORDER BY id", ()):
             try:
                 entry_from_row(row)
             except UnreadableEntry as problem:
                 problems.append(problem)
         return problems
+
+    def _prune_once(self, db: sqlite3.Connection, wall: float) -> None:
+        """Finished entries older than the retention period go; once a run, in a transaction
+        the caller has open anyway (see RETENTION_S; the index on finished_at finds them).
+        Their age is judged by the confirmed time, so a clock a month fast cannot take them."""
+        if self._pruned:
+            return
+        self._pruned = True
+        cutoff = self.time.both(db, wall)[1] - self.retention_s
+        db.execute("DELETE FROM queue WHERE status != 'pending' AND finished_at < ?", (cutoff,))
 
     def expire_now(self, now: float) -> None:
         self._transaction(lambda db: self._expire(db, now))

@@ -231,7 +231,7 @@ class QueueRunner:
 
     def one_pass(self, *, due_only: bool) -> PassResult:
         result = PassResult()
-        before = {e.id for e in self.queue.entries() if e.status == "pending"}
+        before = self.queue.pending_ids()  # all of them: a pass may deliver thousands
         tried: set[int] = set()
         while True:
             batch = self.queue.claim(owner=self.owner, now=self.clock.now(), due_only=due_only)
@@ -243,7 +243,7 @@ class QueueRunner:
             tried.update(e.id for e in batch)
             result.add(self.deliver(batch))
         self.queue.expire_now(self.clock.now())
-        after = {e.id: e for e in self.queue.entries(include_finished=True)}
+        after = {e.id: e for e in self.queue.many(before)}
         result.expired = sorted(i for i in before if after.get(i) and after[i].status == "expired")
         result.pending = self.queue.pending()
         outcomes = [after[i] for i in sorted(before) if i in after and after[i].status in OUTCOMES]
