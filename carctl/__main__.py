@@ -1,6 +1,6 @@
 """`python -m carctl` runs the same entry point as the console script."""
 
-from carctl.cli import main
+from carctl.entry import main
 
 if __name__ == "__main__":
     main()

@@ -10,15 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-from carctl.records import record
+from typing import NamedTuple
 
 APP_NAME = "carctl"
 HOME_ENV = "CARCTL_HOME"
 
 
-@record(frozen=True)
-class Paths:
+class Paths(NamedTuple):
+    """A tuple, not a record: completion reads it on every Tab, before dataclasses load."""
+
     config_dir: Path
     state_dir: Path
     log_dir: Path

@@ -160,3 +160,28 @@ def test_a_session_in_the_keyring_is_read_from_it(
     assert code == 0, stdout
     assert executed(served) == ["auto_conditioning_start"]
     assert loaded == ["keyring"]
+
+
+def test_completing_a_car_name_loads_no_click(served_car: Served, carctl_home: Path) -> None:
+    """A Tab after `--vehicle`: the names from the state database, before click is imported."""
+    assert invoke("vehicles").code == 0  # the cache learns the names
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "_CARCTL_COMPLETE": "bash_complete",
+        "COMP_WORDS": "carctl --vehicle Mo",
+        "COMP_CWORD": "2",
+    }
+    probe = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps([m for m in ('click', 'rich', 'httpx')"
+        " if m in sys.modules]), file=sys.stderr))\n"
+        "from carctl.entry import main\nmain()\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == ["plain,Model\\\\ 3", "plain,Model\\\\ Y"]
+    assert json.loads(ran.stderr.splitlines()[-1]) == []
+    assert executed(served_car) == []  # nothing was asked of the car
