@@ -244,6 +244,12 @@ def _json_requested(argv: list[str]) -> bool:
     )
 
 
+def root_help() -> str:
+    """`carctl --help` as click writes it (kept by `carctl.help_cache` for the next time)."""
+    with cli.make_context("carctl", [], resilient_parsing=True) as ctx:
+        return ctx.get_help() + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run carctl and exit with the code from the table in docs/scripting.md; never a traceback."""
     args = sys.argv[1:] if argv is None else argv
