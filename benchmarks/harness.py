@@ -126,7 +126,9 @@ def served_and_signed_in(vehicle: str = "Model Y") -> Iterator[Bench]:
             check=True,
             capture_output=True,
         )
-        subprocess.run([CARCTL, "config", "set", "vehicle", vehicle], env=env, check=True)
+        subprocess.run(
+            [CARCTL, "config", "set", "vehicle", vehicle], env=env, check=True, capture_output=True
+        )
         subprocess.run([CARCTL, "vehicles"], env=env, check=True, capture_output=True)
         yield Bench(url=url, env=env, home=home)
     finally:
