@@ -76,6 +76,7 @@ class Grant:
     status: str = "active"  # refresh tokens: active | rotated | revoked
     issued_at: float = 0.0
     scopes: list[str] | None = None  # None: ALL_SCOPES
+    partner: bool = False  # a partner token (client_credentials): the application, no user
 
 
 @dataclass
@@ -126,23 +127,41 @@ class TokenBook:
         issuer: str,
         scopes: list[str] | None = None,
         ou_code: str = "NA",
+        fleet_audience: list[str] | None = None,
     ) -> dict[str, Any]:
-        """A new access/refresh pair, as the token endpoint returns it."""
+        """A new access/refresh pair, as the token endpoint returns it.
+
+        The claims are those clients read from the access token (Home Assistant's
+        `tesla_fleet` reads `scp` and `ou_code`; tesla-fleet-api the region from a
+        code's prefix). `fleet_audience`, given on the Fleet API: the token's `aud`;
+        its refresh tokens are opaque and begin with the account's region (`NA_…`,
+        Tesla's third-party-tokens page), where the Owner API's were JWTs.
+        """
         self._forget_expired(now)
         claims = {
             "iss": issuer,
             "sub": digest(email)[:32],
-            "aud": [issuer + "/"],
+            "aud": fleet_audience or [issuer + "/"],
             # what was granted (the authorize request's `scope`), and the account's region
             "scp": list(ALL_SCOPES if scopes is None else scopes),
             "ou_code": ou_code,
+            "locale": "en-US",
             "iat": int(now),
             "exp": int(now + ttl),
             "jti": secrets.token_hex(8),
         }
         access = make_jwt(claims)
-        refresh = make_jwt(
-            {**claims, "exp": int(now + 90 * 86400), "typ": "refresh", "jti": secrets.token_hex(8)}
+        refresh = (
+            f"{ou_code}_{secrets.token_hex(32)}"
+            if fleet_audience is not None
+            else make_jwt(
+                {
+                    **claims,
+                    "exp": int(now + 90 * 86400),
+                    "typ": "refresh",
+                    "jti": secrets.token_hex(8),
+                }
+            )
         )
         self.access[digest(access)] = Grant(
             email=email, client_id=client_id, expires_at=now + ttl, issued_at=now, scopes=scopes
@@ -159,6 +178,41 @@ class TokenBook:
             "token_type": "Bearer",
             "created_at": int(now),
         }
+
+    def issue_partner(
+        self,
+        *,
+        client_id: str,
+        now: float,
+        ttl: float,
+        issuer: str,
+        scopes: list[str] | None,
+        audience: list[str],
+        ou_code: str,
+    ) -> dict[str, Any]:
+        """A partner token (`client_credentials`): the application itself, no user and no
+        refresh token (Tesla's partner-tokens page)."""
+        self._forget_expired(now)
+        claims = {
+            "iss": issuer,
+            "sub": client_id,
+            "aud": audience,
+            "scp": list(scopes or ["openid"]),
+            "ou_code": ou_code,
+            "iat": int(now),
+            "exp": int(now + ttl),
+            "jti": secrets.token_hex(8),
+        }
+        access = make_jwt(claims)
+        self.access[digest(access)] = Grant(
+            email="",
+            client_id=client_id,
+            expires_at=now + ttl,
+            issued_at=now,
+            scopes=scopes,
+            partner=True,
+        )
+        return {"access_token": access, "expires_in": int(ttl), "token_type": "Bearer"}
 
     def _forget_expired(self, now: float) -> None:
         for key in [k for k, g in self.access.items() if (g.expires_at or 0) < now - 86400]:

@@ -90,6 +90,18 @@ ROUTES = [
     _route("GET", "/api/1/users/me", vehicle_routes.me),
     _route("GET", "/api/1/users/orders", vehicle_routes.orders),
     _route("GET", "/api/1/users/region", fleet_routes.region),
+    _route("POST", "/api/1/partner_accounts", _lazy("partner_routes", "register")),
+    _route("GET", "/api/1/partner_accounts/public_key", _lazy("partner_routes", "public_key")),
+    _route(
+        "GET",
+        "/api/1/partner_accounts/fleet_telemetry_errors",
+        _lazy("partner_routes", "telemetry_errors"),
+    ),
+    _route(
+        "GET",
+        "/api/1/partner_accounts/fleet_telemetry_error_vins",
+        _lazy("partner_routes", "telemetry_error_vins"),
+    ),
     _route("GET", "/oauth2/v3/logout", fleet_routes.logout),
     _route("GET", "/__mock__/faults", admin_routes.faults_show, admin=True),
     _route("PUT", "/__mock__/faults", admin_routes.faults_replace, admin=True),

@@ -23,7 +23,7 @@ def _car(call: Call) -> SimVehicle | Response:
     return car
 
 
-def _public_hex(value: Any) -> str | None:
+def public_hex(value: Any) -> str | None:
     """A client public key as PEM or as the 65-byte point in hex; None if it is neither."""
     if not isinstance(value, str):
         return None
@@ -56,7 +56,7 @@ def _key_from_body(call: Call) -> str | Response:
         fields = call.fields()
     except BadBody as exc:
         return api_error(400, "invalid_field", str(exc))
-    public = _public_hex(fields.get("public_key"))
+    public = public_hex(fields.get("public_key"))
     if public is None:
         return api_error(
             400, "invalid_field", "public_key must be a P-256 public key, as PEM or as hex"

@@ -1,8 +1,15 @@
 """The auth service: `/oauth2/v3/token`, `/revoke` and a minimal `/authorize`.
 
-Grants: `password` (the seed's accounts), rotating `refresh_token`, and
-`authorization_code` with PKCE S256 (the authorize page is a plain login form,
-so third-party clients that drive a browser flow can be scripted in tests).
+Grants: `password` (the seed's accounts, Owner API only), rotating
+`refresh_token`, `authorization_code` and `client_credentials`, as Tesla's
+third-party-tokens and partner-tokens pages describe them: a confidential
+client (one with a secret) exchanges a code with its secret and needs no PKCE;
+a public client must use PKCE S256; `client_credentials` gives a confidential
+client a partner token (no user, no refresh token). On the Fleet API codes and
+refresh tokens begin with the account's region (`NA_`, `EU_`), which clients
+read (tesla-fleet-api's `TeslaFleetOAuth.get_refresh_token`), and the redirect
+carries `locale` and `issuer` as Tesla's does. The authorize page is a plain
+login form, so clients that drive a browser flow can be scripted in tests.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import base64
 import hashlib
 import html
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -54,38 +62,100 @@ def token(call: Call) -> Response:
         return oauth_error(401, "invalid_client", "client_id is required")
     if client_id not in CLIENT_IDS:
         return oauth_error(401, "invalid_client", f"unknown client_id {client_id!r}")
+    if not grant_type:
+        return oauth_error(400, "invalid_request", "grant_type is required")
     if grant_type == "password" and call.flavor != "owner":
         return oauth_error(
             400,
             "unsupported_grant_type",
             "the Fleet API signs in with the authorization code flow only",
         )
-    if grant_type == "password":
-        return _password_grant(call, fields, client_id)
-    if grant_type == "refresh_token":
-        return _refresh_grant(call, fields, client_id)
-    if grant_type == "authorization_code":
+    grant = _GRANTS.get(str(grant_type))
+    if grant is None or (grant_type == "client_credentials" and call.flavor == "owner"):
+        return oauth_error(
+            400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
+        )
+    return grant(call, fields, client_id)
+
+
+def _authenticated(
+    grant: Callable[[Call, dict[str, object], str, bool], Response],
+) -> Callable[[Call, dict[str, object], str], Response]:
+    """A grant that a confidential client asks with its secret (body or HTTP Basic)."""
+
+    def checked(call: Call, fields: dict[str, object], client_id: str) -> Response:
         secret = CONFIDENTIAL_CLIENTS.get(client_id)
-        if secret is not None and fields.get("client_secret") != secret:
+        if secret is not None and _client_secret(call, fields) != secret:
             return oauth_error(
                 401, "invalid_client", "client authentication failed: wrong or missing secret"
             )
-        return _code_grant(call, fields, client_id)
-    if not grant_type:
-        return oauth_error(400, "invalid_request", "grant_type is required")
-    return oauth_error(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+        return grant(call, fields, client_id, secret is not None)
+
+    return checked
 
 
-def _issue(call: Call, email: str, client_id: str, scopes: list[str] | None = None) -> Response:
+def _client_secret(call: Call, fields: dict[str, object]) -> str | None:
+    """From the body, or from HTTP Basic client authentication."""
+    value = fields.get("client_secret")
+    if isinstance(value, str):
+        return value
+    auth = call.headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        try:
+            return base64.b64decode(auth[6:]).decode().partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def _audience(call: Call, fields: dict[str, object], issuer: str) -> list[str]:
+    """The Fleet API base the client named (`audience`), and the user-info endpoint."""
+    asked = fields.get("audience")
+    base = asked if isinstance(asked, str) and asked else call.base_url
+    return [base.rstrip("/"), issuer + "/userinfo"]
+
+
+def _issue(
+    call: Call,
+    email: str,
+    client_id: str,
+    scopes: list[str] | None = None,
+    fields: dict[str, object] | None = None,
+) -> Response:
     from starlette.responses import JSONResponse
 
+    issuer = call.base_url + "/oauth2/v3"
+    fleet = call.flavor != "owner"
     body = call.world.tokens.issue(
         email=email,
         client_id=client_id,
         now=call.now,
         ttl=call.world.settings.access_token_ttl,
-        issuer=call.base_url + "/oauth2/v3",
+        issuer=issuer,
         scopes=scopes,
+        ou_code=call.region.upper(),
+        fleet_audience=_audience(call, fields or {}, issuer) if fleet else None,
+    )
+    return JSONResponse(body, headers={"cache-control": "no-store", "pragma": "no-cache"})
+
+
+def _partner_grant(
+    call: Call, fields: dict[str, object], client_id: str, confidential: bool
+) -> Response:
+    from starlette.responses import JSONResponse
+
+    if not confidential:  # Tesla's open-source (public) apps cannot have partner tokens
+        return oauth_error(
+            401, "unauthorized_client", "client_credentials needs a client with a secret"
+        )
+    issuer = call.base_url + "/oauth2/v3"
+    body = call.world.tokens.issue_partner(
+        client_id=client_id,
+        now=call.now,
+        ttl=call.world.settings.access_token_ttl,
+        issuer=issuer,
+        scopes=granted(fields.get("scope")),
+        audience=_audience(call, fields, issuer),
         ou_code=call.region.upper(),
     )
     return JSONResponse(body, headers={"cache-control": "no-store", "pragma": "no-cache"})
@@ -120,20 +190,37 @@ def _refresh_grant(call: Call, fields: dict[str, object], client_id: str) -> Res
     if grant.email not in call.world.accounts:
         return oauth_error(401, "login_required", "the account no longer exists")
     grant.status = "rotated"
-    return _issue(call, grant.email, client_id, grant.scopes)  # a renewal grants no more
+    # a renewal grants no more
+    return _issue(call, grant.email, client_id, grant.scopes, fields)
 
 
-def _code_grant(call: Call, fields: dict[str, object], client_id: str) -> Response:
+def _code_grant(
+    call: Call, fields: dict[str, object], client_id: str, confidential: bool
+) -> Response:
     code = fields.get("code")
     verifier = fields.get("code_verifier")
-    if not isinstance(code, str) or not isinstance(verifier, str) or not code or not verifier:
-        return oauth_error(400, "invalid_request", "code and code_verifier are required")
-    record = call.world.tokens.codes.pop(digest(code), None)
+    if not isinstance(code, str) or not code:
+        return oauth_error(400, "invalid_request", "code is required")
+    record = call.world.tokens.codes.get(digest(code))
     if record is None or record.expires_at < call.now:
         return oauth_error(400, "invalid_grant", "the authorization code is not valid")
-    if record.challenge.rstrip("=") not in _challenges(verifier):  # padding or not
-        return oauth_error(400, "invalid_grant", "code_verifier does not match the code challenge")
-    return _issue(call, record.email, client_id, record.scopes)
+    if record.challenge or not confidential:  # PKCE: whenever the code was asked with it
+        if not isinstance(verifier, str) or not verifier:
+            return oauth_error(400, "invalid_request", "code and code_verifier are required")
+        if record.challenge.rstrip("=") not in _challenges(verifier):  # padding or not
+            return oauth_error(
+                400, "invalid_grant", "code_verifier does not match the code challenge"
+            )
+    del call.world.tokens.codes[digest(code)]  # a code is spent once
+    return _issue(call, record.email, client_id, record.scopes, fields)
+
+
+_GRANTS: dict[str, Callable[[Call, dict[str, object], str], Response]] = {
+    "password": _password_grant,
+    "refresh_token": _refresh_grant,
+    "authorization_code": _authenticated(_code_grant),
+    "client_credentials": _authenticated(_partner_grant),
+}
 
 
 def _challenges(verifier: str) -> tuple[str, str]:
@@ -176,9 +263,16 @@ _AUTHORIZE_FIELDS = (
 )
 
 
+def _pkce_missing(fields: dict[str, str]) -> bool:
+    """PKCE S256 is required of public clients; a confidential one may use it."""
+    if fields.get("code_challenge_method", "S256") != "S256":
+        return True
+    return not fields.get("code_challenge") and fields.get("client_id") not in CONFIDENTIAL_CLIENTS
+
+
 def authorize_page(call: Call) -> Response:
     query = dict(call.query)
-    if query.get("code_challenge_method", "S256") != "S256" or not query.get("code_challenge"):
+    if _pkce_missing(query):
         return oauth_error(
             400, "invalid_request", "PKCE with code_challenge_method=S256 is required"
         )
@@ -204,18 +298,26 @@ def authorize_submit(call: Call) -> Response:
     ):
         return oauth_error(401, "invalid_grant", "wrong e-mail or password")
     redirect_uri = fields.get("redirect_uri", "")
-    if not redirect_uri or not fields.get("code_challenge"):
+    if not redirect_uri or _pkce_missing(fields):
         return oauth_error(400, "invalid_request", "redirect_uri and code_challenge are required")
-    code = secrets.token_urlsafe(24)
+    # the Fleet API's codes name the account's region (`NA_9e16…`): clients read it
+    code = secrets.token_hex(30)
+    if call.flavor != "owner":
+        code = f"{call.region.upper()}_{code}"
     call.world.tokens.codes[digest(code)] = AuthCode(
         email=email,
         client_id=fields.get("client_id", "ownerapi"),
-        challenge=fields["code_challenge"],
+        challenge=fields.get("code_challenge", ""),
         redirect_uri=redirect_uri,
         expires_at=call.now + CODE_TTL,
         scopes=granted(fields.get("scope")),
     )
     query = urlencode(
-        {"code": code, "state": fields.get("state", ""), "issuer": call.base_url + "/oauth2/v3"}
+        {
+            "locale": "en-US",
+            "code": code,
+            "state": fields.get("state", ""),
+            "issuer": call.base_url + "/oauth2/v3",
+        }
     )
     return RedirectResponse(f"{redirect_uri}?{query}", status_code=302)

@@ -105,6 +105,7 @@ class World:
     rate_log: dict[str, list[float]]
     clock_offset: float
     started_at: float
+    partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # domain: registration
 
     @classmethod
     def from_seed(cls, seed: Seed, *, now: float) -> World:
@@ -161,6 +162,7 @@ class World:
             "rate_log": self.rate_log,
             "clock_offset": self.clock_offset,
             "started_at": self.started_at,
+            "partners": self.partners,
         }
 
     @classmethod
@@ -181,6 +183,7 @@ class World:
             rate_log={k: list(v) for k, v in data["rate_log"].items()},
             clock_offset=float(data["clock_offset"]),
             started_at=float(data["started_at"]),
+            partners={k: dict(v) for k, v in data.get("partners", {}).items()},
         )
 
     # -- helpers used by the handlers ------------------------------------------
