@@ -90,6 +90,13 @@ ROUTES = [
     _route("GET", "/api/1/users/me", vehicle_routes.me),
     _route("GET", "/api/1/users/orders", vehicle_routes.orders),
     _route("GET", "/api/1/users/region", fleet_routes.region),
+    _route("GET", "/api/1/users/feature_config", _lazy("sharing_routes", "feature_config")),
+    _route("GET", "/api/1/vehicles/{v}/invitations", _lazy("sharing_routes", "invitations")),
+    _route("POST", "/api/1/vehicles/{v}/invitations", _lazy("sharing_routes", "invite")),
+    _route("POST", "/api/1/vehicles/{v}/invitations/{i}/revoke", _lazy("sharing_routes", "revoke")),
+    _route("POST", "/api/1/invitations/redeem", _lazy("sharing_routes", "redeem")),
+    _route("GET", "/api/1/vehicles/{v}/drivers", _lazy("sharing_routes", "drivers")),
+    _route("DELETE", "/api/1/vehicles/{v}/drivers", _lazy("sharing_routes", "drivers_remove")),
     _route("POST", "/api/1/partner_accounts", _lazy("partner_routes", "register")),
     _route("GET", "/api/1/partner_accounts/public_key", _lazy("partner_routes", "public_key")),
     _route(

@@ -50,7 +50,13 @@ def authenticate(call: Call, scope: str | None = None) -> Account | Response:
 
 
 def _cars(call: Call, account: Account) -> list[SimVehicle]:
-    cars = [car for car in call.world.vehicles if car.owner == account.email]
+    """The account's cars, and those a redeemed invitation shares with it."""
+    shared = {
+        i["vin"]
+        for i in call.world.invitations.values()
+        if i["state"] == "redeemed" and i["share_user_id"] == account.user_id
+    }
+    cars = [car for car in call.world.vehicles if car.owner == account.email or car.vin in shared]
     for car in cars:
         car.settle(call.now)
     return cars

@@ -106,6 +106,7 @@ class World:
     clock_offset: float
     started_at: float
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # domain: registration
+    invitations: dict[str, dict[str, Any]] = field(default_factory=dict)  # id_s: invitation
 
     @classmethod
     def from_seed(cls, seed: Seed, *, now: float) -> World:
@@ -163,6 +164,7 @@ class World:
             "clock_offset": self.clock_offset,
             "started_at": self.started_at,
             "partners": self.partners,
+            "invitations": self.invitations,
         }
 
     @classmethod
@@ -184,6 +186,7 @@ class World:
             clock_offset=float(data["clock_offset"]),
             started_at=float(data["started_at"]),
             partners={k: dict(v) for k, v in data.get("partners", {}).items()},
+            invitations={k: dict(v) for k, v in data.get("invitations", {}).items()},
         )
 
     # -- helpers used by the handlers ------------------------------------------
