@@ -16,6 +16,8 @@ from typing import Any
 from carctl.mock import schedules as plans
 from carctl.mock.car import MAX_TEMP, MIN_TEMP, SimVehicle
 
+CAR_VERSION = "2021.36.5.2 0d5e5f8a9c41"  # the firmware the simulated cars run
+
 DEFAULT_SECTIONS = (
     "charge_state",
     "climate_state",
@@ -198,7 +200,7 @@ def vehicle_state(car: SimVehicle, now: float) -> dict[str, Any]:
         "autopark_state_v2": "standby",
         "autopark_style": "dead_man",
         "calendar_supported": True,
-        "car_version": "2021.36.5.2 0d5e5f8a9c41",
+        "car_version": CAR_VERSION,
         "center_display_state": 2 if car.is_climate_on or car.state == "online" else 0,
         "homelink_device_count": 1,
         "homelink_nearby": True,

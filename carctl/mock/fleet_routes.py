@@ -2,8 +2,9 @@
 
 Shapes: timdorr/tesla-api (`docs/vehicle/state/mobileenabled.md`,
 `nearbychargingsites.md`), the Fleet API's `users/region` and
-`vehicles/fleet_status` as tesla-fleet-api reads them, and TeslaPy's sign-out
-URL (`oauth2/v3/logout`).
+`vehicles/fleet_status` as tesla-fleet-api reads them, TeslaPy's sign-out
+URL (`oauth2/v3/logout`), and Tesla's user- and vehicle-endpoints pages for
+`users/feature_config`, `recent_alerts` and `release_notes`.
 """
 
 from __future__ import annotations
@@ -122,3 +123,50 @@ def fleet_status(call: Call) -> Response:
 def logout(call: Call) -> Response:
     """Where TeslaPy sends a browser to sign out: a page that says it is done."""
     return HTMLResponse("<!doctype html><title>Signed out</title><p>You are signed out.</p>")
+
+
+def feature_config(call: Call) -> Response:
+    """Tesla's user-endpoints page: the feature flags applied to a user."""
+    account = authenticate(call)
+    if isinstance(account, Response):
+        return account
+    return envelope(
+        {"signaling": {"enabled": True, "subscribe_connectivity": False, "use_auth_token": False}}
+    )
+
+
+def recent_alerts(call: Call) -> Response:
+    """Tesla's vehicle-endpoints page: the car's recent alerts (`name`, `time`, `audience`,
+    `user_text`); the simulated car raises none, so the list is empty."""
+    found = find_car(call)
+    if isinstance(found, Response):
+        return found
+    return envelope({"recent_alerts": []})
+
+
+def release_notes(call: Call) -> Response:
+    """Tesla's vehicle-endpoints page: the notes of the firmware the car runs (`staged`: of
+    one waiting to be installed, which the simulated car never has)."""
+    found = find_car(call)
+    if isinstance(found, Response):
+        return found
+    if call.query.get("staged", "").lower() in ("1", "true"):
+        return envelope({"release_notes": []})
+    from carctl.mock.car_data import CAR_VERSION
+
+    version = CAR_VERSION.split(" ")[0]
+    return envelope(
+        {
+            "release_notes": [
+                {
+                    "title": "Scheduled Preconditioning",
+                    "subtitle": "Warm car, first thing",
+                    "description": "Set a time and the cabin is ready when you leave.",
+                    "customer_version": version,
+                    "icon": "release_notes_icon",
+                    "image_url": "",
+                    "light_image_url": "",
+                }
+            ]
+        }
+    )

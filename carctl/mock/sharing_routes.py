@@ -1,4 +1,4 @@
-"""Sharing a car: driver invitations and the drivers they make, and a user's feature flags.
+"""Sharing a car: driver invitations and the drivers they make.
 
 Tesla's vehicle-endpoints page: `GET/POST /api/1/vehicles/{v}/invitations`,
 `POST …/invitations/{id}/revoke`, `POST /api/1/invitations/redeem`,
@@ -173,13 +173,3 @@ def drivers_remove(call: Call) -> Response:
         if invitation["vin"] == car.vin and invitation["share_user_id"] == target:
             invitation.update(state="revoked", revoked_at=iso(call.now))
     return envelope("ok")
-
-
-def feature_config(call: Call) -> Response:
-    """Tesla's user-endpoints page: the feature flags applied to a user."""
-    account = authenticate(call)
-    if isinstance(account, Response):
-        return account
-    return envelope(
-        {"signaling": {"enabled": True, "subscribe_connectivity": False, "use_auth_token": False}}
-    )

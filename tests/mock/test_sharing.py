@@ -1,4 +1,5 @@
-"""Sharing a car through tesla-fleet-api's own methods, unchanged: invite, redeem, drive, revoke.
+"""Sharing a car through tesla-fleet-api's own methods, unchanged: invite, redeem, drive, revoke
+(and the smaller Fleet endpoints on the way: feature flags, recent alerts, release notes).
 
 The owner invites; a second account redeems the code and then sees the car
 among its own and can read it; the owner lists the drivers, removes the
@@ -96,6 +97,9 @@ def test_an_invitation_shares_the_car_until_the_owner_removes_the_driver(
             again = (await car.share_invites_create())["response"]
             seen["revoked"] = (await car.share_invites_revoke(again["id_s"]))["response"]
             seen["features"] = (await owner.user.feature_config())["response"]
+            seen["alerts"] = (await car.recent_alerts())["response"]
+            seen["notes"] = (await car.release_notes())["response"]["release_notes"]
+            seen["staged"] = (await car.release_notes(staged=True))["response"]
         return seen
 
     seen = asyncio.run(story())
@@ -113,6 +117,9 @@ def test_an_invitation_shares_the_car_until_the_owner_removes_the_driver(
     assert seen["removed"] == "ok" and seen["after"] == []
     assert seen["revoked"] is True
     assert seen["features"]["signaling"]["enabled"] is True
+    assert seen["alerts"] == {"recent_alerts": []}
+    assert seen["notes"][0]["customer_version"] == "2021.36.5.2"  # what vehicle_data says
+    assert seen["staged"] == {"release_notes": []}
 
 
 def test_a_spent_revoked_or_own_invitation_is_refused(mock: str) -> None:
