@@ -87,6 +87,16 @@ ROUTES = [
     _route("GET", "/api/1/vehicles/{v}/nearby_charging_sites", fleet_routes.nearby_charging_sites),
     _route("GET", "/api/1/vehicles/{v}/service_data", fleet_routes.service_data),
     _route("POST", "/api/1/vehicles/fleet_status", fleet_routes.fleet_status),
+    _route("POST", "/api/1/vehicles/fleet_telemetry_config", _lazy("telemetry_routes", "create")),
+    _route(
+        "POST",
+        "/api/1/vehicles/fleet_telemetry_config_jws",
+        _lazy("telemetry_routes", "create_jws"),
+    ),
+    _route("GET", "/api/1/vehicles/{v}/fleet_telemetry_config", _lazy("telemetry_routes", "show")),
+    _route(
+        "DELETE", "/api/1/vehicles/{v}/fleet_telemetry_config", _lazy("telemetry_routes", "remove")
+    ),
     _route("GET", "/api/1/users/me", vehicle_routes.me),
     _route("GET", "/api/1/users/orders", vehicle_routes.orders),
     _route("GET", "/api/1/users/region", fleet_routes.region),

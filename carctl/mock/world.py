@@ -107,6 +107,7 @@ class World:
     started_at: float
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # domain: registration
     invitations: dict[str, dict[str, Any]] = field(default_factory=dict)  # id_s: invitation
+    telemetry: dict[str, dict[str, Any]] = field(default_factory=dict)  # VIN: Fleet Telemetry
 
     @classmethod
     def from_seed(cls, seed: Seed, *, now: float) -> World:
@@ -165,6 +166,7 @@ class World:
             "started_at": self.started_at,
             "partners": self.partners,
             "invitations": self.invitations,
+            "telemetry": self.telemetry,
         }
 
     @classmethod
@@ -187,6 +189,7 @@ class World:
             started_at=float(data["started_at"]),
             partners={k: dict(v) for k, v in data.get("partners", {}).items()},
             invitations={k: dict(v) for k, v in data.get("invitations", {}).items()},
+            telemetry={k: dict(v) for k, v in data.get("telemetry", {}).items()},
         )
 
     # -- helpers used by the handlers ------------------------------------------
