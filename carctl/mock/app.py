@@ -13,6 +13,7 @@ Every request goes through the same pipeline, in both modes:
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import re
 import secrets
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carctl.mock import admin_routes, billing, fleet_routes, oauth_routes, vehicle_routes
@@ -168,6 +169,23 @@ _ERRORS = {
 }
 
 
+def _with_txid(response: Response, txid: str) -> Response:
+    """An API error's body names its transaction, as the service's do (`txid`), beside the
+    `x-txid` header: what a client shows or logs when it reports the error."""
+    if response.status_code < 400 or response.media_type != "application/json":
+        return response
+    try:
+        document = json.loads(bytes(response.body))
+    except ValueError:
+        return response  # a truncated body stays truncated
+    if not isinstance(document, dict) or "error" not in document:
+        return response
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return JSONResponse(
+        {**document, "txid": txid}, status_code=response.status_code, headers=headers
+    )
+
+
 def fault_response(action: FaultAction, *, oauth: bool = False) -> Response:
     """A fault's answer; on the sign-in endpoints in the OAuth shape (`error`,
     `error_description`, no `response`), as the token endpoint answers."""
@@ -197,6 +215,8 @@ def fault_response(action: FaultAction, *, oauth: bool = False) -> Response:
     if action.body == "empty":
         return Response(b"", status_code=status, headers=headers)
     error, description = _ERRORS.get(status, (phrase.lower(), ""))
+    if action.error is not None:  # the service's own words, as a client recognises them
+        error, description = action.error, ""
     response = (
         oauth_error(status, error.replace(" ", "_"), description or phrase, headers)
         if oauth
@@ -302,6 +322,8 @@ class MockApi:
             response = await self._dispatch(request, method, path, body)
             if action is not None and action.body == "truncated":
                 response = _truncated(response)  # the real answer, cut off by a gateway
+        if not path.startswith("/oauth2/"):
+            response = _with_txid(response, txid)
         response.headers["x-txid"] = txid
         return response
 

@@ -42,6 +42,7 @@ KEYS = (
     "body",
     "drop",
     "retry_after",
+    "error",
 )
 
 
@@ -66,6 +67,7 @@ class FaultRule:
     body: str | None = None
     drop: bool = False
     retry_after: float | None = None
+    error: str | None = None  # the service's own words for the error, as clients match them
     fired: int = 0
 
     # -- building -------------------------------------------------------------
@@ -114,6 +116,7 @@ class FaultRule:
             "body": self.body,
             "drop": self.drop,
             "retry_after": self.retry_after,
+            "error": self.error,
             "starts_in": round(starts_in, 3),
             "remaining": None if remaining is None else round(remaining, 3),
             "active": self.active(now),
@@ -149,6 +152,8 @@ class FaultRule:
             words.append("drop=true")
         if self.retry_after is not None:
             words.append(f"retry_after={format_duration(self.retry_after)}")
+        if self.error is not None:
+            words.append(f"error={shlex.quote(self.error)}")
         return " ".join(words)
 
 
@@ -161,6 +166,7 @@ class FaultAction:
     body: str
     drop: bool
     retry_after: float | None
+    error: str | None = None
 
 
 class FaultPlan:
@@ -183,6 +189,7 @@ class FaultPlan:
                 body=body,
                 drop=rule.drop,
                 retry_after=rule.retry_after,
+                error=rule.error,
             )
         return None
 
@@ -312,7 +319,17 @@ _SETTERS: dict[str, Callable[[FaultRule, Any], None]] = {
     "body": _set_body,
     "drop": _set("drop", _boolean, "drop"),
     "retry_after": _set("retry_after", _seconds, "retry_after"),
+    "error": lambda rule, value: _set_error(rule, value),
 }
+
+
+def _set_error(rule: FaultRule, value: Any) -> None:
+    text = str(value).strip()
+    if not text or len(text) > 200:
+        raise FaultRuleError(
+            f"error must be the service's error text (1-200 characters), got {value!r}"
+        )
+    rule.error = text
 
 
 def parse_rule(text: str) -> FaultRule:

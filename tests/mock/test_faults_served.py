@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import Served, bearer, login
+from tests.support.errors import error_body
 
 
 def put_plan(served: Served, *rules: dict | str) -> dict:
@@ -52,7 +53,7 @@ def test_status_fault_window_and_recovery(served: Served) -> None:
         served.clock.advance(10)
         failed = client.get("/api/1/vehicles", headers=auth)
         assert failed.status_code == 500
-        assert failed.json() == {
+        assert error_body(failed) == {
             "response": None,
             "error": "internal server error",
             "error_description": "500 server error",

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import Served, bearer, login
+from tests.support.errors import error_body
 
 M3 = "1492931337131"
 DOCUMENTED = json.loads(
@@ -238,7 +239,7 @@ def test_a_car_that_requires_signed_commands(car: Any) -> None:
     assert next(c for c in listed if c["id_s"] == M3)["command_signing"] == "required"
     refused = client.post(f"/api/1/vehicles/{M3}/command/honk_horn", headers=headers)
     assert refused.status_code == 403
-    assert refused.json() == {
+    assert error_body(refused) == {
         "response": None,
         "error": "Tesla Vehicle Command Protocol required, please refer to the documentation "
         "here: https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-"

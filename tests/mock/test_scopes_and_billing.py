@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import OWNER, PASSWORD, Served, bearer
+from tests.support.errors import error_body
 
 M3 = "1492931337131"
 VERIFIER = "v" * 64
@@ -74,7 +75,7 @@ def test_a_token_carries_the_scopes_asked_for_and_the_region(fleet: httpx.Client
     assert said["ou_code"] == "NA"
     command = fleet.post(f"/api/1/vehicles/{M3}/command/honk_horn", headers=bearer(narrow))
     assert command.status_code == 403
-    assert command.json() == {
+    assert error_body(command) == {
         "response": None,
         "error": "Unauthorized missing scopes",
         "error_description": "this token was not granted vehicle_cmds",

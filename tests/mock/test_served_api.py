@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import OWNER, PASSWORD, Served, bearer, login, make_seed, password_grant, serve
+from tests.support.errors import error_body
 
 MODEL3 = "1492931337131"
 MODEL3_VIN = "5YJ3E7EA1MF000621"
@@ -247,7 +248,7 @@ def test_bad_bearer_token(client: httpx.Client, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = client.get("/api/1/vehicles", headers=headers)
     assert response.status_code == 401
-    assert response.json() == {
+    assert error_body(response) == {
         "response": None,
         "error": "invalid bearer token",
         "error_description": "",
@@ -335,7 +336,7 @@ def test_wake_timeline(served: Served) -> None:
         clock = server.clock
         asleep = client.get(f"/api/1/vehicles/{MODEL3}/vehicle_data", headers=auth)
         assert asleep.status_code == 408
-        assert asleep.json() == {
+        assert error_body(asleep) == {
             "response": None,
             "error": "vehicle unavailable: vehicle is offline or asleep",
             "error_description": "",
@@ -504,7 +505,7 @@ def test_bad_command_parameters(
     wake(client, auth, served)
     response = client.post(f"/api/1/vehicles/{MODEL3}/command/{command}", headers=auth, json=body)
     assert response.status_code == 400
-    assert response.json() == {
+    assert error_body(response) == {
         "response": None,
         "error": "invalid_field",
         "error_description": description,
@@ -526,7 +527,7 @@ def test_unknown_command(client: httpx.Client, served: Served, auth: dict[str, s
     wake(client, auth, served)
     response = client.post(f"/api/1/vehicles/{MODEL3}/command/self_destruct", headers=auth)
     assert response.status_code == 400  # the Fleet API's conventions: invalid_command
-    assert response.json() == {
+    assert error_body(response) == {
         "response": None,
         "error": "invalid_command",
         "error_description": "unknown command 'self_destruct'",
