@@ -145,8 +145,8 @@ def _partner_grant(
     from starlette.responses import JSONResponse
 
     if not confidential:  # Tesla's open-source (public) apps cannot have partner tokens
-        return oauth_error(
-            401, "unauthorized_client", "client_credentials needs a client with a secret"
+        return oauth_error(  # RFC 6749 5.2 (tesla-fleet-api's UnauthorizedClient: 400)
+            400, "unauthorized_client", "client_credentials needs a client with a secret"
         )
     issuer = call.base_url + "/oauth2/v3"
     body = call.world.tokens.issue_partner(

@@ -160,7 +160,7 @@ def test_a_wrong_secret_or_a_public_client_without_pkce_is_refused(tesla: Tesla)
         )
     assert public.status_code == 400 and "PKCE" in public.json()["error_description"]
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
-    assert no_secret.status_code == 401 and no_secret.json()["error"] == "unauthorized_client"
+    assert no_secret.status_code == 400 and no_secret.json()["error"] == "unauthorized_client"
 
 
 def test_the_partner_token_registers_the_domain_and_its_key(tesla: Tesla) -> None:
