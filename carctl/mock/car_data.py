@@ -345,9 +345,13 @@ def schedule_data(car: SimVehicle, now: float) -> dict[str, Any]:
 
 
 def section(car: SimVehicle, name: str, now: float, *, with_location: bool) -> dict[str, Any]:
-    """One section of `vehicle_data` by name."""
+    """One section of `vehicle_data` by name, with what current firmware adds to it."""
+    from carctl.mock import firmware_keys
+
+    current = firmware_keys.SECTIONS.get(name)
+    added = current(car, now) if current is not None else {}
     if name == "drive_state":
-        return drive_state(car, now, with_location=with_location)
+        return {**drive_state(car, now, with_location=with_location), **added}
     build: dict[str, Callable[[SimVehicle, float], dict[str, Any]]] = {
         "charge_state": charge_state,
         "climate_state": climate_state,
@@ -356,4 +360,7 @@ def section(car: SimVehicle, name: str, now: float, *, with_location: bool) -> d
         "vehicle_state": vehicle_state,
         "preconditioning_schedule_data": schedule_data,
     }
-    return build[name](car, now)
+    shown = {**build[name](car, now), **added}
+    if name == "vehicle_state":
+        shown["media_info"] = {**shown["media_info"], **firmware_keys.media_info(car)}
+    return shown

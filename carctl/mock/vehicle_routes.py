@@ -186,7 +186,13 @@ def vehicle_data(call: Call) -> Response:
         return found
     account, car, headers = found
     car.touch(call.now)
-    data: dict[str, Any] = {**car_data.summary(car), "user_id": account.user_id}
+    from carctl.mock import firmware_keys
+
+    data: dict[str, Any] = {
+        **car_data.summary(car),
+        **firmware_keys.top(car),
+        "user_id": account.user_id,
+    }
     with_location = "location_data" in wanted
     for name in DATA_SECTIONS:
         if name == "preconditioning_schedule_data" and car.schedule_support != "precondition":
