@@ -98,6 +98,14 @@ def granted(scope: object) -> list[str] | None:
     return [s for s in ALL_SCOPES if s in words]
 
 
+def _refresh_token(claims: dict[str, Any], now: float, *, fleet: bool) -> str:
+    """The Fleet API's: opaque, after the region (`NA_…`); the Owner API's: a JWT."""
+    if fleet:
+        return f"{claims['ou_code']}_{secrets.token_hex(32)}"
+    renewal = {**claims, "exp": int(now + 90 * 86400), "typ": "refresh"}
+    return make_jwt({**renewal, "jti": secrets.token_hex(8)})
+
+
 @dataclass
 class TokenBook:
     """Every token the mock issued, by digest."""
@@ -151,18 +159,7 @@ class TokenBook:
             "jti": secrets.token_hex(8),
         }
         access = make_jwt(claims)
-        refresh = (
-            f"{ou_code}_{secrets.token_hex(32)}"
-            if fleet_audience is not None
-            else make_jwt(
-                {
-                    **claims,
-                    "exp": int(now + 90 * 86400),
-                    "typ": "refresh",
-                    "jti": secrets.token_hex(8),
-                }
-            )
-        )
+        refresh = _refresh_token(claims, now, fleet=fleet_audience is not None)
         self.access[digest(access)] = Grant(
             email=email, client_id=client_id, expires_at=now + ttl, issued_at=now, scopes=scopes
         )

@@ -391,6 +391,27 @@ def _labels(params: Params) -> Params:
     return {key: flag(params, key, False) for key in ("home", "work", "other")}
 
 
+# -- tescmd's Fleet additions (tescmd `api/command.py`) -----------------------------------
+
+
+def _managed_amps(params: Params) -> Params:
+    return {"charging_amps": whole(params, "charging_amps", low=0, high=48)}
+
+
+def _managed_current(car: SimVehicle, params: Params, now: float) -> Result:
+    """A fleet manager's request for the charge current: the car takes it (within 0-48 A)."""
+    return OK
+
+
+def _tonneau(car: SimVehicle, params: Params, now: float) -> Result:
+    """Only a Cybertruck has a powered tonneau cover: any other car says so."""
+    return OK if car.car_type == "cybertruck" else (False, "tonneau_not_installed")
+
+
+CHARGE_SCHEDULE_FIELDS = (
+    *("days_of_week", "enabled", "start_enabled", "end_enabled", "lat", "lon"),
+    *("start_time", "end_time", "one_time", "id", "name"),
+)
 COMMANDS: dict[str, Command] = {
     "set_charge_limit": Command(_percent, _set_limit),
     "charge_standard": Command(no_params, _limit_to(80)),
@@ -448,25 +469,19 @@ COMMANDS: dict[str, Command] = {
     "clear_pin_to_drive_admin": Command(no_params, ignore),
     "speed_limit_clear_pin_admin": Command(no_params, _clear_pin_admin),
     "erase_user_data": Command(no_params, ignore),
-    "add_charge_schedule": Command(
-        _keep(
-            "days_of_week",
-            "enabled",
-            "start_enabled",
-            "end_enabled",
-            "lat",
-            "lon",
-            "start_time",
-            "end_time",
-            "one_time",
-            "id",
-            "name",
-        ),
-        ignore,
-    ),
+    "add_charge_schedule": Command(_keep(*CHARGE_SCHEDULE_FIELDS), ignore),
     "remove_charge_schedule": Command(_keep("id"), ignore),
     "batch_remove_charge_schedules": Command(_labels, ignore),
     "batch_remove_precondition_schedules": Command(_labels, _batch_remove_schedules),
+    # tescmd's: power modes, managed charging (fleet), the Cybertruck's tonneau
+    "set_low_power_mode": Command(_keep("enable"), ignore),
+    "keep_accessory_power_mode": Command(_keep("enable"), ignore),
+    "set_managed_charge_current_request": Command(_managed_amps, _managed_current),
+    "set_managed_charger_location": Command(_keep("location", "lat", "lon"), ignore),
+    "set_managed_scheduled_charging_time": Command(_keep("time"), ignore),
+    "open_tonneau": Command(no_params, _tonneau),
+    "close_tonneau": Command(no_params, _tonneau),
+    "stop_tonneau": Command(no_params, _tonneau),
     # teslajsonpy's (the app's) managed-charging and solar commands
     "add_managed_charging_site": Command(_keep("lat", "lon", "name"), ignore),
     "remove_managed_charging_site": Command(_keep("id"), ignore),
