@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness import CARCTL, OWNER, PASSWORD, Runs, admin, measure, run_once
@@ -101,7 +103,9 @@ def copy_rows(db_path: Path, template_id: int, count: int, status: str | None) -
             db.execute("DELETE FROM queue WHERE id = ?", (template_id,))
 
 
-def served(home: str) -> tuple[subprocess.Popen[str], str]:
+@contextmanager
+def served(home: str) -> Iterator[str]:
+    """`carctl mock serve` with the seed above, for as long as the block runs; its URL."""
     seed = Path(home) / "seed.toml"
     seed.write_text(SEED)
     server = subprocess.Popen(
@@ -115,7 +119,11 @@ def served(home: str) -> tuple[subprocess.Popen[str], str]:
     line = server.stdout.readline()
     if "http://" not in line:
         raise SystemExit(f"the mock did not start: {line}")
-    return server, line.rsplit(" ", 1)[1].strip()
+    try:
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def one_queued(home: str, url: str) -> int:
@@ -157,12 +165,8 @@ def listing(sizes: list[int]) -> dict[int, Runs]:
     results = {}
     for size in sizes:
         home = tempfile.mkdtemp(prefix="carctl-queue-")
-        server, url = served(home)
-        try:
+        with served(home) as url:
             template = one_queued(home, url)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
         copy_rows(Path(home) / "state" / "state.db", template, size, status="history")
         env = home_env(home)
         run_once([CARCTL, "queue"], env, Runs())  # the page cache, and proof that it works
@@ -175,8 +179,7 @@ def draining(sizes: list[int]) -> dict[int, float]:
     results = {}
     for size in sizes:
         home = tempfile.mkdtemp(prefix="carctl-drain-")
-        server, url = served(home)
-        try:
+        with served(home) as url:
             template = one_queued(home, url)
             db_path = Path(home) / "state" / "state.db"
             copy_rows(db_path, template, size, status=None)
@@ -189,9 +192,6 @@ def draining(sizes: list[int]) -> dict[int, float]:
                 counts = dict(db.execute("SELECT status, count(*) FROM queue GROUP BY status"))
             stats = admin(url, "GET", "/__mock__/stats")
             executed = sum(stats["executed"].values())  # type: ignore[index]
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
         if counts.get("delivered") != size or executed != size:
             raise SystemExit(f"{size} entries: {counts}, {executed} executed by the car")
         print(f"  drained {size:>7,} entries", file=sys.stderr)

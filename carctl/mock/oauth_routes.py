@@ -36,19 +36,25 @@ from carctl.mock.http import BadBody, Call, oauth_error
 CODE_TTL = 300.0
 
 
+def _basic(call: Call) -> tuple[str, str] | None:
+    """HTTP Basic client authentication: (client id, secret), or None."""
+    auth = call.headers.get("authorization", "")
+    if not auth.lower().startswith("basic "):
+        return None
+    try:
+        user, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return user, secret
+
+
 def _client_id(call: Call, fields: dict[str, object]) -> str | None:
     """From the body, or from HTTP Basic client authentication."""
     value = fields.get("client_id")
     if isinstance(value, str) and value:
         return value
-    auth = call.headers.get("authorization", "")
-    if auth.lower().startswith("basic "):
-        try:
-            user = base64.b64decode(auth[6:]).decode().partition(":")[0]
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return user or None
-    return None
+    basic = _basic(call)
+    return (basic[0] or None) if basic is not None else None
 
 
 def token(call: Call) -> Response:
@@ -99,13 +105,8 @@ def _client_secret(call: Call, fields: dict[str, object]) -> str | None:
     value = fields.get("client_secret")
     if isinstance(value, str):
         return value
-    auth = call.headers.get("authorization", "")
-    if auth.lower().startswith("basic "):
-        try:
-            return base64.b64decode(auth[6:]).decode().partition(":")[2]
-        except (ValueError, UnicodeDecodeError):
-            return None
-    return None
+    basic = _basic(call)
+    return basic[1] if basic is not None else None
 
 
 def _audience(call: Call, fields: dict[str, object], issuer: str) -> list[str]:
