@@ -80,6 +80,9 @@ class SimVehicle:
     schedules: list[dict[str, Any]] = field(default_factory=list)
     next_schedule_id: int = 1
     departure: dict[str, Any] = field(default_factory=dict)
+    # when charging starts or ends (`add_charge_schedule`), read back as charge_schedule_data
+    charge_schedules: list[dict[str, Any]] = field(default_factory=list)
+    next_charge_schedule_id: int = 1
     scheduled_until: float | None = None  # the climate is on for a schedule until then
     runs: list[dict[str, Any]] = field(default_factory=list)  # what the schedules did, latest last
     # the rest of what a client can set and read back (vehicle_data's documented keys)

@@ -10,8 +10,6 @@ recorded in the stats like any other. Refusals use the car's own reasons.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from carctl.mock.car import SEATS, SimVehicle
 from carctl.mock.params import (
     OK,
@@ -22,6 +20,7 @@ from carctl.mock.params import (
     flag,
     given,
     ignore,
+    keep,
     no_params,
     number,
     whole,
@@ -31,16 +30,6 @@ HAS_SUNROOF = ("models", "modelx")
 KEEPER_MODES = {0: "off", 1: "on", 2: "dog", 3: "camp"}
 COP_LEVELS = {0: "Low", 1: "Medium", 2: "High"}
 Result = tuple[bool, str]
-
-
-def _keep(*keys: str) -> Callable[[Params], Params]:
-    """A checker that passes the given parameters through unread (for commands that ignore
-    them, such as navigation requests)."""
-
-    def check(params: Params) -> Params:
-        return {key: params[key] for key in keys if key in params}
-
-    return check
 
 
 # -- charging -----------------------------------------------------------------------
@@ -391,27 +380,6 @@ def _labels(params: Params) -> Params:
     return {key: flag(params, key, False) for key in ("home", "work", "other")}
 
 
-# -- tescmd's Fleet additions (tescmd `api/command.py`) -----------------------------------
-
-
-def _managed_amps(params: Params) -> Params:
-    return {"charging_amps": whole(params, "charging_amps", low=0, high=48)}
-
-
-def _managed_current(car: SimVehicle, params: Params, now: float) -> Result:
-    """A fleet manager's request for the charge current: the car takes it (within 0-48 A)."""
-    return OK
-
-
-def _tonneau(car: SimVehicle, params: Params, now: float) -> Result:
-    """Only a Cybertruck has a powered tonneau cover: any other car says so."""
-    return OK if car.car_type == "cybertruck" else (False, "tonneau_not_installed")
-
-
-CHARGE_SCHEDULE_FIELDS = (
-    *("days_of_week", "enabled", "start_enabled", "end_enabled", "lat", "lon"),
-    *("start_time", "end_time", "one_time", "id", "name"),
-)
 COMMANDS: dict[str, Command] = {
     "set_charge_limit": Command(_percent, _set_limit),
     "charge_standard": Command(no_params, _limit_to(80)),
@@ -440,7 +408,7 @@ COMMANDS: dict[str, Command] = {
     "set_bioweapon_mode": Command(_on, _bioweapon),
     "remote_steering_wheel_heater_request": Command(_on, _wheel),
     "remote_steering_wheel_heat_level_request": Command(_wheel_level, _apply_wheel_level),
-    "remote_auto_steering_wheel_heat_climate_request": Command(_keep("on"), ignore),
+    "remote_auto_steering_wheel_heat_climate_request": Command(keep("on"), ignore),
     "remote_seat_cooler_request": Command(_seat_cooler, _apply_seat_cooler),
     "remote_auto_seat_climate_request": Command(_auto_seat, _apply_auto_seat),
     "adjust_volume": Command(_volume, _apply_volume),
@@ -453,42 +421,30 @@ COMMANDS: dict[str, Command] = {
     "media_volume_down": Command(no_params, ignore),
     "schedule_software_update": Command(_offset, _schedule_update),
     "cancel_software_update": Command(no_params, _cancel_update),
-    "remote_boombox": Command(_keep("sound"), ignore),
-    "share": Command(_keep("type", "value", "locale", "timestamp_ms"), ignore),
-    "navigation_request": Command(_keep("type", "value", "locale", "timestamp_ms"), ignore),
-    "navigation_gps_request": Command(_keep("lat", "lon", "order"), ignore),
-    "navigation_sc_request": Command(_keep("id", "order"), ignore),
-    "navigation_waypoints_request": Command(_keep("waypoints"), ignore),
-    "upcoming_calendar_entries": Command(_keep("calendar_data"), ignore),
+    "remote_boombox": Command(keep("sound"), ignore),
+    "share": Command(keep("type", "value", "locale", "timestamp_ms"), ignore),
+    "navigation_request": Command(keep("type", "value", "locale", "timestamp_ms"), ignore),
+    "navigation_gps_request": Command(keep("lat", "lon", "order"), ignore),
+    "navigation_sc_request": Command(keep("id", "order"), ignore),
+    "navigation_waypoints_request": Command(keep("waypoints"), ignore),
+    "upcoming_calendar_entries": Command(keep("calendar_data"), ignore),
     "dashcam_save_clip": Command(no_params, ignore),
-    "take_drivenote": Command(_keep("note"), ignore),
+    "take_drivenote": Command(keep("note"), ignore),
     # the Fleet API's additions (tesla-fleet-api sends them)
-    "guest_mode": Command(_keep("enable"), ignore),
-    "set_pin_to_drive": Command(_keep("on", "password"), ignore),
+    "guest_mode": Command(keep("enable"), ignore),
+    "set_pin_to_drive": Command(keep("on", "password"), ignore),
     "reset_pin_to_drive_pin": Command(no_params, ignore),
     "clear_pin_to_drive_admin": Command(no_params, ignore),
     "speed_limit_clear_pin_admin": Command(no_params, _clear_pin_admin),
     "erase_user_data": Command(no_params, ignore),
-    "add_charge_schedule": Command(_keep(*CHARGE_SCHEDULE_FIELDS), ignore),
-    "remove_charge_schedule": Command(_keep("id"), ignore),
-    "batch_remove_charge_schedules": Command(_labels, ignore),
     "batch_remove_precondition_schedules": Command(_labels, _batch_remove_schedules),
-    # tescmd's: power modes, managed charging (fleet), the Cybertruck's tonneau
-    "set_low_power_mode": Command(_keep("enable"), ignore),
-    "keep_accessory_power_mode": Command(_keep("enable"), ignore),
-    "set_managed_charge_current_request": Command(_managed_amps, _managed_current),
-    "set_managed_charger_location": Command(_keep("location", "lat", "lon"), ignore),
-    "set_managed_scheduled_charging_time": Command(_keep("time"), ignore),
-    "open_tonneau": Command(no_params, _tonneau),
-    "close_tonneau": Command(no_params, _tonneau),
-    "stop_tonneau": Command(no_params, _tonneau),
     # teslajsonpy's (the app's) managed-charging and solar commands
-    "add_managed_charging_site": Command(_keep("lat", "lon", "name"), ignore),
-    "remove_managed_charging_site": Command(_keep("id"), ignore),
+    "add_managed_charging_site": Command(keep("lat", "lon", "name"), ignore),
+    "remove_managed_charging_site": Command(keep("id"), ignore),
     "get_managed_charging_sites": Command(no_params, ignore),
     "get_active_route": Command(no_params, ignore),
     "get_charge_on_solar_feature": Command(no_params, ignore),
     "update_charge_on_solar_feature": Command(
-        _keep("enabled", "lower_charge_limit", "upper_charge_limit"), ignore
+        keep("enabled", "lower_charge_limit", "upper_charge_limit"), ignore
     ),
 }

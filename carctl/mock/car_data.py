@@ -28,7 +28,7 @@ DEFAULT_SECTIONS = (
 )
 # Only when asked for by name (`?endpoints=`), as on the real API; and only from a car
 # whose software keeps precondition schedules.
-DATA_SECTIONS = (*DEFAULT_SECTIONS, "preconditioning_schedule_data")
+DATA_SECTIONS = (*DEFAULT_SECTIONS, "preconditioning_schedule_data", "charge_schedule_data")
 MILES_PER_PERCENT = 3.1
 HAS_SUNROOF = ("models", "modelx")
 
@@ -346,7 +346,7 @@ def schedule_data(car: SimVehicle, now: float) -> dict[str, Any]:
 
 def section(car: SimVehicle, name: str, now: float, *, with_location: bool) -> dict[str, Any]:
     """One section of `vehicle_data` by name, with what current firmware adds to it."""
-    from carctl.mock import firmware_keys
+    from carctl.mock import firmware_keys, fleet_commands
 
     current = firmware_keys.SECTIONS.get(name)
     added = current(car, now) if current is not None else {}
@@ -359,6 +359,7 @@ def section(car: SimVehicle, name: str, now: float, *, with_location: bool) -> d
         "vehicle_config": vehicle_config,
         "vehicle_state": vehicle_state,
         "preconditioning_schedule_data": schedule_data,
+        "charge_schedule_data": fleet_commands.charge_schedule_data,
     }
     shown = {**build[name](car, now), **added}
     if name == "vehicle_state":

@@ -7,7 +7,7 @@ the API answers with 400 `invalid_field`) and an effect returning the car's
 
 from __future__ import annotations
 
-from carctl.mock import car_commands
+from carctl.mock import car_commands, fleet_commands
 from carctl.mock import schedules as plans
 from carctl.mock.car import MAX_TEMP, MIN_TEMP, SEATS, WINDOWS, SimVehicle, distance_m
 from carctl.mock.params import (
@@ -231,4 +231,5 @@ COMMANDS: dict[str, Command] = {
     "remove_precondition_schedule": Command(_remove_schedule, _apply_remove_schedule),
     "set_scheduled_departure": Command(_departure, _apply_departure),
     **car_commands.COMMANDS,
+    **fleet_commands.COMMANDS,
 }

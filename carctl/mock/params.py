@@ -77,6 +77,16 @@ def flag(params: Params, key: str, default: bool | None = None) -> bool:
     raise InvalidField(f"{key} must be true or false, got {value!r}")
 
 
+def keep(*keys: str) -> Callable[[Params], Params]:
+    """A checker that passes the given parameters through unread (for commands that ignore
+    them, such as navigation requests)."""
+
+    def check(params: Params) -> Params:
+        return {key: params[key] for key in keys if key in params}
+
+    return check
+
+
 def minutes(params: Params, key: str) -> int:
     value = number(params, key, low=0, high=1439)
     if value != int(value):
