@@ -18,7 +18,6 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from carctl.mock import signed_car
 from carctl.mock.car import SimVehicle
 from carctl.mock.http import Call, envelope, not_found
 from carctl.mock.vehicle_routes import authenticate, find_car
@@ -66,7 +65,7 @@ def backup_key(call: Call) -> Response:
     if isinstance(account, Response):
         return account
     cars = [c for c in call.world.vehicles if c.owner == account.email]
-    keys = [key for car in cars for key in signed_car.paired(car)]
+    keys = [key for car in cars for key in car.signing.get("paired", [])]
     return envelope({"public_key": keys[0] if keys else None})
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
-from carctl.mock import admin_routes, fleet_routes, oauth_routes, vehicle_routes
+from carctl.mock import account_routes, admin_routes, fleet_routes, oauth_routes, vehicle_routes
 from carctl.mock.http import Call, text
 
 Handler = Callable[[Call], Response]
@@ -96,35 +96,35 @@ ROUTES = [
         _lazy("partner_routes", "telemetry_error_vins"),
     ),
     _route("GET", "/oauth2/v3/logout", fleet_routes.logout),
-    _route("GET", "/api/1/users/backup_key", _lazy("account_routes", "backup_key")),
+    _route("GET", "/api/1/users/backup_key", account_routes.backup_key),
     _route(
         "GET",
         "/api/1/users/service_scheduling_data",
-        _lazy("account_routes", "service_scheduling_data"),
+        account_routes.service_scheduling_data,
     ),
-    _route("GET", "/bff/v2/mobile-app/user", _lazy("account_routes", "mobile_app_user")),
-    _route("GET", "/api/1/vehicles/{v}/specs", _lazy("account_routes", "specs")),
+    _route("GET", "/bff/v2/mobile-app/user", account_routes.mobile_app_user),
+    _route("GET", "/api/1/vehicles/{v}/specs", account_routes.specs),
     _route(
         "POST",
         "/api/1/vehicles/{v}/charge_history",
-        _lazy("account_routes", "vehicle_charge_history"),
+        account_routes.vehicle_charge_history,
     ),
     _route(
         "GET",
         "/api/1/vehicles/{v}/fleet_telemetry_errors",
-        _lazy("account_routes", "vehicle_telemetry_errors"),
+        account_routes.vehicle_telemetry_errors,
     ),
-    _route("GET", "/api/1/dx/charging/history", _lazy("account_routes", "charging_history")),
-    _route("GET", "/api/1/dx/charging/sessions", _lazy("account_routes", "charging_sessions")),
-    _route("GET", "/api/1/dx/charging/invoice/{i}", _lazy("account_routes", "charging_invoice")),
-    _route("GET", "/api/1/dx/vehicles/options", _lazy("account_routes", "options")),
-    _route("GET", "/api/1/dx/warranty/details", _lazy("account_routes", "warranty_details")),
+    _route("GET", "/api/1/dx/charging/history", account_routes.charging_history),
+    _route("GET", "/api/1/dx/charging/sessions", account_routes.charging_sessions),
+    _route("GET", "/api/1/dx/charging/invoice/{i}", account_routes.charging_invoice),
+    _route("GET", "/api/1/dx/vehicles/options", account_routes.options),
+    _route("GET", "/api/1/dx/warranty/details", account_routes.warranty_details),
     _route(
         "GET",
         "/api/1/dx/vehicles/subscriptions/eligibility",
-        _lazy("account_routes", "subscriptions"),
+        account_routes.subscriptions,
     ),
-    _route("GET", "/api/1/dx/vehicles/upgrades/eligibility", _lazy("account_routes", "upgrades")),
+    _route("GET", "/api/1/dx/vehicles/upgrades/eligibility", account_routes.upgrades),
     _route("GET", "/__mock__/faults", admin_routes.faults_show, admin=True),
     _route("PUT", "/__mock__/faults", admin_routes.faults_replace, admin=True),
     _route("POST", "/__mock__/faults", admin_routes.faults_append, admin=True),
