@@ -3,7 +3,8 @@
 The contract (tests and users' scripts rely on it; extend, don't change):
 `/faults` GET (with each rule's remaining time) / PUT (replace) / POST
 (append) / DELETE; `/stats` GET / DELETE; `/clock` GET / POST
-`{"advance": s}`; `/reset` POST; `/vehicles/{v}` PATCH for test set-ups.
+`{"advance": s}`; `/reset` POST; `/vehicles/{v}` PATCH for test set-ups;
+`/vehicles/{v}/drive` POST (a route to follow) / DELETE (park).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import JSONResponse, Response
 
-from carctl.mock.car import VEHICLE_FIELDS
+from carctl.mock import drive as road
+from carctl.mock.car import VEHICLE_FIELDS, SimVehicle
 from carctl.mock.car_data import summary
 from carctl.mock.durations import MAX_DURATION
 from carctl.mock.faults import (
@@ -162,6 +164,10 @@ def vehicles_show(call: Call) -> Response:
                 "scheduled_until": None
                 if car.scheduled_until is None
                 else iso(car.scheduled_until),
+                "shift_state": car.shift_state,
+                "speed_kph": car.drive.get("speed_kph"),
+                "route_left": len(car.drive.get("route", [])),
+                "odometer": round(car.odometer, 1),
             }
         )
     return JSONResponse({"now": iso(call.now), "vehicles": cars})
@@ -208,10 +214,9 @@ def vehicle_patch(call: Call) -> Response:
         fields = call.fields()
     except BadBody as exc:
         return api_error(400, "invalid_field", str(exc))
-    car = next((c for c in call.world.vehicles if c.matches(call.params["v"])), None)
-    if car is None:
-        return not_found(f"no vehicle {call.params['v']!r}")
-    car.settle(call.now)
+    car = _admin_car(call)
+    if isinstance(car, Response):
+        return car
     unknown = sorted(set(fields) - set(VEHICLE_FIELDS))
     if unknown:
         return api_error(
@@ -229,4 +234,48 @@ def vehicle_patch(call: Call) -> Response:
         if key == "state":
             car.wake_at = None
             car.last_activity = call.now
+    return JSONResponse(summary(car))
+
+
+def _admin_car(call: Call) -> SimVehicle | Response:
+    car = next((c for c in call.world.vehicles if c.matches(call.params["v"])), None)
+    if car is None:
+        return not_found(f"no vehicle {call.params['v']!r}")
+    car.settle(call.now)
+    return car
+
+
+def vehicle_drive(call: Call) -> Response:
+    """`POST /__mock__/vehicles/{v}/drive {"route": [[lat, lon], ...], "speed_kph": n}`:
+    the car leaves where it is and follows the route over the mock's clock."""
+    try:
+        fields = call.fields()
+    except BadBody as exc:
+        return api_error(400, "invalid_field", str(exc))
+    car = _admin_car(call)
+    if isinstance(car, Response):
+        return car
+    if car.state == "offline":
+        return api_error(409, "vehicle_offline", "an offline car cannot be driven; set it online")
+    try:
+        route, speed = road.checked_route(fields.get("route"), fields.get("speed_kph", 50))
+    except road.RouteError as exc:
+        return api_error(400, "invalid_field", str(exc))
+    km = road.start(car, route, speed, call.now)
+    return JSONResponse(
+        {
+            "vin": car.vin,
+            "route_km": round(km, 3),
+            "speed_kph": speed,
+            "arrives_at": iso(call.now + km / speed * 3600.0),
+        }
+    )
+
+
+def vehicle_park(call: Call) -> Response:
+    """`DELETE /__mock__/vehicles/{v}/drive`: the driver stops where the car is and parks."""
+    car = _admin_car(call)
+    if isinstance(car, Response):
+        return car
+    road.park(car, call.now)
     return JSONResponse(summary(car))

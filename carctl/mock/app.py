@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from carctl.mock import billing
 from carctl.mock.clock import Clock, SystemClock
@@ -165,6 +166,8 @@ class MockApi:
         # Ports on which this server stands in for Tesla's signing proxy (`--signing-proxy`):
         # commands that arrive there count as signed.
         self.signing_ports: set[int] = set()
+        # how often (real seconds) a streaming connection looks at its car again
+        self.stream_poll_s = 0.05
         # How many API requests were being answered at once: tests prove overlaps with it.
         self.concurrency = {
             "in_flight": 0,
@@ -363,6 +366,12 @@ def _port_of(request: Request) -> int | None:
     return int(server[1]) if server and server[1] is not None else None
 
 
+async def _stream(websocket: WebSocket) -> None:
+    from carctl.mock.streaming import serve_stream
+
+    await serve_stream(websocket)
+
+
 def create_app(
     *,
     store: WorldStore | None = None,
@@ -382,7 +391,10 @@ def create_app(
         flavor,
         region,
     )
-    app = Starlette(routes=[Route("/{path:path}", api.handle, methods=METHODS)])
+    routes: list[BaseRoute] = [Route("/{path:path}", api.handle, methods=METHODS)]
+    if flavor == OWNER:  # the Owner API's streaming host, which the Fleet API does not have
+        routes.insert(0, WebSocketRoute("/streaming/", _stream))
+    app = Starlette(routes=routes)
     app.state.api = api
     return app
 

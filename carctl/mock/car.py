@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from carctl.mock import drive as road
 from carctl.mock import schedules as plans
 from carctl.mock.seed import SeedVehicle
 
@@ -114,6 +115,9 @@ class SimVehicle:
     # through the signing-proxy stand-in: whether the proxy's own key is paired with the car
     proxy_key_paired: bool = True
     shift_state: str | None = None  # "D", "R", "N" while driven; None or "P" when parked
+    # on the road (carctl.mock.drive): what is left of the route, the speed, since when
+    drive: dict[str, Any] = field(default_factory=dict)
+    heading: float = 90.0  # degrees from north
     # the Vehicle Command Protocol's state: paired keys, per-domain keys, epochs and
     # counters (carctl.mock.signed_car)
     signing: dict[str, Any] = field(default_factory=dict)
@@ -192,6 +196,8 @@ class SimVehicle:
         elapsed = now - self.updated_at
         if elapsed <= 0:
             return
+        if self.drive:
+            road.advance(self, self.updated_at, now)
         target, tau = (
             (self.driver_temp_setting, CLIMATE_TAU)
             if self.is_climate_on

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from carctl.mock import drive as road
 from carctl.mock import schedules as plans
 from carctl.mock.car import MAX_TEMP, MIN_TEMP, SimVehicle
 
@@ -265,18 +266,17 @@ def _speed_limit(car: SimVehicle) -> dict[str, Any]:
 
 def drive_state(car: SimVehicle, now: float, *, with_location: bool) -> dict[str, Any]:
     """Position only with `location_data` (the Fleet API's rule since firmware 2023.38)."""
-    driving = car.shift_state in ("D", "R", "N")
     state: dict[str, Any] = {
-        "power": 12 if driving else 0,
+        "power": road.power_kw(car),
         "shift_state": car.shift_state,
-        "speed": 30 if car.shift_state == "D" else None,
+        "speed": road.speed_mph(car),
         "timestamp": int(now * 1000),
     }
     if with_location:
         state.update(
             {
                 "gps_as_of": int(now),
-                "heading": 90,
+                "heading": round(car.heading),
                 "latitude": car.latitude,
                 "longitude": car.longitude,
                 "native_latitude": car.latitude,

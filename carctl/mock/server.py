@@ -98,7 +98,7 @@ def make_server(
         http="h11",
         lifespan="off",
         loop="asyncio",
-        ws="none",
+        ws="wsproto",  # the streaming websocket (carctl.mock.streaming)
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
     )

@@ -49,7 +49,7 @@ def authenticate(call: Call, scope: str | None = None) -> Account | Response:
     return call.world.accounts[grant.email]
 
 
-def _cars(call: Call, account: Account) -> list[SimVehicle]:
+def cars_of(call: Call, account: Account) -> list[SimVehicle]:
     """The account's cars, and those a redeemed invitation shares with it."""
     shared = {
         i["vin"]
@@ -67,7 +67,7 @@ def find_car(call: Call, scope: str | None = None) -> tuple[Account, SimVehicle]
     if isinstance(account, Response):
         return account
     key = call.params["v"]
-    for car in _cars(call, account):
+    for car in cars_of(call, account):
         if car.matches(key):
             return account, car
     return not_found(f"no vehicle {key!r} on this account")
@@ -128,7 +128,7 @@ def products(call: Call) -> Response:
     account = authenticate(call)
     if isinstance(account, Response):
         return account
-    return listing([car_data.summary(car) for car in _cars(call, account)])
+    return listing([car_data.summary(car) for car in cars_of(call, account)])
 
 
 def vehicles(call: Call) -> Response:

@@ -43,6 +43,11 @@ class Stats:
     by_path: dict[str, int] = field(default_factory=lambda: {"signed": 0, "unsigned": 0})
     # what Tesla would bill: {account: {month: {category: [calls, billed]}}} (fleet flavours)
     billing: dict[str, Any] = field(default_factory=dict)
+    # what the streams sent: {"connections": n, "updates": n, "errors": n} (carctl.mock.streaming)
+    streamed: dict[str, int] = field(default_factory=dict)
+
+    def record_stream(self, kind: str) -> None:
+        self.streamed[kind] = self.streamed.get(kind, 0) + 1
 
     def record_request(self, method: str, path: str, status: int) -> None:
         key = f"{method} {path} {status}"
@@ -70,6 +75,7 @@ class Stats:
             "executions": dict(self.executions),
             "executed": dict(self.by_path),
             "billing": billing.to_json(self.billing),
+            "streamed": dict(self.streamed),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +85,7 @@ class Stats:
             "executions": self.executions,
             "by_path": self.by_path,
             "billing": self.billing,
+            "streamed": self.streamed,
         }
 
     @classmethod
@@ -89,6 +96,7 @@ class Stats:
             executions=dict(data.get("executions", {})),
             by_path=dict(data.get("by_path", {"signed": 0, "unsigned": 0})),
             billing=dict(data.get("billing", {})),
+            streamed=dict(data.get("streamed", {})),
         )
 
 

@@ -709,8 +709,10 @@ def test_stats_shape(client: httpx.Client, served: Served, auth: dict[str, str])
         "executed",
         "concurrency",
         "billing",
+        "streamed",
     }
     assert stats["billing"] == {}  # the Owner API's flavour bills nothing
+    assert stats["streamed"] == {}  # no streaming connection yet
     assert stats["concurrency"]["in_flight"] == 0  # the stats request itself is not counted
     assert stats["concurrency"]["overlapping_requests"] == 0  # one at a time so far
 
