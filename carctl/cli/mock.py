@@ -34,9 +34,11 @@ def mock() -> None:
 
 
 def _add_serve() -> None:
+    from carctl.cli.mock_drive import drive
     from carctl.cli.mock_serve import serve
 
     mock.add_command(serve)
+    mock.add_command(drive)
 
 
 _add_serve()
@@ -342,6 +344,8 @@ def clock(app: AppContext, advance: str | None, url: str | None) -> None:
             if car["is_climate_on"]
             else "climate off"
         )
+        if car.get("speed_kph"):
+            climate += f"; driving at {car['speed_kph']:g} km/h, odometer {car['odometer']} mi"
         lines.append(f"  {car['display_name']:<10} {car['state']:<8} {climate}")
         lines.extend(_schedule_lines(car))
     app.output.result(app.command, data, human="\n".join(lines))

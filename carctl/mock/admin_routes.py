@@ -278,4 +278,13 @@ def vehicle_park(call: Call) -> Response:
     if isinstance(car, Response):
         return car
     road.park(car, call.now)
-    return JSONResponse(summary(car))
+    return JSONResponse(
+        {
+            "vin": car.vin,
+            "display_name": car.display_name,
+            "latitude": car.latitude,
+            "longitude": car.longitude,
+            "odometer": round(car.odometer, 1),
+            "shift_state": car.shift_state,
+        }
+    )
