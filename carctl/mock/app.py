@@ -372,6 +372,12 @@ async def _stream(websocket: WebSocket) -> None:
     await serve_stream(websocket)
 
 
+async def _telemetry(websocket: WebSocket) -> None:
+    from carctl.mock.telemetry_stream import serve_telemetry
+
+    await serve_telemetry(websocket)
+
+
 def create_app(
     *,
     store: WorldStore | None = None,
@@ -391,7 +397,10 @@ def create_app(
         flavor,
         region,
     )
-    routes: list[BaseRoute] = [Route("/{path:path}", api.handle, methods=METHODS)]
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/fleet_telemetry/{vin}", _telemetry),
+        Route("/{path:path}", api.handle, methods=METHODS),
+    ]
     if flavor == OWNER:  # the Owner API's streaming host, which the Fleet API does not have
         routes.insert(0, WebSocketRoute("/streaming/", _stream))
     app = Starlette(routes=routes)

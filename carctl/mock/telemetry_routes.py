@@ -9,7 +9,7 @@ answers the target config and whether the car has adopted it (`synced`);
 `DELETE` removes it; `POST …/fleet_telemetry_config_jws` takes the same as a
 signed token (`{"vins", "token"}`), whose payload the mock reads without
 checking the signature. tesla-fleet-api's `fleet_telemetry_config_*` call
-these paths. The cars stream nothing yet: the mock keeps the configuration.
+these paths. A configured car streams what it says (`carctl.mock.telemetry_stream`).
 """
 
 from __future__ import annotations
