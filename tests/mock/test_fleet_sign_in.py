@@ -243,3 +243,94 @@ def test_partner_endpoints_refuse_a_users_token(tesla: Tesla) -> None:
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     assert unknown.status_code == 404 and "never.example.com" in unknown.json()["error_description"]
     assert anonymous.status_code == 401
+
+
+def _flatten(data: dict[str, Any], parent: str | None = None) -> dict[str, Any]:
+    """Home Assistant's `tesla_fleet.coordinator.flatten`: how its entities find a value."""
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        key = f"{parent}_{key}" if parent else key
+        if isinstance(value, dict):
+            result.update(_flatten(value, key))
+        else:
+            result[key] = value
+    return result
+
+
+def test_home_assistants_set_up_path_and_coordinator_polling(tesla: Tesla) -> None:
+    """Home Assistant's `tesla_fleet` (`__init__.async_setup_entry`, and the vehicle
+    coordinator's `_async_update_data`) as far as it runs without Home Assistant: the
+    token's claims give the region and scopes, `products` finds the cars, and each poll
+    asks `vehicle` (free) and then, for a car online, `vehicle_data` with its endpoints."""
+    import jwt
+    from tesla_fleet_api import TeslaFleetApi, TeslaFleetOAuth
+    from tesla_fleet_api.const import Scope, VehicleDataEndpoint
+
+    endpoints = [
+        VehicleDataEndpoint.CHARGE_STATE,
+        VehicleDataEndpoint.CLIMATE_STATE,
+        VehicleDataEndpoint.DRIVE_STATE,
+        VehicleDataEndpoint.VEHICLE_STATE,
+        VehicleDataEndpoint.VEHICLE_CONFIG,
+        VehicleDataEndpoint.LOCATION_DATA,
+    ]
+    admin = httpx.Client(verify=str(tesla.ca_file), base_url=tesla.url)
+
+    async def poll(car: Any, data: dict[str, Any]) -> dict[str, Any]:
+        data["state"] = (await car.vehicle())["response"]["state"]
+        if data["state"] != "online":
+            return data
+        return _flatten((await car.vehicle_data(endpoints=endpoints))["response"])
+
+    async def set_up() -> tuple[dict[str, Any], list[Scope], str, list[dict[str, Any]]]:
+        async with tesla.session() as session:
+            oauth = TeslaFleetOAuth(
+                session, "na", CLIENT_ID, client_secret=SECRET, redirect_uri=REDIRECT
+            )
+            asked = [Scope.OPENID, Scope.OFFLINE_ACCESS, Scope.VEHICLE_DEVICE_DATA]
+            login = oauth.get_login_url([*asked, Scope.VEHICLE_LOCATION], state="ha")
+            await oauth.get_refresh_token(
+                tesla.sign_in_in_a_browser(login.replace("auth.tesla.com", AUTH_HOST))
+            )
+            access_token = await oauth.access_token()
+            token = jwt.decode(access_token, options={"verify_signature": False})
+            scopes = [Scope(s) for s in token["scp"]]
+            region: Any = token["ou_code"].lower()
+            api = TeslaFleetApi(
+                session=session,
+                access_token=access_token,
+                region=region,
+                charging_scope=False,
+                partner_scope=False,
+                energy_scope=Scope.ENERGY_DEVICE_DATA in scopes,
+                vehicle_scope=Scope.VEHICLE_DEVICE_DATA in scopes,
+            )
+            products = (await api.products())["response"]
+            model3 = next(p for p in products if p["display_name"] == "Model 3")
+            car = api.vehicles.createFleet(model3["vin"])
+            polls = [await poll(car, _flatten(model3))]  # the first refresh: asleep
+            admin.post(
+                f"/__mock__/vehicles/{model3['vin']}/drive",
+                json={"route": [[37.5665, 127.2]], "speed_kph": 60},  # ~19.6 km east
+            ).raise_for_status()
+            for seconds in (300, 1500):  # within, then after, the drive
+                admin.post("/__mock__/clock", json={"advance": seconds}).raise_for_status()
+                polls.append(await poll(car, dict(polls[-1])))
+            return token, scopes, region, [polls[0], polls[1], polls[2]]
+
+    try:
+        token, scopes, region, (asleep, driving, parked) = asyncio.run(set_up())
+    finally:
+        admin.post("/__mock__/reset").raise_for_status()
+        admin.close()
+    assert region == "na" and token["iss"].endswith("/oauth2/v3")
+    assert Scope.VEHICLE_DEVICE_DATA in scopes and Scope.VEHICLE_LOCATION in scopes
+    assert asleep["state"] == "asleep" and "drive_state_speed" not in asleep
+    assert (driving["drive_state_shift_state"], driving["drive_state_speed"]) == ("D", 37)
+    assert 127.0 < driving["drive_state_longitude"] < 127.2
+    assert (parked["drive_state_shift_state"], parked["drive_state_speed"]) == ("P", None)
+    assert parked["drive_state_longitude"] == 127.2
+    driven_km = (parked["vehicle_state_odometer"] - driving["vehicle_state_odometer"]) * 1.609344
+    assert driven_km == pytest.approx(19.6 - 5.0, abs=0.3)  # five km done at the first poll
+    assert parked["charge_state_battery_level"] < driving["charge_state_battery_level"]
+    assert parked["vehicle_config_car_type"] == "model3"
