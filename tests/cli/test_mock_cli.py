@@ -194,6 +194,7 @@ def test_builtin_show_reset_clock_and_stats(carctl_home: Path) -> None:
         "executed",
         "concurrency",
         "billing",
+        "streamed",
     }
     bad = run_carctl("mock", "clock", "--advance", "soon")
     assert bad.returncode == 2 and "--advance 'soon' is not a duration" in bad.stderr
