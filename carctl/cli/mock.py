@@ -344,9 +344,13 @@ def clock(app: AppContext, advance: str | None, url: str | None) -> None:
             if car["is_climate_on"]
             else "climate off"
         )
-        if car.get("speed_kph"):
-            climate += f"; driving at {car['speed_kph']:g} km/h, odometer {car['odometer']} mi"
         lines.append(f"  {car['display_name']:<10} {car['state']:<8} {climate}")
+        if car.get("speed_kph"):
+            left = car["route_left"]
+            lines.append(
+                f"{'':13}driving at {car['speed_kph']:g} km/h, "
+                f"{left} point{'s' if left != 1 else ''} to go"
+            )
         lines.extend(_schedule_lines(car))
     app.output.result(app.command, data, human="\n".join(lines))
 

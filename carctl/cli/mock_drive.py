@@ -69,8 +69,10 @@ def drive(
         raise UsageError("give the route: one or more LAT,LON points", hint=f"e.g. {POINT_EXAMPLE}")
     body = {"route": [_point(p) for p in route], "speed_kph": speed}
     trip = control(app.paths.state_db, "POST", path, body, url=url)
+    from carctl.mock.durations import format_duration
+
     human = (
-        f"{trip['vin']} drives {trip['route_km']:.2f} km at {trip['speed_kph']:g} km/h; "
-        f"arrives {trip['arrives_at']} (mock time)"
+        f"{trip['display_name']} drives {trip['route_km']:.2f} km at {trip['speed_kph']:g} km/h: "
+        f"there in {format_duration(trip['takes_s'])} of mock time"
     )
     app.output.result(app.command, trip, human=human)

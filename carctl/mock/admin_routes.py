@@ -262,12 +262,15 @@ def vehicle_drive(call: Call) -> Response:
     except road.RouteError as exc:
         return api_error(400, "invalid_field", str(exc))
     km = road.start(car, route, speed, call.now)
+    takes = km / speed * 3600.0
     return JSONResponse(
         {
             "vin": car.vin,
+            "display_name": car.display_name,
             "route_km": round(km, 3),
             "speed_kph": speed,
-            "arrives_at": iso(call.now + km / speed * 3600.0),
+            "takes_s": round(takes, 1),
+            "arrives_at": iso(call.now + takes),
         }
     )
 
