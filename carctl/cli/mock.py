@@ -137,6 +137,16 @@ def fault_clear(app: AppContext, url: str | None) -> None:
     app.output.result(app.command, data, human="fault plan cleared")
 
 
+def _drive_lines(car: dict[str, Any]) -> list[str]:
+    """A car on the road (`carctl mock drive`): its speed and what is left of the route."""
+    if not car.get("speed_kph"):
+        return []
+    left = car["route_left"]
+    return [
+        f"{'':13}driving at {car['speed_kph']:g} km/h, {left} point{'s' if left != 1 else ''} to go"
+    ]
+
+
 def _schedule_lines(car: dict[str, Any]) -> list[str]:
     """The car's own clock and schedules: what it will do with no request at all."""
     from carctl.vehicle.schedules import clock_text, days_text
@@ -236,6 +246,7 @@ def show(app: AppContext, url: str | None) -> None:
             f"{degrees(car['inside_temp'])}  outside {degrees(car['outside_temp'])}  climate "
             f"{climate}  windows {windows}  battery {car['battery_level']}%"
         )
+        lines.extend(_drive_lines(car))
         lines.extend(_schedule_lines(car))
     lines.append(_plan_text(plan))
     human = "\n".join(lines)
@@ -345,12 +356,7 @@ def clock(app: AppContext, advance: str | None, url: str | None) -> None:
             else "climate off"
         )
         lines.append(f"  {car['display_name']:<10} {car['state']:<8} {climate}")
-        if car.get("speed_kph"):
-            left = car["route_left"]
-            lines.append(
-                f"{'':13}driving at {car['speed_kph']:g} km/h, "
-                f"{left} point{'s' if left != 1 else ''} to go"
-            )
+        lines.extend(_drive_lines(car))
         lines.extend(_schedule_lines(car))
     app.output.result(app.command, data, human="\n".join(lines))
 

@@ -44,6 +44,7 @@ def test_park_stops_the_car_where_it_is(carctl_home: Path) -> None:
         "  Model 3    online   climate off\n             driving at 50 km/h, 1 point to go\n"
         in (shown.stdout)
     )
+    assert "\n             driving at 50 km/h, 1 point to go\n" in invoke("mock", "show").stdout
     parked = invoke("--json", "mock", "drive", M3, "--park")
     assert parked.code == 0, parked.output
     car = json.loads(parked.stdout)["data"]
