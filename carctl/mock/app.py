@@ -223,7 +223,7 @@ class MockApi:
             and served_region not in (None, self.region)
             and path != REGION_PATH
         ):
-            response = await self._misdirected(method, path, request.headers)
+            response = await self._misdirected(method, path, request)
         else:
             response = await self._dispatch(request, method, path, body)
             if action is not None and action.body == "truncated":
@@ -233,13 +233,20 @@ class MockApi:
         response.headers["x-txid"] = txid
         return response
 
-    async def _misdirected(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
-        """A regional host that does not serve this account (tesla-fleet-api: InvalidRegion)."""
+    async def _misdirected(self, method: str, path: str, request: Request) -> Response:
+        """A regional host that does not serve this account (tesla-fleet-api: InvalidRegion),
+        naming the right one as the service does (teslamotors/vehicle-command#208)."""
         raw = self.clock.now()
         async with self.store.session(raw) as world:
             world.stats.record_request(method, path, 421)
-            self._bill(world, headers, path, 421, raw + world.clock_offset)
-        return api_error(421, "This user is not present in the current region.", "")
+            self._bill(world, request.headers, path, 421, raw + world.clock_offset)
+        right = f"{_base_url(request)}/{self.region}"
+        return api_error(
+            421,
+            f"user out of region, use base URL: {right}, "
+            "see https://developer.tesla.com/docs/fleet-api#regional-requirements",
+            "",
+        )
 
     def _bill(
         self, world: World, headers: Mapping[str, str], path: str, status: int, now: float

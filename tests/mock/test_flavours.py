@@ -30,7 +30,11 @@ def test_each_region_has_its_address_and_one_serves_the_account(fleet: Served) -
         for prefix in ("", "/na", "/cn"):
             answer = client.get(f"{prefix}/api/1/vehicles", headers=auth)
             assert answer.status_code == 421
-            assert answer.json()["error"] == "This user is not present in the current region."
+            # the service's words (teslamotors/vehicle-command#208): the right base URL
+            assert answer.json()["error"] == (
+                f"user out of region, use base URL: {fleet.url}/eu, "
+                "see https://developer.tesla.com/docs/fleet-api#regional-requirements"
+            )
             region = client.get(f"{prefix}/api/1/users/region", headers=auth).json()
             assert region["response"] == {
                 "region": "eu",
