@@ -1,4 +1,5 @@
-"""Every error tesla-fleet-api tells apart, injected by a fault rule in the service's words.
+"""Every error tesla-fleet-api and tescmd tell apart, injected by a fault rule in the
+service's words.
 
 The table comes from the client itself: each exception class its
 `raise_for_status` raises, with the status and the `error` text it matches
@@ -86,3 +87,70 @@ def test_each_injected_error_is_the_clients_own_exception(
     assert type(raised) is expected, (status, error, raised)
     fired = served.admin("GET", "/__mock__/faults")["rules"][0]["fired"]
     assert fired == 1  # the rule answered this request
+
+
+# tescmd's `TeslaFleetClient._send` / `_parse_response` (src/tescmd/api/client.py): the status,
+# and for a 403 the words in the body, decide the class.
+TESCMD_CASES: list[tuple[int, str | None, str]] = [
+    (401, None, "AuthError"),
+    (403, "Unauthorized missing scopes", "MissingScopesError"),
+    (403, "signing", "VCPRequiredError"),  # the service's own sentence, below
+    (403, "forbidden", "AuthError"),
+    (408, None, "VehicleAsleepError"),
+    (412, "Account must be registered in the current region", "RegistrationRequiredError"),
+    (429, None, "RateLimitError"),
+    (402, "subscription_required", "TeslaAPIError"),
+    (421, None, "TeslaAPIError"),
+    (500, None, "TeslaAPIError"),
+    (503, None, "TeslaAPIError"),
+]
+
+
+def test_the_tescmd_table_names_every_class_its_client_raises() -> None:
+    from tescmd.api.client import TeslaFleetClient
+
+    source = inspect.getsource(TeslaFleetClient._send) + inspect.getsource(
+        TeslaFleetClient._parse_response
+    )
+    raised = set(re.findall(r"raise (\w+Error)\(", source)) - {"NetworkError"}
+    assert raised == {name for _, _, name in TESCMD_CASES}  # NetworkError: no answer at all
+
+
+@pytest.mark.parametrize(("status", "error", "expected"), TESCMD_CASES)
+def test_each_injected_error_is_tescmds_own_exception(
+    served: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    error: str | None,
+    expected: str,
+) -> None:
+    from tescmd.api import client as tescmd_client
+    from tescmd.api import errors
+
+    from carctl.mock.http import SIGNING_REQUIRED
+
+    monkeypatch.setattr(tescmd_client, "_API_BASE_OVERRIDE", served.url)  # TESLA_API_BASE_URL
+    with served.client() as client:
+        token = login(client)["access_token"]
+    rule: dict[str, Any] = {"status": status, "path": "/api/1/vehicles", "count": 4}
+    if error is not None:
+        rule["error"] = SIGNING_REQUIRED if error == "signing" else error
+    served.admin("PUT", "/__mock__/faults", json={"rules": [rule]})
+    waits: list[int] = []
+
+    async def wait(seconds: int, attempt: int, attempts: int) -> None:
+        waits.append(seconds)  # tescmd's own hook instead of sleeping between retries
+
+    async def ask() -> BaseException | None:
+        async with tescmd_client.TeslaFleetClient(token, on_rate_limit_wait=wait) as fleet:
+            try:
+                await fleet.get("/api/1/vehicles")
+            except BaseException as exc:
+                return exc
+        return None
+
+    raised = asyncio.run(ask())
+    assert type(raised) is getattr(errors, expected), (status, error, raised)
+    fired = served.admin("GET", "/__mock__/faults")["rules"][0]["fired"]
+    assert fired == (4 if status == 429 else 1)  # tescmd asks again after a 429, three times
+    assert waits == ([30, 30, 30] if status == 429 else [])  # the mock's retry-after
