@@ -119,6 +119,8 @@ def serve(
     _warn_exposed(app, host, admin)
     asgi = _mock_app(seed, rules, admin=admin, flavor=flavor, region=region, proxy=proxy)
     lines = _flavor_lines(flavor, region, url, tls_cert if throwaway else None)
+    streams = _streams(url, flavor)
+    lines.append("  streams: " + ", ".join(f"{where} ({what})" for what, where in streams.items()))
     app.output.result(
         app.command,
         {
@@ -130,6 +132,7 @@ def serve(
             "flavor": flavor,
             "region": region if flavor != "owner" else None,
             "certificate": str(Path(tls_cert).resolve()) if tls_cert else None,
+            "streams": streams,
         },
         human=_serving_text(url, admin, seed.source, rules, proxy_url, lines),
     )
@@ -227,6 +230,14 @@ def _warn_exposed(app: AppContext, host: str, admin: bool) -> None:
                 else ""
             )
         )
+
+
+def _streams(url: str, flavor: str) -> dict[str, str]:
+    """Where the websockets are: the Owner API's streaming (its flavour only), Fleet
+    Telemetry's records of a configured car."""
+    ws = "wss" + url[5:] if url.startswith("https") else "ws" + url[4:]
+    found = {"fleet_telemetry": f"{ws}/fleet_telemetry/VIN"}
+    return {"streaming": f"{ws}/streaming/", **found} if flavor == "owner" else found
 
 
 def _flavor_lines(flavor: str, region: str, url: str, throwaway: str | None) -> list[str]:

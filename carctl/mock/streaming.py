@@ -89,6 +89,8 @@ async def serve_stream(websocket: WebSocket) -> None:
         await _error(websocket, api, tag, refused)
     except (WebSocketDisconnect, TimeoutError, RuntimeError):
         return  # the client went away, or never subscribed
+    except asyncio.CancelledError:
+        return  # the server stops: uvicorn has told the client (1012), nothing is left to do
 
 
 async def _follow(
@@ -101,16 +103,42 @@ async def _follow(
         raise Refused("No columns requested. ")
     last: list[str] | None = None
     changed_at = 0.0
-    while True:
-        now, row = await _read(api, websocket, str(request.get("token", "")), tag, wanted)
-        if row != last:
-            value = ",".join([str(int(now * 1000)), *row])
-            await _send(websocket, {"msg_type": "data:update", "tag": tag, "value": value})
-            await _count(api, "updates")
-            last, changed_at = row, now
-        elif now - changed_at >= IDLE_S:
-            raise Refused("disconnected", "vehicle_disconnected")
-        await asyncio.sleep(api.stream_poll_s)
+    listener = Listener(websocket)
+    try:
+        while True:
+            now, row = await _read(api, websocket, str(request.get("token", "")), tag, wanted)
+            if row != last:
+                value = ",".join([str(int(now * 1000)), *row])
+                await _send(websocket, {"msg_type": "data:update", "tag": tag, "value": value})
+                await _count(api, "updates")
+                last, changed_at = row, now
+            elif now - changed_at >= IDLE_S:
+                raise Refused("disconnected", "vehicle_disconnected")
+            await listener.pause(api.stream_poll_s)
+    finally:
+        listener.stop()
+
+
+class Listener:
+    """What the client says while the server streams: nothing is expected, but a close
+    must end the stream at once, even when the car has nothing new to send."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.heard: asyncio.Task[Any] = asyncio.ensure_future(websocket.receive())
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds`; raise WebSocketDisconnect as soon as the client leaves."""
+        done, _ = await asyncio.wait({self.heard}, timeout=seconds)
+        if not done:
+            return
+        message = self.heard.result()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        self.heard = asyncio.ensure_future(self.websocket.receive())  # ignored: listen on
+
+    def stop(self) -> None:
+        self.heard.cancel()
 
 
 async def _read(

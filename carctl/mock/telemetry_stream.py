@@ -31,6 +31,7 @@ from carctl.mock import drive as road
 from carctl.mock.car import SimVehicle
 from carctl.mock.car_data import MILES_PER_PERCENT
 from carctl.mock.http import Call, api_error
+from carctl.mock.streaming import Listener
 from carctl.mock.vehicle_routes import authenticate, cars_of
 from carctl.mock.world import iso
 
@@ -127,6 +128,7 @@ async def serve_telemetry(websocket: WebSocket) -> None:
     sent_at: dict[str, float] = {}
     last: dict[str, Value] = {}
     looked: tuple[float, dict[str, Any], dict[str, Value]] | Response = first
+    listener = Listener(websocket)
     try:
         while True:
             if isinstance(looked, Response):
@@ -143,12 +145,16 @@ async def serve_telemetry(websocket: WebSocket) -> None:
                 await _count(api)
                 last.update(due)
                 sent_at.update(dict.fromkeys(due, now))
-            await asyncio.sleep(api.stream_poll_s)
+            await listener.pause(api.stream_poll_s)
             looked = await _look(api, websocket.headers, vin)
     except Ended as ended:
+        listener.stop()
         await websocket.close(code=1000, reason=str(ended)[:120])
     except (WebSocketDisconnect, RuntimeError):
+        listener.stop()
         return
+    except asyncio.CancelledError:
+        return  # the server stops: uvicorn has told the client (1012), nothing is left to do
 
 
 def _interval(config: dict[str, Any], name: str) -> float:

@@ -79,6 +79,11 @@ def test_serve_json_announces_itself() -> None:
         assert document["ok"] is True and document["command"] == "mock serve"
         assert document["data"]["url"].startswith("http://127.0.0.1:")
         assert document["data"]["faults"] == ["status=500 path=/api/1/* for=5m"]
+        ws = "ws" + document["data"]["url"][4:]
+        assert document["data"]["streams"] == {
+            "streaming": f"{ws}/streaming/",
+            "fleet_telemetry": f"{ws}/fleet_telemetry/VIN",
+        }
         assert document["error"] is None
     finally:
         proc.send_signal(signal.SIGINT)

@@ -4,6 +4,7 @@ streaming websocket, unchanged but for its base URLs."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -127,3 +128,42 @@ def test_a_route_no_car_could_drive_is_refused(
     assert answer.status_code == 400 and problem in answer.json()["error_description"]
     car = served.admin("GET", "/__mock__/vehicles")["vehicles"][0]
     assert car["shift_state"] is None and car["route_left"] == 0
+
+
+def test_a_served_mock_stops_at_once_whether_its_streams_left_or_stayed() -> None:
+    """Ctrl-C with one stream whose client has gone and one still open: `carctl mock serve`
+    stops within seconds, says so, and prints no traceback."""
+    import signal
+
+    import httpx
+    import websocket
+
+    from tests.conftest import password_grant
+    from tests.support.serving import carctl_serve
+
+    with carctl_serve() as (url, proc):
+        token = httpx.post(url + "/oauth2/v3/token", data=password_grant()).json()["access_token"]
+        cars = httpx.get(url + "/api/1/vehicles", headers={"authorization": f"Bearer {token}"})
+        online = next(c for c in cars.json()["response"] if c["state"] == "online")
+        subscribe = {
+            "msg_type": "data:subscribe_oauth",
+            "token": token,
+            "tag": str(online["vehicle_id"]),
+            "value": "speed,odometer,soc",
+        }
+        streams = []
+        for _ in range(2):
+            stream = websocket.create_connection(url.replace("http", "ws", 1) + "/streaming/")
+            assert json.loads(stream.recv())["msg_type"] == "control:hello"
+            stream.send(json.dumps(subscribe))
+            assert json.loads(stream.recv())["msg_type"] == "data:update"
+            streams.append(stream)
+        streams[0].close()  # this client leaves; the car has nothing new to say
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=5)
+        assert proc.stderr is not None and proc.stdout is not None
+        said = proc.stdout.read() + proc.stderr.read()
+    assert proc.returncode == 0 and "carctl mock: stopped." in said
+    assert "Traceback" not in said and "Exception in ASGI application" not in said
+    assert streams[1].recv() == ""  # the open one was closed by the server
