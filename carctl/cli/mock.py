@@ -13,13 +13,8 @@ from typing import Any
 import click
 
 from carctl.cli.context import AppContext, pass_app
+from carctl.cli.mock_options import URL_OPTION
 from carctl.errors import UsageError
-
-URL_OPTION = click.option(
-    "--url",
-    metavar="URL",
-    help="Act on a served mock (started with --admin) instead of the built-in one.",
-)
 
 
 @click.group()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from carctl.cli.context import AppContext, pass_app
+from carctl.cli.mock_options import URL_OPTION
 from carctl.errors import UsageError
 
 POINT_EXAMPLE = "37.5600,126.9880"
@@ -42,11 +43,7 @@ def _point(text: str) -> list[float]:
     help="A steady speed along the whole route.",
 )
 @click.option("--park", is_flag=True, help="Stop where the car is and park it.")
-@click.option(
-    "--url",
-    metavar="URL",
-    help="Act on a served mock (started with --admin) instead of the built-in one.",
-)
+@URL_OPTION
 @pass_app
 def drive(
     app: AppContext, vin: str, route: tuple[str, ...], speed: float, park: bool, url: str | None

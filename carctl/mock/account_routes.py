@@ -230,15 +230,7 @@ def _session(car: SimVehicle, now: float) -> dict[str, Any]:
 
 
 def charging_history(call: Call) -> Response:
-    found = _by_vin(call)
-    if isinstance(found, Response):
-        return found
-    sessions = [_session(car, call.now) for car in found[1]]
-    return envelope({"data": sessions, "totalResults": len(sessions)})
-
-
-def charging_sessions(call: Call) -> Response:
-    """The business (fleet) form of the history: sessions with their energy and cost."""
+    """`dx/charging/history`, and `dx/charging/sessions` (the business form of the same)."""
     found = _by_vin(call)
     if isinstance(found, Response):
         return found

@@ -210,13 +210,10 @@ def _field_problem(key: str, value: Any) -> str | None:
 
 
 def vehicle_patch(call: Call) -> Response:
-    try:
-        fields = call.fields()
-    except BadBody as exc:
-        return api_error(400, "invalid_field", str(exc))
-    car = _admin_car(call)
-    if isinstance(car, Response):
-        return car
+    found = _car_and_fields(call)
+    if isinstance(found, Response):
+        return found
+    car, fields = found
     unknown = sorted(set(fields) - set(VEHICLE_FIELDS))
     if unknown:
         return api_error(
@@ -245,16 +242,23 @@ def _admin_car(call: Call) -> SimVehicle | Response:
     return car
 
 
-def vehicle_drive(call: Call) -> Response:
-    """`POST /__mock__/vehicles/{v}/drive {"route": [[lat, lon], ...], "speed_kph": n}`:
-    the car leaves where it is and follows the route over the mock's clock."""
+def _car_and_fields(call: Call) -> tuple[SimVehicle, dict[str, Any]] | Response:
+    """The car a control request names, settled to now, and the request's JSON body."""
     try:
         fields = call.fields()
     except BadBody as exc:
         return api_error(400, "invalid_field", str(exc))
     car = _admin_car(call)
-    if isinstance(car, Response):
-        return car
+    return car if isinstance(car, Response) else (car, fields)
+
+
+def vehicle_drive(call: Call) -> Response:
+    """`POST /__mock__/vehicles/{v}/drive {"route": [[lat, lon], ...], "speed_kph": n}`:
+    the car leaves where it is and follows the route over the mock's clock."""
+    found = _car_and_fields(call)
+    if isinstance(found, Response):
+        return found
+    car, fields = found
     if car.state == "offline":
         return api_error(409, "vehicle_offline", "an offline car cannot be driven; set it online")
     try:

@@ -16,6 +16,7 @@ from carctl.mock.params import (
     Effect,
     InvalidField,
     Params,
+    days_of_week,
     flag,
     given,
     ignore,
@@ -88,12 +89,7 @@ def _climate_off(car: SimVehicle, params: Params, now: float) -> tuple[bool, str
 
 def _add_schedule(params: Params) -> Params:
     """`add_precondition_schedule`, with the fields tesla-fleet-api and Tessie send."""
-    if params.get("days_of_week") in (None, ""):
-        raise InvalidField("days_of_week is required")
-    try:
-        days = plans.days_mask(params["days_of_week"])
-    except plans.DaysError as exc:
-        raise InvalidField(str(exc)) from None
+    days = days_of_week(params)
     lon_key = "lon" if params.get("lon") not in (None, "") else "long"
     checked: Params = {
         "days_of_week": days,
@@ -142,14 +138,14 @@ def _apply_add_schedule(car: SimVehicle, params: Params, now: float) -> tuple[bo
         "latitude": params["lat"],
         "longitude": params["lon"],
     }
-    others = [s for s in car.schedules if s["id"] != schedule["id"]]
-    if "id" in params and len(others) == len(car.schedules):
-        return False, "schedule_not_found"
-    if len(others) >= plans.MAX_SCHEDULES:
-        return False, "schedule_limit_reached"
+    schedules = plans.placed(
+        car.schedules, schedule, replacing="id" in params, limit=plans.MAX_SCHEDULES
+    )
+    if isinstance(schedules, str):
+        return False, schedules
     if "id" not in params:
         car.next_schedule_id += 1
-    car.schedules = sorted([*others, schedule], key=lambda s: s["id"])
+    car.schedules = schedules
     car.start_due(now, schedule)
     return True, ""
 

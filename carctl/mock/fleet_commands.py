@@ -19,6 +19,7 @@ from carctl.mock.params import (
     Command,
     InvalidField,
     Params,
+    days_of_week,
     flag,
     given,
     ignore,
@@ -36,12 +37,7 @@ FRONT_DOORS = ("df", "dr", "pf", "pr")
 
 def _charge_schedule(params: Params) -> Params:
     """`add_charge_schedule`: when charging starts and/or ends, on which days, where."""
-    if params.get("days_of_week") in (None, ""):
-        raise InvalidField("days_of_week is required")
-    try:
-        days = plans.days_mask(params["days_of_week"])
-    except plans.DaysError as exc:
-        raise InvalidField(str(exc)) from None
+    days = days_of_week(params)
     checked: Params = {
         "days_of_week": days,
         "start_enabled": flag(params, "start_enabled", given(params, "start_time")),
@@ -77,14 +73,14 @@ def _add_charge_schedule(car: SimVehicle, params: Params, now: float) -> Result:
         "latitude": params["lat"],
         "longitude": params["lon"],
     }
-    others = [s for s in car.charge_schedules if s["id"] != schedule["id"]]
-    if "id" in params and len(others) == len(car.charge_schedules):
-        return False, "schedule_not_found"
-    if len(others) >= MAX_CHARGE_SCHEDULES:
-        return False, "schedule_limit_reached"
+    schedules = plans.placed(
+        car.charge_schedules, schedule, replacing="id" in params, limit=MAX_CHARGE_SCHEDULES
+    )
+    if isinstance(schedules, str):
+        return False, schedules
     if "id" not in params:
         car.next_charge_schedule_id += 1
-    car.charge_schedules = sorted([*others, schedule], key=lambda s: s["id"])
+    car.charge_schedules = schedules
     return OK
 
 

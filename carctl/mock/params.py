@@ -87,6 +87,18 @@ def keep(*keys: str) -> Callable[[Params], Params]:
     return check
 
 
+def days_of_week(params: Params) -> int:
+    """A schedule's `days_of_week` (a mask, or day names), as the car keeps it."""
+    from carctl.mock import schedules as plans
+
+    if params.get("days_of_week") in (None, ""):
+        raise InvalidField("days_of_week is required")
+    try:
+        return plans.days_mask(params["days_of_week"])
+    except plans.DaysError as exc:
+        raise InvalidField(str(exc)) from None
+
+
 def minutes(params: Params, key: str) -> int:
     value = number(params, key, low=0, high=1439)
     if value != int(value):

@@ -115,7 +115,7 @@ ROUTES = [
         account_routes.vehicle_telemetry_errors,
     ),
     _route("GET", "/api/1/dx/charging/history", account_routes.charging_history),
-    _route("GET", "/api/1/dx/charging/sessions", account_routes.charging_sessions),
+    _route("GET", "/api/1/dx/charging/sessions", account_routes.charging_history),
     _route("GET", "/api/1/dx/charging/invoice/{i}", account_routes.charging_invoice),
     _route("GET", "/api/1/dx/vehicles/options", account_routes.options),
     _route("GET", "/api/1/dx/warranty/details", account_routes.warranty_details),

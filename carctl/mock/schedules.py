@@ -113,3 +113,16 @@ def departure_schedule(departure: dict[str, Any]) -> dict[str, Any] | None:
         "latitude": departure.get("latitude"),
         "longitude": departure.get("longitude"),
     }
+
+
+def placed(
+    kept: list[dict[str, Any]], schedule: dict[str, Any], *, replacing: bool, limit: int
+) -> list[dict[str, Any]] | str:
+    """The car's schedules with `schedule` added, or put in place of the one with its id;
+    or the car's refusal: an id it does not have, or no room for another."""
+    others = [s for s in kept if s["id"] != schedule["id"]]
+    if replacing and len(others) == len(kept):
+        return "schedule_not_found"
+    if len(others) >= limit:
+        return "schedule_limit_reached"
+    return sorted([*others, schedule], key=lambda s: s["id"])

@@ -29,6 +29,7 @@ from carctl.mock.car import SimVehicle
 from carctl.mock.car_data import MILES_PER_PERCENT
 from carctl.mock.http import Call
 from carctl.mock.vehicle_routes import authenticate, cars_of
+from carctl.mock.world import World
 
 if TYPE_CHECKING:
     from carctl.mock.app import MockApi
@@ -119,6 +120,23 @@ async def _follow(
         listener.stop()
 
 
+def socket_call(api: MockApi, world: World, raw: float, headers: Headers) -> Call:
+    """A websocket's look at the world as the handlers see a request: its token, the time."""
+    return Call(
+        method="GET",
+        path="/",
+        query=QueryParams(),
+        headers=headers,
+        body=b"",
+        world=world,
+        now=raw + world.clock_offset,
+        base_url="",
+        rng=api.rng,
+        seed_for=api.store.seed,
+        flavor=api.flavor,
+    )
+
+
 class Listener:
     """What the client says while the server streams: nothing is expected, but a close
     must end the stream at once, even when the car has nothing new to send."""
@@ -147,19 +165,7 @@ async def _read(
     """The car's columns now, judged afresh (a revoked token or a car asleep ends it)."""
     raw = api.clock.now()
     async with api.store.session(raw) as world:
-        call = Call(
-            method="GET",
-            path="/streaming/",
-            query=QueryParams(),
-            headers=Headers({"authorization": f"Bearer {token}"}),
-            body=b"",
-            world=world,
-            now=raw + world.clock_offset,
-            base_url="",
-            rng=api.rng,
-            seed_for=api.store.seed,
-            flavor=api.flavor,
-        )
+        call = socket_call(api, world, raw, Headers({"authorization": f"Bearer {token}"}))
         account = authenticate(call)
         if isinstance(account, Response):
             raise Refused("Can't validate token. ")

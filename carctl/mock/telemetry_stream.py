@@ -23,15 +23,15 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from carctl.mock import drive as road
 from carctl.mock.car import SimVehicle
 from carctl.mock.car_data import MILES_PER_PERCENT
-from carctl.mock.http import Call, api_error
-from carctl.mock.streaming import Listener
+from carctl.mock.http import api_error
+from carctl.mock.streaming import Listener, socket_call
 from carctl.mock.vehicle_routes import authenticate, cars_of
 from carctl.mock.world import iso
 
@@ -75,29 +75,13 @@ class Ended(Exception):
     """The stream is over: the configuration is gone or expired, or the car left."""
 
 
-def _call(api: MockApi, world: Any, raw: float, headers: Headers) -> Call:
-    return Call(
-        method="GET",
-        path="/fleet_telemetry",
-        query=QueryParams(),
-        headers=headers,
-        body=b"",
-        world=world,
-        now=raw + world.clock_offset,
-        base_url="",
-        rng=api.rng,
-        seed_for=api.store.seed,
-        flavor=api.flavor,
-    )
-
-
 async def _look(
     api: MockApi, headers: Headers, vin: str
 ) -> tuple[float, dict[str, Any], dict[str, Value]] | Response:
     """The car's configured fields now; an error answer for a handshake to refuse."""
     raw = api.clock.now()
     async with api.store.session(raw) as world:
-        call = _call(api, world, raw, headers)
+        call = socket_call(api, world, raw, headers)
         account = authenticate(call, "vehicle_device_data")
         if isinstance(account, Response):
             return account
