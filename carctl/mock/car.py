@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from carctl.mock import drive as road
 from carctl.mock import schedules as plans
+from carctl.mock.geo import distance_m
 from carctl.mock.seed import SeedVehicle
 
 CLIMATE_TAU = 360.0
@@ -302,14 +303,6 @@ class SimVehicle:
                 self.wake_at = now + self.wake_delay
         elif self.state == "online":
             self.touch(now)
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 # What the admin API may change on a car for a test set-up, with the accepted types.

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from carctl.mock import car_commands, fleet_commands
 from carctl.mock import schedules as plans
-from carctl.mock.car import MAX_TEMP, MIN_TEMP, SEATS, WINDOWS, SimVehicle, distance_m
+from carctl.mock.car import MAX_TEMP, MIN_TEMP, SEATS, WINDOWS, SimVehicle
+from carctl.mock.geo import distance_m
 from carctl.mock.params import (
     OK,
     Command,

@@ -11,11 +11,25 @@ uses charge and arrives. Driving keeps the car awake.
 from __future__ import annotations
 
 import itertools
-import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from carctl.mock.car import SimVehicle
+from carctl.mock.geo import bearing, km_between
+
+
+class Traveller(Protocol):
+    """What a drive moves: the simulated car (`carctl.mock.car.Traveller`)."""
+
+    latitude: float
+    longitude: float
+    heading: float
+    odometer: float
+    battery_level: float
+    last_activity: float
+    state: str
+    wake_at: float | None
+    shift_state: str | None
+    drive: dict[str, Any]
+
 
 KM_PER_MILE = 1.609344
 KWH_PER_KM = 0.15  # a Model 3 at town speeds
@@ -51,7 +65,7 @@ def checked_route(points: Any, speed_kph: Any) -> tuple[list[list[float]], float
     return route, float(speed_kph)
 
 
-def start(car: SimVehicle, route: list[list[float]], speed_kph: float, now: float) -> float:
+def start(car: Traveller, route: list[list[float]], speed_kph: float, now: float) -> float:
     """Put the car on the road (an asleep car is woken by its driver); the route's length
     in km."""
     car.drive = {"route": route, "speed_kph": speed_kph, "started_at": now}
@@ -59,16 +73,16 @@ def start(car: SimVehicle, route: list[list[float]], speed_kph: float, now: floa
     car.state, car.wake_at = "online", None
     car.last_activity = max(car.last_activity, now)
     points = [[car.latitude, car.longitude], *route]
-    return sum(_km(a, b) for a, b in itertools.pairwise(points))
+    return sum(km_between(a, b) for a, b in itertools.pairwise(points))
 
 
-def park(car: SimVehicle, now: float) -> None:
+def park(car: Traveller, now: float) -> None:
     car.drive = {}
     car.shift_state = "P"
     car.last_activity = max(car.last_activity, now)
 
 
-def advance(car: SimVehicle, since: float, now: float) -> None:
+def advance(car: Traveller, since: float, now: float) -> None:
     """Move the car along its route for `now - since` seconds at its speed."""
     left_km = car.drive["speed_kph"] * (now - since) / 3600.0
     route: list[list[float]] = car.drive["route"]
@@ -76,9 +90,9 @@ def advance(car: SimVehicle, since: float, now: float) -> None:
     while route and left_km > 0:
         target = route[0]
         here = [car.latitude, car.longitude]
-        leg = _km(here, target)
+        leg = km_between(here, target)
         if leg > 0:
-            car.heading = _bearing(here, target)
+            car.heading = bearing(here, target)
         if leg <= left_km:
             car.latitude, car.longitude = target
             route.pop(0)
@@ -97,7 +111,7 @@ def advance(car: SimVehicle, since: float, now: float) -> None:
         park(car, now)
 
 
-def _speed_kph(car: SimVehicle) -> float:
+def _speed_kph(car: Traveller) -> float:
     """The route's speed; a car put in gear without a route (the admin API's `shift_state`)
     is driven somewhere the mock does not follow, at `UNKNOWN_ROAD_KPH`."""
     if car.drive:
@@ -105,27 +119,12 @@ def _speed_kph(car: SimVehicle) -> float:
     return UNKNOWN_ROAD_KPH if car.shift_state in ("D", "R", "N") else 0.0
 
 
-def speed_mph(car: SimVehicle) -> int | None:
+def speed_mph(car: Traveller) -> int | None:
     """What the speedometer shows, in the Owner API's mph; None when parked."""
     kph = _speed_kph(car)
     return round(kph / KM_PER_MILE) if kph else None
 
 
-def power_kw(car: SimVehicle) -> int:
+def power_kw(car: Traveller) -> int:
     """The power drawn: the energy per km at the speed."""
     return round(_speed_kph(car) * KWH_PER_KM)
-
-
-def _km(a: list[float], b: list[float]) -> float:
-    from carctl.mock.car import distance_m
-
-    return distance_m(a[0], a[1], b[0], b[1]) / 1000.0
-
-
-def _bearing(a: list[float], b: list[float]) -> float:
-    """The initial compass bearing from a to b, in degrees from north."""
-    p1, p2 = math.radians(a[0]), math.radians(b[0])
-    dl = math.radians(b[1] - a[1])
-    x = math.sin(dl) * math.cos(p2)
-    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return (math.degrees(math.atan2(x, y)) + 360.0) % 360.0

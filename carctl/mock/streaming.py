@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+import random
+from typing import Any, Protocol
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.responses import Response
@@ -27,12 +28,22 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from carctl.mock import drive as road
 from carctl.mock.car import SimVehicle
 from carctl.mock.car_data import MILES_PER_PERCENT
+from carctl.mock.clock import Clock
 from carctl.mock.http import Call
+from carctl.mock.store import WorldStore
 from carctl.mock.vehicle_routes import authenticate, cars_of
 from carctl.mock.world import World
 
-if TYPE_CHECKING:
-    from carctl.mock.app import MockApi
+
+class Host(Protocol):
+    """What a stream needs of the server's pipeline (`carctl.mock.app.Host`)."""
+
+    clock: Clock
+    store: WorldStore
+    rng: random.Random
+    flavor: str
+    stream_poll_s: float
+
 
 IDLE_S = 10.0  # mock-clock seconds without a change: the stream ends (TeslaPy's docstring)
 SUBSCRIBE_WAIT_S = 30.0  # real seconds a client has to subscribe
@@ -76,7 +87,7 @@ class Refused(Exception):
 
 
 async def serve_stream(websocket: WebSocket) -> None:
-    api: MockApi = websocket.app.state.api
+    api: Host = websocket.app.state.api
     await websocket.accept()
     tag = ""
     try:
@@ -95,7 +106,7 @@ async def serve_stream(websocket: WebSocket) -> None:
 
 
 async def _follow(
-    websocket: WebSocket, api: MockApi, request: dict[str, Any], tag: str, wanted: list[str]
+    websocket: WebSocket, api: Host, request: dict[str, Any], tag: str, wanted: list[str]
 ) -> None:
     """Send the car's columns whenever one changes, until it idles, sleeps or is gone."""
     if request.get("msg_type") != "data:subscribe_oauth":
@@ -120,7 +131,7 @@ async def _follow(
         listener.stop()
 
 
-def socket_call(api: MockApi, world: World, raw: float, headers: Headers) -> Call:
+def socket_call(api: Host, world: World, raw: float, headers: Headers) -> Call:
     """A websocket's look at the world as the handlers see a request: its token, the time."""
     return Call(
         method="GET",
@@ -160,7 +171,7 @@ class Listener:
 
 
 async def _read(
-    api: MockApi, websocket: WebSocket, token: str, tag: str, wanted: list[str]
+    api: Host, websocket: WebSocket, token: str, tag: str, wanted: list[str]
 ) -> tuple[float, list[str]]:
     """The car's columns now, judged afresh (a revoked token or a car asleep ends it)."""
     raw = api.clock.now()
@@ -178,12 +189,12 @@ async def _read(
         return call.now, [shown.get(name, "") for name in wanted]
 
 
-async def _count(api: MockApi, kind: str) -> None:
+async def _count(api: Host, kind: str) -> None:
     async with api.store.session(api.clock.now()) as world:
         world.stats.record_stream(kind)
 
 
-async def _error(websocket: WebSocket, api: MockApi, tag: str, refused: Refused) -> None:
+async def _error(websocket: WebSocket, api: Host, tag: str, refused: Refused) -> None:
     message = {
         "msg_type": "data:error",
         "tag": tag,

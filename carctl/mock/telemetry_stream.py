@@ -21,7 +21,7 @@ import asyncio
 import json
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -31,12 +31,9 @@ from carctl.mock import drive as road
 from carctl.mock.car import SimVehicle
 from carctl.mock.car_data import MILES_PER_PERCENT
 from carctl.mock.http import api_error
-from carctl.mock.streaming import Listener, socket_call
+from carctl.mock.streaming import Host, Listener, socket_call
 from carctl.mock.vehicle_routes import authenticate, cars_of
 from carctl.mock.world import iso
-
-if TYPE_CHECKING:
-    from carctl.mock.app import MockApi
 
 Value = dict[str, Any]
 
@@ -76,7 +73,7 @@ class Ended(Exception):
 
 
 async def _look(
-    api: MockApi, headers: Headers, vin: str
+    api: Host, headers: Headers, vin: str
 ) -> tuple[float, dict[str, Any], dict[str, Value]] | Response:
     """The car's configured fields now; an error answer for a handshake to refuse."""
     raw = api.clock.now()
@@ -102,7 +99,7 @@ async def _look(
 
 
 async def serve_telemetry(websocket: WebSocket) -> None:
-    api: MockApi = websocket.app.state.api
+    api: Host = websocket.app.state.api
     vin = websocket.path_params["vin"]
     first = await _look(api, websocket.headers, vin)
     if isinstance(first, Response):
@@ -152,6 +149,6 @@ def _payload(vin: str, now: float, values: dict[str, Value]) -> dict[str, Any]:
     return {"data": data, "createdAt": iso(now), "vin": vin}
 
 
-async def _count(api: MockApi) -> None:
+async def _count(api: Host) -> None:
     async with api.store.session(api.clock.now()) as world:
         world.stats.record_stream("telemetry_records")
