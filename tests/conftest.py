@@ -424,6 +424,25 @@ def sign_in(*, env: dict[str, str] | None = None) -> Result:
     return result
 
 
+def pytest_sessionfinish(session: Any) -> None:
+    """An xdist worker hands its reliability numbers to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from tests.reliability.numbers import NUMBERS
+
+        workeroutput["reliability"] = json.dumps(NUMBERS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller's side (pytest-xdist): each worker's numbers, added up."""
+    from tests.reliability.numbers import record
+
+    output = getattr(node, "workeroutput", {}).get("reliability")
+    for suite, counts in json.loads(output or "{}").items():
+        record(suite, **counts)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
     """The reliability suite's numbers (trials, lost, duplicated, leaked) at the end."""
     from tests.reliability.numbers import NUMBERS
