@@ -21,6 +21,7 @@ from carctl.mock.params import (
     given,
     ignore,
     keep,
+    location_labels,
     no_params,
     number,
     whole,
@@ -376,10 +377,6 @@ def _batch_remove_schedules(car: SimVehicle, params: Params, now: float) -> Resu
     return OK
 
 
-def _labels(params: Params) -> Params:
-    return {key: flag(params, key, False) for key in ("home", "work", "other")}
-
-
 COMMANDS: dict[str, Command] = {
     "set_charge_limit": Command(_percent, _set_limit),
     "charge_standard": Command(no_params, _limit_to(80)),
@@ -437,7 +434,7 @@ COMMANDS: dict[str, Command] = {
     "clear_pin_to_drive_admin": Command(no_params, ignore),
     "speed_limit_clear_pin_admin": Command(no_params, _clear_pin_admin),
     "erase_user_data": Command(no_params, ignore),
-    "batch_remove_precondition_schedules": Command(_labels, _batch_remove_schedules),
+    "batch_remove_precondition_schedules": Command(location_labels, _batch_remove_schedules),
     # teslajsonpy's (the app's) managed-charging and solar commands
     "add_managed_charging_site": Command(keep("lat", "lon", "name"), ignore),
     "remove_managed_charging_site": Command(keep("id"), ignore),

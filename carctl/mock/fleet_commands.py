@@ -24,6 +24,7 @@ from carctl.mock.params import (
     given,
     ignore,
     keep,
+    location_labels,
     minutes,
     no_params,
     number,
@@ -96,10 +97,6 @@ def _remove_charge_schedule(car: SimVehicle, params: Params, now: float) -> Resu
     return OK
 
 
-def _labels(params: Params) -> Params:
-    return {key: flag(params, key, False) for key in ("home", "work", "other")}
-
-
 def _batch_remove_charge_schedules(car: SimVehicle, params: Params, now: float) -> Result:
     """The mock's cars keep no location labels, so any of home/work/other removes them all."""
     if any(params.values()):
@@ -139,7 +136,7 @@ def _tonneau(car: SimVehicle, params: Params, now: float) -> Result:
 COMMANDS: dict[str, Command] = {
     "add_charge_schedule": Command(_charge_schedule, _add_charge_schedule),
     "remove_charge_schedule": Command(_schedule_id, _remove_charge_schedule),
-    "batch_remove_charge_schedules": Command(_labels, _batch_remove_charge_schedules),
+    "batch_remove_charge_schedules": Command(location_labels, _batch_remove_charge_schedules),
     "auto_secure_vehicle": Command(no_params, _auto_secure),
     "set_low_power_mode": Command(keep("enable"), ignore),
     "keep_accessory_power_mode": Command(keep("enable"), ignore),

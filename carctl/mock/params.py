@@ -99,6 +99,11 @@ def days_of_week(params: Params) -> int:
         raise InvalidField(str(exc)) from None
 
 
+def location_labels(params: Params) -> Params:
+    """The batch removals' `{home, work, other}`: which of the car's places to clear."""
+    return {key: flag(params, key, False) for key in ("home", "work", "other")}
+
+
 def minutes(params: Params, key: str) -> int:
     value = number(params, key, low=0, high=1439)
     if value != int(value):
