@@ -70,6 +70,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "vehicles",
         "List the cars on the account (never wakes one).",
     ),
+    "mcp": (
+        "carctl.cli.mcp",
+        "mcp",
+        "Serve carctl's tools to an assistant over MCP (stdin/stdout).",
+    ),
     "usage": (
         "carctl.cli.usage",
         "usage",

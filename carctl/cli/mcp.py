@@ -1,0 +1,38 @@
+"""`carctl mcp`: carctl for assistants, over the Model Context Protocol (stdio)."""
+
+from __future__ import annotations
+
+import click
+
+from carctl.cli.context import AppContext, pass_app
+from carctl.errors import ConfigError
+
+ALLOW = ("read", "commands", "unlock", "location")
+
+
+@click.command()
+@click.option(
+    "--allow",
+    "allow",
+    type=click.Choice(ALLOW),
+    multiple=True,
+    help="What the assistant may do besides read: commands, unlock (asks the person "
+    "each time), location. Repeatable. Default: read only.",
+)
+@pass_app
+def mcp(app: AppContext, allow: tuple[str, ...]) -> None:
+    """Serve carctl's tools to an assistant over MCP (stdin/stdout).
+
+    Add it to the assistant's MCP configuration as the command `carctl mcp`;
+    docs/assistants.md shows how.
+    """
+    try:
+        from carctl.cli.mcp_server import serve
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("mcp"):
+            raise
+        raise ConfigError(
+            "carctl mcp needs the Model Context Protocol SDK, which is not installed",
+            hint="pip install 'carctl[assistants]'",
+        ) from None
+    serve({"read", *allow})

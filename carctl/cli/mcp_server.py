@@ -1,0 +1,225 @@
+"""`carctl mcp`'s server: the Model Context Protocol over stdio, on the official SDK.
+
+Each tool call runs one carctl command in this process with `--json`, one at
+a time, and answers its JSON document: `ok` with the data, `queued` with the
+queue entry (id, reason, deadline), or the error with carctl's exit code and
+its meaning — the same facts the owner's terminal gets. Nothing the policy
+refuses is run. A command the person must approve (the `unlock` permission)
+is first put to them through the client's elicitation; a client that cannot
+ask gets a refusal, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+from carctl import __version__
+from carctl.cli.mcp_tools import TOOLS, UNLOCK, Tool, allowed, refusal
+
+MEANINGS = {
+    0: "done",
+    2: "bad input: the arguments are wrong; nothing was sent",
+    3: "signed out or not permitted: the owner must sign in again (carctl auth login)",
+    69: "the car is unavailable (asleep or offline)",
+    70: "carctl failed; see its log",
+    73: "carctl could not write its files",
+    75: "temporary: the vehicle API failed; try again later",
+    77: "not permitted: the account or token lacks the right",
+    78: "configuration: carctl's settings must be fixed first",
+}
+QUEUED = (
+    "queued: not sent now; carctl sends it once, when the vehicle API recovers, until "
+    "its deadline (the `queue` tool follows it)"
+)
+CONFIRM: types.ElicitRequestedSchema = {
+    "type": "object",
+    "properties": {"confirm": {"type": "boolean", "description": "Yes, do it now."}},
+    "required": ["confirm"],
+}
+
+
+class CarctlRunner:
+    """carctl's commands in this process, one at a time, their output captured."""
+
+    def __init__(self) -> None:
+        self.lock = anyio.Lock()
+
+    async def run(self, argv: list[str]) -> tuple[int, dict[str, Any]]:
+        async with self.lock:
+            return await anyio.to_thread.run_sync(self._run, argv)
+
+    @staticmethod
+    def _run(argv: list[str]) -> tuple[int, dict[str, Any]]:
+        import os
+
+        from carctl.cli import _run, context
+        from carctl.cli.environment import Environment
+
+        out, err, given = io.StringIO(), io.StringIO(), io.StringIO("")
+        context.last_app = None
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _stdin(given),
+        ):
+            code = _run(argv, Environment(given, out, err, dict(os.environ)))
+        context.last_app = None
+        try:
+            document: dict[str, Any] = json.loads(out.getvalue().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            document = {"ok": code == 0, "output": out.getvalue(), "error": err.getvalue()}
+        return code, document
+
+
+@contextlib.contextmanager
+def _stdin(stream: io.StringIO) -> Any:
+    saved, sys.stdin = sys.stdin, stream
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+
+
+def _schema(tool: Tool) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": tool.params,
+        "required": list(tool.required),
+        "additionalProperties": False,
+    }
+
+
+def _answer(document: Mapping[str, Any], code: int) -> types.CallToolResult:
+    """The command's JSON document, with what its exit code means for an assistant.
+
+    A queued command is a result, not an error: the assistant can tell the person it
+    will be sent once the vehicle API recovers, why it was not sent now, and until when.
+    """
+    queued = document.get("queued")
+    shown = {**document, "exit_code": code, "meaning": MEANINGS.get(code, "failed")}
+    if queued:
+        shown["meaning"] = QUEUED
+        shown["reason"] = (document.get("error") or {}).get("message")
+        shown["deadline"] = queued.get("expires_at")
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=json.dumps(shown, ensure_ascii=False))],
+        structured_content=shown,
+        is_error=code != 0 and not queued,
+    )
+
+
+def _refused(text: str, code: int = 2) -> types.CallToolResult:
+    return _answer({"ok": False, "error": {"message": text}}, code)
+
+
+def problem(tool: Tool, arguments: Mapping[str, Any]) -> str | None:
+    """What is wrong with the arguments against the tool's schema, in carctl's voice."""
+    unknown = sorted(set(arguments) - set(tool.params))
+    if unknown:
+        return f"{tool.name} takes no argument {unknown[0]!r}; it takes {sorted(tool.params)}"
+    for name in tool.required:
+        if name not in arguments:
+            return f"{tool.name} needs {name!r}"
+    for name, value in arguments.items():
+        kind = tool.params[name]["type"]
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        fits = {
+            "string": isinstance(value, str) and value.isprintable() and 0 < len(value) <= 64,
+            "boolean": isinstance(value, bool),
+            "number": numeric,
+            "integer": numeric and float(value).is_integer(),
+        }[kind]
+        if not fits:
+            return f"{tool.name}: {name} must be a {kind}, got {value!r}"[:200]
+        low = tool.params[name].get("minimum")
+        high = tool.params[name].get("maximum")
+        if numeric and ((low is not None and value < low) or (high is not None and value > high)):
+            return f"{tool.name}: {name} must be from {low} to {high}, got {value}"
+    return None
+
+
+def build(allow: set[str]) -> Server[Any]:
+    tools = {tool.name: tool for tool in TOOLS}
+    runner = CarctlRunner()
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(
+            tools=[
+                types.Tool(name=t.name, description=t.description, input_schema=_schema(t))
+                for t in TOOLS
+                if allowed(t, allow)
+            ]
+        )
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        tool = tools.get(params.name)
+        if tool is None:
+            return _refused(f"there is no tool {params.name!r}; `tools/list` names them")
+        arguments = dict(params.arguments or {})
+        wrong = problem(tool, arguments)
+        if wrong is not None:
+            return _refused(wrong)
+        refused = refusal(tool, arguments, allow)
+        if refused is not None:
+            return _refused(refused, 77)
+        if tool.tier(arguments) == UNLOCK:
+            declined = await _confirm(ctx, tool)
+            if declined is not None:
+                return _refused(declined, 77)
+        car = ["--vehicle", arguments["car"]] if "car" in arguments else []
+        code, document = await runner.run(["--json", *car, *tool.argv(arguments)])
+        return _answer(document, code)
+
+    return Server(
+        "carctl",
+        version=__version__,
+        instructions=(
+            "carctl drives the owner's car through its vehicle API, with retries, a queue "
+            "for outages and a safety policy. Results carry `ok`, `queued` (delivered when "
+            "the API recovers) or `error` with an exit code and its meaning."
+        ),
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+async def _confirm(ctx: ServerRequestContext[Any], tool: Tool) -> str | None:
+    """The person's yes, through the client; the reason for a refusal otherwise."""
+    asks = types.ClientCapabilities(elicitation=types.ElicitationCapability())
+    if not ctx.session.check_client_capability(asks):
+        return (
+            f"{tool.name} needs the person's confirmation, and this client cannot ask "
+            "(no elicitation): nothing was sent"
+        )
+    answer = await ctx.session.elicit_form(
+        f"carctl: {tool.description.split('.')[0]}. Do it now?", CONFIRM, ctx.request_id
+    )
+    content = answer.content or {}
+    if answer.action != "accept" or content.get("confirm") is not True:
+        return f"{tool.name} was not confirmed by the person: nothing was sent"
+    return None
+
+
+def serve(allow: set[str]) -> None:
+    server = build(allow)
+
+    async def main() -> None:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(main)
