@@ -19,8 +19,15 @@ ALLOW = ("read", "commands", "unlock", "location")
     help="What the assistant may do besides read: commands, unlock (asks the person "
     "each time), location. Repeatable. Default: read only.",
 )
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(0, 1000),
+    metavar="USD",
+    help="On a paid vehicle API: refuse any call once this session has cost this much "
+    "(carctl's own ledger, as `carctl usage` counts).",
+)
 @pass_app
-def mcp(app: AppContext, allow: tuple[str, ...]) -> None:
+def mcp(app: AppContext, allow: tuple[str, ...], max_cost: float | None) -> None:
     """Serve carctl's tools to an assistant over MCP (stdin/stdout).
 
     Add it to the assistant's MCP configuration as the command `carctl mcp`;
@@ -35,4 +42,4 @@ def mcp(app: AppContext, allow: tuple[str, ...]) -> None:
             "carctl mcp needs the Model Context Protocol SDK, which is not installed",
             hint="pip install 'carctl[assistants]'",
         ) from None
-    serve({"read", *allow})
+    serve({"read", *allow}, max_cost)

@@ -149,9 +149,39 @@ def problem(tool: Tool, arguments: Mapping[str, Any]) -> str | None:
     return None
 
 
-def build(allow: set[str]) -> Server[Any]:
+class Spend:
+    """This server session's spending on a paid vehicle API, from carctl's own ledger
+    (`carctl usage`): the month's cost before the session's first call, and the limit."""
+
+    def __init__(self, runner: CarctlRunner, limit: float | None) -> None:
+        self.runner, self.limit = runner, limit
+        self.start: float | None = None
+
+    async def month(self) -> float:
+        code, document = await self.runner.run(["--json", "usage"])
+        cost = (document.get("data") or {}).get("cost") if code == 0 else None
+        return float(cost) if isinstance(cost, int | float) else 0.0
+
+    async def refusal(self) -> str | None:
+        """Why the next call may not spend any more, or None."""
+        if self.limit is None:
+            return None
+        now = await self.month()
+        if self.start is None:
+            self.start = now
+        spent = now - self.start
+        if spent < self.limit:
+            return None
+        return (
+            f"the spend limit of this session is reached: ${spent:.3f} of ${self.limit:.3f} "
+            "(carctl mcp --max-cost); nothing was sent"
+        )
+
+
+def build(allow: set[str], max_cost: float | None = None) -> Server[Any]:
     tools = {tool.name: tool for tool in TOOLS}
     runner = CarctlRunner()
+    spend = Spend(runner, max_cost)
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
@@ -177,6 +207,9 @@ def build(allow: set[str]) -> Server[Any]:
         refused = refusal(tool, arguments, allow)
         if refused is not None:
             return _refused(refused, 77)
+        over = await spend.refusal()
+        if over is not None:
+            return _refused(over, 77)
         if tool.tier(arguments) == UNLOCK:
             declined = await _confirm(ctx, tool)
             if declined is not None:
@@ -215,8 +248,8 @@ async def _confirm(ctx: ServerRequestContext[Any], tool: Tool) -> str | None:
     return None
 
 
-def serve(allow: set[str]) -> None:
-    server = build(allow)
+def serve(allow: set[str], max_cost: float | None = None) -> None:
+    server = build(allow, max_cost)
 
     async def main() -> None:
         async with stdio_server() as (read, write):

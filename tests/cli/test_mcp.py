@@ -22,12 +22,14 @@ OUTAGE = {"status": 500, "path": "/api/1/vehicles/*/command/*", "count": 100}
 Story = Callable[[ClientSession], Awaitable[Any]]
 
 
-def _session(allow: tuple[str, ...], story: Story, *, answer: str | None = None) -> Any:
+def _session(
+    allow: tuple[str, ...], story: Story, *, answer: str | None = None, extra: tuple[str, ...] = ()
+) -> Any:
     """Start `carctl mcp --allow …` as an assistant does and play `story` against it;
     `answer`: what the person says to a confirmation (None: the client cannot ask)."""
     env = {k: v for k, v in os.environ.items() if k.startswith(("CARCTL_", "PYTHON"))}
     env["CI"] = "1"
-    words = [w for a in allow for w in ("--allow", a)]
+    words = [w for a in allow for w in ("--allow", a)] + list(extra)
     server = StdioServerParameters(
         command=sys.executable, args=["-m", "carctl", "mcp", *words], env=env
     )
@@ -141,3 +143,23 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(car: Endpoin
 def test_the_command_says_where_it_is_documented(carctl_home: Path) -> None:
     shown = invoke("mcp", "--help")
     assert shown.code == 0 and "docs/assistants.md" in shown.stdout
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_the_spend_limit_refuses_before_sending(car: Endpoint) -> None:
+    assert invoke("config", "set", "billing", "on").code == 0  # carctl counts what it spends
+
+    async def story(session: ClientSession) -> list[dict[str, Any]]:
+        first = _result(await session.call_tool("status", {"wake": True}))  # a wake: $0.02
+        before = car.admin("GET", "/__mock__/stats")["requests"]
+        second = _result(await session.call_tool("climate", {"on": True}))
+        assert car.admin("GET", "/__mock__/stats")["requests"] == before  # nothing sent
+        return [first, second]
+
+    (first, second), _ = _session(("commands",), story, extra=("--max-cost", "0.01"))
+    assert first["ok"] is True
+    assert (
+        second["exit_code"] == 77
+        and "spend limit of this session is reached" in (second["error"]["message"])
+    )
+    assert _executed(car) == []
