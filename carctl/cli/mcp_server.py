@@ -23,6 +23,7 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
 
 from carctl import __version__
 from carctl.cli.mcp_tools import TOOLS, UNLOCK, Tool, allowed, refusal
@@ -178,46 +179,126 @@ class Spend:
         )
 
 
-def build(allow: set[str], max_cost: float | None = None) -> Server[Any]:
-    tools = {tool.name: tool for tool in TOOLS}
-    runner = CarctlRunner()
-    spend = Spend(runner, max_cost)
+RESOURCES = {
+    "carctl://cars": (
+        "The cars as last seen",
+        "Each car's name, VIN, state and its last live report (cabin, climate, windows, "
+        "battery), with when it was read: from carctl's cache, without calling the API.",
+    ),
+    "carctl://queue": (
+        "The queue",
+        "Commands waiting to be delivered when the vehicle API recovers: id, command, "
+        "state, deadline (carctl's own queue, no API call).",
+    ),
+}
+
+
+def _cars_seen() -> list[dict[str, Any]]:
+    """The vehicle cache, read as `carctl status` reads it for a sleeping car."""
+    import os
+
+    from carctl.clock import SystemClock
+    from carctl.paths import resolve_paths
+    from carctl.settings import load_settings
+    from carctl.stack import Stack
+
+    env = dict(os.environ)
+    paths = resolve_paths(env)
+    stack = Stack(
+        settings=lambda: load_settings(paths.config_file, env=env),
+        paths=paths,
+        env=env,
+        clock=SystemClock(),
+    )
+    try:
+        cache = stack.cache()
+        cars = []
+        for car in cache.vehicles():
+            snapshot = cache.snapshot(car.id)
+            cars.append(
+                {
+                    "name": car.display_name,
+                    "vin": car.vin,
+                    "state": car.state,
+                    "last_seen": cache.last_seen(car.id),
+                    "report": None if snapshot is None else snapshot.data,
+                    "report_at": None if snapshot is None else snapshot.at,
+                }
+            )
+        return cars
+    finally:
+        stack.close()
+
+
+class Handlers:
+    """The server's answers to `tools/list`, `tools/call`, `resources/list` and `/read`."""
+
+    def __init__(self, allow: set[str], max_cost: float | None) -> None:
+        self.allow = allow
+        self.tools = {tool.name: tool for tool in TOOLS}
+        self.runner = CarctlRunner()
+        self.spend = Spend(self.runner, max_cost)
 
     async def list_tools(
-        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         return types.ListToolsResult(
             tools=[
                 types.Tool(name=t.name, description=t.description, input_schema=_schema(t))
                 for t in TOOLS
-                if allowed(t, allow)
+                if allowed(t, self.allow)
             ]
         )
 
     async def call_tool(
-        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        tool = tools.get(params.name)
+        tool = self.tools.get(params.name)
         if tool is None:
             return _refused(f"there is no tool {params.name!r}; `tools/list` names them")
         arguments = dict(params.arguments or {})
         wrong = problem(tool, arguments)
         if wrong is not None:
             return _refused(wrong)
-        refused = refusal(tool, arguments, allow)
+        refused = refusal(tool, arguments, self.allow) or await self.spend.refusal()
+        if refused is None and tool.tier(arguments) == UNLOCK:
+            refused = await _confirm(ctx, tool)
         if refused is not None:
             return _refused(refused, 77)
-        over = await spend.refusal()
-        if over is not None:
-            return _refused(over, 77)
-        if tool.tier(arguments) == UNLOCK:
-            declined = await _confirm(ctx, tool)
-            if declined is not None:
-                return _refused(declined, 77)
         car = ["--vehicle", arguments["car"]] if "car" in arguments else []
-        code, document = await runner.run(["--json", *car, *tool.argv(arguments)])
+        code, document = await self.runner.run(["--json", *car, *tool.argv(arguments)])
         return _answer(document, code)
 
+    async def list_resources(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(uri=uri, name=name, description=text, mime_type="application/json")
+                for uri, (name, text) in RESOURCES.items()
+            ]
+        )
+
+    async def read_resource(
+        self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        uri = str(params.uri)
+        if uri == "carctl://cars":
+            async with self.runner.lock:
+                body: Any = await anyio.to_thread.run_sync(_cars_seen)
+        elif uri == "carctl://queue":
+            code, document = await self.runner.run(["--json", "queue"])
+            body = document.get("data") if code == 0 else document
+        else:
+            raise ValueError(f"there is no resource {uri!r}; resources/list names them")
+        text = json.dumps(body, ensure_ascii=False)
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
+        )
+
+
+def build(allow: set[str], max_cost: float | None = None) -> Server[Any]:
+    handlers = Handlers(allow, max_cost)
     return Server(
         "carctl",
         version=__version__,
@@ -226,8 +307,10 @@ def build(allow: set[str], max_cost: float | None = None) -> Server[Any]:
             "for outages and a safety policy. Results carry `ok`, `queued` (delivered when "
             "the API recovers) or `error` with an exit code and its meaning."
         ),
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
+        on_list_tools=handlers.list_tools,
+        on_call_tool=handlers.call_tool,
+        on_list_resources=handlers.list_resources,
+        on_read_resource=handlers.read_resource,
     )
 
 
@@ -248,11 +331,33 @@ async def _confirm(ctx: ServerRequestContext[Any], tool: Tool) -> str | None:
     return None
 
 
+def _protocol_error(problem: Exception) -> SessionMessage:
+    """The answer to a line that is no JSON-RPC message (JSON-RPC 2.0: id null)."""
+    kinds = {e.get("type") for e in getattr(problem, "errors", lambda: [])()}
+    code = types.PARSE_ERROR if "json_invalid" in kinds else types.INVALID_REQUEST
+    words = "not JSON" if code == types.PARSE_ERROR else "not a JSON-RPC request"
+    error = types.ErrorData(code=code, message=f"the message is {words}; it was ignored")
+    return SessionMessage(message=types.JSONRPCError(jsonrpc="2.0", id=None, error=error))
+
+
 def serve(allow: set[str], max_cost: float | None = None) -> None:
     server = build(allow, max_cost)
 
     async def main() -> None:
         async with stdio_server() as (read, write):
-            await server.run(read, write, server.create_initialization_options())
+            screened_in, screened = anyio.create_memory_object_stream[Any](0)
+
+            async def screen() -> None:
+                """Hostile or broken lines get a protocol error; the rest go on."""
+                async with screened_in:
+                    async for item in read:
+                        if isinstance(item, Exception):
+                            await write.send(_protocol_error(item))
+                        else:
+                            await screened_in.send(item)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(screen)
+                await server.run(screened, write, server.create_initialization_options())
 
     anyio.run(main)

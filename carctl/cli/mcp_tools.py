@@ -139,6 +139,83 @@ TOOLS: tuple[Tool, ...] = (
         location=True,
     ),
     Tool(
+        "precondition",
+        "The morning routine: climate on (at `temp` °C), optionally vented windows, now; "
+        "or, with `at` (HH:MM, the car's time), armed on the car to be ready then. "
+        "`if_below`: only when the car reads an outside °C below it. Queued on an outage. " + COST,
+        lambda a: [
+            "precondition",
+            *_temp(a),
+            *(["--vent"] if a.get("vent") else []),
+            *(["--at", a["at"]] if "at" in a else []),
+            *(["--if-below", str(a["if_below"])] if "if_below" in a else []),
+        ],
+        {
+            **CAR,
+            **TEMP,
+            "vent": {"type": "boolean", "description": "Also vent the windows (not with at)."},
+            "at": {"type": "string", "description": "Ready at HH:MM on the car's clock."},
+            "if_below": {
+                "type": "number",
+                "minimum": -40,
+                "maximum": 40,
+                "description": "Only when it is colder than this outside (°C).",
+            },
+        },
+        sends=lambda a: [("set_temps", {}), ("auto_conditioning_start", {})],
+    ),
+    Tool(
+        "schedule_set",
+        "Arm a schedule the car keeps itself: the cabin ready at `time` (HH:MM, the car's "
+        "time) on `days` (weekdays, weekends, all, or mon,wed,fri). It runs even when the "
+        "vehicle API is down. " + COST,
+        lambda a: [
+            "schedule",
+            "set",
+            a["time"],
+            *(["--days", a["days"]] if "days" in a else []),
+            *_temp(a),
+        ],
+        {
+            **CAR,
+            "time": {"type": "string", "description": "Ready at HH:MM on the car's clock."},
+            "days": {"type": "string", "description": "weekdays, weekends, all, or mon,wed."},
+            **TEMP,
+        },
+        required=("time",),
+        sends=lambda a: [("add_precondition_schedule", {})],
+    ),
+    Tool(
+        "schedule_off",
+        "Remove one of the car's schedules by its id (from `schedules`). " + COST,
+        lambda a: ["schedule", "off", str(a["id"])],
+        {**CAR, "id": {"type": "integer", "minimum": 0, "description": "The schedule's id."}},
+        required=("id",),
+        sends=lambda a: [("remove_precondition_schedule", {})],
+    ),
+    Tool(
+        "charge",
+        "Start or stop charging (`on`), or set the charge limit (`limit`, 50 to 100 %). " + COST,
+        lambda a: (
+            ["charge", "limit", str(a["limit"])]
+            if "limit" in a
+            else ["charge", "start" if a.get("on", True) else "stop"]
+        ),
+        {
+            **CAR,
+            "on": {"type": "boolean", "description": "true: start (the default); false: stop."},
+            "limit": {"type": "integer", "minimum": 50, "maximum": 100, "description": "%"},
+        },
+        sends=lambda a: [("charge_start", {})],
+    ),
+    Tool(
+        "doctor",
+        "carctl's own diagnosis: setup, network, the vehicle API, the car; each check "
+        "with what it blames.",
+        lambda a: ["doctor"],
+        {},
+    ),
+    Tool(
         "climate",
         "Turn the climate on (optionally at `temp` °C) or off. Wakes the car if needed. "
         "When the vehicle API fails, the command is queued and delivered once it "

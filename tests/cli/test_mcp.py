@@ -13,9 +13,13 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from carctl.cli.mcp_server import Handlers, problem
+from carctl.cli.mcp_tools import TOOLS
 from tests.conftest import Endpoint, invoke
 
 OUTAGE = {"status": 500, "path": "/api/1/vehicles/*/command/*", "count": 100}
@@ -71,8 +75,11 @@ def test_the_tools_listed_follow_the_policy(car: Endpoint) -> None:
     read, _ = _session((), names)
     commands, _ = _session(("commands",), names)
     everything, _ = _session(("commands", "unlock", "location"), names)
-    assert read == ["charge_state", "list_cars", "queue", "schedules", "status", "usage"]
-    assert set(commands) - set(read) == {"cancel_queued", "climate", "lock", "sentry", "vent"}
+    assert read == ["charge_state", "doctor", "list_cars", "queue", "schedules", "status", "usage"]
+    assert set(commands) - set(read) == {
+        *("cancel_queued", "charge", "climate", "lock", "precondition"),
+        *("schedule_off", "schedule_set", "sentry", "vent"),
+    }
     assert set(everything) - set(commands) == {"flash", "honk", "unlock", "where"}
 
 
@@ -163,3 +170,130 @@ def test_the_spend_limit_refuses_before_sending(car: Endpoint) -> None:
         and "spend limit of this session is reached" in (second["error"]["message"])
     )
     assert _executed(car) == []
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_a_schedule_is_armed_listed_and_a_bad_time_is_carctls_own_error(car: Endpoint) -> None:
+    async def story(session: ClientSession) -> list[dict[str, Any]]:
+        return [
+            _result(await session.call_tool(name, arguments))
+            for name, arguments in (
+                ("schedule_set", {"time": "06:30", "days": "weekdays", "temp": 21}),
+                ("schedules", {}),
+                ("schedule_set", {"time": "25:99"}),
+            )
+        ]
+
+    (armed, listed, bad), _ = _session(("commands",), story)
+    assert armed["ok"] is True, armed
+    (schedule,) = listed["data"]["schedules"]
+    assert (schedule["ready_at"], schedule["days"]) == ("06:30", "weekdays")
+    assert bad["exit_code"] == 2 and "25:99" in bad["error"]["message"]
+    assert _executed(car)[-1] == "add_precondition_schedule"
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_the_resources_read_carctls_cache_and_queue_without_the_api(car: Endpoint) -> None:
+    assert invoke("status", "--wake").code == 0  # the cache now holds a live report
+
+    async def story(session: ClientSession) -> tuple[list[str], Any, Any, list[Any]]:
+        listed = [str(r.uri) for r in (await session.list_resources()).resources]
+        before = car.admin("GET", "/__mock__/stats")["requests"]
+        cars = await session.read_resource("carctl://cars")
+        queue = await session.read_resource("carctl://queue")
+        after = car.admin("GET", "/__mock__/stats")["requests"]
+        assert after == before  # read without calling the API
+        texts = [c.text for c in (*cars.contents, *queue.contents)]  # type: ignore[union-attr]
+        return listed, json.loads(texts[0]), json.loads(texts[1]), []
+
+    listed, cars, queue, _ = _session((), story)[0]
+    assert listed == ["carctl://cars", "carctl://queue"]
+    model3 = next(c for c in cars if c["name"] == "Model 3")
+    assert model3["state"] == "online" and model3["report"]["charge_state"]["battery_level"]
+    assert queue["entries"] == [] and queue["breaker"]["state"] == "closed"
+
+
+def test_a_hostile_message_is_a_protocol_error_and_the_server_keeps_serving(
+    carctl_home: Path,
+) -> None:
+    import subprocess
+
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    lines = [
+        "this is not json",
+        json.dumps({"jsonrpc": "2.0", "id": 7, "method": 12}),
+        json.dumps([1, 2, 3]),
+        "\x00\x01" * 40,
+        json.dumps(hello),
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "carctl", "mcp"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    errors = [(a["id"], a["error"]["code"]) for a in answers if "error" in a]
+    assert errors == [(None, -32700), (None, -32600), (None, -32600), (None, -32700)]
+    assert answers[-1]["id"] == 1 and answers[-1]["result"]["serverInfo"]["name"] == "carctl"
+    assert "Traceback" not in proc.stderr and proc.returncode == 0
+
+
+ARGUMENT = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=80),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from([t.name for t in TOOLS] + ["", "status\x00", "../etc"]),
+    arguments=st.dictionaries(
+        st.sampled_from(["car", "temp", "on", "wake", "id", "time", "at", "x", "", "close"]),
+        ARGUMENT,
+        max_size=4,
+    ),
+)
+def test_fuzzed_arguments_never_crash_the_server_nor_reach_the_car(
+    name: str, arguments: dict[str, Any]
+) -> None:
+    """Whatever an assistant sends, the server answers; what it refuses runs nothing."""
+    handlers = Handlers({"read", "commands", "unlock", "location"}, None)
+    ran: list[list[str]] = []
+
+    async def run(argv: list[str]) -> tuple[int, dict[str, Any]]:
+        ran.append(argv)
+        return 0, {"ok": True}
+
+    handlers.runner.run = run  # type: ignore[method-assign]
+    call = types.CallToolRequestParams(name=name, arguments=arguments)
+    tool = handlers.tools.get(name)
+    wrong = tool is None or problem(tool, arguments) is not None
+
+    async def ask() -> types.CallToolResult:
+        return await handlers.call_tool(None, call)  # type: ignore[arg-type]
+
+    if not wrong and tool is not None and tool.tier(arguments) == "unlock":
+        return  # would ask the person: covered against a real client above
+    answer = anyio.run(ask)
+    assert answer.is_error is wrong
+    if wrong:  # refused with carctl's bad-input code, and nothing run
+        assert ran == []
+        assert answer.structured_content and answer.structured_content["exit_code"] == 2
+    else:
+        assert len(ran) == 1 and ran[0][0] == "--json"
