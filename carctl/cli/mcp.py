@@ -5,16 +5,15 @@ from __future__ import annotations
 import click
 
 from carctl.cli.context import AppContext, pass_app
+from carctl.cli.mcp_tools import TIERS
 from carctl.errors import ConfigError
-
-ALLOW = ("read", "commands", "unlock", "location")
 
 
 @click.command()
 @click.option(
     "--allow",
     "allow",
-    type=click.Choice(ALLOW),
+    type=click.Choice(TIERS),
     multiple=True,
     help="What the assistant may do besides read: commands, unlock (asks the person "
     "each time), location. Repeatable. Default: read only.",

@@ -297,3 +297,28 @@ def test_fuzzed_arguments_never_crash_the_server_nor_reach_the_car(
         assert answer.structured_content and answer.structured_content["exit_code"] == 2
     else:
         assert len(ran) == 1 and ran[0][0] == "--json"
+
+
+@pytest.mark.parametrize("endpoint", ["served"], indirect=True)
+def test_the_documented_configuration_lists_carctls_tools(car: Endpoint, tmp_path: Path) -> None:
+    """docs/assistants.md's `mcpServers` entry, run as an assistant runs it: its command
+    (carctl, as installed next to this Python) and its arguments, unchanged."""
+    page = (Path(__file__).parents[2] / "docs" / "assistants.md").read_text()
+    block = page.split("```json\n", 1)[1].split("```", 1)[0]
+    entry = json.loads(block)["mcpServers"]["carctl"]
+    command = Path(sys.executable).with_name(entry["command"])
+    assert command.exists(), f"{command}: carctl is not installed as a console script"
+    env = {k: v for k, v in os.environ.items() if k.startswith(("CARCTL_", "PYTHON"))}
+    server = StdioServerParameters(command=str(command), args=entry["args"], env=env)
+
+    async def main() -> list[str]:
+        async with (
+            stdio_client(server) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return sorted(t.name for t in (await session.list_tools()).tools)
+
+    names = anyio.run(main)
+    assert {"status", "climate", "vent", "precondition", "queue"} <= set(names)
+    assert "unlock" not in names  # the documented example stops short of it
