@@ -41,4 +41,6 @@ def mcp(app: AppContext, allow: tuple[str, ...], max_cost: float | None) -> None
             "carctl mcp needs the Model Context Protocol SDK, which is not installed",
             hint="pip install 'carctl[assistants]'",
         ) from None
+    if app.environment.stdin.isatty():  # a person, not an assistant, started it
+        app.output.warn("carctl mcp waits for an assistant on stdin (MCP); Ctrl-C to stop")
     serve({"read", *allow}, max_cost)

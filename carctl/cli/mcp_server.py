@@ -341,7 +341,14 @@ def _protocol_error(problem: Exception) -> SessionMessage:
 
 
 def serve(allow: set[str], max_cost: float | None = None) -> None:
+    """Serve until the assistant closes stdin. Ctrl-C ends the process at once: the
+    thread reading stdin cannot be woken, and nothing here needs tidying (a command
+    cut short is one carctl survives a kill -9 of)."""
+    import os
+    import signal
+
     server = build(allow, max_cost)
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
     async def main() -> None:
         async with stdio_server() as (read, write):

@@ -152,6 +152,16 @@ def test_the_command_says_where_it_is_documented(carctl_home: Path) -> None:
     assert shown.code == 0 and "docs/assistants.md" in shown.stdout
 
 
+def test_a_person_who_starts_it_in_a_terminal_is_told_what_it_is(carctl_home: Path) -> None:
+    from tests.support.terminal import run_in_terminal
+
+    screen = run_in_terminal("mcp", interrupt_after="Ctrl-C to stop", timeout=20)
+    assert (
+        screen.text == "warning: carctl mcp waits for an assistant on stdin (MCP); Ctrl-C to stop\n"
+    )
+    assert screen.code == 130
+
+
 @pytest.mark.parametrize("endpoint", ["served"], indirect=True)
 def test_the_spend_limit_refuses_before_sending(car: Endpoint) -> None:
     assert invoke("config", "set", "billing", "on").code == 0  # carctl counts what it spends
