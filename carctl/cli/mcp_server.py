@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -138,8 +139,11 @@ def problem(tool: Tool, arguments: Mapping[str, Any]) -> str | None:
         fits = {
             "string": isinstance(value, str) and value.isprintable() and 0 < len(value) <= 64,
             "boolean": isinstance(value, bool),
-            "number": numeric,
-            "integer": numeric and float(value).is_integer(),
+            "number": numeric and math.isfinite(value),
+            "integer": numeric and math.isfinite(value) and float(value).is_integer(),
+            "array": isinstance(value, list)
+            and 0 < len(value) <= 50
+            and all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in value),
         }[kind]
         if not fits:
             return f"{tool.name}: {name} must be a {kind}, got {value!r}"[:200]

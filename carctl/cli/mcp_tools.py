@@ -126,6 +126,27 @@ TOOLS: tuple[Tool, ...] = (
         {},
     ),
     Tool(
+        "queue_wait",
+        "Wait until queued commands are delivered or expire (all pending, or `ids`), for "
+        "at most `timeout_s` seconds; the answer says what became of each.",
+        lambda a: [
+            "queue",
+            "wait",
+            *([str(i) for i in a["ids"]] if a.get("ids") else ["--all"]),
+            "--timeout",
+            f"{int(a.get('timeout_s', 120))}s",
+        ],
+        {
+            "ids": {"type": "array", "items": {"type": "integer"}, "description": "Ids."},
+            "timeout_s": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 900,
+                "description": "Seconds to wait at most (default 120).",
+            },
+        },
+    ),
+    Tool(
         "usage",
         "This month's calls to a paid vehicle API, their estimated cost and the cap.",
         lambda a: ["usage"],
