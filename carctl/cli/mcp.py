@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from carctl.cli.context import AppContext, pass_app
@@ -43,4 +45,24 @@ def mcp(app: AppContext, allow: tuple[str, ...], max_cost: float | None) -> None
         ) from None
     if app.environment.stdin.isatty():  # a person, not an assistant, started it
         app.output.warn("carctl mcp waits for an assistant on stdin (MCP); Ctrl-C to stop")
-    serve({"read", *allow}, max_cost)
+    serve({"read", *allow}, max_cost, lambda: cars_seen(app))
+
+
+def cars_seen(app: AppContext) -> list[dict[str, Any]]:
+    """carctl's cache of the cars (`carctl://cars`): each one's last report and when, read
+    as `carctl status` reads it for a sleeping car, without a request."""
+    cache = app.stack.cache()
+    cars = []
+    for car in cache.vehicles():
+        snapshot = cache.snapshot(car.id)
+        cars.append(
+            {
+                "name": car.display_name,
+                "vin": car.vin,
+                "state": car.state,
+                "last_seen": cache.last_seen(car.id),
+                "report": None if snapshot is None else snapshot.data,
+                "report_at": None if snapshot is None else snapshot.at,
+            }
+        )
+    return cars

@@ -16,7 +16,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -40,6 +40,7 @@ MEANINGS = {
     77: "not permitted: the account or token lacks the right",
     78: "configuration: carctl's settings must be fixed first",
 }
+CarsSeen = Callable[[], list[dict[str, Any]]]
 QUEUED = (
     "queued: not sent now; carctl sends it once, when the vehicle API recovers, until "
     "its deadline (the `queue` tool follows it)"
@@ -197,48 +198,11 @@ RESOURCES = {
 }
 
 
-def _cars_seen() -> list[dict[str, Any]]:
-    """The vehicle cache, read as `carctl status` reads it for a sleeping car."""
-    import os
-
-    from carctl.clock import SystemClock
-    from carctl.paths import resolve_paths
-    from carctl.settings import load_settings
-    from carctl.stack import Stack
-
-    env = dict(os.environ)
-    paths = resolve_paths(env)
-    stack = Stack(
-        settings=lambda: load_settings(paths.config_file, env=env),
-        paths=paths,
-        env=env,
-        clock=SystemClock(),
-    )
-    try:
-        cache = stack.cache()
-        cars = []
-        for car in cache.vehicles():
-            snapshot = cache.snapshot(car.id)
-            cars.append(
-                {
-                    "name": car.display_name,
-                    "vin": car.vin,
-                    "state": car.state,
-                    "last_seen": cache.last_seen(car.id),
-                    "report": None if snapshot is None else snapshot.data,
-                    "report_at": None if snapshot is None else snapshot.at,
-                }
-            )
-        return cars
-    finally:
-        stack.close()
-
-
 class Handlers:
     """The server's answers to `tools/list`, `tools/call`, `resources/list` and `/read`."""
 
-    def __init__(self, allow: set[str], max_cost: float | None) -> None:
-        self.allow = allow
+    def __init__(self, allow: set[str], max_cost: float | None, cars_seen: CarsSeen) -> None:
+        self.allow, self.cars_seen = allow, cars_seen
         self.tools = {tool.name: tool for tool in TOOLS}
         self.runner = CarctlRunner()
         self.spend = Spend(self.runner, max_cost)
@@ -287,9 +251,8 @@ class Handlers:
         self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         uri = str(params.uri)
-        if uri == "carctl://cars":
-            async with self.runner.lock:
-                body: Any = await anyio.to_thread.run_sync(_cars_seen)
+        if uri == "carctl://cars":  # a few rows of carctl's cache, read on this thread
+            body: Any = self.cars_seen()
         elif uri == "carctl://queue":
             code, document = await self.runner.run(["--json", "queue"])
             body = document.get("data") if code == 0 else document
@@ -301,8 +264,8 @@ class Handlers:
         )
 
 
-def build(allow: set[str], max_cost: float | None = None) -> Server[Any]:
-    handlers = Handlers(allow, max_cost)
+def build(allow: set[str], max_cost: float | None, cars_seen: CarsSeen) -> Server[Any]:
+    handlers = Handlers(allow, max_cost, cars_seen)
     return Server(
         "carctl",
         version=__version__,
@@ -344,14 +307,14 @@ def _protocol_error(problem: Exception) -> SessionMessage:
     return SessionMessage(message=types.JSONRPCError(jsonrpc="2.0", id=None, error=error))
 
 
-def serve(allow: set[str], max_cost: float | None = None) -> None:
+def serve(allow: set[str], max_cost: float | None, cars_seen: CarsSeen) -> None:
     """Serve until the assistant closes stdin. Ctrl-C ends the process at once: the
     thread reading stdin cannot be woken, and nothing here needs tidying (a command
     cut short is one carctl survives a kill -9 of)."""
     import os
     import signal
 
-    server = build(allow, max_cost)
+    server = build(allow, max_cost, cars_seen)
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
     async def main() -> None:

@@ -286,7 +286,7 @@ def test_fuzzed_arguments_never_crash_the_server_nor_reach_the_car(
     name: str, arguments: dict[str, Any]
 ) -> None:
     """Whatever an assistant sends, the server answers; what it refuses runs nothing."""
-    handlers = Handlers({"read", "commands", "unlock", "location"}, None)
+    handlers = Handlers({"read", "commands", "unlock", "location"}, None, list)
     ran: list[list[str]] = []
 
     async def run(argv: list[str]) -> tuple[int, dict[str, Any]]:
