@@ -28,17 +28,19 @@ from mcp.shared.message import SessionMessage
 
 from carctl import __version__
 from carctl.cli.mcp_tools import TOOLS, UNLOCK, Tool, allowed, refusal
+from carctl.errors import ExitCode
 
-MEANINGS = {
-    0: "done",
-    2: "bad input: the arguments are wrong; nothing was sent",
-    3: "signed out or not permitted: the owner must sign in again (carctl auth login)",
-    69: "the car is unavailable (asleep or offline)",
-    70: "carctl failed; see its log",
-    73: "carctl could not write its files",
-    75: "temporary: the vehicle API failed; try again later",
-    77: "not permitted: the account or token lacks the right",
-    78: "configuration: carctl's settings must be fixed first",
+MEANINGS: dict[int, str] = {  # carctl's exit codes (docs/scripting.md), for an assistant to act on
+    ExitCode.OK: "done",
+    ExitCode.FAILURE: "the car refused, or the command failed: the message says why",
+    ExitCode.USAGE: "bad input: the arguments are wrong; nothing was sent",
+    ExitCode.UNAVAILABLE: "the car is unavailable (asleep and did not wake, or offline)",
+    ExitCode.INTERNAL: "carctl failed; see its log",
+    ExitCode.CANTCREAT: "carctl could not write its files",
+    ExitCode.TEMPFAIL: "temporary: the vehicle API failed; try again later",
+    ExitCode.NOPERM: "not permitted: not signed in, the session expired, or refused",
+    ExitCode.CONFIG: "configuration: carctl's settings must be fixed first",
+    ExitCode.INTERRUPTED: "interrupted",
 }
 CarsSeen = Callable[[], list[dict[str, Any]]]
 QUEUED = (

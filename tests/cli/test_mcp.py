@@ -335,3 +335,11 @@ def test_the_documented_configuration_lists_carctls_tools(car: Endpoint, tmp_pat
     names = anyio.run(main)
     assert {"status", "climate", "vent", "precondition", "queue"} <= set(names)
     assert "unlock" not in names  # the documented example stops short of it
+
+
+def test_every_exit_code_has_its_meaning_for_an_assistant() -> None:
+    from carctl.cli.mcp_server import MEANINGS
+    from carctl.errors import ExitCode
+
+    assert set(MEANINGS) == set(ExitCode)
+    assert "signed in" in MEANINGS[ExitCode.NOPERM] and "refused" in MEANINGS[ExitCode.FAILURE]
