@@ -38,6 +38,7 @@ class Tool:
     # the vehicle commands the call may send, with their parameters: its permission
     sends: Callable[[Mapping[str, Any]], list[tuple[str, dict[str, Any]]]] = lambda _: []
     location: bool = False
+    changes_queue: bool = False  # sends nothing itself, but changes what carctl will send
 
     def tier(self, arguments: Mapping[str, Any]) -> str:
         """The permission these arguments need, from what the call would send."""
@@ -46,7 +47,7 @@ class Tool:
         classes = {safety_of(name, params) for name, params in self.sends(arguments)}
         if Safety.NEVER_QUEUED in classes:
             return UNLOCK
-        return COMMANDS if classes or arguments.get("wake") else READ
+        return COMMANDS if classes or self.changes_queue or arguments.get("wake") else READ
 
     def tiers(self) -> set[str]:
         """The permissions its calls need, one per kind of call (what decides the listing)."""
@@ -277,8 +278,7 @@ TOOLS: tuple[Tool, ...] = (
         lambda a: ["queue", "cancel", str(a["id"])],
         {"id": {"type": "integer", "minimum": 1, "description": "The queued command's id."}},
         required=("id",),
-        # not a vehicle command, but it changes what will be sent: as a queued one
-        sends=lambda a: [("queue_cancel", {})],
+        changes_queue=True,
     ),
     Tool(
         "unlock",
