@@ -155,39 +155,35 @@ def warranty_details(call: Call) -> Response:
     return envelope({"activeWarranty": active, "upcomingWarranty": [], "expiredWarranty": expired})
 
 
-def subscriptions(call: Call) -> Response:
+SUBSCRIPTION = {
+    "optionCode": "$CPF1",
+    "product": "Premium Connectivity",
+    "addons": [],
+    "billingOptions": [{"billingPeriod": "MONTHLY", "currencyCode": "USD", "price": 9.99}],
+}
+UPGRADE = {
+    "optionCode": "$FM3U",
+    "optionGroup": "PERF_UPGRADE",
+    "currentOptionCode": "$FM3B",
+    "pricing": [{"price": 2000, "total": 2000, "currencyCode": "USD", "isPrimary": True}],
+}
+
+
+def _eligible(call: Call, offer: dict[str, Any], **extra: str) -> Response:
+    """What the car named by `?vin=` (or the account's first) may buy: one fixed offer."""
     found = _by_vin(call)
     if isinstance(found, Response):
         return found
-    offer = {
-        "optionCode": "$CPF1",
-        "product": "Premium Connectivity",
-        "addons": [],
-        "billingOptions": [{"billingPeriod": "MONTHLY", "currencyCode": "USD", "price": 9.99}],
-    }
-    return envelope(
-        {"country": "US", "eligible": [offer], "vin": found[1][0].vin if found[1] else None}
-    )
+    vin = found[1][0].vin if found[1] else None
+    return envelope({"vin": vin, "country": "US", **extra, "eligible": [offer]})
+
+
+def subscriptions(call: Call) -> Response:
+    return _eligible(call, SUBSCRIPTION)
 
 
 def upgrades(call: Call) -> Response:
-    found = _by_vin(call)
-    if isinstance(found, Response):
-        return found
-    offer = {
-        "optionCode": "$FM3U",
-        "optionGroup": "PERF_UPGRADE",
-        "currentOptionCode": "$FM3B",
-        "pricing": [{"price": 2000, "total": 2000, "currencyCode": "USD", "isPrimary": True}],
-    }
-    return envelope(
-        {
-            "vin": found[1][0].vin if found[1] else None,
-            "country": "US",
-            "type": "VEHICLE",
-            "eligible": [offer],
-        }
-    )
+    return _eligible(call, UPGRADE, type="VEHICLE")
 
 
 def _session(car: SimVehicle, now: float) -> dict[str, Any]:
