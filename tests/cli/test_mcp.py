@@ -343,3 +343,20 @@ def test_every_exit_code_has_its_meaning_for_an_assistant() -> None:
 
     assert set(MEANINGS) == set(ExitCode)
     assert "signed in" in MEANINGS[ExitCode.NOPERM] and "refused" in MEANINGS[ExitCode.FAILURE]
+
+
+def test_without_the_sdk_it_says_what_to_install(carctl_home: Path) -> None:
+    import subprocess
+
+    blocked = (  # carctl as installed without the `assistants` extra: no `mcp` to import
+        "import sys; sys.modules['mcp'] = None; sys.argv = ['carctl', 'mcp']; "
+        "from carctl.entry import main; sys.exit(main())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 78
+    assert result.stderr == (
+        "error: carctl mcp needs the Model Context Protocol SDK, which is not installed\n"
+        "hint: pip install 'carctl[assistants]'\n"
+    )
